@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { globSync } from 'node:fs';
+import { relative } from 'node:path';
+import { localTopology } from '@mela/topology';
+import { repoRoot } from './paths.js';
+import { progress } from './processes.js';
+import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
+
+const usage = `usage: mela <command>
+
+  deps up        install (apt, Maven Central) and start Redis, the MariaDB shards and Kafka
+  deps down      stop them
+  deps status    show what runs where
+  migrate        apply each keyspace's migrations to all of its shards
+  test [files]   deps up + migrate, then run the test suites (node:test)
+  start          deps up + migrate, then start the services that exist`;
+
+/** Test files: every compiled `*.test.js` of the workspaces, or the ones given. */
+function testFiles(selected: readonly string[]): string[] {
+  if (selected.length > 0) return [...selected];
+  return globSync(['packages/*/dist/test/**/*.test.js', 'services/*/dist/test/**/*.test.js'], {
+    cwd: repoRoot,
+  }).sort();
+}
+
+function runTests(files: readonly string[]): Promise<number> {
+  const concurrency = process.env['MELA_TEST_CONCURRENCY'] ?? '4';
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
+      { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+    );
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function printStatus(): Promise<void> {
+  for (const s of await depsStatus()) {
+    process.stdout.write(
+      `${s.running ? 'up  ' : 'down'}  ${s.name.padEnd(22)} ${s.endpoint}${s.pid ? `  (pid ${s.pid})` : ''}\n`,
+    );
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case 'deps': {
+      const [action] = rest;
+      if (action === 'up') {
+        await depsUp();
+        await printStatus();
+      } else if (action === 'down') await depsDown();
+      else if (action === 'status') await printStatus();
+      else {
+        process.stderr.write(`${usage}\n`);
+        return 2;
+      }
+      return 0;
+    }
+    case 'migrate':
+      await migrateAll();
+      return 0;
+    case 'test': {
+      await depsUp();
+      await migrateAll();
+      const files = testFiles(rest);
+      progress(`running ${files.length} test files`);
+      return runTests(files.map((f) => relative(repoRoot, f) || f));
+    }
+    case 'start': {
+      await depsUp();
+      await migrateAll();
+      await printStatus();
+      const topology = localTopology();
+      progress(
+        `local stack is up: Redis ${topology.host}:${topology.redis.port}, ` +
+          `Kafka ${topology.host}:${topology.kafka.port}, ` +
+          `MariaDB shards on ${topology.mysql.instances.map((i) => i.port).join(', ')}`,
+      );
+      progress('no services are built yet; `npm run deps -- down` stops the dependencies');
+      return 0;
+    }
+    default:
+      process.stderr.write(`${usage}\n`);
+      return command === undefined || command === 'help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`[mela] ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

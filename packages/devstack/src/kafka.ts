@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dependency } from './dependency.js';
+import { paths, repoRoot } from './paths.js';
+import { isListening, progress, run, runningPid, startDetached, stopProcess, waitFor } from './processes.js';
+import type { LocalTopology } from '@mela/topology';
+
+/**
+ * The Apache Kafka version Mela runs locally: the newest one Strimzi 1.2 deploys, so local
+ * mode and a Strimzi cluster speak the same broker.
+ */
+export const kafkaVersion = '4.3.1';
+
+const pom = join(repoRoot, 'packages', 'devstack', 'kafka', 'pom.xml');
+
+/** Fetches the broker's jars from Maven Central once, into the git-ignored cache. */
+export function ensureKafkaJars(): string {
+  const libs = join(paths.cache(`kafka-${kafkaVersion}`), 'libs');
+  if (existsSync(join(libs, `kafka_2.13-${kafkaVersion}.jar`))) return libs;
+  progress(`fetching Apache Kafka ${kafkaVersion} jars from Maven Central`);
+  const staging = `${libs}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  run('mvn', [
+    '-q',
+    '-B',
+    '-f',
+    pom,
+    `-Dkafka.version=${kafkaVersion}`,
+    'dependency:copy-dependencies',
+    `-DoutputDirectory=${staging}`,
+    '-DincludeScope=runtime',
+  ]);
+  rmSync(libs, { recursive: true, force: true });
+  renameSync(staging, libs);
+  return libs;
+}
+
+/** A single Kafka node in KRaft combined mode (broker + controller), sized for one machine. */
+export function kafkaDependency(topology: LocalTopology): Dependency {
+  const name = 'kafka';
+  const { host } = topology;
+  const { port, controllerPort } = topology.kafka;
+  const endpoint = `${host}:${port}`;
+  const dataDir = paths.data(name);
+  const configDir = paths.data(`${name}-config`);
+
+  return {
+    name,
+    async up() {
+      if (runningPid(name) !== undefined && (await isListening(port, host))) return;
+      for (const taken of [port, controllerPort]) {
+        if (await isListening(taken, host)) {
+          throw new Error(`port ${taken} is taken by another process; set MELA_KAFKA_PORT / MELA_KAFKA_CONTROLLER_PORT`);
+        }
+      }
+      const libs = ensureKafkaJars();
+      mkdirSync(configDir, { recursive: true });
+      const serverProperties = join(configDir, 'server.properties');
+      const log4j = join(configDir, 'log4j2.properties');
+      writeFileSync(serverProperties, brokerProperties(topology, dataDir));
+      writeFileSync(log4j, log4jProperties);
+      const java = ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', `${libs}/*`];
+
+      if (!isFormatted(dataDir)) {
+        progress('formatting Kafka KRaft storage');
+        const clusterId = randomBytes(16).toString('base64url');
+        run('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProperties]);
+      }
+      progress(`starting Kafka ${kafkaVersion} (KRaft) on ${endpoint}`);
+      startDetached(name, 'java', [...java, '-XX:+UseG1GC', 'kafka.Kafka', serverProperties]);
+      await waitFor(`Kafka ${kafkaVersion}`, () => isListening(port, host), 90_000, paths.log(name));
+    },
+    async down() {
+      if (await stopProcess(name, 30_000)) progress('stopped Kafka');
+    },
+    async status() {
+      const pid = runningPid(name);
+      return { name, endpoint, pid, running: pid !== undefined && (await isListening(port, host)) };
+    },
+  };
+}
+
+function isFormatted(dataDir: string): boolean {
+  return existsSync(dataDir) && readdirSync(dataDir).includes('meta.properties');
+}
+
+function brokerProperties(topology: LocalTopology, dataDir: string): string {
+  const { host } = topology;
+  const { port, controllerPort } = topology.kafka;
+  return [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `log.dirs=${dataDir}`,
+    // One node: every internal topic has a single replica.
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'default.replication.factor=1',
+    'min.insync.replicas=1',
+    'num.partitions=6',
+    // Topics are created on purpose (as Strimzi KafkaTopics are), never by a typo.
+    'auto.create.topics.enable=false',
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.hours=24',
+    'log.segment.bytes=67108864',
+    '',
+  ].join('\n');
+}
+
+const log4jProperties = [
+  'rootLogger.level=INFO',
+  'rootLogger.appenderRef.stdout.ref=STDOUT',
+  'appender.stdout.type=Console',
+  'appender.stdout.name=STDOUT',
+  'appender.stdout.layout.type=PatternLayout',
+  'appender.stdout.layout.pattern=[%d] %p %m (%c)%n',
+  'logger.kafka.name=kafka',
+  'logger.kafka.level=WARN',
+  'logger.apache.name=org.apache.kafka',
+  'logger.apache.level=WARN',
+  '',
+].join('\n');

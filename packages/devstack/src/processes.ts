@@ -1,0 +1,137 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { paths } from './paths.js';
+
+/** Prints one progress line (stderr keeps stdout clean for machine-readable output). */
+export function progress(message: string): void {
+  process.stderr.write(`[mela] ${message}\n`);
+}
+
+/** True when something accepts TCP connections on host:port. */
+export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Waits until `probe` resolves true, failing after `timeoutMs` with the log to look at. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  logFile?: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
+    if (await probe()) return;
+    await delay(wait);
+  }
+  const hint = logFile === undefined ? '' : `; see ${logFile}:\n${tail(logFile, 15)}`;
+  throw new Error(`${what} did not come up within ${timeoutMs} ms${hint}`);
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log yet)';
+  }
+}
+
+/** The pid recorded for a named server, if that process is still alive. */
+export function runningPid(name: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(paths.pid(name), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a long-running server in its own process group, detached from this process, with
+ * its output appended to `.mela/logs/<name>.log` and its pid in `.mela/run/<name>.pid`.
+ */
+export function startDetached(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {},
+): number {
+  const logFile = paths.log(name);
+  mkdirSync(dirname(logFile), { recursive: true });
+  mkdirSync(paths.run, { recursive: true });
+  const out = openSync(logFile, 'a');
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
+  child.unref();
+  writeFileSync(paths.pid(name), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; removes the pid file. */
+export async function stopProcess(name: string, graceMs = 15_000): Promise<boolean> {
+  const pid = runningPid(name);
+  rmSync(paths.pid(name), { force: true });
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await delay(100);
+  }
+  process.kill(pid, 'SIGKILL');
+  return true;
+}
+
+/** Runs a command to completion, inheriting nothing but returning its output; throws on failure. */
+export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${String(result.status)}:\n${result.stderr}${result.stdout}`.trimEnd(),
+    );
+  }
+  return result.stdout;
+}
+
+/** True when `command` is on PATH (or is an existing absolute path). */
+export function hasCommand(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}

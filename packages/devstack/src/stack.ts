@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
+import { localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
+import { createConnection } from 'mysql2/promise';
+import { ensureSystemPackages } from './apt.js';
+import type { Dependency, DependencyStatus } from './dependency.js';
+import { kafkaDependency } from './kafka.js';
+import { mariadbDependency } from './mariadb.js';
+import { progress } from './processes.js';
+import { redisDependency } from './redis.js';
+
+/** The real servers of local mode: Redis, one MariaDB per shard, one Kafka node. */
+export function localDependencies(topology: LocalTopology): Dependency[] {
+  return [
+    redisDependency(topology),
+    ...topology.mysql.instances.map((instance) => mariadbDependency(topology, instance)),
+    kafkaDependency(topology),
+  ];
+}
+
+/** Installs what is missing, then starts every dependency that is not running, in parallel. */
+export async function depsUp(topology = localTopology()): Promise<void> {
+  const started = Date.now();
+  ensureSystemPackages([
+    { command: 'redis-server', aptPackage: 'redis-server' },
+    { command: 'mariadb-install-db', aptPackage: 'mariadb-server' },
+    { command: 'java', aptPackage: 'openjdk-17-jre-headless' },
+    { command: 'mvn', aptPackage: 'maven' },
+  ]);
+  const results = await Promise.allSettled(localDependencies(topology).map((d) => d.up()));
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    throw new AggregateError(failures, failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n'));
+  }
+  progress(`dependencies up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Stops every dependency. */
+export async function depsDown(topology = localTopology()): Promise<void> {
+  await Promise.all(localDependencies(topology).map((d) => d.down()));
+}
+
+export function depsStatus(topology = localTopology()): Promise<DependencyStatus[]> {
+  return Promise.all(localDependencies(topology).map((d) => d.status()));
+}
+
+/** Applies each keyspace's migrations to every shard of that keyspace. */
+export async function migrateAll(topology = localTopology()): Promise<void> {
+  for (const instance of topology.mysql.instances) {
+    const migrations = await readMigrations(join(migrationsRoot, instance.keyspace));
+    const connection = await createConnection({ uri: mysqlUrl(topology, instance, instance.keyspace), multipleStatements: false });
+    try {
+      const report = await migrate(connection, migrations);
+      if (report.applied.length > 0) {
+        progress(`migrated ${instance.keyspace}/${instance.shard}: applied ${report.applied.join(', ')}`);
+      }
+    } finally {
+      await connection.end();
+    }
+  }
+}

@@ -1,0 +1,173 @@
+import type { NextFunction, Request, Response } from 'express';
+import { Router } from 'express';
+import {
+  SignJWT,
+  createRemoteJWKSet,
+  jwtVerify,
+  errors as joseErrors,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { z } from 'zod';
+import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
+import { parseInput } from './validation.js';
+
+/** Who is calling: `sub` of the verified token and its `roles` claim. */
+export interface Principal {
+  readonly userId: string;
+  readonly roles: readonly string[];
+}
+
+export interface TokenVerifier {
+  /** Resolves the principal of a valid token; rejects with {@link UnauthorizedError} otherwise. */
+  verify(token: string): Promise<Principal>;
+}
+
+export interface AuthOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  /** HS256 shared secret. */
+  readonly secret?: string | undefined;
+  /** JWKS endpoint for asymmetric keys; takes precedence over `secret`. */
+  readonly jwksUrl?: string | undefined;
+  /** Accepted clock skew. @default 30 */
+  readonly clockToleranceSeconds?: number;
+}
+
+const userIdPattern = /^[A-Za-z0-9_.@-]{1,64}$/;
+const claimsSchema = z.object({
+  sub: z.string().regex(userIdPattern, 'sub must be a user id'),
+  roles: z.array(z.string().min(1).max(32)).max(16).optional(),
+});
+
+/** Verifies bearer JWTs against a shared secret or a JWKS, checking issuer, audience and expiry. */
+export function createTokenVerifier(options: AuthOptions): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (options.jwksUrl !== undefined) {
+    key = createRemoteJWKSet(new URL(options.jwksUrl));
+    algorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+  } else if (options.secret !== undefined) {
+    key = new TextEncoder().encode(options.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('a token verifier needs a secret or a JWKS URL');
+  }
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms,
+    clockTolerance: options.clockToleranceSeconds ?? 30,
+    requiredClaims: ['sub', 'exp'],
+  };
+  return {
+    async verify(token) {
+      try {
+        const { payload } =
+          typeof key === 'function'
+            ? await jwtVerify(token, key, verifyOptions)
+            : await jwtVerify(token, key, verifyOptions);
+        const claims = claimsSchema.safeParse(payload);
+        if (!claims.success) throw new UnauthorizedError('The token has malformed claims.');
+        return { userId: claims.data.sub, roles: claims.data.roles ?? [] };
+      } catch (error) {
+        if (error instanceof UnauthorizedError) throw error;
+        if (error instanceof joseErrors.JWTExpired) {
+          throw new UnauthorizedError('The token has expired.', error);
+        }
+        if (error instanceof joseErrors.JOSEError) {
+          throw new UnauthorizedError('The token is not valid.', error);
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+export interface TokenIssuer {
+  issue(principal: Principal): Promise<string>;
+  readonly ttlSeconds: number;
+}
+
+/** Signs HS256 tokens for local development; never configured in production. */
+export function createDevTokenIssuer(options: {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly secret: string;
+  /** @default 3600 */
+  readonly ttlSeconds?: number;
+}): TokenIssuer {
+  const key = new TextEncoder().encode(options.secret);
+  const ttlSeconds = options.ttlSeconds ?? 3600;
+  return {
+    ttlSeconds,
+    issue: (principal) =>
+      new SignJWT({ roles: [...principal.roles] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(principal.userId)
+        .setIssuer(options.issuer)
+        .setAudience(options.audience)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSeconds}s`)
+        .sign(key),
+  };
+}
+
+const principals = new WeakMap<Request, Principal>();
+
+/** Middleware: requires a valid `Authorization: Bearer` token and remembers its principal. */
+export function requireUser(verifier: TokenVerifier) {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    const header = req.headers.authorization;
+    const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+    if (match?.[1] === undefined) throw new UnauthorizedError();
+    principals.set(req, await verifier.verify(match[1]));
+    next();
+  };
+}
+
+/** Middleware after {@link requireUser}: the principal must hold `role`. */
+export function requireRole(role: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (!principalOf(req).roles.includes(role)) {
+      throw new ForbiddenError(`This needs the "${role}" role.`);
+    }
+    next();
+  };
+}
+
+/** The principal {@link requireUser} verified for this request. */
+export function principalOf(req: Request): Principal {
+  const principal = principals.get(req);
+  if (principal === undefined) throw new UnauthorizedError();
+  return principal;
+}
+
+/**
+ * Per-user data: the caller must own it. Someone else's resource answers 404, exactly like a
+ * missing one, so ids cannot be probed.
+ */
+export function assertOwner(principal: Principal, ownerId: string, what = 'resource'): void {
+  if (principal.userId !== ownerId) throw new NotFoundError(`No such ${what}.`);
+}
+
+const devTokenRequest = z.object({
+  userId: z.string().regex(userIdPattern, 'letters, digits and _ . @ - only, at most 64'),
+  roles: z
+    .array(z.enum(['user', 'admin']))
+    .max(2)
+    .default(['user']),
+});
+
+/** `POST /api/auth/dev-token {userId, roles?}` → `{token}`; mount only when dev tokens are on. */
+export function devTokenRouter(issuer: TokenIssuer): Router {
+  const router = Router();
+  router.post('/api/auth/dev-token', async (req, res) => {
+    const body = parseInput(devTokenRequest, req.body, 'body');
+    const token = await issuer.issue({ userId: body.userId, roles: body.roles });
+    res
+      .status(201)
+      .set('Cache-Control', 'no-store')
+      .json({ token, tokenType: 'Bearer', expiresIn: issuer.ttlSeconds });
+  });
+  return router;
+}

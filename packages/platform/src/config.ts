@@ -1,0 +1,205 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not describe a valid configuration; names every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly issues: readonly { readonly variable: string; readonly message: string }[];
+
+  constructor(issues: readonly { readonly variable: string; readonly message: string }[]) {
+    super(
+      `Invalid configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
+        issues.map((issue) => `  - ${issue.variable}: ${issue.message}`).join('\n'),
+    );
+    this.issues = issues;
+  }
+}
+
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/**
+ * Parses `env` (usually `process.env`) with a zod schema whose keys are variable names, and
+ * returns the result deeply frozen. Every bad variable is reported in one {@link ConfigError}.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>>,
+): DeepReadonly<z.output<S>> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: issue.path.length > 0 ? issue.path.map(String).join('.') : '(environment)',
+        message: issue.message,
+      })),
+    );
+  }
+  return deepFreeze(result.data) as DeepReadonly<z.output<S>>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** An integer variable within bounds, e.g. `envInt({ min: 1, max: 65535 })`. */
+export function envInt(bounds: { min?: number; max?: number } = {}) {
+  const min = bounds.min ?? Number.MIN_SAFE_INTEGER;
+  const max = bounds.max ?? Number.MAX_SAFE_INTEGER;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, `expected an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `expected an integer ≥ ${min}`)
+        .max(max, `expected an integer ≤ ${max}`),
+    );
+}
+
+/** A TCP port; 0 asks the OS for a free one. */
+export const envPort = () => envInt({ min: 0, max: 65535 });
+
+/** `true/false`, `1/0`, `yes/no`, `on/off`. */
+export const envBool = () =>
+  z.stringbool({
+    truthy: ['true', '1', 'yes', 'on'],
+    falsy: ['false', '0', 'no', 'off'],
+  });
+
+/** A comma-separated list; empty entries are dropped. */
+export const envList = () =>
+  z
+    .string()
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * The variables every service reads, with their documented defaults. Services spread this into
+ * their own schema and turn it into a {@link PlatformConfig} with {@link platformConfigFrom}.
+ */
+export const platformEnv = {
+  /** `development` enables nothing by itself; `production` forbids dev tokens. */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /** pino level. */
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** HTTP port; 0 picks a free one. */
+  PORT: envPort().default(3000),
+  /** Interface to bind. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Largest accepted JSON body, in bytes. */
+  HTTP_BODY_LIMIT_BYTES: envInt({ min: 1, max: 10 * 1024 * 1024 }).default(100 * 1024),
+  /** Hops of trusted reverse proxies in front (X-Forwarded-For); 0 trusts none. */
+  TRUST_PROXY_HOPS: envInt({ min: 0, max: 10 }).default(0),
+  /** After SIGTERM, how long readiness is reported false before the listener closes. */
+  SHUTDOWN_DRAIN_DELAY_MS: envInt({ min: 0, max: 120_000 }).default(0),
+  /** After SIGTERM, how long in-flight requests may take before connections are cut. */
+  SHUTDOWN_TIMEOUT_MS: envInt({ min: 100, max: 300_000 }).default(10_000),
+  /** Per-check timeout of /readyz. */
+  READINESS_TIMEOUT_MS: envInt({ min: 10, max: 60_000 }).default(1_000),
+  /** Expected `iss` of bearer tokens. */
+  AUTH_JWT_ISSUER: z.string().min(1).default('mela-dev'),
+  /** Expected `aud` of bearer tokens. */
+  AUTH_JWT_AUDIENCE: z.string().min(1).default('mela'),
+  /** HS256 shared secret (local/dev); at least 32 characters. */
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** JWKS endpoint of the identity provider (production). */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** Enables `POST /api/auth/dev-token`; refused when NODE_ENV=production. */
+  AUTH_DEV_TOKENS: envBool().default(false),
+} as const;
+
+const platformEnvObject = z.object(platformEnv);
+export type PlatformEnv = z.output<typeof platformEnvObject>;
+
+/** The platform part of every service's configuration. */
+export interface PlatformConfig {
+  readonly env: PlatformEnv['NODE_ENV'];
+  readonly logLevel: PlatformEnv['LOG_LEVEL'];
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimitBytes: number;
+    readonly trustProxyHops: number;
+  };
+  readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
+  readonly readinessTimeoutMs: number;
+  readonly auth: {
+    readonly issuer: string;
+    readonly audience: string;
+    readonly secret: string | undefined;
+    readonly jwksUrl: string | undefined;
+    readonly devTokens: boolean;
+  };
+}
+
+/**
+ * Cross-variable rules of the platform variables; pass to `.superRefine` of the service schema so
+ * they are reported in the same {@link ConfigError}.
+ */
+export function checkPlatformEnv(env: PlatformEnv, ctx: z.RefinementCtx): void {
+  if (env.AUTH_JWT_SECRET === undefined && env.AUTH_JWKS_URL === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_JWT_SECRET'],
+      message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL so bearer tokens can be verified',
+    });
+  }
+  if (env.AUTH_DEV_TOKENS && env.NODE_ENV === 'production') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_DEV_TOKENS'],
+      message: 'dev tokens cannot be enabled when NODE_ENV=production',
+    });
+  }
+  if (env.AUTH_DEV_TOKENS && env.AUTH_JWT_SECRET === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_DEV_TOKENS'],
+      message: 'dev tokens are signed with AUTH_JWT_SECRET, which is not set',
+    });
+  }
+}
+
+/** Shapes the validated platform variables into a {@link PlatformConfig}. */
+export function platformConfigFrom(env: PlatformEnv): PlatformConfig {
+  return {
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+      trustProxyHops: env.TRUST_PROXY_HOPS,
+    },
+    shutdown: { drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    readinessTimeoutMs: env.READINESS_TIMEOUT_MS,
+    auth: {
+      issuer: env.AUTH_JWT_ISSUER,
+      audience: env.AUTH_JWT_AUDIENCE,
+      secret: env.AUTH_JWT_SECRET,
+      jwksUrl: env.AUTH_JWKS_URL,
+      devTokens: env.AUTH_DEV_TOKENS,
+    },
+  };
+}
+
+/** A schema of just the platform variables, for a service (or test) with no others. */
+export const platformConfigSchema = platformEnvObject
+  .superRefine(checkPlatformEnv)
+  .transform(platformConfigFrom);

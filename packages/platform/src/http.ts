@@ -1,0 +1,167 @@
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type NextFunction,
+  type Request,
+  type Response,
+} from 'express';
+import helmet from 'helmet';
+import { AppError, NotFoundError } from './errors.js';
+import type { Health } from './health.js';
+import { requestLogging, type Logger } from './logging.js';
+import { measureRequests, type HttpMetrics } from './metrics.js';
+
+export interface HttpAppOptions {
+  readonly logger: Logger;
+  readonly metrics: HttpMetrics;
+  readonly health: Health;
+  /** Largest accepted JSON body. @default 102400 */
+  readonly bodyLimitBytes?: number;
+  /** Reverse-proxy hops whose X-Forwarded-For is trusted for `req.ip`. @default 0 */
+  readonly trustProxyHops?: number;
+  /** Mounts the service's routes; called after the body parser, before the 404 handler. */
+  readonly routes: (app: Express) => void;
+}
+
+/** The media type of every error body (RFC 9457). */
+export const problemMediaType = 'application/problem+json';
+
+/**
+ * Builds the express app every service runs: security headers, request ids and logs, RED
+ * metrics, `/livez`, `/readyz`, `/metrics`, a bounded JSON body parser, the service's routes,
+ * then problem+json for unknown routes and for every error.
+ */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const { health, metrics } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxyHops ?? 0);
+  app.set('etag', false);
+
+  app.use(helmet());
+  app.use(requestLogging(options.logger));
+  app.use(measureRequests(metrics));
+  app.use((_req, res, next) => {
+    // While draining, ask keep-alive clients to reconnect elsewhere.
+    if (health.shuttingDown) res.setHeader('Connection', 'close');
+    next();
+  });
+
+  app.get('/livez', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'alive' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await health.readiness();
+    const ok = report.status === 'ready' || report.status === 'degraded';
+    res
+      .status(ok ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res
+      .set('Content-Type', metrics.registry.contentType)
+      .set('Cache-Control', 'no-store')
+      .send(await metrics.registry.metrics());
+  });
+
+  app.use(
+    express.json({
+      limit: options.bodyLimitBytes ?? 100 * 1024,
+      type: ['application/json', 'application/*+json'],
+      strict: true,
+    }),
+  );
+  options.routes(app);
+
+  app.use((req: Request) => {
+    throw new NotFoundError(`No route for ${req.method} ${req.path}.`, 'route_not_found');
+  });
+  app.use(problemHandler(options.logger, metrics));
+  return app;
+}
+
+/** Errors raised by express's body parser (via http-errors) carry a `type` and a `status`. */
+interface HttpParserError {
+  readonly type?: unknown;
+  readonly status?: unknown;
+  readonly expose?: unknown;
+  readonly message: string;
+}
+
+/** Maps anything thrown by a route or a middleware to an {@link AppError}. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof Error) {
+    const parserError = error as Error & HttpParserError;
+    switch (parserError.type) {
+      case 'entity.parse.failed':
+        return new AppError('malformed_json', 400, 'Malformed JSON', {
+          detail: 'The request body is not valid JSON.',
+          cause: error,
+        });
+      case 'entity.too.large':
+        return new AppError('payload_too_large', 413, 'Payload too large', {
+          detail: 'The request body is larger than this endpoint accepts.',
+          cause: error,
+        });
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return new AppError('unsupported_encoding', 415, 'Unsupported encoding', {
+          detail: parserError.message,
+          cause: error,
+        });
+      case 'request.aborted':
+      case 'request.size.invalid':
+        return new AppError('bad_request', 400, 'Bad request', {
+          detail: parserError.message,
+          cause: error,
+        });
+      default:
+        break;
+    }
+    if (
+      typeof parserError.status === 'number' &&
+      parserError.status >= 400 &&
+      parserError.status < 500 &&
+      parserError.expose === true
+    ) {
+      return new AppError('bad_request', parserError.status, 'Bad request', {
+        detail: parserError.message,
+        cause: error,
+      });
+    }
+  }
+  return new AppError('internal_error', 500, 'Internal server error', {
+    detail: 'Something went wrong on our side; the request id identifies it in our logs.',
+    cause: error,
+  });
+}
+
+/** The one error handler: renders RFC 9457 problem+json and counts errors by code. */
+export function problemHandler(logger: Logger, metrics: HttpMetrics): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    const problem = toAppError(error);
+    metrics.errors.inc({ code: problem.code });
+    const log = (req as Request & { log?: Logger }).log ?? logger;
+    if (problem.status >= 500) log.error({ err: error, code: problem.code }, 'request failed');
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    res.status(problem.status).set(problem.headers).type(problemMediaType);
+    res.set('Cache-Control', 'no-store');
+    res.send(
+      JSON.stringify({
+        ...problem.extensions,
+        type: `/problems/${problem.code}`,
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail ?? problem.title,
+        instance: req.originalUrl.split('?')[0],
+        code: problem.code,
+        requestId: (req as Request & { id?: unknown }).id,
+      }),
+    );
+  };
+}

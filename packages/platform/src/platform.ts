@@ -1,0 +1,87 @@
+import type { Express } from 'express';
+import type { DestinationStream } from 'pino';
+import {
+  createDevTokenIssuer,
+  createTokenVerifier,
+  devTokenRouter,
+  type TokenIssuer,
+  type TokenVerifier,
+} from './auth.js';
+import type { PlatformConfig } from './config.js';
+import { Health } from './health.js';
+import { createHttpApp } from './http.js';
+import { HttpService, type Closer } from './lifecycle.js';
+import { createLogger, type Logger } from './logging.js';
+import { createHttpMetrics, type HttpMetrics } from './metrics.js';
+
+/** What a service's `main.ts` builds once and injects everywhere. */
+export interface Platform {
+  readonly service: string;
+  readonly config: PlatformConfig;
+  readonly logger: Logger;
+  readonly metrics: HttpMetrics;
+  readonly health: Health;
+  readonly tokens: TokenVerifier;
+  /** Present only when dev tokens are enabled in the configuration. */
+  readonly devTokens: TokenIssuer | undefined;
+}
+
+/** Builds logger, metrics registry, health registry and token verification from the config. */
+export function createPlatform(
+  service: string,
+  config: PlatformConfig,
+  options: { readonly logDestination?: DestinationStream } = {},
+): Platform {
+  const { auth } = config;
+  return {
+    service,
+    config,
+    logger: createLogger({
+      service,
+      level: config.logLevel,
+      ...(options.logDestination ? { destination: options.logDestination } : {}),
+    }),
+    metrics: createHttpMetrics({ service }),
+    health: new Health({ timeoutMs: config.readinessTimeoutMs }),
+    tokens: createTokenVerifier(auth),
+    devTokens:
+      auth.devTokens && auth.secret !== undefined
+        ? createDevTokenIssuer({ issuer: auth.issuer, audience: auth.audience, secret: auth.secret })
+        : undefined,
+  };
+}
+
+/** The service's express app on the platform: its routes plus, when enabled, the dev-token route. */
+export function createServiceApp(platform: Platform, routes: (app: Express) => void): Express {
+  const { devTokens } = platform;
+  return createHttpApp({
+    logger: platform.logger,
+    metrics: platform.metrics,
+    health: platform.health,
+    bodyLimitBytes: platform.config.http.bodyLimitBytes,
+    trustProxyHops: platform.config.http.trustProxyHops,
+    routes: (app) => {
+      if (devTokens !== undefined) app.use(devTokenRouter(devTokens));
+      routes(app);
+    },
+  });
+}
+
+/** An {@link HttpService} for the app with the configured port and shutdown timings. */
+export function createHttpService(
+  platform: Platform,
+  app: Express,
+  closers: readonly Closer[] = [],
+): HttpService {
+  const { http, shutdown } = platform.config;
+  return new HttpService({
+    handler: app,
+    health: platform.health,
+    logger: platform.logger,
+    port: http.port,
+    host: http.host,
+    drainDelayMs: shutdown.drainDelayMs,
+    shutdownTimeoutMs: shutdown.timeoutMs,
+    closers,
+  });
+}

@@ -1,0 +1,2 @@
+export { kafkaBrokers, localTopology, mysqlUrl, redisUrl } from './local.js';
+export type { LocalTopology, MysqlInstance } from './local.js';

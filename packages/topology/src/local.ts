@@ -1,0 +1,73 @@
+/** One MariaDB instance: a shard of a keyspace, on its own port and data directory. */
+export interface MysqlInstance {
+  /** Instance name, also the data directory's name, e.g. `customer-80-`. */
+  readonly name: string;
+  readonly keyspace: string;
+  /** Vitess shard name: `0` for an unsharded keyspace, a keyrange such as `-80` otherwise. */
+  readonly shard: string;
+  readonly port: number;
+}
+
+/** Where the local dependencies listen; the same shape the Kubernetes manifests describe. */
+export interface LocalTopology {
+  readonly host: string;
+  readonly redis: { readonly port: number };
+  readonly mysql: {
+    readonly user: string;
+    readonly password: string;
+    readonly instances: readonly MysqlInstance[];
+  };
+  readonly kafka: { readonly port: number; readonly controllerPort: number };
+}
+
+function portFrom(env: Readonly<Record<string, string | undefined>>, key: string, fallback: number) {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`${key} must be a TCP port, got "${raw}"`);
+  }
+  return port;
+}
+
+/**
+ * The local topology. Ports avoid the usual defaults (6379, 3306, 9092) so a developer's own
+ * servers do not collide with Mela's; each can be moved with a `MELA_*_PORT` variable.
+ * Default shards: `commerce` unsharded (`0`), `customer` in two keyranges (`-80`, `80-`).
+ */
+export function localTopology(env: Readonly<Record<string, string | undefined>> = process.env): LocalTopology {
+  const mysqlBase = portFrom(env, 'MELA_MYSQL_BASE_PORT', 3407);
+  return {
+    host: '127.0.0.1',
+    redis: { port: portFrom(env, 'MELA_REDIS_PORT', 6390) },
+    mysql: {
+      user: 'mela',
+      password: 'mela',
+      instances: [
+        { name: 'commerce-0', keyspace: 'commerce', shard: '0', port: mysqlBase },
+        { name: 'customer--80', keyspace: 'customer', shard: '-80', port: mysqlBase + 1 },
+        { name: 'customer-80-', keyspace: 'customer', shard: '80-', port: mysqlBase + 2 },
+      ],
+    },
+    kafka: {
+      port: portFrom(env, 'MELA_KAFKA_PORT', 9192),
+      controllerPort: portFrom(env, 'MELA_KAFKA_CONTROLLER_PORT', 9193),
+    },
+  };
+}
+
+/** `redis://host:port` of the local Redis. */
+export function redisUrl(topology: LocalTopology): string {
+  return `redis://${topology.host}:${topology.redis.port}`;
+}
+
+/** `mysql://user:password@host:port/database` of one instance. */
+export function mysqlUrl(topology: LocalTopology, instance: MysqlInstance, database = ''): string {
+  const { user, password } = topology.mysql;
+  return `mysql://${user}:${password}@${topology.host}:${instance.port}/${database}`;
+}
+
+/** The bootstrap servers of the local Kafka. */
+export function kafkaBrokers(topology: LocalTopology): string[] {
+  return [`${topology.host}:${topology.kafka.port}`];
+}

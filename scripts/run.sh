@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Entry point of `npm start`, `npm test` and `npm run deps`: makes sure Node 24 and the
+# workspace's packages are installed and built, then hands over to the devstack CLI.
+# Idempotent and quick when everything is already in place.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source scripts/node-env.sh
+
+lock_stamp=node_modules/.mela-lock.sha256
+lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$lock_sum" ]; then
+  echo "[mela] installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > "$lock_stamp"
+fi
+
+echo "[mela] building (tsc --build)" >&2
+npx --no-install tsc --build
+
+# Local-mode secrets, made once per checkout: the dev JWT secret and the dev-token switch.
+if [ ! -f .mela/local.env ]; then
+  mkdir -p .mela
+  (umask 077 && printf 'AUTH_JWT_SECRET=%s\nAUTH_DEV_TOKENS=true\n' \
+    "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')" > .mela/local.env)
+fi
+
+case "${1:-}" in
+  dev-token) shift; set -a; source .mela/local.env; set +a; exec node packages/platform/dist/src/dev-token.cli.js "$@" ;;
+  *) exec node packages/devstack/dist/src/cli.js "$@" ;;
+esac
