@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { AppError, ConflictError, parseInput, problemMediaType } from '../src/index.js';
+import { memoryLog, sample, startApp, type RunningApp } from './support.js';
+
+describe('the HTTP app every service runs', () => {
+  let running: RunningApp;
+  const log = memoryLog();
+
+  before(async () => {
+    running = await startApp(
+      (app) => {
+        app.get('/items/:id', (req, res) => {
+          res.json({ id: req.params['id'] });
+        });
+        app.post('/items', (req, res) => {
+          const body = parseInput(z.object({ name: z.string().min(1).max(50) }), req.body, 'body');
+          res.status(201).json(body);
+        });
+        app.post('/conflict', () => {
+          throw new ConflictError('sold_out', 'Nothing left.', { productId: 'p1' });
+        });
+        app.get('/boom', () => {
+          throw new Error('database password is hunter2');
+        });
+        app.get('/teapot', () => {
+          throw new AppError('teapot', 418, 'I am a teapot', { headers: { 'Retry-After': '7' } });
+        });
+      },
+      { LOG_LEVEL: 'info', HTTP_BODY_LIMIT_BYTES: '1024' },
+      log.stream,
+    );
+  });
+  after(() => running.service.stop());
+
+  it('when the body is malformed JSON, then it is a 400 problem, not a 500', async () => {
+    const res = await fetch(`${running.url}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name": ',
+    });
+
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), `${problemMediaType}; charset=utf-8`);
+    const problem = (await res.json()) as Record<string, unknown>;
+    assert.equal(problem['code'], 'malformed_json');
+    assert.equal(problem['status'], 400);
+    assert.equal(problem['type'], '/problems/malformed_json');
+    assert.equal(problem['instance'], '/items');
+  });
+
+  it('when the body is over the limit, then it is a 413 problem', async () => {
+    const res = await fetch(`${running.url}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'x'.repeat(5000) }),
+    });
+
+    assert.equal(res.status, 413);
+    assert.equal(((await res.json()) as { code: string }).code, 'payload_too_large');
+  });
+
+  it('when the body fails validation, then the 400 names each bad field', async () => {
+    const res = await fetch(`${running.url}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '' }),
+    });
+
+    assert.equal(res.status, 400);
+    const problem = (await res.json()) as { code: string; errors: { path: string }[] };
+    assert.equal(problem.code, 'validation_failed');
+    assert.deepEqual(
+      problem.errors.map((e) => e.path),
+      ['body.name'],
+    );
+  });
+
+  it('when the route is unknown, then it is a 404 problem', async () => {
+    const res = await fetch(`${running.url}/nowhere/42?x=1`);
+
+    assert.equal(res.status, 404);
+    const problem = (await res.json()) as Record<string, unknown>;
+    assert.equal(problem['code'], 'route_not_found');
+    assert.equal(problem['instance'], '/nowhere/42');
+  });
+
+  it('when a route throws an AppError, then its status, code, extensions and headers are kept', async () => {
+    const conflict = await fetch(`${running.url}/conflict`, { method: 'POST' });
+    assert.equal(conflict.status, 409);
+    assert.deepEqual(
+      { ...((await conflict.json()) as Record<string, unknown>), requestId: undefined },
+      {
+        type: '/problems/sold_out',
+        title: 'Conflict',
+        status: 409,
+        detail: 'Nothing left.',
+        instance: '/conflict',
+        code: 'sold_out',
+        productId: 'p1',
+        requestId: undefined,
+      },
+    );
+
+    const teapot = await fetch(`${running.url}/teapot`);
+    assert.equal(teapot.status, 418);
+    assert.equal(teapot.headers.get('retry-after'), '7');
+  });
+
+  it('when a route fails unexpectedly, then the client gets a 500 without internals and the log has the error', async () => {
+    const res = await fetch(`${running.url}/boom`, { headers: { 'x-request-id': 'req-boom-1' } });
+
+    assert.equal(res.status, 500);
+    const text = await res.text();
+    assert.doesNotMatch(text, /hunter2|at .*\.js/);
+    assert.equal((JSON.parse(text) as { requestId: string }).requestId, 'req-boom-1');
+    const failure = log.lines().find((line) => line['msg'] === 'request failed');
+    assert.ok(failure, 'the failure is logged');
+    assert.equal((failure['req'] as { id: string } | undefined)?.id ?? failure['reqId'], 'req-boom-1');
+  });
+
+  it('when a request carries x-request-id, then it is echoed and logged; otherwise one is made', async () => {
+    const given = await fetch(`${running.url}/items/7`, { headers: { 'x-request-id': 'edge-abc.123' } });
+    assert.equal(given.headers.get('x-request-id'), 'edge-abc.123');
+
+    const made = await fetch(`${running.url}/items/7`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+    assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+
+    const completion = log.lines().find((line) => (line['req'] as { id?: string } | undefined)?.id === 'edge-abc.123');
+    assert.ok(completion, 'the completion line carries the request id');
+    assert.equal(completion['service'], 'test');
+  });
+
+  it('then responses carry security headers and no x-powered-by', async () => {
+    const res = await fetch(`${running.url}/items/1`);
+
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    assert.ok(res.headers.get('strict-transport-security'));
+    assert.equal(res.headers.get('x-powered-by'), null);
+  });
+
+  it('then the RED histogram is labelled by route pattern, never by URL, and errors are counted by code', async () => {
+    await fetch(`${running.url}/items/abc`);
+    await fetch(`${running.url}/items/def`);
+    await fetch(`${running.url}/random/${Date.now()}`);
+
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const count = (labels: Record<string, string>) =>
+      sample(metrics, 'http_request_duration_seconds_count', labels);
+    assert.ok((count({ service: 'test', method: 'GET', route: '/items/:id', status_code: '200' }) ?? 0) >= 2);
+    assert.equal(count({ route: '/items/abc' }), undefined);
+    assert.doesNotMatch(metrics, /route="\/random/);
+    assert.ok((count({ route: '(unmatched)', status_code: '404' }) ?? 0) >= 1);
+    assert.ok((sample(metrics, 'http_errors_total', { code: 'route_not_found' }) ?? 0) >= 1);
+    assert.match(metrics, /process_cpu_seconds_total/);
+  });
+
+  it('then /livez answers and /readyz reports ready with no checks registered', async () => {
+    const live = await fetch(`${running.url}/livez`);
+    assert.equal(live.status, 200);
+
+    const ready = await fetch(`${running.url}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: {} });
+  });
+});

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { localTopology, mysqlUrl, redisUrl } from '@mela/topology';
+import { Redis } from 'ioredis';
+import { createPool, type Pool } from 'mysql2/promise';
+import { startApp, type RunningApp } from './support.js';
+
+const topology = localTopology();
+const commerce = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
+
+/** A TCP server that accepts and never answers: a hung dependency. */
+async function blackHole(): Promise<{ server: Server; port: number }> {
+  const server = createServer(() => undefined);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** A port nothing listens on: a dead dependency. */
+async function deadPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+describe('/readyz against real Redis and MariaDB', () => {
+  let redis: Redis;
+  let mysql: Pool;
+  let running: RunningApp;
+
+  before(async () => {
+    assert.ok(commerce, 'the topology has a commerce shard');
+    redis = new Redis(redisUrl(topology), { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    mysql = createPool({ uri: mysqlUrl(topology, commerce, 'commerce'), connectionLimit: 2 });
+    running = await startApp((_app, platform) => {
+      platform.health.register('redis', () => redis.ping());
+      platform.health.register('mysql-commerce', () => mysql.query('SELECT 1'));
+    });
+  });
+  after(async () => {
+    await running.service.stop();
+    redis.disconnect();
+    await mysql.end();
+  });
+
+  it('when Redis and the shard answer, then the service is ready and each check is up', async () => {
+    const res = await fetch(`${running.url}/readyz`);
+
+    assert.equal(res.status, 200);
+    const report = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
+    assert.equal(report.status, 'ready');
+    assert.equal(report.checks['redis']?.status, 'up');
+    assert.equal(report.checks['mysql-commerce']?.status, 'up');
+  });
+});
+
+describe('/readyz when dependencies fail', () => {
+  let hole: Awaited<ReturnType<typeof blackHole>>;
+  let deadRedis: Redis;
+  let hungRedis: Redis;
+  let running: RunningApp;
+
+  before(async () => {
+    hole = await blackHole();
+    const options = { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: true, retryStrategy: () => 200 };
+    deadRedis = new Redis(await deadPort(), '127.0.0.1', options);
+    hungRedis = new Redis(hole.port, '127.0.0.1', options);
+    deadRedis.on('error', () => undefined);
+    hungRedis.on('error', () => undefined);
+    running = await startApp(
+      (_app, platform) => {
+        platform.health.register('cache', () => deadRedis.ping(), { critical: false });
+        platform.health.register('sessions', () => hungRedis.ping());
+      },
+      { READINESS_TIMEOUT_MS: '300' },
+    );
+  });
+  after(async () => {
+    await running.service.stop();
+    deadRedis.disconnect();
+    hungRedis.disconnect();
+    hole.server.close();
+  });
+
+  it('when a critical dependency hangs, then /readyz answers 503 within its timeout instead of hanging', async () => {
+    const started = performance.now();
+    const res = await fetch(`${running.url}/readyz`);
+    const took = performance.now() - started;
+
+    assert.equal(res.status, 503);
+    const report = (await res.json()) as { status: string; checks: Record<string, { status: string; error?: string }> };
+    assert.equal(report.status, 'not_ready');
+    assert.equal(report.checks['sessions']?.status, 'down');
+    assert.match(report.checks['sessions']?.error ?? '', /timed out after 300 ms/);
+    assert.equal(report.checks['cache']?.status, 'down');
+    assert.ok(took < 2000, `answered in ${Math.round(took)} ms`);
+  });
+});
