@@ -3,7 +3,15 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import type { Dependency } from './dependency.js';
 import { paths, repoRoot } from './paths.js';
-import { isListening, progress, run, runningPid, startDetached, stopProcess, waitFor } from './processes.js';
+import {
+  isListening,
+  progress,
+  run,
+  runningPid,
+  startDetached,
+  stopProcess,
+  waitFor,
+} from './processes.js';
 import type { LocalTopology } from '@mela/topology';
 
 /**
@@ -51,7 +59,9 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
       if (runningPid(name) !== undefined && (await isListening(port, host))) return;
       for (const taken of [port, controllerPort]) {
         if (await isListening(taken, host)) {
-          throw new Error(`port ${taken} is taken by another process; set MELA_KAFKA_PORT / MELA_KAFKA_CONTROLLER_PORT`);
+          throw new Error(
+            `port ${taken} is taken by another process; set MELA_KAFKA_PORT / MELA_KAFKA_CONTROLLER_PORT`,
+          );
         }
       }
       const libs = ensureKafkaJars();
@@ -60,16 +70,35 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
       const log4j = join(configDir, 'log4j2.properties');
       writeFileSync(serverProperties, brokerProperties(topology, dataDir));
       writeFileSync(log4j, log4jProperties);
-      const java = ['-Xms256m', '-Xmx768m', `-Dlog4j2.configurationFile=${log4j}`, '-cp', `${libs}/*`];
+      const java = [
+        '-Xms256m',
+        '-Xmx768m',
+        `-Dlog4j2.configurationFile=${log4j}`,
+        '-cp',
+        `${libs}/*`,
+      ];
 
       if (!isFormatted(dataDir)) {
         progress('formatting Kafka KRaft storage');
         const clusterId = randomBytes(16).toString('base64url');
-        run('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', serverProperties]);
+        run('java', [
+          ...java,
+          'kafka.tools.StorageTool',
+          'format',
+          '-t',
+          clusterId,
+          '-c',
+          serverProperties,
+        ]);
       }
       progress(`starting Kafka ${kafkaVersion} (KRaft) on ${endpoint}`);
       startDetached(name, 'java', [...java, '-XX:+UseG1GC', 'kafka.Kafka', serverProperties]);
-      await waitFor(`Kafka ${kafkaVersion}`, () => isListening(port, host), 90_000, paths.log(name));
+      await waitFor(
+        `Kafka ${kafkaVersion}`,
+        () => isListening(port, host),
+        90_000,
+        paths.log(name),
+      );
     },
     async down() {
       if (await stopProcess(name, 30_000)) progress('stopped Kafka');

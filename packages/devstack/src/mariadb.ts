@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { Dependency } from './dependency.js';
 import { paths } from './paths.js';
-import { isListening, progress, run, runningPid, startDetached, stopProcess, waitFor } from './processes.js';
+import {
+  isListening,
+  progress,
+  run,
+  runningPid,
+  startDetached,
+  stopProcess,
+  waitFor,
+} from './processes.js';
 import type { LocalTopology, MysqlInstance } from '@mela/topology';
 
 const mariadbd = '/usr/sbin/mariadbd';
@@ -26,7 +34,9 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
     async up() {
       if (runningPid(name) !== undefined && (await isListening(instance.port, host))) return;
       if (await isListening(instance.port, host)) {
-        throw new Error(`port ${instance.port} is taken by another process; set MELA_MYSQL_BASE_PORT`);
+        throw new Error(
+          `port ${instance.port} is taken by another process; set MELA_MYSQL_BASE_PORT`,
+        );
       }
       mkdirSync(paths.run, { recursive: true });
       const user = userInfo().username;
@@ -65,7 +75,12 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
       }
       progress(`starting MariaDB ${instance.name} on ${host}:${instance.port}`);
       startDetached(name, mariadbd, [`--defaults-file=${configFile}`]);
-      await waitFor(`MariaDB ${instance.name}`, () => isListening(instance.port, host), 60_000, paths.log(name));
+      await waitFor(
+        `MariaDB ${instance.name}`,
+        () => isListening(instance.port, host),
+        60_000,
+        paths.log(name),
+      );
       await bootstrap(topology, instance, socket);
     },
     async down() {
@@ -73,7 +88,12 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
     },
     async status() {
       const pid = runningPid(name);
-      return { name, endpoint, pid, running: pid !== undefined && (await isListening(instance.port, host)) };
+      return {
+        name,
+        endpoint,
+        pid,
+        running: pid !== undefined && (await isListening(instance.port, host)),
+      };
     },
   };
 }

@@ -115,7 +115,11 @@ export async function stopProcess(name: string, graceMs = 15_000): Promise<boole
 }
 
 /** Runs a command to completion, inheriting nothing but returning its output; throws on failure. */
-export function run(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): string {
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): string {
   const result = spawnSync(command, args, {
     encoding: 'utf8',
     env: options.env ?? process.env,

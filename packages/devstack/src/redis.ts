@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import type { Dependency } from './dependency.js';
 import { paths } from './paths.js';
-import { isListening, progress, runningPid, startDetached, stopProcess, waitFor } from './processes.js';
+import {
+  isListening,
+  progress,
+  runningPid,
+  startDetached,
+  stopProcess,
+  waitFor,
+} from './processes.js';
 import type { LocalTopology } from '@mela/topology';
 
 /** Redis from Debian's package: cache, carts, rate-limit counters; no persistence locally. */
@@ -20,13 +27,20 @@ export function redisDependency(topology: LocalTopology): Dependency {
       mkdirSync(dir, { recursive: true });
       progress(`starting Redis on ${endpoint}`);
       startDetached(name, 'redis-server', [
-        '--port', String(port),
-        '--bind', topology.host,
-        '--dir', dir,
-        '--save', '',
-        '--appendonly', 'no',
-        '--maxmemory', '512mb',
-        '--maxmemory-policy', 'noeviction',
+        '--port',
+        String(port),
+        '--bind',
+        topology.host,
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory',
+        '512mb',
+        '--maxmemory-policy',
+        'noeviction',
       ]);
       await waitFor('Redis', () => isListening(port, topology.host), 10_000, paths.log(name));
     },
@@ -35,7 +49,12 @@ export function redisDependency(topology: LocalTopology): Dependency {
     },
     async status() {
       const pid = runningPid(name);
-      return { name, endpoint, pid, running: pid !== undefined && (await isListening(port, topology.host)) };
+      return {
+        name,
+        endpoint,
+        pid,
+        running: pid !== undefined && (await isListening(port, topology.host)),
+      };
     },
   };
 }

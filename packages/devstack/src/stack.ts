@@ -30,7 +30,10 @@ export async function depsUp(topology = localTopology()): Promise<void> {
   const results = await Promise.allSettled(localDependencies(topology).map((d) => d.up()));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
-    throw new AggregateError(failures, failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n'));
+    throw new AggregateError(
+      failures,
+      failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n'),
+    );
   }
   progress(`dependencies up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -48,11 +51,16 @@ export function depsStatus(topology = localTopology()): Promise<DependencyStatus
 export async function migrateAll(topology = localTopology()): Promise<void> {
   for (const instance of topology.mysql.instances) {
     const migrations = await readMigrations(join(migrationsRoot, instance.keyspace));
-    const connection = await createConnection({ uri: mysqlUrl(topology, instance, instance.keyspace), multipleStatements: false });
+    const connection = await createConnection({
+      uri: mysqlUrl(topology, instance, instance.keyspace),
+      multipleStatements: false,
+    });
     try {
       const report = await migrate(connection, migrations);
       if (report.applied.length > 0) {
-        progress(`migrated ${instance.keyspace}/${instance.shard}: applied ${report.applied.join(', ')}`);
+        progress(
+          `migrated ${instance.keyspace}/${instance.shard}: applied ${report.applied.join(', ')}`,
+        );
       }
     } finally {
       await connection.end();

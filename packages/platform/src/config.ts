@@ -78,14 +78,12 @@ export const envBool = () =>
 
 /** A comma-separated list; empty entries are dropped. */
 export const envList = () =>
-  z
-    .string()
-    .transform((raw) =>
-      raw
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0),
-    );
+  z.string().transform((raw) =>
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

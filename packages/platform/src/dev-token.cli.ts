@@ -20,14 +20,19 @@ async function main(): Promise<void> {
     z
       .object({
         NODE_ENV: platformEnv.NODE_ENV,
-        AUTH_DEV_TOKENS: platformEnv.AUTH_DEV_TOKENS.refine((on) => on, 'dev tokens are off; set AUTH_DEV_TOKENS=true'),
+        AUTH_DEV_TOKENS: platformEnv.AUTH_DEV_TOKENS.refine((on) => on, {
+          error: 'dev tokens are off; set AUTH_DEV_TOKENS=true',
+        }),
         AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
         AUTH_JWT_ISSUER: platformEnv.AUTH_JWT_ISSUER,
         AUTH_JWT_AUDIENCE: platformEnv.AUTH_JWT_AUDIENCE,
         user: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'pass --user <id>'),
         ttl: envInt({ min: 60, max: 7 * 24 * 3600 }),
       })
-      .refine((c) => c.NODE_ENV !== 'production', { path: ['NODE_ENV'], message: 'no dev tokens in production' }),
+      .refine((c) => c.NODE_ENV !== 'production', {
+        path: ['NODE_ENV'],
+        error: 'no dev tokens in production',
+      }),
     { ...process.env, user: values.user, ttl: values.ttl },
   );
   const issuer = createDevTokenIssuer({
@@ -36,7 +41,10 @@ async function main(): Promise<void> {
     secret: config.AUTH_JWT_SECRET,
     ttlSeconds: config.ttl,
   });
-  const roles = values.roles.split(',').map((r) => r.trim()).filter((r) => r.length > 0);
+  const roles = values.roles
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
   process.stdout.write(`${await issuer.issue({ userId: config.user, roles })}\n`);
 }
 

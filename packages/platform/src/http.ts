@@ -143,7 +143,8 @@ export function problemHandler(logger: Logger, metrics: HttpMetrics): ErrorReque
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     const problem = toAppError(error);
     metrics.errors.inc({ code: problem.code });
-    const log = (req as Request & { log?: Logger }).log ?? logger;
+    // req.log is absent when the failure happened before the request logger ran.
+    const log = (req as Partial<Pick<Request, 'log'>>).log ?? logger;
     if (problem.status >= 500) log.error({ err: error, code: problem.code }, 'request failed');
     if (res.headersSent) {
       next(error);

@@ -97,7 +97,11 @@ export class HttpService {
         logger.error({ err: error, client: closer.name }, 'failed to close');
       }
     }
-    const result = { clean: abortedRequests === 0 && failedClosers.length === 0, abortedRequests, failedClosers };
+    const result = {
+      clean: abortedRequests === 0 && failedClosers.length === 0,
+      abortedRequests,
+      failedClosers,
+    };
     logger.info(result, 'stopped');
     return result;
   }

@@ -46,7 +46,11 @@ export function createPlatform(
     tokens: createTokenVerifier(auth),
     devTokens:
       auth.devTokens && auth.secret !== undefined
-        ? createDevTokenIssuer({ issuer: auth.issuer, audience: auth.audience, secret: auth.secret })
+        ? createDevTokenIssuer({
+            issuer: auth.issuer,
+            audience: auth.audience,
+            secret: auth.secret,
+          })
         : undefined,
   };
 }

@@ -15,7 +15,10 @@ const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secr
 /** A per-user resource: carts of alice and bob. */
 const owners: Record<string, string> = { 'cart-a': 'alice', 'cart-b': 'bob' };
 
-function routes(app: Parameters<Parameters<typeof startApp>[0]>[0], platform: Parameters<Parameters<typeof startApp>[0]>[1]) {
+function routes(
+  app: Parameters<Parameters<typeof startApp>[0]>[0],
+  platform: Parameters<Parameters<typeof startApp>[0]>[1],
+) {
   app.get('/me', requireUser(platform.tokens), (req, res) => {
     res.json(principalOf(req));
   });
@@ -100,8 +103,24 @@ describe('bearer authentication', () => {
     const user = await issuer.issue({ userId: 'carol', roles: ['user'] });
     const admin = await issuer.issue({ userId: 'dave', roles: ['admin'] });
 
-    assert.equal((await fetch(`${running.url}/admin/prices`, { method: 'PUT', headers: { authorization: `Bearer ${user}` } })).status, 403);
-    assert.equal((await fetch(`${running.url}/admin/prices`, { method: 'PUT', headers: { authorization: `Bearer ${admin}` } })).status, 204);
+    assert.equal(
+      (
+        await fetch(`${running.url}/admin/prices`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${user}` },
+        })
+      ).status,
+      403,
+    );
+    assert.equal(
+      (
+        await fetch(`${running.url}/admin/prices`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${admin}` },
+        })
+      ).status,
+      204,
+    );
   });
 
   it('when dev tokens are not enabled, then the dev-token endpoint does not exist', async () => {

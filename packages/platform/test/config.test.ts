@@ -104,7 +104,10 @@ describe('configuration from the environment', () => {
       'PORT',
     ]);
 
-    const config = loadConfig(schema, { AUTH_JWT_SECRET: testSecret, KAFKA_BROKERS: 'a:9092, b:9092' });
+    const config = loadConfig(schema, {
+      AUTH_JWT_SECRET: testSecret,
+      KAFKA_BROKERS: 'a:9092, b:9092',
+    });
     assert.deepEqual(config.brokers, ['a:9092', 'b:9092']);
   });
 });

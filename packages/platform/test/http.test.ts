@@ -117,17 +117,26 @@ describe('the HTTP app every service runs', () => {
     assert.equal((JSON.parse(text) as { requestId: string }).requestId, 'req-boom-1');
     const failure = log.lines().find((line) => line['msg'] === 'request failed');
     assert.ok(failure, 'the failure is logged');
-    assert.equal((failure['req'] as { id: string } | undefined)?.id ?? failure['reqId'], 'req-boom-1');
+    assert.equal(
+      (failure['req'] as { id: string } | undefined)?.id ?? failure['reqId'],
+      'req-boom-1',
+    );
   });
 
   it('when a request carries x-request-id, then it is echoed and logged; otherwise one is made', async () => {
-    const given = await fetch(`${running.url}/items/7`, { headers: { 'x-request-id': 'edge-abc.123' } });
+    const given = await fetch(`${running.url}/items/7`, {
+      headers: { 'x-request-id': 'edge-abc.123' },
+    });
     assert.equal(given.headers.get('x-request-id'), 'edge-abc.123');
 
-    const made = await fetch(`${running.url}/items/7`, { headers: { 'x-request-id': 'bad id\twith spaces' } });
+    const made = await fetch(`${running.url}/items/7`, {
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
     assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
-    const completion = log.lines().find((line) => (line['req'] as { id?: string } | undefined)?.id === 'edge-abc.123');
+    const completion = log
+      .lines()
+      .find((line) => (line['req'] as { id?: string } | undefined)?.id === 'edge-abc.123');
     assert.ok(completion, 'the completion line carries the request id');
     assert.equal(completion['service'], 'test');
   });
@@ -148,7 +157,10 @@ describe('the HTTP app every service runs', () => {
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     const count = (labels: Record<string, string>) =>
       sample(metrics, 'http_request_duration_seconds_count', labels);
-    assert.ok((count({ service: 'test', method: 'GET', route: '/items/:id', status_code: '200' }) ?? 0) >= 2);
+    assert.ok(
+      (count({ service: 'test', method: 'GET', route: '/items/:id', status_code: '200' }) ?? 0) >=
+        2,
+    );
     assert.equal(count({ route: '/items/abc' }), undefined);
     assert.doesNotMatch(metrics, /route="\/random/);
     assert.ok((count({ route: '(unmatched)', status_code: '404' }) ?? 0) >= 1);

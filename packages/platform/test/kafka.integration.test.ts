@@ -38,7 +38,10 @@ describe('kafkajs against the real Kafka broker', () => {
 
   it('when messages are produced, then a consumer group receives them in key order and commits its offsets', async () => {
     const groupId = `roundtrip-${suffix}`;
-    const sent = Array.from({ length: 20 }, (_, i) => ({ key: `user-${i % 3}`, value: `event-${i}` }));
+    const sent = Array.from({ length: 20 }, (_, i) => ({
+      key: `user-${i % 3}`,
+      value: `event-${i}`,
+    }));
     await producer.send({ topic, acks: -1, messages: sent });
 
     const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
@@ -51,7 +54,10 @@ describe('kafkajs against the real Kafka broker', () => {
         .run({
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
-            received.push({ key: message.key?.toString() ?? '', value: message.value?.toString() ?? '' });
+            received.push({
+              key: message.key?.toString() ?? '',
+              value: message.value?.toString() ?? '',
+            });
             await consumer.commitOffsets([
               { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
             ]);
@@ -69,7 +75,10 @@ describe('kafkajs against the real Kafka broker', () => {
       );
     }
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const total = (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const total = (committed?.partitions ?? []).reduce(
+      (sum, p) => sum + Math.max(0, Number(p.offset)),
+      0,
+    );
     assert.equal(total, sent.length, 'the committed offsets cover every message');
   });
 
@@ -79,28 +88,41 @@ describe('kafkajs against the real Kafka broker', () => {
     const join = (consumer: Consumer, name: string) =>
       new Promise<void>((resolve) => {
         consumer.on(consumer.events.GROUP_JOIN, (event) => {
-          const count = Object.values(event.payload.memberAssignment).reduce((n, parts) => n + parts.length, 0);
+          const count = Object.values(event.payload.memberAssignment).reduce(
+            (n, parts) => n + parts.length,
+            0,
+          );
           assignments.set(name, count);
           resolve();
         });
       });
 
-    const first = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 10_000 });
+    const first = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+    });
     consumers.push(first);
     await first.connect();
     await first.subscribe({ topic, fromBeginning: true });
     const firstJoined = join(first, 'first');
-    await first.run({ eachMessage: async () => undefined });
+    await first.run({ eachMessage: () => Promise.resolve() });
     await firstJoined;
     assert.equal(assignments.get('first'), 4, 'a lone member owns every partition');
 
-    const second = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500, rebalanceTimeout: 10_000 });
+    const second = kafka.consumer({
+      groupId,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+    });
     consumers.push(second);
     const firstRejoined = join(first, 'first');
     const secondJoined = join(second, 'second');
     await second.connect();
     await second.subscribe({ topic, fromBeginning: true });
-    await second.run({ eachMessage: async () => undefined });
+    await second.run({ eachMessage: () => Promise.resolve() });
     await Promise.all([firstRejoined, secondJoined]);
 
     assert.equal(assignments.get('first'), 2);

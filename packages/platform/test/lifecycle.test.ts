@@ -17,7 +17,10 @@ function spawnService(env: Record<string, string>) {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: Record<string, unknown>[] = [];
-  const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    match: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
   createInterface({ input: child.stdout }).on('line', (text) => {
     const line = JSON.parse(text) as Record<string, unknown>;
     lines.push(line);
@@ -35,7 +38,9 @@ function spawnService(env: Record<string, string>) {
     logged(msg: string): Promise<Record<string, unknown>> {
       const seen = lines.find((line) => line['msg'] === msg);
       if (seen) return Promise.resolve(seen);
-      return new Promise((resolve) => waiters.push({ match: (line) => line['msg'] === msg, resolve }));
+      return new Promise((resolve) =>
+        waiters.push({ match: (line) => line['msg'] === msg, resolve }),
+      );
     },
   };
 }
@@ -67,8 +72,26 @@ describe('graceful shutdown on SIGTERM', () => {
     const closed = service.lines.filter((l) => l['msg'] === 'closed').map((l) => l['client']);
     assert.deepEqual(closed, ['first-client', 'second-client']);
     assert.deepEqual(
-      { ...(await service.logged('stopped')), level: undefined, time: undefined, pid: undefined, hostname: undefined, service: undefined, msg: undefined },
-      { clean: true, abortedRequests: 0, failedClosers: [], level: undefined, time: undefined, pid: undefined, hostname: undefined, service: undefined, msg: undefined },
+      {
+        ...(await service.logged('stopped')),
+        level: undefined,
+        time: undefined,
+        pid: undefined,
+        hostname: undefined,
+        service: undefined,
+        msg: undefined,
+      },
+      {
+        clean: true,
+        abortedRequests: 0,
+        failedClosers: [],
+        level: undefined,
+        time: undefined,
+        pid: undefined,
+        hostname: undefined,
+        service: undefined,
+        msg: undefined,
+      },
     );
   });
 
@@ -101,9 +124,27 @@ describe('HttpService.stop()', () => {
       port: 0,
       host: '127.0.0.1',
       closers: [
-        { name: 'kafka', close: async () => { await delay(5); closed.push('kafka'); } },
-        { name: 'redis', close: () => { closed.push('redis'); return undefined; } },
-        { name: 'mysql', close: async () => { closed.push('mysql'); } },
+        {
+          name: 'kafka',
+          close: async () => {
+            await delay(5);
+            closed.push('kafka');
+          },
+        },
+        {
+          name: 'redis',
+          close: () => {
+            closed.push('redis');
+            return undefined;
+          },
+        },
+        {
+          name: 'mysql',
+          close: () => {
+            closed.push('mysql');
+            return Promise.resolve();
+          },
+        },
       ],
     });
     await service.start();
@@ -127,7 +168,13 @@ describe('HttpService.stop()', () => {
       host: '127.0.0.1',
       closers: [
         { name: 'broken', close: () => Promise.reject(new Error('socket hang up')) },
-        { name: 'mysql', close: async () => { closed.push('mysql'); } },
+        {
+          name: 'mysql',
+          close: () => {
+            closed.push('mysql');
+            return Promise.resolve();
+          },
+        },
       ],
     });
     await service.start();

@@ -16,7 +16,13 @@ export const testSecret = randomBytes(32).toString('base64url');
 
 /** Environment for a platform under test: port 0, quiet logs, a test secret. */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH_JWT_SECRET: testSecret, ...extra };
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    AUTH_JWT_SECRET: testSecret,
+    ...extra,
+  };
 }
 
 /** Collects log lines in memory, for tests that assert on logs. */
@@ -72,10 +78,11 @@ export function sample(
   for (const line of exposition.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (match?.[1] !== name) continue;
-    const found = Object.fromEntries(
+    const found = new Map(
       [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
     );
-    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+    if (Object.entries(labels).every(([key, value]) => found.get(key) === value))
+      return Number(match[3]);
   }
   return undefined;
 }

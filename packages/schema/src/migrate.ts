@@ -6,7 +6,12 @@ import type { RowDataPacket } from 'mysql2';
 import type { Connection } from 'mysql2/promise';
 
 /** The migrations shipped with this package, one folder per keyspace. */
-export const migrationsRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+export const migrationsRoot = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'migrations',
+);
 
 /** One migration file: `NNNN_description.sql`, applied in version order. */
 export interface Migration {
@@ -59,7 +64,10 @@ export interface MigrationReport {
  * each in `schema_migrations`. A migration already applied whose file has since changed is an
  * error: history is never rewritten silently. A lock keeps concurrent runners from racing.
  */
-export async function migrate(connection: Connection, migrations: readonly Migration[]): Promise<MigrationReport> {
+export async function migrate(
+  connection: Connection,
+  migrations: readonly Migration[],
+): Promise<MigrationReport> {
   await connection.query(
     `CREATE TABLE IF NOT EXISTS schema_migrations (
        version INT UNSIGNED NOT NULL PRIMARY KEY,
@@ -78,9 +86,9 @@ export async function migrate(connection: Connection, migrations: readonly Migra
   );
   if (lock?.got !== 1) throw new Error(`could not take the migration lock ${lockName}`);
   try {
-    const [rows] = await connection.query<({ version: number; checksum: string } & RowDataPacket)[]>(
-      'SELECT version, checksum FROM schema_migrations',
-    );
+    const [rows] = await connection.query<
+      ({ version: number; checksum: string } & RowDataPacket)[]
+    >('SELECT version, checksum FROM schema_migrations');
     const done = new Map(rows.map((row) => [row.version, row.checksum]));
     const applied: number[] = [];
     const alreadyApplied: number[] = [];
@@ -98,11 +106,10 @@ export async function migrate(connection: Connection, migrations: readonly Migra
       // DDL commits implicitly in MySQL, so each statement runs on its own and the version is
       // recorded last: a failed migration is retried whole on the next run.
       for (const statement of splitStatements(migration.sql)) await connection.query(statement);
-      await connection.query('INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)', [
-        migration.version,
-        migration.name,
-        migration.checksum,
-      ]);
+      await connection.query(
+        'INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)',
+        [migration.version, migration.name, migration.checksum],
+      );
       applied.push(migration.version);
     }
     return { applied, alreadyApplied };

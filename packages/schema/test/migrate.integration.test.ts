@@ -31,10 +31,13 @@ describe('migrations on a real MariaDB shard', () => {
   });
 
   it('when migrations are pending, then they run in version order and are recorded; a second run applies nothing', async () => {
-    await writeFile(join(dir, '0002_add_price.sql'), 'ALTER TABLE widgets ADD COLUMN price_cents INT NOT NULL DEFAULT 0;\n');
+    await writeFile(
+      join(dir, '0002_add_price.sql'),
+      'ALTER TABLE widgets ADD COLUMN price_cents INT NOT NULL DEFAULT 0;\n',
+    );
     await writeFile(
       join(dir, '0001_create_widgets.sql'),
-      '-- widgets for the test\nCREATE TABLE widgets (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL);\nINSERT INTO widgets VALUES (1, \'a;b\');\n',
+      "-- widgets for the test\nCREATE TABLE widgets (id BIGINT PRIMARY KEY, name VARCHAR(50) NOT NULL);\nINSERT INTO widgets VALUES (1, 'a;b');\n",
     );
 
     const first = await migrate(connection, await readMigrations(dir));
@@ -42,14 +45,25 @@ describe('migrations on a real MariaDB shard', () => {
 
     assert.deepEqual(first, { applied: [1, 2], alreadyApplied: [] });
     assert.deepEqual(second, { applied: [], alreadyApplied: [1, 2] });
-    const [rows] = await connection.query<RowDataPacket[]>('SELECT id, name, price_cents FROM widgets');
-    assert.deepEqual(rows.map((r) => ({ ...r })), [{ id: 1, name: 'a;b', price_cents: 0 }]);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      'SELECT id, name, price_cents FROM widgets',
+    );
+    assert.deepEqual(
+      rows.map((r) => ({ ...r })),
+      [{ id: 1, name: 'a;b', price_cents: 0 }],
+    );
   });
 
   it('when an applied migration was edited, then migrating refuses instead of rewriting history', async () => {
-    await writeFile(join(dir, '0001_create_widgets.sql'), 'CREATE TABLE widgets (id BIGINT PRIMARY KEY);\n');
+    await writeFile(
+      join(dir, '0001_create_widgets.sql'),
+      'CREATE TABLE widgets (id BIGINT PRIMARY KEY);\n',
+    );
 
-    await assert.rejects(migrate(connection, await readMigrations(dir)), /migration 1 \(create_widgets\) was changed/);
+    await assert.rejects(
+      migrate(connection, await readMigrations(dir)),
+      /migration 1 \(create_widgets\) was changed/,
+    );
   });
 
   it('when a file is badly named, then reading the migrations fails and names it', async () => {

@@ -10,6 +10,8 @@ describe('splitting a migration into statements', () => {
   });
 
   it('when a semicolon is inside a line, then it does not split the statement', () => {
-    assert.deepEqual(splitStatements("INSERT INTO a VALUES ('x;y');"), ["INSERT INTO a VALUES ('x;y')"]);
+    assert.deepEqual(splitStatements("INSERT INTO a VALUES ('x;y');"), [
+      "INSERT INTO a VALUES ('x;y')",
+    ]);
   });
 });

@@ -20,7 +20,11 @@ export interface LocalTopology {
   readonly kafka: { readonly port: number; readonly controllerPort: number };
 }
 
-function portFrom(env: Readonly<Record<string, string | undefined>>, key: string, fallback: number) {
+function portFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  key: string,
+  fallback: number,
+) {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
   const port = Number(raw);
@@ -35,7 +39,9 @@ function portFrom(env: Readonly<Record<string, string | undefined>>, key: string
  * servers do not collide with Mela's; each can be moved with a `MELA_*_PORT` variable.
  * Default shards: `commerce` unsharded (`0`), `customer` in two keyranges (`-80`, `80-`).
  */
-export function localTopology(env: Readonly<Record<string, string | undefined>> = process.env): LocalTopology {
+export function localTopology(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LocalTopology {
   const mysqlBase = portFrom(env, 'MELA_MYSQL_BASE_PORT', 3407);
   return {
     host: '127.0.0.1',

@@ -24,10 +24,16 @@ describe('the local topology', () => {
 
     assert.equal(redisUrl(topology), 'redis://127.0.0.1:7000');
     assert.ok(first);
-    assert.equal(mysqlUrl(topology, first, 'commerce'), 'mysql://mela:mela@127.0.0.1:4000/commerce');
+    assert.equal(
+      mysqlUrl(topology, first, 'commerce'),
+      'mysql://mela:mela@127.0.0.1:4000/commerce',
+    );
   });
 
   it('when a port is not a port, then it says which variable is wrong', () => {
-    assert.throws(() => localTopology({ MELA_KAFKA_PORT: '99999' }), /MELA_KAFKA_PORT must be a TCP port, got "99999"/);
+    assert.throws(
+      () => localTopology({ MELA_KAFKA_PORT: '99999' }),
+      /MELA_KAFKA_PORT must be a TCP port, got "99999"/,
+    );
   });
 });
