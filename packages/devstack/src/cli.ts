@@ -12,7 +12,7 @@ const usage = `usage: mela <command>
   deps up        install (apt, Maven Central) and start Redis, the MariaDB shards and Kafka
   deps down      stop them
   deps status    show what runs where
-  migrate        apply each keyspace's migrations to all of its shards
+  deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
   start          deps up + migrate, then start the services that exist`;
 
@@ -54,6 +54,7 @@ async function main(args: readonly string[]): Promise<number> {
         await depsUp();
         await printStatus();
       } else if (action === 'down') await depsDown();
+      else if (action === 'migrate') await migrateAll();
       else if (action === 'status') await printStatus();
       else {
         process.stderr.write(`${usage}\n`);
