@@ -39,7 +39,7 @@ export class AppError extends Error {
 
 /** 400: the request is malformed or fails validation; `issues` says which fields. */
 export class ValidationError extends AppError {
-  override readonly name = 'ValidationError';
+  override readonly name: string = 'ValidationError';
   readonly issues: readonly FieldIssue[];
 
   constructor(issues: readonly FieldIssue[], detail = 'The request is not valid.') {
@@ -50,7 +50,7 @@ export class ValidationError extends AppError {
 
 /** 401: no credentials, or credentials that do not verify. */
 export class UnauthorizedError extends AppError {
-  override readonly name = 'UnauthorizedError';
+  override readonly name: string = 'UnauthorizedError';
   constructor(detail = 'A valid bearer token is required.', cause?: unknown) {
     super('unauthorized', 401, 'Unauthorized', {
       detail,
@@ -62,7 +62,7 @@ export class UnauthorizedError extends AppError {
 
 /** 403: the caller is known but may not do this. */
 export class ForbiddenError extends AppError {
-  override readonly name = 'ForbiddenError';
+  override readonly name: string = 'ForbiddenError';
   constructor(detail = 'You may not do this.') {
     super('forbidden', 403, 'Forbidden', { detail });
   }
@@ -70,7 +70,7 @@ export class ForbiddenError extends AppError {
 
 /** 404: the resource does not exist, or exists but is someone else's. */
 export class NotFoundError extends AppError {
-  override readonly name = 'NotFoundError';
+  override readonly name: string = 'NotFoundError';
   constructor(detail = 'The resource does not exist.', code = 'not_found') {
     super(code, 404, 'Not found', { detail });
   }
@@ -78,7 +78,7 @@ export class NotFoundError extends AppError {
 
 /** 409: the request conflicts with the current state (sold out, idempotency key reuse, ...). */
 export class ConflictError extends AppError {
-  override readonly name = 'ConflictError';
+  override readonly name: string = 'ConflictError';
   constructor(code: string, detail: string, extensions?: Readonly<Record<string, unknown>>) {
     super(code, 409, 'Conflict', { detail, ...(extensions ? { extensions } : {}) });
   }
@@ -86,7 +86,7 @@ export class ConflictError extends AppError {
 
 /** 429: too many requests; `retryAfterSeconds` becomes the Retry-After header. */
 export class TooManyRequestsError extends AppError {
-  override readonly name = 'TooManyRequestsError';
+  override readonly name: string = 'TooManyRequestsError';
   constructor(retryAfterSeconds: number, detail = 'Too many requests; slow down.') {
     super('rate_limited', 429, 'Too many requests', {
       detail,
@@ -97,7 +97,7 @@ export class TooManyRequestsError extends AppError {
 
 /** 503: a dependency the request needs is down; the client may retry later. */
 export class DependencyUnavailableError extends AppError {
-  override readonly name = 'DependencyUnavailableError';
+  override readonly name: string = 'DependencyUnavailableError';
   constructor(dependency: string, cause?: unknown, retryAfterSeconds = 1) {
     super('dependency_unavailable', 503, 'Service unavailable', {
       detail: `A dependency is unavailable: ${dependency}.`,

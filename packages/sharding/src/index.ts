@@ -1,0 +1,44 @@
+export {
+  CrossShardTransactionError,
+  InvalidShardKeyError,
+  ReshardingInProgressError,
+  ShardUnavailableError,
+} from './errors.js';
+export {
+  KeyRangeError,
+  compareKeyspaceIds,
+  keyRangeContains,
+  keyRangesIntersect,
+  keyspaceIdHex,
+  parseKeyRange,
+  parseShardSet,
+  rangeFor,
+} from './keyrange.js';
+export type { KeyRange, KeyspaceId } from './keyrange.js';
+export { ShardRouter, compareValues } from './router.js';
+export type { Route, RouterOptions, Row, ScatterOptions, Shard, ShardTransaction, SqlParams } from './router.js';
+export { Sequence } from './sequence.js';
+export { hashVindex, toUint64 } from './vindexes/hash.js';
+export { VindexValueError } from './vindexes/vindex.js';
+export type { FunctionalVindex, KeyValue } from './vindexes/vindex.js';
+export { xxhashVindex } from './vindexes/xxhash.js';
+export {
+  VSchemaError,
+  defaultVSchema,
+  parseShardMap,
+  parseVSchema,
+  resolveTable,
+  vindexTypes,
+  vschemaJson,
+} from './vschema.js';
+export type {
+  KeyspaceDefinition,
+  ShardDefinition,
+  ShardMap,
+  ShardMapJson,
+  TableDefinition,
+  VSchema,
+  VSchemaJson,
+  VindexDefinition,
+  VindexType,
+} from './vschema.js';
