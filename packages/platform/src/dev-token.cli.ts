@@ -26,7 +26,9 @@ async function main(): Promise<void> {
         AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
         AUTH_JWT_ISSUER: platformEnv.AUTH_JWT_ISSUER,
         AUTH_JWT_AUDIENCE: platformEnv.AUTH_JWT_AUDIENCE,
-        user: z.string({ error: 'pass --user <id>' }).regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits and _ . @ - only'),
+        user: z
+          .string({ error: 'pass --user <id>' })
+          .regex(/^[A-Za-z0-9_.@-]{1,64}$/, 'letters, digits and _ . @ - only'),
         ttl: envInt({ min: 60, max: 7 * 24 * 3600 }),
       })
       .refine((c) => c.NODE_ENV !== 'production', {

@@ -5,7 +5,11 @@ declare module 'des.js' {
   }
   const des: {
     DES: {
-      create(options: { type: 'encrypt' | 'decrypt'; key: ArrayLike<number>; padding?: boolean }): Cipher;
+      create(options: {
+        type: 'encrypt' | 'decrypt';
+        key: ArrayLike<number>;
+        padding?: boolean;
+      }): Cipher;
     };
   };
   export default des;

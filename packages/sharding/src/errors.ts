@@ -67,7 +67,11 @@ export function classifyShardError(
   shard: string,
 ): { reason: 'unavailable' | 'timeout' | 'resharding'; error: AppError } | undefined {
   if (!(error instanceof Error)) return undefined;
-  const { code, fatal, sqlMessage } = error as Error & { code?: string; fatal?: boolean; sqlMessage?: string };
+  const { code, fatal, sqlMessage } = error as Error & {
+    code?: string;
+    fatal?: boolean;
+    sqlMessage?: string;
+  };
   if (sqlMessage?.includes('mela_resharding') === true) {
     return { reason: 'resharding', error: new ReshardingInProgressError(keyspace, shard, error) };
   }

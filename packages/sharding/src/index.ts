@@ -15,8 +15,18 @@ export {
   rangeFor,
 } from './keyrange.js';
 export type { KeyRange, KeyspaceId } from './keyrange.js';
+export { ReshardError, dropOldShards, reshard } from './resharding.js';
+export type { ReshardOptions, ReshardReport, ShardDigest } from './resharding.js';
 export { ShardRouter, compareValues } from './router.js';
-export type { Route, RouterOptions, Row, ScatterOptions, Shard, ShardTransaction, SqlParams } from './router.js';
+export type {
+  Route,
+  RouterOptions,
+  Row,
+  ScatterOptions,
+  Shard,
+  ShardTransaction,
+  SqlParams,
+} from './router.js';
 export { Sequence } from './sequence.js';
 export { hashVindex, toUint64 } from './vindexes/hash.js';
 export { VindexValueError } from './vindexes/vindex.js';

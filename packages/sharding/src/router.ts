@@ -7,11 +7,7 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from 'mysql2/promise';
-import {
-  CrossShardTransactionError,
-  InvalidShardKeyError,
-  classifyShardError,
-} from './errors.js';
+import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
 import { Sequence } from './sequence.js';
 import { hashVindex } from './vindexes/hash.js';
@@ -109,7 +105,11 @@ export class ShardRouter {
   constructor(options: RouterOptions) {
     this.vschema = options.vschema;
     this.#options = options;
-    for (const [keyspace, shards] of options.shardMap) this.#shards.set(keyspace, shards.map((s) => this.#open(s)));
+    for (const [keyspace, shards] of options.shardMap)
+      this.#shards.set(
+        keyspace,
+        shards.map((s) => this.#open(s)),
+      );
     const registers = [options.registry];
     this.#metrics = {
       queries: new Counter({
@@ -202,7 +202,8 @@ export class ShardRouter {
     if ('keyspaceId' in route) return rangeFor(shards, route.keyspaceId);
     if ('key' in route) {
       const table = this.#table(route.keyspace, route.table);
-      if (table.type === 'reference' || !this.keyspace(route.keyspace).sharded) return firstOf(shards);
+      if (table.type === 'reference' || !this.keyspace(route.keyspace).sharded)
+        return firstOf(shards);
       return rangeFor(shards, this.keyspaceIdOf(route.keyspace, route.table, route.key));
     }
     if (this.keyspace(route.keyspace).sharded) {
@@ -212,7 +213,11 @@ export class ShardRouter {
   }
 
   /** Runs one statement on the one shard the route resolves to. */
-  execute<T extends Row[] | ResultSetHeader = Row[]>(route: Route, sql: string, params: SqlParams = []): Promise<T> {
+  execute<T extends Row[] | ResultSetHeader = Row[]>(
+    route: Route,
+    sql: string,
+    params: SqlParams = [],
+  ): Promise<T> {
     const shard = this.shardFor(route);
     return this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000);
   }
@@ -236,7 +241,13 @@ export class ShardRouter {
     const results = await Promise.all(
       [...byShard].map(([shard, shardKeys]) => {
         const { sql, params } = build(shardKeys);
-        return this.#run<T[]>(shard, byShard.size > 1 ? 'multi' : 'single', sql, params, this.#options.queryTimeoutMs ?? 5000);
+        return this.#run<T[]>(
+          shard,
+          byShard.size > 1 ? 'multi' : 'single',
+          sql,
+          params,
+          this.#options.queryTimeoutMs ?? 5000,
+        );
       }),
     );
     return results.flat();
@@ -246,11 +257,18 @@ export class ShardRouter {
    * Sends a query to every shard of the keyspace with a per-shard timeout, merges the rows by
    * `orderBy` and applies `limit`. Any shard failing fails the query (no silent partial answer).
    */
-  async scatter<T extends Row>(keyspace: string, sql: string, params: SqlParams = [], options: ScatterOptions = {}): Promise<T[]> {
+  async scatter<T extends Row>(
+    keyspace: string,
+    sql: string,
+    params: SqlParams = [],
+    options: ScatterOptions = {},
+  ): Promise<T[]> {
     const shards = this.shards(keyspace);
     this.#metrics.scatters.inc({ keyspace });
     const timeout = options.timeoutMs ?? this.#options.scatterTimeoutMs ?? 2000;
-    const perShard = await Promise.all(shards.map((shard) => this.#run<T[]>(shard, 'scatter', sql, params, timeout)));
+    const perShard = await Promise.all(
+      shards.map((shard) => this.#run<T[]>(shard, 'scatter', sql, params, timeout)),
+    );
     const rows = options.orderBy ? mergeSorted(perShard, options.orderBy) : perShard.flat();
     return options.limit === undefined ? rows : rows.slice(0, options.limit);
   }
@@ -272,10 +290,19 @@ export class ShardRouter {
     const tx: ShardTransaction = {
       keyspace: shard.keyspace,
       shard: shard.name,
-      execute: async <R extends Row[] | ResultSetHeader = Row[]>(sql: string, params: SqlParams = [], check?: { table: string; key: KeyValue }) => {
+      execute: async <R extends Row[] | ResultSetHeader = Row[]>(
+        sql: string,
+        params: SqlParams = [],
+        check?: { table: string; key: KeyValue },
+      ) => {
         if (check) {
-          const other = this.shardFor({ keyspace: shard.keyspace, table: check.table, key: check.key });
-          if (other.name !== shard.name) throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
+          const other = this.shardFor({
+            keyspace: shard.keyspace,
+            table: check.table,
+            key: check.key,
+          });
+          if (other.name !== shard.name)
+            throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
         }
         this.#metrics.queries.inc({ ...labels, route: 'transaction' });
         const end = this.#metrics.duration.startTimer(labels);
@@ -303,7 +330,11 @@ export class ShardRouter {
   }
 
   /** Reads the keyspace ID a lookup vindex stores for `value`; undefined when there is none. */
-  async lookupKeyspaceId(keyspace: string, vindexName: string, value: KeyValue): Promise<KeyspaceId | undefined> {
+  async lookupKeyspaceId(
+    keyspace: string,
+    vindexName: string,
+    value: KeyValue,
+  ): Promise<KeyspaceId | undefined> {
     const { lookup } = this.#lookup(keyspace, vindexName);
     const rows = await this.execute<Row[]>(
       this.#lookupRoute(lookup, value),
@@ -318,7 +349,12 @@ export class ShardRouter {
    * Records `value → keyspaceId` in a lookup vindex's table, before the owner row is written
    * (Vitess's order: an orphan lookup row is harmless, a missing one is not).
    */
-  async createLookupEntry(keyspace: string, vindexName: string, value: KeyValue, keyspaceId: KeyspaceId): Promise<void> {
+  async createLookupEntry(
+    keyspace: string,
+    vindexName: string,
+    value: KeyValue,
+    keyspaceId: KeyspaceId,
+  ): Promise<void> {
     const { lookup } = this.#lookup(keyspace, vindexName);
     await this.execute(
       this.#lookupRoute(lookup, value),
@@ -329,7 +365,8 @@ export class ShardRouter {
 
   #lookup(keyspace: string, vindexName: string) {
     const vindex = this.keyspace(keyspace).vindexes.get(vindexName);
-    if (vindex?.lookup === undefined) throw new Error(`vindex "${vindexName}" of "${keyspace}" is not a lookup vindex`);
+    if (vindex?.lookup === undefined)
+      throw new Error(`vindex "${vindexName}" of "${keyspace}" is not a lookup vindex`);
     return { lookup: vindex.lookup };
   }
 
@@ -347,7 +384,11 @@ export class ShardRouter {
     let sequence = this.#sequences.get(name);
     if (!sequence) {
       const [keyspace, table] = name.split('.');
-      if (!keyspace || !table || this.vschema.keyspaces.get(keyspace)?.tables.get(table)?.type !== 'sequence') {
+      if (
+        !keyspace ||
+        !table ||
+        this.vschema.keyspaces.get(keyspace)?.tables.get(table)?.type !== 'sequence'
+      ) {
         throw new Error(`"${name}" is not a sequence table (keyspace.table)`);
       }
       sequence = new Sequence({ table, run: (fn) => this.transaction({ keyspace }, fn) });
@@ -361,7 +402,9 @@ export class ShardRouter {
     const auto = this.#table(keyspace, table).autoIncrement;
     if (!auto) throw new Error(`table "${keyspace}.${table}" has no auto_increment`);
     const target = resolveTable(this.vschema.keyspaces, keyspace, auto.sequence);
-    const owner = [...this.vschema.keyspaces.values()].find((ks) => ks.tables.get(target?.name ?? '') === target);
+    const owner = [...this.vschema.keyspaces.values()].find(
+      (ks) => ks.tables.get(target?.name ?? '') === target,
+    );
     return this.sequence(`${owner?.name ?? ''}.${target?.name ?? ''}`);
   }
 
@@ -371,7 +414,10 @@ export class ShardRouter {
    */
   switchShards(keyspace: string, shards: readonly ShardDefinition[]): void {
     const old = this.shards(keyspace);
-    this.#shards.set(keyspace, shards.map((s) => this.#open(s)));
+    this.#shards.set(
+      keyspace,
+      shards.map((s) => this.#open(s)),
+    );
     this.#retired.push(...old);
   }
 
@@ -379,7 +425,8 @@ export class ShardRouter {
   healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[] {
     return [...this.#shards.values()].flat().map((shard) => ({
       name: `mysql ${shard.keyspace}/${shard.name}`,
-      probe: () => shard.pool.query({ sql: 'SELECT 1', timeout: this.#options.queryTimeoutMs ?? 5000 }),
+      probe: () =>
+        shard.pool.query({ sql: 'SELECT 1', timeout: this.#options.queryTimeoutMs ?? 5000 }),
     }));
   }
 
@@ -390,7 +437,13 @@ export class ShardRouter {
     await Promise.all(all.map((shard) => shard.pool.end().catch(() => undefined)));
   }
 
-  async #run<T>(shard: Shard, route: string, sql: string, params: SqlParams, timeout: number): Promise<T> {
+  async #run<T>(
+    shard: Shard,
+    route: string,
+    sql: string,
+    params: SqlParams,
+    timeout: number,
+  ): Promise<T> {
     const labels = { keyspace: shard.keyspace, shard: shard.name };
     this.#metrics.queries.inc({ ...labels, route });
     const end = this.#metrics.duration.startTimer(labels);
@@ -406,7 +459,11 @@ export class ShardRouter {
 
   #translate(error: unknown, shard: Shard): unknown {
     const classified = classifyShardError(error, shard.keyspace, shard.name);
-    this.#metrics.errors.inc({ keyspace: shard.keyspace, shard: shard.name, reason: classified?.reason ?? 'sql' });
+    this.#metrics.errors.inc({
+      keyspace: shard.keyspace,
+      shard: shard.name,
+      reason: classified?.reason ?? 'sql',
+    });
     return classified?.error ?? error;
   }
 }
@@ -418,7 +475,10 @@ function firstOf(shards: readonly Shard[]): Shard {
 }
 
 /** k-way merge of per-shard sorted rows. */
-function mergeSorted<T extends Row>(lists: readonly T[][], orderBy: NonNullable<ScatterOptions['orderBy']>): T[] {
+function mergeSorted<T extends Row>(
+  lists: readonly T[][],
+  orderBy: NonNullable<ScatterOptions['orderBy']>,
+): T[] {
   const compare = (a: T, b: T): number => {
     for (const { column, desc } of orderBy) {
       const order = compareValues(a[column], b[column]);

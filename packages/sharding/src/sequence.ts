@@ -35,13 +35,18 @@ export class Sequence {
 
   async #reserve(): Promise<void> {
     const [start, end] = await this.#run(async (tx) => {
-      const rows = await tx.execute(`SELECT next_id, cache FROM \`${this.#table}\` WHERE id = 0 FOR UPDATE`);
+      const rows = await tx.execute(
+        `SELECT next_id, cache FROM \`${this.#table}\` WHERE id = 0 FOR UPDATE`,
+      );
       const row = rows[0];
       if (!row) throw new Error(`sequence table ${this.#table} has no row with id 0`);
       const from = BigInt(String(row['next_id']));
       const cache = BigInt(String(row['cache']));
-      if (cache < 1n) throw new Error(`sequence ${this.#table} has cache ${cache.toString()}; it must be ≥ 1`);
-      await tx.execute(`UPDATE \`${this.#table}\` SET next_id = ? WHERE id = 0`, [(from + cache).toString()]);
+      if (cache < 1n)
+        throw new Error(`sequence ${this.#table} has cache ${cache.toString()}; it must be ≥ 1`);
+      await tx.execute(`UPDATE \`${this.#table}\` SET next_id = ? WHERE id = 0`, [
+        (from + cache).toString(),
+      ]);
       return [from, from + cache] as const;
     });
     this.#next = start;

@@ -24,7 +24,9 @@ const columnVindexJson = z.strictObject({ column: z.string().min(1), name: z.str
 const tableJson = z.strictObject({
   type: z.enum(['sequence', 'reference']).optional(),
   column_vindexes: z.array(columnVindexJson).optional(),
-  auto_increment: z.strictObject({ column: z.string().min(1), sequence: z.string().min(1) }).optional(),
+  auto_increment: z
+    .strictObject({ column: z.string().min(1), sequence: z.string().min(1) })
+    .optional(),
   source: z.string().optional(),
 });
 
@@ -92,7 +94,9 @@ export function parseVSchema(input: unknown): VSchema {
     const vindexes = new Map<string, VindexDefinition>();
     for (const [name, v] of Object.entries(ks.vindexes)) {
       if (!(vindexTypes as readonly string[]).includes(v.type)) {
-        problems.push(`${ksName}: vindex "${name}" has unknown type "${v.type}" (known: ${vindexTypes.join(', ')})`);
+        problems.push(
+          `${ksName}: vindex "${name}" has unknown type "${v.type}" (known: ${vindexTypes.join(', ')})`,
+        );
         continue;
       }
       const type = v.type as VindexType;
@@ -119,9 +123,13 @@ export function parseVSchema(input: unknown): VSchema {
     for (const [tableName, t] of Object.entries(ks.tables)) {
       const where = `${ksName}.${tableName}`;
       const type = t.type ?? 'table';
-      const columnVindexes = (t.column_vindexes ?? []).map((c) => ({ column: c.column, vindex: c.name }));
+      const columnVindexes = (t.column_vindexes ?? []).map((c) => ({
+        column: c.column,
+        vindex: c.name,
+      }));
       for (const cv of columnVindexes) {
-        if (!ks.vindexes[cv.vindex]) problems.push(`${where}: column ${cv.column} uses unknown vindex "${cv.vindex}"`);
+        if (!ks.vindexes[cv.vindex])
+          problems.push(`${where}: column ${cv.column} uses unknown vindex "${cv.vindex}"`);
       }
       if (type === 'sequence' && ks.sharded) {
         problems.push(`${where}: sequence tables must live in an unsharded keyspace`);
@@ -130,11 +138,15 @@ export function parseVSchema(input: unknown): VSchema {
         problems.push(`${where}: column_vindexes only make sense in a sharded keyspace`);
       }
       if (ks.sharded && type === 'table' && columnVindexes.length === 0) {
-        problems.push(`${where}: a table in a sharded keyspace needs a primary vindex (column_vindexes[0])`);
+        problems.push(
+          `${where}: a table in a sharded keyspace needs a primary vindex (column_vindexes[0])`,
+        );
       }
       const [primary, ...secondary] = columnVindexes;
       if (primary && ks.vindexes[primary.vindex]?.type === 'lookup_unique') {
-        problems.push(`${where}: the primary vindex must be computed from the row (hash, xxhash), not a lookup`);
+        problems.push(
+          `${where}: the primary vindex must be computed from the row (hash, xxhash), not a lookup`,
+        );
       }
       tables.set(tableName, {
         name: tableName,
@@ -162,7 +174,9 @@ export function parseVSchema(input: unknown): VSchema {
       const lookupKs = keyspaces.get(vindex.lookup.keyspace);
       const lookupTable = lookupKs?.tables.get(vindex.lookup.table);
       if (!lookupKs || !lookupTable) {
-        problems.push(`${ks.name}: lookup vindex "${vindex.name}" uses unknown table ${vindex.lookup.keyspace}.${vindex.lookup.table}`);
+        problems.push(
+          `${ks.name}: lookup vindex "${vindex.name}" uses unknown table ${vindex.lookup.keyspace}.${vindex.lookup.table}`,
+        );
       } else if (lookupKs.sharded && lookupTable.primaryVindex?.column !== vindex.lookup.from) {
         problems.push(
           `${ks.name}: lookup table ${vindex.lookup.keyspace}.${vindex.lookup.table} must be sharded by its "${vindex.lookup.from}" column`,
@@ -206,7 +220,12 @@ const shardMapJson = z.record(
   z.string(),
   z.record(
     z.string(),
-    z.string().refine((url) => /^mysql:\/\/[^\s]+$/.test(url) && URL.canParse(url), 'must be a mysql:// URL'),
+    z
+      .string()
+      .refine(
+        (url) => /^mysql:\/\/[^\s]+$/.test(url) && URL.canParse(url),
+        'must be a mysql:// URL',
+      ),
   ),
 );
 
@@ -229,13 +248,19 @@ export function parseShardMap(input: unknown, vschema: VSchema): ShardMap {
     }
     const names = Object.keys(shards);
     if (!ks.sharded && (names.length !== 1 || !['0', '-'].includes(names[0] ?? ''))) {
-      problems.push(`keyspace "${ks.name}" is unsharded: it has exactly one shard named "0" or "-"`);
+      problems.push(
+        `keyspace "${ks.name}" is unsharded: it has exactly one shard named "0" or "-"`,
+      );
       continue;
     }
     try {
       map.set(
         ks.name,
-        parseShardSet(names).map((range) => ({ ...range, keyspace: ks.name, url: shards[range.name] ?? '' })),
+        parseShardSet(names).map((range) => ({
+          ...range,
+          keyspace: ks.name,
+          url: shards[range.name] ?? '',
+        })),
       );
     } catch (error) {
       if (!(error instanceof KeyRangeError)) throw error;

@@ -37,7 +37,10 @@ describe('keyranges', () => {
     assert.equal(rangeFor(shards, id('166b40b44aba4bd6')).name, '-40');
     assert.equal(rangeFor(shards, id('4eb190c9a2fa169c')).name, '40-80');
     assert.equal(rangeFor(shards, id('d2fd8867d50d2dfe')).name, 'c0-');
-    assert.deepEqual(parseShardSet(['0']).map((s) => s.name), ['0']);
+    assert.deepEqual(
+      parseShardSet(['0']).map((s) => s.name),
+      ['0'],
+    );
   });
 
   it('when shard names leave a gap or overlap, then the error says where', () => {
@@ -58,6 +61,9 @@ describe('keyranges', () => {
   it('when ranges are compared, then trailing zero bytes do not matter', () => {
     assert.ok(keyRangesIntersect(parseKeyRange('-80'), parseKeyRange('40-8000')));
     assert.ok(!keyRangesIntersect(parseKeyRange('-80'), parseKeyRange('8000-')));
-    assert.deepEqual(parseShardSet(['-8000', '80-']).map((s) => s.name), ['-8000', '80-']);
+    assert.deepEqual(
+      parseShardSet(['-8000', '80-']).map((s) => s.name),
+      ['-8000', '80-'],
+    );
   });
 });

@@ -36,9 +36,16 @@ describe('routing over real MariaDB shards', () => {
     for (const user of users) {
       for (let i = 0; i < 3; i += 1) {
         n += 1;
-        await router.execute({ keyspace: 'customer', table: 'orders', key: user },
+        await router.execute(
+          { keyspace: 'customer', table: 'orders', key: user },
           'INSERT INTO orders (id, user_id, total_cents, created_at) VALUES (?, ?, ?, ?)',
-          [n, user, n * 100, new Date(Date.UTC(2026, 10, 1, 0, 0, n)).toISOString().slice(0, 23).replace('T', ' ')]);
+          [
+            n,
+            user,
+            n * 100,
+            new Date(Date.UTC(2026, 10, 1, 0, 0, n)).toISOString().slice(0, 23).replace('T', ' '),
+          ],
+        );
       }
     }
   });
@@ -49,14 +56,21 @@ describe('routing over real MariaDB shards', () => {
 
   it('when rows are written by user, then each lands on exactly the shard its keyspace ID names', async () => {
     const ranges = router.shards('customer');
-    for (const [shard, db] of [['-80', keyspaces.databases.low], ['80-', keyspaces.databases.high]] as const) {
+    for (const [shard, db] of [
+      ['-80', keyspaces.databases.low],
+      ['80-', keyspaces.databases.high],
+    ] as const) {
       const conn = await createConnection({ uri: db.url });
       const [rows] = await conn.query<RowDataPacket[]>('SELECT DISTINCT user_id FROM orders');
       await conn.end();
       assert.ok(rows.length > 0);
       for (const row of rows) {
         const ksid = xxhashVindex.keyspaceId(String(row['user_id']));
-        assert.equal(rangeFor(ranges, ksid).name, shard, `${String(row['user_id'])} (${keyspaceIdHex(ksid)})`);
+        assert.equal(
+          rangeFor(ranges, ksid).name,
+          shard,
+          `${String(row['user_id'])} (${keyspaceIdHex(ksid)})`,
+        );
       }
     }
   });
@@ -65,8 +79,11 @@ describe('routing over real MariaDB shards', () => {
     const user = usersOn('80-', 1)[0] ?? '';
     const before = await count(registry, { shard: '-80' });
 
-    const rows = await router.execute<Row[]>({ keyspace: 'customer', table: 'orders', key: user },
-      'SELECT id FROM orders WHERE user_id = ? ORDER BY id', [user]);
+    const rows = await router.execute<Row[]>(
+      { keyspace: 'customer', table: 'orders', key: user },
+      'SELECT id FROM orders WHERE user_id = ? ORDER BY id',
+      [user],
+    );
 
     assert.equal(rows.length, 3);
     assert.equal(await count(registry, { shard: '-80' }), before);
@@ -76,10 +93,14 @@ describe('routing over real MariaDB shards', () => {
     const lowUsers = usersOn('-80', 5);
     const beforeHigh = await count(registry, { shard: '80-' });
 
-    const rows = await router.executeIn<Row>({ keyspace: 'customer', table: 'orders' }, lowUsers, (keys) => ({
-      sql: 'SELECT user_id, COUNT(*) AS n FROM orders WHERE user_id IN (?) GROUP BY user_id',
-      params: [keys],
-    }));
+    const rows = await router.executeIn<Row>(
+      { keyspace: 'customer', table: 'orders' },
+      lowUsers,
+      (keys) => ({
+        sql: 'SELECT user_id, COUNT(*) AS n FROM orders WHERE user_id IN (?) GROUP BY user_id',
+        params: [keys],
+      }),
+    );
 
     assert.equal(rows.length, 5);
     assert.equal(await count(registry, { shard: '80-' }), beforeHigh);
@@ -89,23 +110,39 @@ describe('routing over real MariaDB shards', () => {
     const mixed = [...usersOn('-80', 2), ...usersOn('80-', 2)];
     const seen: string[][] = [];
 
-    const rows = await router.executeIn<Row>({ keyspace: 'customer', table: 'orders' }, mixed, (keys) => {
-      seen.push(keys.map(String));
-      return { sql: 'SELECT DISTINCT user_id FROM orders WHERE user_id IN (?)', params: [keys] };
-    });
+    const rows = await router.executeIn<Row>(
+      { keyspace: 'customer', table: 'orders' },
+      mixed,
+      (keys) => {
+        seen.push(keys.map(String));
+        return { sql: 'SELECT DISTINCT user_id FROM orders WHERE user_id IN (?)', params: [keys] };
+      },
+    );
 
     assert.equal(rows.length, 4);
     assert.deepEqual(seen.map((keys) => keys.length).sort(), [2, 2]);
   });
 
   it('when a query spans shards, then scatter-gather merges ORDER BY across shards and applies LIMIT', async () => {
-    const rows = await router.scatter<Row>('customer',
-      'SELECT id, user_id, created_at FROM orders ORDER BY created_at DESC, id DESC LIMIT 7', [],
-      { orderBy: [{ column: 'created_at', desc: true }, { column: 'id', desc: true }], limit: 7 });
+    const rows = await router.scatter<Row>(
+      'customer',
+      'SELECT id, user_id, created_at FROM orders ORDER BY created_at DESC, id DESC LIMIT 7',
+      [],
+      {
+        orderBy: [
+          { column: 'created_at', desc: true },
+          { column: 'id', desc: true },
+        ],
+        limit: 7,
+      },
+    );
 
     const everything = await router.scatter<Row>('customer', 'SELECT id FROM orders');
     assert.equal(everything.length, users.length * 3);
-    assert.deepEqual(rows.map((r) => Number(r['id'])), [120, 119, 118, 117, 116, 115, 114]);
+    assert.deepEqual(
+      rows.map((r) => Number(r['id'])),
+      [120, 119, 118, 117, 116, 115, 114],
+    );
     assert.ok((await count(registry, { route: 'scatter', shard: '-80' })) > 0);
   });
 
@@ -116,14 +153,24 @@ describe('routing over real MariaDB shards', () => {
 
     await assert.rejects(
       router.transaction({ keyspace: 'customer', table: 'orders', key: mine }, async (tx) => {
-        await tx.execute('INSERT INTO orders VALUES (9001, ?, 1, NOW(3))', [mine], { table: 'orders', key: mine });
-        await tx.execute('INSERT INTO orders VALUES (9002, ?, 1, NOW(3))', [theirs], { table: 'orders', key: theirs });
+        await tx.execute('INSERT INTO orders VALUES (9001, ?, 1, NOW(3))', [mine], {
+          table: 'orders',
+          key: mine,
+        });
+        await tx.execute('INSERT INTO orders VALUES (9002, ?, 1, NOW(3))', [theirs], {
+          table: 'orders',
+          key: theirs,
+        });
       }),
-      (error: unknown) => error instanceof CrossShardTransactionError &&
+      (error: unknown) =>
+        error instanceof CrossShardTransactionError &&
         /transaction on customer\/-80 cannot touch customer\/80-/.test(error.message),
     );
 
-    const left = await router.scatter<Row>('customer', 'SELECT id FROM orders WHERE id IN (9001, 9002)');
+    const left = await router.scatter<Row>(
+      'customer',
+      'SELECT id FROM orders WHERE id IN (9001, 9002)',
+    );
     assert.deepEqual(left, []);
   });
 
@@ -131,11 +178,20 @@ describe('routing over real MariaDB shards', () => {
     const [user] = usersOn('80-', 1, 'tx-ok');
     assert.ok(user);
 
-    const result = await router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
-      tx.execute<ResultSetHeader>('INSERT INTO orders VALUES (9100, ?, 5, NOW(3))', [user], { table: 'orders', key: user }));
+    const result = await router.transaction(
+      { keyspace: 'customer', table: 'orders', key: user },
+      (tx) =>
+        tx.execute<ResultSetHeader>('INSERT INTO orders VALUES (9100, ?, 5, NOW(3))', [user], {
+          table: 'orders',
+          key: user,
+        }),
+    );
 
     assert.equal(result.affectedRows, 1);
-    const rows = await router.execute<Row[]>({ keyspace: 'customer', table: 'orders', key: user }, 'SELECT id FROM orders WHERE id = 9100');
+    const rows = await router.execute<Row[]>(
+      { keyspace: 'customer', table: 'orders', key: user },
+      'SELECT id FROM orders WHERE id = 9100',
+    );
     assert.equal(rows.length, 1);
   });
 
@@ -144,11 +200,18 @@ describe('routing over real MariaDB shards', () => {
     assert.ok(user);
     const ksid = router.keyspaceIdOf('customer', 'orders', user);
     await router.createLookupEntry('customer', 'order_lookup', '777', ksid);
-    await router.execute({ keyspace: 'customer', keyspaceId: ksid }, 'INSERT INTO orders VALUES (777, ?, 9, NOW(3))', [user]);
+    await router.execute(
+      { keyspace: 'customer', keyspaceId: ksid },
+      'INSERT INTO orders VALUES (777, ?, 9, NOW(3))',
+      [user],
+    );
 
     const found = await router.lookupKeyspaceId('customer', 'order_lookup', '777');
     assert.ok(found);
-    const rows = await router.execute<Row[]>({ keyspace: 'customer', keyspaceId: found }, 'SELECT user_id FROM orders WHERE id = 777');
+    const rows = await router.execute<Row[]>(
+      { keyspace: 'customer', keyspaceId: found },
+      'SELECT user_id FROM orders WHERE id = 777',
+    );
 
     assert.equal(rows[0]?.['user_id'], user);
     assert.equal(await router.lookupKeyspaceId('customer', 'order_lookup', '778'), undefined);
@@ -163,15 +226,25 @@ describe('sequences', () => {
   after(() => keyspaces.drop());
 
   it('when two processes draw ids concurrently, then every id is unique and blocks are reserved, not rows', async () => {
-    const routers = [0, 1].map(() => new ShardRouter({ vschema: testVSchema, shardMap: keyspaces.shardMap, registry: new Registry() }));
+    const routers = [0, 1].map(
+      () =>
+        new ShardRouter({
+          vschema: testVSchema,
+          shardMap: keyspaces.shardMap,
+          registry: new Registry(),
+        }),
+    );
     try {
       const draws = routers.flatMap((router) =>
-        Array.from({ length: 300 }, () => router.autoIncrement('customer', 'orders').next()));
+        Array.from({ length: 300 }, () => router.autoIncrement('customer', 'orders').next()),
+      );
       const ids = await Promise.all(draws);
 
       assert.equal(new Set(ids).size, 600);
       const conn = await createConnection({ uri: keyspaces.databases.commerce.url });
-      const [[row]] = await conn.query<RowDataPacket[]>('SELECT next_id FROM order_seq WHERE id = 0');
+      const [[row]] = await conn.query<RowDataPacket[]>(
+        'SELECT next_id FROM order_seq WHERE id = 0',
+      );
       await conn.end();
       // 600 ids in blocks of 10: 60 to 62 reservations, never one per id.
       const reserved = Number(row?.['next_id']) - 1;
@@ -188,19 +261,36 @@ describe('a shard that does not answer', () => {
     const hole = createServer(() => undefined).listen(0, '127.0.0.1');
     await once(hole, 'listening');
     const { port } = hole.address() as { port: number };
-    const shardMap = parseShardMap({
-      commerce: { '0': keyspaces.databases.commerce.url },
-      customer: { '-80': keyspaces.databases.low.url, '80-': `mysql://mela:mela@127.0.0.1:${port}/x` },
-    }, testVSchema);
-    const router = new ShardRouter({ vschema: testVSchema, shardMap, registry: new Registry(), connectTimeoutMs: 400 });
+    const shardMap = parseShardMap(
+      {
+        commerce: { '0': keyspaces.databases.commerce.url },
+        customer: {
+          '-80': keyspaces.databases.low.url,
+          '80-': `mysql://mela:mela@127.0.0.1:${port}/x`,
+        },
+      },
+      testVSchema,
+    );
+    const router = new ShardRouter({
+      vschema: testVSchema,
+      shardMap,
+      registry: new Registry(),
+      connectTimeoutMs: 400,
+    });
     try {
       const started = performance.now();
-      await assert.rejects(router.scatter('customer', 'SELECT 1', [], { timeoutMs: 400 }),
-        (error: unknown) => error instanceof ShardUnavailableError && error.shard === '80-' && error.status === 503);
+      await assert.rejects(
+        router.scatter('customer', 'SELECT 1', [], { timeoutMs: 400 }),
+        (error: unknown) =>
+          error instanceof ShardUnavailableError && error.shard === '80-' && error.status === 503,
+      );
       assert.ok(performance.now() - started < 3000);
 
       const [lowUser] = usersOn('-80', 1);
-      const rows = await router.execute<Row[]>({ keyspace: 'customer', table: 'orders', key: lowUser ?? '' }, 'SELECT COUNT(*) AS n FROM orders');
+      const rows = await router.execute<Row[]>(
+        { keyspace: 'customer', table: 'orders', key: lowUser ?? '' },
+        'SELECT COUNT(*) AS n FROM orders',
+      );
       assert.equal(Number(rows[0]?.['n']), 0);
     } finally {
       await router.close();

@@ -31,21 +31,38 @@ describe('when one shard is down', () => {
 
   before(async () => {
     keyspaces = await createTestKeyspaces('t_down');
-    const shardMap = parseShardMap({
-      commerce: { '0': keyspaces.databases.commerce.url },
-      customer: { '-80': keyspaces.databases.low.url, '80-': `mysql://mela:mela@127.0.0.1:${await deadPort()}/customer` },
-    }, testVSchema);
+    const shardMap = parseShardMap(
+      {
+        commerce: { '0': keyspaces.databases.commerce.url },
+        customer: {
+          '-80': keyspaces.databases.low.url,
+          '80-': `mysql://mela:mela@127.0.0.1:${await deadPort()}/customer`,
+        },
+      },
+      testVSchema,
+    );
     const config = loadConfig(platformConfigSchema, {
-      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
     });
     const platform = createPlatform('shard-down-test', config);
-    router = new ShardRouter({ vschema: testVSchema, shardMap, registry: platform.metrics.registry, connectTimeoutMs: 500 });
+    router = new ShardRouter({
+      vschema: testVSchema,
+      shardMap,
+      registry: platform.metrics.registry,
+      connectTimeoutMs: 500,
+    });
     for (const check of router.healthChecks()) platform.health.register(check.name, check.probe);
     const app = createServiceApp(platform, (routes) => {
       routes.get('/users/:userId/orders', async (req, res) => {
         const userId = String(req.params['userId']);
-        const rows = await router.execute<Row[]>({ keyspace: 'customer', table: 'orders', key: userId },
-          'SELECT id FROM orders WHERE user_id = ?', [userId]);
+        const rows = await router.execute<Row[]>(
+          { keyspace: 'customer', table: 'orders', key: userId },
+          'SELECT id FROM orders WHERE user_id = ?',
+          [userId],
+        );
         res.json({ orders: rows });
       });
     });
@@ -88,6 +105,9 @@ describe('when one shard is down', () => {
   it('then shard errors are counted per shard', async () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
 
-    assert.match(metrics, /shard_errors_total\{keyspace="customer",shard="80-",reason="unavailable",service="shard-down-test"\} [1-9]/);
+    assert.match(
+      metrics,
+      /shard_errors_total\{keyspace="customer",shard="80-",reason="unavailable",service="shard-down-test"\} [1-9]/,
+    );
   });
 });

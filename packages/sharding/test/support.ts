@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { localTopology, mysqlUrl, type MysqlInstance } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
-import { parseShardMap, parseVSchema, rangeFor, parseShardSet, xxhashVindex, type ShardMap, type VSchema } from '../src/index.js';
+import {
+  parseShardMap,
+  parseVSchema,
+  rangeFor,
+  parseShardSet,
+  xxhashVindex,
+  type ShardMap,
+  type VSchema,
+} from '../src/index.js';
 
 export const topology = localTopology();
 
@@ -19,7 +27,11 @@ export const servers = {
 };
 
 /** A database of its own on a real MariaDB server, dropped by `drop()`. */
-export async function createDatabase(server: MysqlInstance, prefix: string, ddl: readonly string[] = []) {
+export async function createDatabase(
+  server: MysqlInstance,
+  prefix: string,
+  ddl: readonly string[] = [],
+) {
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = await createConnection({ uri: mysqlUrl(topology, server) });
   await admin.query(`CREATE DATABASE \`${name}\``);

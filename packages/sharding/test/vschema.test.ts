@@ -19,8 +19,13 @@ describe('the VSchema', () => {
 
     assert.equal(vschema.keyspaces.get('commerce')?.sharded, false);
     assert.equal(customer?.sharded, true);
-    assert.deepEqual(customer.tables.get('orders')?.primaryVindex, { column: 'user_id', vindex: 'xxhash' });
-    assert.deepEqual(customer.tables.get('orders')?.secondaryVindexes, [{ column: 'id', vindex: 'order_lookup' }]);
+    assert.deepEqual(customer.tables.get('orders')?.primaryVindex, {
+      column: 'user_id',
+      vindex: 'xxhash',
+    });
+    assert.deepEqual(customer.tables.get('orders')?.secondaryVindexes, [
+      { column: 'id', vindex: 'order_lookup' },
+    ]);
     assert.equal(customer.vindexes.get('order_lookup')?.lookup?.table, 'order_lookup');
   });
 
@@ -30,13 +35,23 @@ describe('the VSchema', () => {
         keyspaces: {
           shop: {
             sharded: true,
-            vindexes: { h: { type: 'hash' }, weird: { type: 'md5ish' }, lk: { type: 'lookup_unique', params: { table: 'shop.lk_idx', from: 'id', to: 'ksid' } } },
+            vindexes: {
+              h: { type: 'hash' },
+              weird: { type: 'md5ish' },
+              lk: {
+                type: 'lookup_unique',
+                params: { table: 'shop.lk_idx', from: 'id', to: 'ksid' },
+              },
+            },
             tables: {
               orders: { column_vindexes: [{ column: 'user_id', name: 'nope' }] },
               items: {},
               by_lookup: { column_vindexes: [{ column: 'id', name: 'lk' }] },
               ids: { type: 'sequence' },
-              notes: { column_vindexes: [{ column: 'user_id', name: 'h' }], auto_increment: { column: 'id', sequence: 'missing_seq' } },
+              notes: {
+                column_vindexes: [{ column: 'user_id', name: 'h' }],
+                auto_increment: { column: 'id', sequence: 'missing_seq' },
+              },
             },
           },
         },
@@ -59,8 +74,14 @@ describe('the VSchema', () => {
       parseVSchema({ keyspaces: { shop: { sharded: 'yes', tabels: {} } } }),
     );
 
-    assert.ok(problems.some((p) => p.startsWith('keyspaces.shop.sharded:')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('tabels')), problems.join('\n'));
+    assert.ok(
+      problems.some((p) => p.startsWith('keyspaces.shop.sharded:')),
+      problems.join('\n'),
+    );
+    assert.ok(
+      problems.some((p) => p.includes('tabels')),
+      problems.join('\n'),
+    );
   });
 });
 
@@ -71,21 +92,33 @@ describe('the shard map', () => {
     const map = parseShardMap(
       {
         commerce: { '0': 'mysql://u:p@127.0.0.1:3407/commerce' },
-        customer: { '80-': 'mysql://u:p@127.0.0.1:3409/customer', '-80': 'mysql://u:p@127.0.0.1:3408/customer' },
+        customer: {
+          '80-': 'mysql://u:p@127.0.0.1:3409/customer',
+          '-80': 'mysql://u:p@127.0.0.1:3408/customer',
+        },
       },
       vschema,
     );
 
-    assert.deepEqual(map.get('customer')?.map((s) => [s.name, s.url]), [
-      ['-80', 'mysql://u:p@127.0.0.1:3408/customer'],
-      ['80-', 'mysql://u:p@127.0.0.1:3409/customer'],
-    ]);
+    assert.deepEqual(
+      map.get('customer')?.map((s) => [s.name, s.url]),
+      [
+        ['-80', 'mysql://u:p@127.0.0.1:3408/customer'],
+        ['80-', 'mysql://u:p@127.0.0.1:3409/customer'],
+      ],
+    );
   });
 
   it('when shards leave a gap, a keyspace is missing or a URL is bad, then start-up fails naming each', () => {
     assert.deepEqual(
       problemsOf(() =>
-        parseShardMap({ customer: { '-40': 'mysql://h/c', '80-': 'mysql://h/c' }, billing: { '0': 'mysql://h/b' } }, vschema),
+        parseShardMap(
+          {
+            customer: { '-40': 'mysql://h/c', '80-': 'mysql://h/c' },
+            billing: { '0': 'mysql://h/b' },
+          },
+          vschema,
+        ),
       ),
       [
         'keyspace "commerce" has no shards',
@@ -93,11 +126,20 @@ describe('the shard map', () => {
         'keyspace "billing" is not in the VSchema',
       ],
     );
-    assert.deepEqual(problemsOf(() => parseShardMap({ commerce: { '0': 'postgres://x' } }, vschema)), [
-      'commerce.0: must be a mysql:// URL',
-    ]);
     assert.deepEqual(
-      problemsOf(() => parseShardMap({ commerce: { '-80': 'mysql://h/a', '80-': 'mysql://h/b' }, customer: { '-': 'mysql://h/c' } }, vschema)),
+      problemsOf(() => parseShardMap({ commerce: { '0': 'postgres://x' } }, vschema)),
+      ['commerce.0: must be a mysql:// URL'],
+    );
+    assert.deepEqual(
+      problemsOf(() =>
+        parseShardMap(
+          {
+            commerce: { '-80': 'mysql://h/a', '80-': 'mysql://h/b' },
+            customer: { '-': 'mysql://h/c' },
+          },
+          vschema,
+        ),
+      ),
       ['keyspace "commerce" is unsharded: it has exactly one shard named "0" or "-"'],
     );
   });
