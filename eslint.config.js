@@ -30,6 +30,11 @@ export default tseslint.config(
     },
   },
   {
+    // Ambient declarations describe a library's own (default) export.
+    files: ['**/*.d.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     rules: { 'no-restricted-syntax': 'off' },

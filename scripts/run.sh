@@ -17,7 +17,7 @@ if [ ! -f "$lock_stamp" ] || [ "$(cat "$lock_stamp")" != "$lock_sum" ]; then
 fi
 
 echo "[mela] building (tsc --build)" >&2
-npx --no-install tsc --build
+npm run --silent build
 
 # Local-mode secrets, made once per checkout: the dev JWT secret and the dev-token switch.
 if [ ! -f .mela/local.env ]; then

@@ -1,3 +1,6 @@
+export { loadShardingConfig, loadVSchema, openShardedDatabase } from './config.js';
+export type { ShardingConfig } from './config.js';
+export type { IdSource, ShardedDatabase } from './database.js';
 export {
   CrossShardTransactionError,
   InvalidShardKeyError,
@@ -32,6 +35,8 @@ export { hashVindex, toUint64 } from './vindexes/hash.js';
 export { VindexValueError } from './vindexes/vindex.js';
 export type { FunctionalVindex, KeyValue } from './vindexes/vindex.js';
 export { xxhashVindex } from './vindexes/xxhash.js';
+export { VtgateDatabase } from './vtgate.js';
+export type { VtgateOptions } from './vtgate.js';
 export {
   VSchemaError,
   defaultVSchema,

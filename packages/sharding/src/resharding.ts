@@ -331,7 +331,7 @@ async function copyTable(
     await upsert(table, rows, targets);
     copied += rows.length;
     const last = rows[rows.length - 1];
-    after = table.primaryKey.map((c) => last?.[c]);
+    after = table.primaryKey.map((c): unknown => last?.[c]);
   }
 }
 
@@ -350,7 +350,7 @@ async function upsert(
       targets.map((t) => ({ ...t.shard, endpoint: t })),
       keyspaceIdOf(table, row),
     ).endpoint;
-    const values = table.columns.map((c) => row[c]);
+    const values = table.columns.map((c): unknown => row[c]);
     const list = byTarget.get(target);
     if (list) list.push(values);
     else byTarget.set(target, [values]);
@@ -486,7 +486,7 @@ async function scan(
     if (rows.length === 0) return;
     rows.forEach(each);
     const last = rows[rows.length - 1];
-    after = table.primaryKey.map((c) => last?.[c]);
+    after = table.primaryKey.map((c): unknown => last?.[c]);
   }
 }
 

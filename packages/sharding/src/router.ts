@@ -9,6 +9,7 @@ import {
 } from 'mysql2/promise';
 import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
+import type { ShardedDatabase } from './database.js';
 import { Sequence } from './sequence.js';
 import { hashVindex } from './vindexes/hash.js';
 import { VindexValueError, type FunctionalVindex, type KeyValue } from './vindexes/vindex.js';
@@ -30,8 +31,16 @@ export type SqlParams = readonly unknown[];
 export type Route =
   /** The only shard of an unsharded keyspace. */
   | { readonly keyspace: string }
-  /** The shard that owns `key` by the table's primary vindex. */
-  | { readonly keyspace: string; readonly table: string; readonly key: KeyValue }
+  /**
+   * The shard that owns `key` by the table's primary vindex, or by the vindex on `column`
+   * (a lookup vindex such as order id → owner's keyspace ID).
+   */
+  | {
+      readonly keyspace: string;
+      readonly table: string;
+      readonly key: KeyValue;
+      readonly column?: string;
+    }
   /** The shard that owns a keyspace ID (from a lookup vindex, say). */
   | { readonly keyspace: string; readonly keyspaceId: KeyspaceId };
 
@@ -89,7 +98,7 @@ const functionalVindexes: Readonly<Record<string, FunctionalVindex>> = {
  * single-shard statements to one shard, IN-lists only to the shards they need, and scatters
  * with merge only when a query truly spans shards. Transactions are confined to one shard.
  */
-export class ShardRouter {
+export class ShardRouter implements ShardedDatabase {
   readonly vschema: VSchema;
   readonly #options: RouterOptions;
   readonly #shards = new Map<string, readonly Shard[]>();
@@ -212,14 +221,58 @@ export class ShardRouter {
     return firstOf(shards);
   }
 
-  /** Runs one statement on the one shard the route resolves to. */
-  execute<T extends Row[] | ResultSetHeader = Row[]>(
+  /**
+   * Runs one statement on the one shard the route resolves to. A route through a lookup
+   * vindex whose value has no entry reaches no shard: it returns no rows.
+   */
+  async execute<T extends Row[] | ResultSetHeader = Row[]>(
     route: Route,
     sql: string,
     params: SqlParams = [],
   ): Promise<T> {
-    const shard = this.shardFor(route);
+    const shard = await this.#resolve(route);
+    if (!shard) return [] as Row[] as T;
     return this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000);
+  }
+
+  /** Like {@link shardFor}, and also through lookup vindexes (undefined on a lookup miss). */
+  async #resolve(route: Route): Promise<Shard | undefined> {
+    if ('column' in route && route.column !== undefined) {
+      const table = this.#table(route.keyspace, route.table);
+      if (table.primaryVindex?.column !== route.column) {
+        const secondary = table.secondaryVindexes.find((v) => v.column === route.column);
+        if (!secondary)
+          throw new Error(`${route.keyspace}.${route.table}.${route.column} has no vindex`);
+        const ksid = await this.lookupKeyspaceId(route.keyspace, secondary.vindex, route.key);
+        return ksid ? rangeFor(this.shards(route.keyspace), ksid) : undefined;
+      }
+    }
+    return this.shardFor(route);
+  }
+
+  /**
+   * Writes the lookup entries a new row of `table` owns (its lookup vindexes whose `owner`
+   * is the table), before the row itself, as vtgate does for owned vindexes.
+   */
+  async recordLookups(
+    keyspace: string,
+    table: string,
+    row: Readonly<Record<string, KeyValue>>,
+  ): Promise<void> {
+    const definition = this.#table(keyspace, table);
+    const primary = definition.primaryVindex;
+    if (!primary) return;
+    const primaryValue = row[primary.column];
+    if (primaryValue === undefined)
+      throw new Error(`row of ${keyspace}.${table} lacks ${primary.column}`);
+    const ksid = this.keyspaceIdOf(keyspace, table, primaryValue);
+    for (const { column, vindex } of definition.secondaryVindexes) {
+      const v = this.keyspace(keyspace).vindexes.get(vindex);
+      const value = row[column];
+      if (v?.lookup && v.owner === table && value !== undefined) {
+        await this.createLookupEntry(keyspace, vindex, value, ksid);
+      }
+    }
   }
 
   /**
@@ -278,7 +331,8 @@ export class ShardRouter {
    * another shard are refused with {@link CrossShardTransactionError} and the transaction rolls back.
    */
   async transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
-    const shard = this.shardFor(route);
+    const shard = await this.#resolve(route);
+    if (!shard) throw new Error('a transaction needs a route that reaches a shard');
     const labels = { keyspace: shard.keyspace, shard: shard.name };
     let connection: PoolConnection;
     try {
@@ -336,7 +390,7 @@ export class ShardRouter {
     value: KeyValue,
   ): Promise<KeyspaceId | undefined> {
     const { lookup } = this.#lookup(keyspace, vindexName);
-    const rows = await this.execute<Row[]>(
+    const rows = await this.execute(
       this.#lookupRoute(lookup, value),
       `SELECT \`${lookup.to}\` AS ksid FROM \`${lookup.table}\` WHERE \`${lookup.from}\` = ?`,
       [value],
@@ -512,12 +566,19 @@ export function compareValues(a: unknown, b: unknown): number {
   if (b === null || b === undefined) return 1;
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return Buffer.compare(a, b);
-  const sa = String(a);
-  const sb = String(b);
+  const sa = scalarText(a);
+  const sb = scalarText(b);
   if (/^-?\d+$/.test(sa) && /^-?\d+$/.test(sb)) {
     const x = BigInt(sa);
     const y = BigInt(sb);
     return x < y ? -1 : x > y ? 1 : 0;
   }
   return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return value.toString();
+  return JSON.stringify(value);
 }

@@ -79,7 +79,7 @@ describe('routing over real MariaDB shards', () => {
     const user = usersOn('80-', 1)[0] ?? '';
     const before = await count(registry, { shard: '-80' });
 
-    const rows = await router.execute<Row[]>(
+    const rows = await router.execute(
       { keyspace: 'customer', table: 'orders', key: user },
       'SELECT id FROM orders WHERE user_id = ? ORDER BY id',
       [user],
@@ -188,7 +188,7 @@ describe('routing over real MariaDB shards', () => {
     );
 
     assert.equal(result.affectedRows, 1);
-    const rows = await router.execute<Row[]>(
+    const rows = await router.execute(
       { keyspace: 'customer', table: 'orders', key: user },
       'SELECT id FROM orders WHERE id = 9100',
     );
@@ -208,7 +208,7 @@ describe('routing over real MariaDB shards', () => {
 
     const found = await router.lookupKeyspaceId('customer', 'order_lookup', '777');
     assert.ok(found);
-    const rows = await router.execute<Row[]>(
+    const rows = await router.execute(
       { keyspace: 'customer', keyspaceId: found },
       'SELECT user_id FROM orders WHERE id = 777',
     );
@@ -287,7 +287,7 @@ describe('a shard that does not answer', () => {
       assert.ok(performance.now() - started < 3000);
 
       const [lowUser] = usersOn('-80', 1);
-      const rows = await router.execute<Row[]>(
+      const rows = await router.execute(
         { keyspace: 'customer', table: 'orders', key: lowUser ?? '' },
         'SELECT COUNT(*) AS n FROM orders',
       );

@@ -11,7 +11,7 @@ import {
   platformConfigSchema,
   type HttpService,
 } from '@mela/platform';
-import { ShardRouter, parseShardMap, type Row } from '../src/index.js';
+import { ShardRouter, parseShardMap } from '../src/index.js';
 import { createTestKeyspaces, testVSchema, usersOn } from './support.js';
 
 async function deadPort(): Promise<number> {
@@ -57,8 +57,8 @@ describe('when one shard is down', () => {
     for (const check of router.healthChecks()) platform.health.register(check.name, check.probe);
     const app = createServiceApp(platform, (routes) => {
       routes.get('/users/:userId/orders', async (req, res) => {
-        const userId = String(req.params['userId']);
-        const rows = await router.execute<Row[]>(
+        const { userId } = req.params;
+        const rows = await router.execute(
           { keyspace: 'customer', table: 'orders', key: userId },
           'SELECT id FROM orders WHERE user_id = ?',
           [userId],

@@ -50,7 +50,7 @@ export async function createDatabase(
 }
 
 /** A small VSchema like Mela's: commerce unsharded with a sequence, customer sharded by user. */
-export const testVSchema: VSchema = parseVSchema({
+export const testVSchemaJson = {
   keyspaces: {
     commerce: { sharded: false, tables: { order_seq: { type: 'sequence' } } },
     customer: {
@@ -76,7 +76,9 @@ export const testVSchema: VSchema = parseVSchema({
       },
     },
   },
-});
+};
+
+export const testVSchema: VSchema = parseVSchema(testVSchemaJson);
 
 export const customerDdl = [
   `CREATE TABLE orders (

@@ -1,2 +1,2 @@
-export { kafkaBrokers, localTopology, mysqlUrl, redisUrl } from './local.js';
+export { kafkaBrokers, localShardMap, localTopology, mysqlUrl, redisUrl } from './local.js';
 export type { LocalTopology, MysqlInstance } from './local.js';

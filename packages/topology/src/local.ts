@@ -77,3 +77,15 @@ export function mysqlUrl(topology: LocalTopology, instance: MysqlInstance, datab
 export function kafkaBrokers(topology: LocalTopology): string[] {
   return [`${topology.host}:${topology.kafka.port}`];
 }
+
+/** The shard map of the local topology: `{ keyspace: { shard: url } }`, as the router reads it. */
+export function localShardMap(topology: LocalTopology): Record<string, Record<string, string>> {
+  const map: Record<string, Record<string, string>> = {};
+  for (const instance of topology.mysql.instances) {
+    map[instance.keyspace] = {
+      ...map[instance.keyspace],
+      [instance.shard]: mysqlUrl(topology, instance, instance.keyspace),
+    };
+  }
+  return map;
+}

@@ -2,7 +2,7 @@ import xxhash from 'xxhash-wasm';
 import type { KeyspaceId } from '../keyrange.js';
 import type { FunctionalVindex, KeyValue } from './vindex.js';
 
-const { h64Raw } = await xxhash();
+const hasher = await xxhash();
 const encoder = new TextEncoder();
 
 /**
@@ -15,7 +15,7 @@ export const xxhashVindex: FunctionalVindex = {
   keyspaceId(value: KeyValue): KeyspaceId {
     const bytes = encoder.encode(typeof value === 'string' ? value : value.toString());
     const id = Buffer.alloc(8);
-    id.writeBigUInt64LE(h64Raw(bytes, 0n));
+    id.writeBigUInt64LE(hasher.h64Raw(bytes, 0n));
     return id;
   },
 };

@@ -1,0 +1,41 @@
+import type { ResultSetHeader } from 'mysql2/promise';
+import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
+import type { KeyValue } from './vindexes/vindex.js';
+
+/** Hands out globally unique ids (a Vitess sequence). */
+export interface IdSource {
+  next(): Promise<string>;
+}
+
+/**
+ * What repositories use to reach sharded MySQL. Two implementations: the app-side
+ * {@link ShardRouter} over plain MySQL shards, and {@link VtgateDatabase} for a real Vitess
+ * vtgate, chosen by configuration. Repositories written against this interface run on both.
+ */
+export interface ShardedDatabase {
+  execute<T extends Row[] | ResultSetHeader = Row[]>(
+    route: Route,
+    sql: string,
+    params?: SqlParams,
+  ): Promise<T>;
+  executeIn<T extends Row>(
+    route: { readonly keyspace: string; readonly table: string },
+    keys: readonly KeyValue[],
+    build: (keys: readonly KeyValue[]) => { readonly sql: string; readonly params: SqlParams },
+  ): Promise<T[]>;
+  scatter<T extends Row>(
+    keyspace: string,
+    sql: string,
+    params?: SqlParams,
+    options?: ScatterOptions,
+  ): Promise<T[]>;
+  transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T>;
+  recordLookups(
+    keyspace: string,
+    table: string,
+    row: Readonly<Record<string, KeyValue>>,
+  ): Promise<void>;
+  autoIncrement(keyspace: string, table: string): IdSource;
+  healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[];
+  close(): Promise<void>;
+}
