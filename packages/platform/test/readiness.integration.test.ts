@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { blackHole, deadPort } from '@mela/testkit';
 import { localTopology, mysqlUrl, redisUrl } from '@mela/topology';
 import { Redis } from 'ioredis';
 import { createPool, type Pool } from 'mysql2/promise';
@@ -9,24 +8,6 @@ import { startApp, type RunningApp } from './support.js';
 
 const topology = localTopology();
 const commerce = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
-
-/** A TCP server that accepts and never answers: a hung dependency. */
-async function blackHole(): Promise<{ server: Server; port: number }> {
-  const server = createServer(() => undefined);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as { port: number }).port };
-}
-
-/** A port nothing listens on: a dead dependency. */
-async function deadPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('/readyz against real Redis and MariaDB', () => {
   let redis: Redis;
@@ -93,7 +74,7 @@ describe('/readyz when dependencies fail', () => {
     await running.service.stop();
     deadRedis.disconnect();
     hungRedis.disconnect();
-    hole.server.close();
+    await hole.close();
   });
 
   it('when a critical dependency hangs, then /readyz answers 503 within its timeout instead of hanging', async () => {

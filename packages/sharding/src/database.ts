@@ -1,4 +1,4 @@
-import type { ResultSetHeader } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
 
@@ -38,4 +38,26 @@ export interface ShardedDatabase {
   autoIncrement(keyspace: string, table: string): IdSource;
   healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[];
   close(): Promise<void>;
+}
+
+/**
+ * BEGIN, `work`, COMMIT on a pooled connection; ROLLBACK on any failure (reported through
+ * `translate`), and the connection always goes back to the pool.
+ */
+export async function inTransaction<T>(
+  connection: PoolConnection,
+  work: () => Promise<T>,
+  translate: (error: unknown) => unknown,
+): Promise<T> {
+  try {
+    await connection.beginTransaction();
+    const result = await work();
+    await connection.commit();
+    return result;
+  } catch (error) {
+    await connection.rollback().catch(() => undefined);
+    throw translate(error);
+  } finally {
+    connection.release();
+  }
 }

@@ -9,7 +9,7 @@ import {
 } from 'mysql2/promise';
 import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
-import type { ShardedDatabase } from './database.js';
+import { inTransaction, type ShardedDatabase } from './database.js';
 import { Sequence } from './sequence.js';
 import { hashVindex } from './vindexes/hash.js';
 import { VindexValueError, type FunctionalVindex, type KeyValue } from './vindexes/vindex.js';
@@ -370,17 +370,11 @@ export class ShardRouter implements ShardedDatabase {
         }
       },
     };
-    try {
-      await connection.beginTransaction();
-      const result = await fn(tx);
-      await connection.commit();
-      return result;
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw this.#translate(error, shard);
-    } finally {
-      connection.release();
-    }
+    return inTransaction(
+      connection,
+      () => fn(tx),
+      (error) => this.#translate(error, shard),
+    );
   }
 
   /** Reads the keyspace ID a lookup vindex stores for `value`; undefined when there is none. */

@@ -1,6 +1,6 @@
 import { createPool, type Pool, type ResultSetHeader } from 'mysql2/promise';
 import { Counter, type Registry } from 'prom-client';
-import type { IdSource, ShardedDatabase } from './database.js';
+import { inTransaction, type IdSource, type ShardedDatabase } from './database.js';
 import { classifyShardError } from './errors.js';
 import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
@@ -120,17 +120,11 @@ export class VtgateDatabase implements ShardedDatabase {
         return result;
       },
     };
-    try {
-      await connection.beginTransaction();
-      const result = await fn(tx);
-      await connection.commit();
-      return result;
-    } catch (error) {
-      await connection.rollback().catch(() => undefined);
-      throw this.#translate(error, route.keyspace);
-    } finally {
-      connection.release();
-    }
+    return inTransaction(
+      connection,
+      () => fn(tx),
+      (error) => this.#translate(error, route.keyspace),
+    );
   }
 
   recordLookups(): Promise<void> {

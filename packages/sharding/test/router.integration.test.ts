@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { blackHole } from '@mela/testkit';
 import { Registry } from 'prom-client';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import {
@@ -258,9 +257,8 @@ describe('sequences', () => {
 describe('a shard that does not answer', () => {
   it('when a scatter reaches a hung shard, then it fails with the shard named within the per-shard timeout', async () => {
     const keyspaces = await createTestKeyspaces('t_hung');
-    const hole = createServer(() => undefined).listen(0, '127.0.0.1');
-    await once(hole, 'listening');
-    const { port } = hole.address() as { port: number };
+    const hole = await blackHole();
+    const { port } = hole;
     const shardMap = parseShardMap(
       {
         commerce: { '0': keyspaces.databases.commerce.url },
@@ -294,7 +292,7 @@ describe('a shard that does not answer', () => {
       assert.equal(Number(rows[0]?.['n']), 0);
     } finally {
       await router.close();
-      hole.close();
+      await hole.close();
       await keyspaces.drop();
     }
   });

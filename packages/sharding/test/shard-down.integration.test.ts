@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   createHttpService,
@@ -11,17 +9,9 @@ import {
   platformConfigSchema,
   type HttpService,
 } from '@mela/platform';
+import { deadPort } from '@mela/testkit';
 import { ShardRouter, parseShardMap } from '../src/index.js';
 import { createTestKeyspaces, testVSchema, usersOn } from './support.js';
-
-async function deadPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 describe('when one shard is down', () => {
   let keyspaces: Awaited<ReturnType<typeof createTestKeyspaces>>;

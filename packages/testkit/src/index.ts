@@ -1,0 +1,1 @@
+export { blackHole, deadPort } from './network.js';
