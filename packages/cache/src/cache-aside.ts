@@ -1,0 +1,306 @@
+import type { Redis } from 'ioredis';
+import CircuitBreaker from 'opossum';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** How long one kind of data may be served from the cache. */
+export interface CachePolicy {
+  /** Fresh for this long. */
+  readonly ttlSeconds: number;
+  /** ± this fraction of the TTL, at random, so keys written together do not expire together. @default 0.1 */
+  readonly jitter?: number;
+  /** After going stale, served for this long more while one request refreshes it. @default 0 */
+  readonly staleSeconds?: number;
+  /** "Not found" is remembered this long. @default 30 */
+  readonly negativeTtlSeconds?: number;
+}
+
+export interface CacheAsideOptions {
+  /** `cache` label of the metrics, e.g. `catalog`. */
+  readonly name: string;
+  /** A client set to fail fast (`enableOfflineQueue: false`); see {@link cacheRedisOptions}. */
+  readonly redis: Redis;
+  readonly registry: Registry;
+  /** Prepended to every key. */
+  readonly keyPrefix: string;
+  /** Bound on every Redis call (it includes event-loop delay, so not too tight). @default 100 */
+  readonly timeoutMs?: number;
+  /** Breaker: open after this share of failed calls in the window. @default 50 */
+  readonly errorThresholdPercentage?: number;
+  /** Breaker: minimum calls in the window before it may open. @default 5 */
+  readonly volumeThreshold?: number;
+  /** Breaker: time open before one probe call is let through. @default 5000 */
+  readonly resetTimeoutMs?: number;
+  /** Called with errors of background refreshes and Redis writes, which never fail a read. */
+  readonly onError?: (error: unknown) => void;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/** Options for the ioredis client behind a cache: never queue behind a dead connection. */
+export const cacheRedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  connectTimeout: 1000,
+  retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+} as const;
+
+interface Envelope<T> {
+  /** The value; absent for a remembered "not found". */
+  readonly v?: T;
+  /** Fresh until this time (ms since the epoch). */
+  readonly f: number;
+}
+
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'error';
+
+/**
+ * Cache-aside over Redis. Reads try Redis (each call bounded by a timeout and guarded by a
+ * circuit breaker), fall back to the loader on a miss with one load per key per process
+ * however many requests wait (single-flight), serve stale entries while one request refreshes
+ * them, and remember "not found" briefly. When Redis is down or slow, reads go straight to the
+ * loader: slower, never failing because of the cache.
+ */
+export class CacheAside {
+  readonly #options: CacheAsideOptions;
+  readonly #breaker: CircuitBreaker<[() => Promise<unknown>]>;
+  readonly #inFlight = new Map<string, Promise<unknown>>();
+  readonly #writes = new Set<Promise<unknown>>();
+  /** Per key, bumped by invalidation: a load that started before it must not be written back. */
+  readonly #generations = new Map<string, number>();
+  readonly #requests: Counter<'cache' | 'result'>;
+  readonly #now: () => number;
+  readonly #random: () => number;
+
+  constructor(options: CacheAsideOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#breaker = new CircuitBreaker((operation: () => Promise<unknown>) => operation(), {
+      timeout: options.timeoutMs ?? 100,
+      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
+      volumeThreshold: options.volumeThreshold ?? 5,
+      resetTimeout: options.resetTimeoutMs ?? 5000,
+      rollingCountTimeout: 10_000,
+      rollingCountBuckets: 10,
+    });
+    const registers = [options.registry];
+    this.#requests = new Counter({
+      name: 'cache_requests_total',
+      help: 'Cache lookups by outcome: hit, miss, stale (served while refreshing) or error (Redis unusable)',
+      labelNames: ['cache', 'result'] as const,
+      registers,
+    });
+    const breaker = this.#breaker;
+    new Gauge({
+      name: 'cache_breaker_open',
+      help: 'Circuit breaker in front of Redis: 0 closed, 0.5 half-open (probing), 1 open (Redis skipped)',
+      labelNames: ['cache'] as const,
+      registers,
+      collect() {
+        this.set({ cache: options.name }, breaker.opened ? 1 : breaker.halfOpen ? 0.5 : 0);
+      },
+    });
+  }
+
+  /** `closed` (Redis used), `open` (Redis skipped) or `half-open` (probing it). */
+  get state(): 'closed' | 'open' | 'half-open' {
+    if (this.#breaker.opened) return 'open';
+    return this.#breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  /**
+   * The cached value of `key`, or `load()`'s (cached for next time). `undefined` means
+   * "not found" and is cached for `negativeTtlSeconds`.
+   */
+  async get<T>(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const found = await this.#read<T>([key]);
+    if (found === 'error') {
+      this.#count('error');
+      return this.#load(key, policy, load, false);
+    }
+    const entry = found.get(key);
+    if (entry === undefined) {
+      this.#count('miss');
+      return this.#load(key, policy, load, true);
+    }
+    const now = this.#now();
+    if (entry.f > now) {
+      this.#count('hit');
+      return entry.v;
+    }
+    if (entry.v !== undefined && now < entry.f + (policy.staleSeconds ?? 0) * 1000) {
+      this.#count('stale');
+      this.#load(key, policy, load, true).catch((error: unknown) => this.#options.onError?.(error));
+      return entry.v;
+    }
+    this.#count('miss');
+    return this.#load(key, policy, load, true);
+  }
+
+  /**
+   * Many keys in one round trip (MGET); the missing ones are loaded together by `loadMany`,
+   * which returns the values it found (keys it does not return are "not found").
+   */
+  async getMany<T>(
+    keys: readonly string[],
+    policy: CachePolicy,
+    loadMany: (keys: readonly string[]) => Promise<ReadonlyMap<string, T>>,
+  ): Promise<Map<string, T>> {
+    const result = new Map<string, T>();
+    if (keys.length === 0) return result;
+    const found = await this.#read<T>(keys);
+    const missing: string[] = [];
+    for (const key of keys) {
+      const entry = found === 'error' ? undefined : found.get(key);
+      if (found === 'error') this.#count('error');
+      else if (entry === undefined) this.#count('miss');
+      else this.#count(entry.f > this.#now() ? 'hit' : 'stale');
+      if (entry === undefined || entry.f <= this.#now()) missing.push(key);
+      if (entry?.v !== undefined) result.set(key, entry.v);
+    }
+    if (missing.length > 0) {
+      const generations = missing.map((key) => this.#generation(key));
+      const loaded = await loadMany(missing);
+      const writes: [string, Envelope<T>, number][] = [];
+      missing.forEach((key, i) => {
+        const value = loaded.get(key);
+        if (value === undefined) result.delete(key);
+        else result.set(key, value);
+        if (found !== 'error' && generations[i] === this.#generation(key))
+          writes.push([key, ...this.#envelope(value, policy)]);
+      });
+      if (writes.length > 0) this.#write(writes);
+    }
+    return result;
+  }
+
+  /**
+   * Drops keys after a write, so the next read sees the new data. A second drop shortly after
+   * catches a concurrent reader in another process that loaded the old row just before the write.
+   */
+  async invalidate(
+    keys: readonly string[],
+    options: { readonly repeatAfterMs?: number } = {},
+  ): Promise<void> {
+    if (keys.length === 0) return;
+    for (const key of keys) this.#generations.set(key, this.#generation(key) + 1);
+    const prefixed = keys.map((key) => this.#options.keyPrefix + key);
+    await this.#guarded(() => this.#options.redis.del(...prefixed)).catch((error: unknown) =>
+      this.#options.onError?.(error),
+    );
+    const repeat = options.repeatAfterMs ?? 500;
+    if (repeat > 0) {
+      setTimeout(() => {
+        this.#guarded(() => this.#options.redis.del(...prefixed)).catch((error: unknown) =>
+          this.#options.onError?.(error),
+        );
+      }, repeat).unref();
+    }
+  }
+
+  /** A readiness probe: PING through the breaker. Register it as non-critical: the cache is optional. */
+  probe(): Promise<unknown> {
+    if (this.#breaker.opened)
+      return Promise.reject(new Error('circuit open: Redis is being skipped'));
+    return this.#guarded(() => this.#options.redis.ping());
+  }
+
+  /** Resolves when the writes and refreshes started so far have finished (for tests and shutdown). */
+  async settled(): Promise<void> {
+    while (this.#writes.size > 0 || this.#inFlight.size > 0) {
+      await Promise.allSettled([...this.#writes, ...this.#inFlight.values()]);
+    }
+  }
+
+  /** Stops the breaker's timers. */
+  shutdown(): void {
+    this.#breaker.shutdown();
+  }
+
+  #generation(key: string): number {
+    return this.#generations.get(key) ?? 0;
+  }
+
+  #count(result: CacheResult): void {
+    this.#requests.inc({ cache: this.#options.name, result });
+  }
+
+  #guarded<R>(operation: () => Promise<R>): Promise<R> {
+    return this.#breaker.fire(operation) as Promise<R>;
+  }
+
+  async #read<T>(keys: readonly string[]): Promise<Map<string, Envelope<T>> | 'error'> {
+    let raw: (string | null)[];
+    try {
+      raw = await this.#guarded(() =>
+        this.#options.redis.mget(...keys.map((k) => this.#options.keyPrefix + k)),
+      );
+    } catch (error) {
+      this.#options.onError?.(error);
+      return 'error';
+    }
+    const entries = new Map<string, Envelope<T>>();
+    raw.forEach((text, i) => {
+      const key = keys[i];
+      if (text === null || key === undefined) return;
+      try {
+        entries.set(key, JSON.parse(text) as Envelope<T>);
+      } catch {
+        // An unreadable entry is a miss; the load overwrites it.
+      }
+    });
+    return entries;
+  }
+
+  #load<T>(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<T | undefined>,
+    store: boolean,
+  ): Promise<T | undefined> {
+    const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
+    if (running) return running;
+    const generation = this.#generation(key);
+    const loading = (async () => {
+      try {
+        const value = await load();
+        if (store && generation === this.#generation(key))
+          this.#write([[key, ...this.#envelope(value, policy)]]);
+        return value;
+      } finally {
+        this.#inFlight.delete(key);
+      }
+    })();
+    this.#inFlight.set(key, loading);
+    return loading;
+  }
+
+  #envelope<T>(value: T | undefined, policy: CachePolicy): [Envelope<T>, number] {
+    const jitter = policy.jitter ?? 0.1;
+    const base = value === undefined ? (policy.negativeTtlSeconds ?? 30) : policy.ttlSeconds;
+    const fresh = Math.max(1, base * (1 + jitter * (this.#random() * 2 - 1)));
+    const stale = value === undefined ? 0 : (policy.staleSeconds ?? 0);
+    const envelope: Envelope<T> =
+      value === undefined
+        ? { f: this.#now() + fresh * 1000 }
+        : { v: value, f: this.#now() + fresh * 1000 };
+    return [envelope, Math.ceil(fresh + stale)];
+  }
+
+  /** Writes never fail a read: errors are reported and counted by the breaker. */
+  #write<T>(entries: readonly [string, Envelope<T>, number][]): void {
+    const pipeline = this.#options.redis.pipeline();
+    for (const [key, envelope, ttl] of entries)
+      pipeline.set(this.#options.keyPrefix + key, JSON.stringify(envelope), 'EX', ttl);
+    const write = this.#guarded(() => pipeline.exec())
+      .catch((error: unknown) => this.#options.onError?.(error))
+      .finally(() => this.#writes.delete(write));
+    this.#writes.add(write);
+  }
+}

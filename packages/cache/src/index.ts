@@ -1,0 +1,2 @@
+export { CacheAside, cacheRedisOptions } from './cache-aside.js';
+export type { CacheAsideOptions, CachePolicy, CacheResult } from './cache-aside.js';
