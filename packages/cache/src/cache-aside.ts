@@ -164,19 +164,47 @@ export class CacheAside {
       if (entry === undefined || entry.f <= this.#now()) missing.push(key);
       if (entry?.v !== undefined) result.set(key, entry.v);
     }
-    if (missing.length > 0) {
-      const generations = missing.map((key) => this.#generation(key));
-      const loaded = await loadMany(missing);
-      const writes: [string, Envelope<T>, number][] = [];
-      missing.forEach((key, i) => {
-        const value = loaded.get(key);
-        if (value === undefined) result.delete(key);
-        else result.set(key, value);
-        if (found !== 'error' && generations[i] === this.#generation(key))
-          writes.push([key, ...this.#envelope(value, policy)]);
-      });
-      if (writes.length > 0) this.#write(writes);
+    if (missing.length === 0) return result;
+    // Keys another request is loading already are awaited; the rest are loaded in one batch.
+    const waits: Promise<void>[] = [];
+    const toLoad: string[] = [];
+    for (const key of missing) {
+      const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
+      if (running)
+        waits.push(
+          running.then((value) => {
+            this.#place(result, key, value);
+          }),
+        );
+      else toLoad.push(key);
     }
+    if (toLoad.length > 0) {
+      const generations = toLoad.map((key) => this.#generation(key));
+      const batch = loadMany(toLoad).then((loaded) => {
+        const writes: [string, Envelope<T>, number][] = [];
+        toLoad.forEach((key, i) => {
+          if (found !== 'error' && generations[i] === this.#generation(key)) {
+            writes.push([key, ...this.#envelope(loaded.get(key), policy)]);
+          }
+        });
+        return { loaded, written: this.#write(writes) };
+      });
+      for (const key of toLoad) {
+        const one = batch.then(({ loaded }) => loaded.get(key));
+        this.#inFlight.set(key, one);
+        // In flight until Redis has it: a request arriving meanwhile waits instead of loading again.
+        void batch
+          .then(({ written }) => written)
+          .catch(() => undefined)
+          .finally(() => this.#inFlight.delete(key));
+        waits.push(
+          one.then((value) => {
+            this.#place(result, key, value);
+          }),
+        );
+      }
+    }
+    await Promise.all(waits);
     return result;
   }
 
@@ -223,6 +251,11 @@ export class CacheAside {
     this.#breaker.shutdown();
   }
 
+  #place<T>(result: Map<string, T>, key: string, value: T | undefined): void {
+    if (value === undefined) result.delete(key);
+    else result.set(key, value);
+  }
+
   #generation(key: string): number {
     return this.#generations.get(key) ?? 0;
   }
@@ -267,16 +300,16 @@ export class CacheAside {
     const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
     if (running) return running;
     const generation = this.#generation(key);
-    const loading = (async () => {
-      try {
-        const value = await load();
-        if (store && generation === this.#generation(key))
-          this.#write([[key, ...this.#envelope(value, policy)]]);
-        return value;
-      } finally {
-        this.#inFlight.delete(key);
-      }
-    })();
+    const loading = load();
+    // In flight until Redis has the value: a request arriving meanwhile waits instead of loading again.
+    void loading
+      .then((value) =>
+        store && generation === this.#generation(key)
+          ? this.#write([[key, ...this.#envelope(value, policy)]])
+          : undefined,
+      )
+      .catch(() => undefined)
+      .finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, loading);
     return loading;
   }
@@ -294,7 +327,8 @@ export class CacheAside {
   }
 
   /** Writes never fail a read: errors are reported and counted by the breaker. */
-  #write<T>(entries: readonly [string, Envelope<T>, number][]): void {
+  #write<T>(entries: readonly [string, Envelope<T>, number][]): Promise<unknown> {
+    if (entries.length === 0) return Promise.resolve();
     const pipeline = this.#options.redis.pipeline();
     for (const [key, envelope, ttl] of entries)
       pipeline.set(this.#options.keyPrefix + key, JSON.stringify(envelope), 'EX', ttl);
@@ -302,5 +336,6 @@ export class CacheAside {
       .catch((error: unknown) => this.#options.onError?.(error))
       .finally(() => this.#writes.delete(write));
     this.#writes.add(write);
+    return write;
   }
 }

@@ -19,6 +19,11 @@ export interface HttpAppOptions {
   readonly bodyLimitBytes?: number;
   /** Reverse-proxy hops whose X-Forwarded-For is trusted for `req.ip`. @default 0 */
   readonly trustProxyHops?: number;
+  /**
+   * Strong ETags on GET responses, with 304 for a matching If-None-Match (for cacheable,
+   * anonymous data). @default false
+   */
+  readonly etag?: boolean;
   /** Mounts the service's routes; called after the body parser, before the 404 handler. */
   readonly routes: (app: Express) => void;
 }
@@ -36,7 +41,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxyHops ?? 0);
-  app.set('etag', false);
+  app.set('etag', options.etag === true ? 'strong' : false);
 
   app.use(helmet());
   app.use(requestLogging(options.logger));

@@ -56,7 +56,11 @@ export function createPlatform(
 }
 
 /** The service's express app on the platform: its routes plus, when enabled, the dev-token route. */
-export function createServiceApp(platform: Platform, routes: (app: Express) => void): Express {
+export function createServiceApp(
+  platform: Platform,
+  routes: (app: Express) => void,
+  options: { readonly etag?: boolean } = {},
+): Express {
   const { devTokens } = platform;
   return createHttpApp({
     logger: platform.logger,
@@ -64,6 +68,7 @@ export function createServiceApp(platform: Platform, routes: (app: Express) => v
     health: platform.health,
     bodyLimitBytes: platform.config.http.bodyLimitBytes,
     trustProxyHops: platform.config.http.trustProxyHops,
+    etag: options.etag ?? false,
     routes: (app) => {
       if (devTokens !== undefined) app.use(devTokenRouter(devTokens));
       routes(app);

@@ -1,0 +1,72 @@
+import {
+  checkPlatformEnv,
+  envInt,
+  loadConfig,
+  platformConfigFrom,
+  platformEnv,
+  type PlatformConfig,
+} from '@mela/platform';
+import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
+import { z } from 'zod';
+import { defaultTtls, type CatalogTtls } from './domain/cache-policy.js';
+
+const seconds = (fallback: number) => envInt({ min: 1, max: 86_400 }).default(fallback);
+
+const catalogEnv = z
+  .object({
+    ...platformEnv,
+    PORT: platformEnv.PORT.default(3001),
+    /** Redis for the cache. */
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    /** Bound on each Redis call; past it the read goes to MySQL. */
+    CACHE_REDIS_TIMEOUT_MS: envInt({ min: 5, max: 5000 }).default(100),
+    CACHE_TTL_PRODUCT_SECONDS: seconds(defaultTtls.product),
+    CACHE_TTL_PRICE_SECONDS: seconds(defaultTtls.price),
+    CACHE_TTL_SEARCH_SECONDS: seconds(defaultTtls.search),
+    CACHE_TTL_HOME_SECONDS: seconds(defaultTtls.home),
+    CACHE_TTL_CATEGORY_SECONDS: seconds(defaultTtls.category),
+    CACHE_TTL_NOT_FOUND_SECONDS: seconds(defaultTtls.notFound),
+    /** Lists may be served this long past their TTL while one request refreshes them; 0 disables. */
+    CACHE_STALE_WHILE_REVALIDATE_SECONDS: envInt({ min: 0, max: 3600 }).default(
+      defaultTtls.staleWhileRevalidate,
+    ),
+    /** ±fraction of each TTL, at random. */
+    CACHE_TTL_JITTER_PERCENT: envInt({ min: 0, max: 50 }).default(defaultTtls.jitter * 100),
+    /** Browser/edge caching of anonymous catalog reads. */
+    HTTP_PUBLIC_MAX_AGE_SECONDS: envInt({ min: 0, max: 3600 }).default(30),
+  })
+  .superRefine(checkPlatformEnv);
+
+export interface CatalogConfig {
+  readonly platform: PlatformConfig;
+  readonly sharding: ShardingConfig;
+  readonly redisUrl: string;
+  readonly redisTimeoutMs: number;
+  readonly ttls: CatalogTtls;
+  readonly publicCacheControl: string;
+}
+
+/** The catalog's configuration from the environment; every bad variable is reported at once. */
+export function loadCatalogConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): CatalogConfig {
+  const e = loadConfig(catalogEnv, env);
+  const sharding = loadShardingConfig(env);
+  return Object.freeze({
+    platform: platformConfigFrom(e),
+    sharding,
+    redisUrl: e.REDIS_URL,
+    redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
+    ttls: {
+      product: e.CACHE_TTL_PRODUCT_SECONDS,
+      price: e.CACHE_TTL_PRICE_SECONDS,
+      search: e.CACHE_TTL_SEARCH_SECONDS,
+      home: e.CACHE_TTL_HOME_SECONDS,
+      category: e.CACHE_TTL_CATEGORY_SECONDS,
+      notFound: e.CACHE_TTL_NOT_FOUND_SECONDS,
+      staleWhileRevalidate: e.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
+      jitter: e.CACHE_TTL_JITTER_PERCENT / 100,
+    },
+    publicCacheControl: `public, max-age=${e.HTTP_PUBLIC_MAX_AGE_SECONDS}, stale-while-revalidate=${e.HTTP_PUBLIC_MAX_AGE_SECONDS * 2}`,
+  });
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/** Product ids are positive integers, sent as decimal strings (they may exceed 2^53). */
+export const productId = z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer id');
+
+/** Largest page a client may ask for. */
+export const maxPageSize = 100;
+/** Search pages stop here: deeper than this, refine the query. */
+export const maxSearchOffset = 1000;
+
+/** What people type into a shop's search box; anything else (quotes, `;`, `=`, …) is refused. */
+const searchable = /^[\p{L}\p{N}\s\-'.,&+/()]+$/u;
+
+const cursor = z
+  .string()
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API returned');
+
+/** `GET /products?category=&q=&limit=&cursor=` */
+export const listQuery = z
+  .strictObject({
+    category: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/, 'must be a category slug')
+      .optional(),
+    q: z
+      .string()
+      .trim()
+      .min(2, 'must be at least 2 characters')
+      .max(100, 'must be at most 100 characters')
+      .regex(searchable, "may hold letters, digits, spaces and - ' . , & + / ( ) only")
+      .refine((q) => !q.includes('--') && !q.includes('/*'), { error: 'may not hold -- or /*' })
+      .optional(),
+    limit: z
+      .string()
+      .regex(/^\d{1,3}$/, `must be an integer from 1 to ${maxPageSize}`)
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(maxPageSize, `must be at most ${maxPageSize}`))
+      .default(20),
+    cursor: cursor.optional(),
+  })
+  .refine((q) => !(q.q !== undefined && q.category !== undefined), {
+    error: 'search within a category is not supported; give q or category',
+    path: ['q'],
+  });
+export type ListQuery = z.output<typeof listQuery>;
+
+/** A listing cursor: the last id seen (keyset) or, for search, the offset reached. */
+export type Cursor = { readonly afterId: string } | { readonly offset: number };
+
+export function encodeCursor(value: Cursor): string {
+  const text = 'afterId' in value ? `i${value.afterId}` : `o${value.offset}`;
+  return Buffer.from(text).toString('base64url');
+}
+
+/** Decodes a cursor; undefined when it is not one this API made. */
+export function decodeCursor(text: string): Cursor | undefined {
+  const raw = Buffer.from(text, 'base64url').toString();
+  const id = /^i([1-9]\d{0,18})$/.exec(raw);
+  if (id?.[1] !== undefined) return { afterId: id[1] };
+  const offset = /^o(\d{1,4})$/.exec(raw);
+  if (offset?.[1] !== undefined && Number(offset[1]) <= maxSearchOffset)
+    return { offset: Number(offset[1]) };
+  return undefined;
+}
+
+/**
+ * Turns search input into MySQL natural-language full-text terms: letters, digits and spaces
+ * only, so no boolean-mode operator or quote reaches the query (it is also a bound parameter).
+ */
+export function searchTerms(q: string): string {
+  return q
+    .normalize('NFKC')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim()
+    .slice(0, 100);
+}
+
+/** `PUT /products/:id` — any of these, at least one. */
+export const productUpdate = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(5000).optional(),
+    category: z
+      .string()
+      .regex(/^[a-z0-9-]{1,64}$/)
+      .optional(),
+    priceCents: z.number().int().min(0).max(100_000_000).optional(),
+    stock: z.number().int().min(0).max(10_000_000).optional(),
+    featured: z.boolean().optional(),
+  })
+  .refine((u) => Object.keys(u).length > 0, { error: 'give at least one field to change' });
+export type ProductUpdate = z.output<typeof productUpdate>;
+
+/** `POST /products` */
+export const productCreate = z.strictObject({
+  sku: z.string().regex(/^[A-Z0-9-]{3,32}$/, 'must be 3-32 of A-Z, 0-9 and -'),
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(5000).default(''),
+  category: z.string().regex(/^[a-z0-9-]{1,64}$/),
+  priceCents: z.number().int().min(0).max(100_000_000),
+  currency: z.enum(['INR']).default('INR'),
+  stock: z.number().int().min(0).max(10_000_000).default(0),
+  featured: z.boolean().default(false),
+});
+export type ProductCreate = z.output<typeof productCreate>;

@@ -1,0 +1,233 @@
+import { NotFoundError, ValidationError } from '@mela/platform';
+import type { CachePolicy } from '@mela/cache';
+import { catalogKeys, catalogPolicies, type CatalogTtls } from './cache-policy.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  maxSearchOffset,
+  searchTerms,
+  type ListQuery,
+  type ProductCreate,
+  type ProductUpdate,
+} from './catalog-query.js';
+import {
+  assembleProduct,
+  type Category,
+  type Page,
+  type PriceAndStock,
+  type Product,
+  type ProductDetails,
+} from './product.js';
+
+/** Where the catalog's data lives (MySQL, through the commerce keyspace). */
+export interface CatalogStore {
+  details(ids: readonly string[]): Promise<ReadonlyMap<string, ProductDetails>>;
+  prices(ids: readonly string[]): Promise<ReadonlyMap<string, PriceAndStock>>;
+  listIds(filter: {
+    readonly categoryId?: number;
+    readonly afterId?: string;
+    readonly limit: number;
+  }): Promise<string[]>;
+  searchIds(terms: string, offset: number, limit: number): Promise<string[]>;
+  featuredIds(limit: number): Promise<string[]>;
+  bestsellerIds(limit: number): Promise<string[]>;
+  categories(): Promise<Category[]>;
+  update(id: string, changes: ProductUpdate & { readonly categoryId?: number }): Promise<boolean>;
+  create(product: ProductCreate & { readonly categoryId: number }): Promise<string>;
+}
+
+/** The part of the cache the catalog uses. */
+export interface CatalogCache {
+  get<T>(
+    key: string,
+    policy: CachePolicy,
+    load: () => Promise<T | undefined>,
+  ): Promise<T | undefined>;
+  getMany<T>(
+    keys: readonly string[],
+    policy: CachePolicy,
+    loadMany: (keys: readonly string[]) => Promise<ReadonlyMap<string, T>>,
+  ): Promise<Map<string, T>>;
+  invalidate(keys: readonly string[]): Promise<void>;
+}
+
+export interface Homepage {
+  readonly featured: readonly Product[];
+  readonly bestsellers: readonly Product[];
+}
+
+const homepageSize = 12;
+
+/**
+ * The catalog's read and write rules. Lists are cached as product ids and hydrated from the
+ * per-product caches, so a price change (which drops that product's keys) shows on the next
+ * read of any list, not after the list's TTL.
+ */
+export class CatalogService {
+  readonly #store: CatalogStore;
+  readonly #cache: CatalogCache;
+  readonly #policies: ReturnType<typeof catalogPolicies>;
+
+  constructor(store: CatalogStore, cache: CatalogCache, ttls: CatalogTtls) {
+    this.#store = store;
+    this.#cache = cache;
+    this.#policies = catalogPolicies(ttls);
+  }
+
+  /** One product, or 404. */
+  async product(id: string): Promise<Product> {
+    const [product] = await this.products([id]);
+    if (!product) throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    return product;
+  }
+
+  /** Product details (for the image route), or 404. */
+  async details(id: string): Promise<ProductDetails> {
+    const found = await this.#details([id]);
+    const details = found.get(id);
+    if (!details) throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    return details;
+  }
+
+  /** Products by id, in the order given, skipping ids that do not exist. */
+  async products(ids: readonly string[]): Promise<Product[]> {
+    const [details, prices] = await Promise.all([this.#details(ids), this.#prices(ids)]);
+    return ids.flatMap((id) => {
+      const d = details.get(id);
+      const p = prices.get(id);
+      return d && p ? [assembleProduct(d, p)] : [];
+    });
+  }
+
+  async #details(ids: readonly string[]): Promise<Map<string, ProductDetails>> {
+    const cached = await this.#cache.getMany(
+      ids.map(catalogKeys.product),
+      this.#policies.product,
+      async (keys) => {
+        const found = await this.#store.details(keys.map((k) => k.slice(2)));
+        return new Map([...found].map(([id, d]) => [catalogKeys.product(id), d]));
+      },
+    );
+    return new Map([...cached].map(([key, d]) => [key.slice(2), d]));
+  }
+
+  async #prices(ids: readonly string[]): Promise<Map<string, PriceAndStock>> {
+    const cached = await this.#cache.getMany(
+      ids.map(catalogKeys.price),
+      this.#policies.price,
+      async (keys) => {
+        const found = await this.#store.prices(keys.map((k) => k.slice(3)));
+        return new Map([...found].map(([id, p]) => [catalogKeys.price(id), p]));
+      },
+    );
+    return new Map([...cached].map(([key, p]) => [key.slice(3), p]));
+  }
+
+  /** All categories, in display order. */
+  async categories(): Promise<Category[]> {
+    return (
+      (await this.#cache.get(catalogKeys.categories(), this.#policies.category, () =>
+        this.#store.categories(),
+      )) ?? []
+    );
+  }
+
+  /** A page of products: a search (`q`), a category, or everything, newest id last. */
+  async list(query: ListQuery): Promise<Page<Product>> {
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && cursor === undefined) {
+      throw new ValidationError([
+        { path: 'query.cursor', message: 'is not a cursor this API returned' },
+      ]);
+    }
+    if (query.q !== undefined) {
+      const terms = searchTerms(query.q);
+      if (terms.length < 2)
+        throw new ValidationError([{ path: 'query.q', message: 'has no searchable words' }]);
+      const offset = cursor && 'offset' in cursor ? cursor.offset : 0;
+      const ids =
+        (await this.#cache.get(
+          catalogKeys.search(terms, offset, query.limit),
+          this.#policies.search,
+          () => this.#store.searchIds(terms, offset, query.limit),
+        )) ?? [];
+      const next = offset + query.limit;
+      return {
+        items: await this.products(ids),
+        nextCursor:
+          ids.length === query.limit && next <= maxSearchOffset
+            ? encodeCursor({ offset: next })
+            : null,
+      };
+    }
+    let categoryId: number | undefined;
+    if (query.category !== undefined) {
+      const category = (await this.categories()).find((c) => c.slug === query.category);
+      if (!category)
+        throw new NotFoundError(`No category "${query.category}".`, 'category_not_found');
+      categoryId = category.id;
+    }
+    const afterId = cursor && 'afterId' in cursor ? cursor.afterId : undefined;
+    const ids =
+      (await this.#cache.get(
+        catalogKeys.listing(query.category ?? '*', afterId ?? '', query.limit),
+        this.#policies.category,
+        () =>
+          this.#store.listIds({
+            ...(categoryId === undefined ? {} : { categoryId }),
+            ...(afterId === undefined ? {} : { afterId }),
+            limit: query.limit,
+          }),
+      )) ?? [];
+    const last = ids[ids.length - 1];
+    return {
+      items: await this.products(ids),
+      nextCursor:
+        ids.length === query.limit && last !== undefined ? encodeCursor({ afterId: last }) : null,
+    };
+  }
+
+  /** Featured products and bestsellers (by popularity). */
+  async home(): Promise<Homepage> {
+    const ids = (await this.#cache.get(catalogKeys.home(), this.#policies.home, async () => ({
+      featured: await this.#store.featuredIds(homepageSize),
+      bestsellers: await this.#store.bestsellerIds(homepageSize),
+    }))) ?? { featured: [], bestsellers: [] };
+    const [featured, bestsellers] = await Promise.all([
+      this.products(ids.featured),
+      this.products(ids.bestsellers),
+    ]);
+    return { featured, bestsellers };
+  }
+
+  /** Admin: changes a product; its cached details and price are dropped so the next read is fresh. */
+  async update(id: string, changes: ProductUpdate): Promise<Product> {
+    const categoryId = await this.#categoryId(changes.category);
+    const updated = await this.#store.update(id, {
+      ...changes,
+      ...(categoryId === undefined ? {} : { categoryId }),
+    });
+    if (!updated) throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    const keys = [catalogKeys.product(id), catalogKeys.price(id)];
+    if (changes.featured !== undefined) keys.push(catalogKeys.home());
+    await this.#cache.invalidate(keys);
+    return this.product(id);
+  }
+
+  /** Admin: adds a product. */
+  async create(input: ProductCreate): Promise<Product> {
+    const categoryId = await this.#categoryId(input.category);
+    if (categoryId === undefined) throw new Error('unreachable: a product always has a category');
+    const id = await this.#store.create({ ...input, categoryId });
+    await this.#cache.invalidate([catalogKeys.product(id), catalogKeys.price(id)]);
+    return this.product(id);
+  }
+
+  async #categoryId(slug: string | undefined): Promise<number | undefined> {
+    if (slug === undefined) return undefined;
+    const category = (await this.categories()).find((c) => c.slug === slug);
+    if (!category)
+      throw new ValidationError([{ path: 'body.category', message: `no category "${slug}"` }]);
+    return category.id;
+  }
+}

@@ -1,0 +1,69 @@
+import { CacheAside, cacheRedisOptions } from '@mela/cache';
+import {
+  createHttpService,
+  createPlatform,
+  stopOnSignals,
+  type HttpService,
+  type Platform,
+} from '@mela/platform';
+import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
+import { Redis } from 'ioredis';
+import { CatalogRepository } from './adapters/catalog.repository.js';
+import { createApp } from './app.js';
+import { loadCatalogConfig, type CatalogConfig } from './config.js';
+import { CatalogService } from './domain/catalog.service.js';
+
+/** A wired catalog: the HTTP service and the clients it owns. */
+export interface Catalog {
+  readonly platform: Platform;
+  readonly service: HttpService;
+  readonly catalog: CatalogService;
+  readonly cache: CacheAside;
+  readonly db: ShardedDatabase;
+  readonly redis: Redis;
+}
+
+/**
+ * Builds the real clients (Redis, the sharded database) and the service from a configuration.
+ * The tests call it too, with their own databases and key prefixes.
+ */
+export function buildCatalog(
+  config: CatalogConfig,
+  options: { readonly cacheKeyPrefix?: string } = {},
+): Catalog {
+  const platform = createPlatform('catalog', config.platform);
+  const redis = new Redis(config.redisUrl, cacheRedisOptions);
+  redis.on('error', (error: Error) =>
+    platform.logger.debug({ err: error }, 'redis connection error'),
+  );
+  const db = openShardedDatabase(config.sharding, platform.metrics.registry);
+  const cache = new CacheAside({
+    name: 'catalog',
+    redis,
+    registry: platform.metrics.registry,
+    keyPrefix: options.cacheKeyPrefix ?? 'catalog:v1:',
+    timeoutMs: config.redisTimeoutMs,
+    onError: (error) => platform.logger.debug({ err: error }, 'cache degraded'),
+  });
+  const catalog = new CatalogService(new CatalogRepository(db), cache, config.ttls);
+
+  for (const check of db.healthChecks()) {
+    if (check.name.includes('commerce')) platform.health.register(check.name, check.probe);
+  }
+  // The catalog answers from MySQL when Redis is gone: slower, not down.
+  platform.health.register('redis cache', () => cache.probe(), { critical: false });
+
+  const app = createApp({ platform, catalog, publicCacheControl: config.publicCacheControl });
+  const service = createHttpService(platform, app, [
+    { name: 'cache', close: () => cache.settled().finally(() => cache.shutdown()) },
+    { name: 'redis', close: () => redis.quit() },
+    { name: 'mysql', close: () => db.close() },
+  ]);
+  return { platform, service, catalog, cache, db, redis };
+}
+
+if (import.meta.main) {
+  const { service, platform } = buildCatalog(loadCatalogConfig(process.env));
+  await service.start();
+  stopOnSignals(service, platform.logger);
+}
