@@ -1,4 +1,4 @@
-import type { Row, ShardedDatabase } from '@mela/sharding';
+import type { ShardedDatabase } from '@mela/sharding';
 import { seedCategories, seedProduct, seededRandom, shuffledRanks } from '../domain/seed-data.js';
 
 const commerce = { keyspace: 'commerce' } as const;
