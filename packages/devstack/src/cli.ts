@@ -5,6 +5,7 @@ import { relative } from 'node:path';
 import { localTopology } from '@mela/topology';
 import { repoRoot } from './paths.js';
 import { progress } from './processes.js';
+import { seedCatalog, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
 
 const usage = `usage: mela <command>
@@ -14,7 +15,7 @@ const usage = `usage: mela <command>
   deps status    show what runs where
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
-  start          deps up + migrate, then start the services that exist`;
+  start          deps up + migrate + seed, then run the services until Ctrl-C`;
 
 /** Test files: every compiled `*.test.js` of the workspaces, or the ones given. */
 function testFiles(selected: readonly string[]): string[] {
@@ -75,14 +76,34 @@ async function main(args: readonly string[]): Promise<number> {
     case 'start': {
       await depsUp();
       await migrateAll();
-      await printStatus();
       const topology = localTopology();
-      progress(
-        `local stack is up: Redis ${topology.host}:${topology.redis.port}, ` +
-          `Kafka ${topology.host}:${topology.kafka.port}, ` +
-          `MariaDB shards on ${topology.mysql.instances.map((i) => i.port).join(', ')}`,
+      progress('loading the demo catalog (skipped when it is there)');
+      seedCatalog(topology);
+      const services = await startServices(topology);
+      await printStatus();
+      for (const [name, url] of Object.entries(services.urls))
+        process.stdout.write(`up    ${name.padEnd(22)} ${url}\n`);
+      const catalog = services.urls['catalog'] ?? '';
+      process.stdout.write(
+        [
+          '',
+          'Mela is running:',
+          `  products   ${catalog}/api/catalog/products?limit=5`,
+          `  search     ${catalog}/api/catalog/products?q=phone`,
+          `  homepage   ${catalog}/api/catalog/home`,
+          `  metrics    ${catalog}/metrics`,
+          '  a token    npm run dev-token -- --user alice --roles user,admin',
+          '',
+          'Ctrl-C stops the services; `npm run deps -- down` stops the databases, Redis and Kafka.',
+          '',
+        ].join('\n'),
       );
-      progress('no services are built yet; `npm run deps -- down` stops the dependencies');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      progress('stopping the services');
+      await services.stop();
       return 0;
     }
     default:

@@ -1,2 +1,9 @@
-export { kafkaBrokers, localShardMap, localTopology, mysqlUrl, redisUrl } from './local.js';
-export type { LocalTopology, MysqlInstance } from './local.js';
+export {
+  kafkaBrokers,
+  localShardMap,
+  localTopology,
+  mysqlUrl,
+  redisUrl,
+  serviceNames,
+} from './local.js';
+export type { LocalTopology, MysqlInstance, ServiceName } from './local.js';

@@ -18,7 +18,13 @@ export interface LocalTopology {
     readonly instances: readonly MysqlInstance[];
   };
   readonly kafka: { readonly port: number; readonly controllerPort: number };
+  /** The services, each on its own port in local mode. */
+  readonly services: Readonly<Record<ServiceName, { readonly port: number }>>;
 }
+
+/** Mela's services. */
+export const serviceNames = ['catalog'] as const;
+export type ServiceName = (typeof serviceNames)[number];
 
 function portFrom(
   env: Readonly<Record<string, string | undefined>>,
@@ -58,6 +64,9 @@ export function localTopology(
     kafka: {
       port: portFrom(env, 'MELA_KAFKA_PORT', 9192),
       controllerPort: portFrom(env, 'MELA_KAFKA_CONTROLLER_PORT', 9193),
+    },
+    services: {
+      catalog: { port: portFrom(env, 'MELA_CATALOG_PORT', 3001) },
     },
   };
 }

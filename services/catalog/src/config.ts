@@ -18,6 +18,11 @@ const catalogEnv = z
     PORT: platformEnv.PORT.default(3001),
     /** Redis for the cache. */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    /** Prefix of every cache key; change it to start from a cold cache. */
+    CACHE_KEY_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+      .default('catalog:v1:'),
     /** Bound on each Redis call; past it the read goes to MySQL. */
     CACHE_REDIS_TIMEOUT_MS: envInt({ min: 5, max: 5000 }).default(100),
     CACHE_TTL_PRODUCT_SECONDS: seconds(defaultTtls.product),
@@ -42,6 +47,7 @@ export interface CatalogConfig {
   readonly sharding: ShardingConfig;
   readonly redisUrl: string;
   readonly redisTimeoutMs: number;
+  readonly cacheKeyPrefix: string;
   readonly ttls: CatalogTtls;
   readonly publicCacheControl: string;
 }
@@ -57,6 +63,7 @@ export function loadCatalogConfig(
     sharding,
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
+    cacheKeyPrefix: e.CACHE_KEY_PREFIX,
     ttls: {
       product: e.CACHE_TTL_PRODUCT_SECONDS,
       price: e.CACHE_TTL_PRICE_SECONDS,

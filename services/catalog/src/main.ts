@@ -25,12 +25,9 @@ export interface Catalog {
 
 /**
  * Builds the real clients (Redis, the sharded database) and the service from a configuration.
- * The tests call it too, with their own databases and key prefixes.
+ * The tests call it too, with their own databases and cache key prefixes.
  */
-export function buildCatalog(
-  config: CatalogConfig,
-  options: { readonly cacheKeyPrefix?: string } = {},
-): Catalog {
+export function buildCatalog(config: CatalogConfig): Catalog {
   const platform = createPlatform('catalog', config.platform);
   const redis = new Redis(config.redisUrl, cacheRedisOptions);
   redis.on('error', (error: Error) =>
@@ -41,7 +38,7 @@ export function buildCatalog(
     name: 'catalog',
     redis,
     registry: platform.metrics.registry,
-    keyPrefix: options.cacheKeyPrefix ?? 'catalog:v1:',
+    keyPrefix: config.cacheKeyPrefix,
     timeoutMs: config.redisTimeoutMs,
     onError: (error) => platform.logger.debug({ err: error }, 'cache degraded'),
   });

@@ -23,10 +23,10 @@ try {
     reset: values.reset,
     log: (line) => process.stderr.write(`[seed] ${line}\n`),
   });
-  process.stderr.write(
+  process.stdout.write(
     report.skipped
-      ? `[seed] the catalog already has ${report.products} products; --reset to load it again\n`
-      : `[seed] loaded ${report.products} products in ${report.categories} categories in ${report.seconds} s\n`,
+      ? `the catalog already has ${report.products} products; --reset to load it again\n`
+      : `loaded ${report.products} products in ${report.categories} categories in ${report.seconds} s\n`,
   );
 } finally {
   await db.close();

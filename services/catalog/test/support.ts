@@ -68,9 +68,10 @@ export async function startCatalog(
     REDIS_URL: redisUrl(topology),
     SHARD_MAP: shardMap,
     CACHE_REDIS_TIMEOUT_MS: '1000',
+    CACHE_KEY_PREFIX: keyPrefix,
     ...env,
   });
-  const catalog = buildCatalog(config, { cacheKeyPrefix: keyPrefix });
+  const catalog = buildCatalog(config);
   if (catalog.redis.status !== 'ready') await once(catalog.redis, 'ready');
   const address = await catalog.service.start();
   return { ...catalog, url: `http://127.0.0.1:${address.port}`, keyPrefix };

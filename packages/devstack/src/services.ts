@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  localShardMap,
+  redisUrl,
+  serviceNames,
+  type LocalTopology,
+  type ServiceName,
+} from '@mela/topology';
+import { paths, repoRoot, stateDir } from './paths.js';
+import { progress, run, waitFor } from './processes.js';
+
+/** The variables `.mela/local.env` holds (the dev JWT secret, dev tokens on), made by scripts/run.sh. */
+export function localSecrets(): Record<string, string> {
+  const file = join(stateDir, 'local.env');
+  if (!existsSync(file)) return {};
+  return Object.fromEntries(
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim()))
+      .flatMap((m) => (m?.[1] !== undefined && m[2] !== undefined ? [[m[1], m[2]] as const] : [])),
+  );
+}
+
+/** The environment a service gets in local mode: where the dependencies are, and its port. */
+export function serviceEnvironment(
+  topology: LocalTopology,
+  name: ServiceName,
+): Record<string, string> {
+  return {
+    ...localSecrets(),
+    NODE_ENV: 'development',
+    PORT: String(topology.services[name].port),
+    HOST: topology.host,
+    REDIS_URL: redisUrl(topology),
+    SHARD_MAP: JSON.stringify(localShardMap(topology)),
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  };
+}
+
+/** Loads the demo catalog (100k products) unless it is there already. */
+export function seedCatalog(topology: LocalTopology, products = 100_000): void {
+  const output = run(
+    process.execPath,
+    [join(repoRoot, 'services/catalog/dist/src/seed.cli.js'), '--products', String(products)],
+    {
+      env: { ...process.env, ...serviceEnvironment(topology, 'catalog') },
+    },
+  );
+  if (output.trim()) progress(output.trim());
+}
+
+interface Running {
+  readonly name: ServiceName;
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+/**
+ * Runs every service as a child process (logs in `.mela/logs/<name>.log`), waits until each
+ * is ready, and resolves with a `stop()` that sends SIGTERM and waits for them to drain.
+ */
+export async function startServices(
+  topology: LocalTopology,
+): Promise<{ readonly urls: Record<string, string>; stop(): Promise<void> }> {
+  const running: Running[] = [];
+  for (const name of serviceNames) {
+    const log = paths.log(name);
+    mkdirSync(dirname(log), { recursive: true });
+    const out = createWriteStream(log, { flags: 'a' });
+    const child = spawn(process.execPath, [join(repoRoot, `services/${name}/dist/src/main.js`)], {
+      env: { ...process.env, ...serviceEnvironment(topology, name) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
+      // drains each service once with SIGTERM.
+      detached: true,
+    });
+    child.stdout?.pipe(out);
+    child.stderr?.pipe(out);
+    const url = `http://${topology.host}:${topology.services[name].port}`;
+    running.push({ name, child, url });
+    progress(`starting ${name} on ${url}`);
+  }
+  const stop = async () => {
+    await Promise.all(
+      running.map(async ({ child }) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
+  };
+  try {
+    for (const { name, child, url } of running) {
+      await waitFor(
+        `${name} to be ready`,
+        async () => {
+          if (child.exitCode !== null)
+            throw new Error(`${name} exited with ${child.exitCode}; see ${paths.log(name)}`);
+          return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+        },
+        30_000,
+        paths.log(name),
+      );
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls: Object.fromEntries(running.map((r) => [r.name, r.url])), stop };
+}
