@@ -77,8 +77,8 @@ export async function startServices(
       // drains each service once with SIGTERM.
       detached: true,
     });
-    child.stdout?.pipe(out);
-    child.stderr?.pipe(out);
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
     const url = `http://${topology.host}:${topology.services[name].port}`;
     running.push({ name, child, url });
     progress(`starting ${name} on ${url}`);
