@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { globSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { localTopology } from '@mela/topology';
 import { repoRoot } from './paths.js';
 import { progress } from './processes.js';
-import { seedCatalog, startServices } from './services.js';
+import { seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
 
 const usage = `usage: mela <command>
@@ -15,7 +15,8 @@ const usage = `usage: mela <command>
   deps status    show what runs where
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
-  start          deps up + migrate + seed, then run the services until Ctrl-C`;
+  start          deps up + migrate + seed, then run the services until Ctrl-C
+  bench [--smoke] deps up + migrate + seed, then the benchmarks (packages/bench)`;
 
 /** Test files: every compiled `*.test.js` of the workspaces, or the ones given. */
 function testFiles(selected: readonly string[]): string[] {
@@ -23,6 +24,22 @@ function testFiles(selected: readonly string[]): string[] {
   return globSync(['packages/*/dist/test/**/*.test.js', 'services/*/dist/test/**/*.test.js'], {
     cwd: repoRoot,
   }).sort();
+}
+
+function runNode(
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: repoRoot,
+      stdio: 'inherit',
+      env: { ...process.env, ...env },
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
 }
 
 function runTests(files: readonly string[]): Promise<number> {
@@ -72,6 +89,18 @@ async function main(args: readonly string[]): Promise<number> {
       const files = testFiles(rest);
       progress(`running ${files.length} test files`);
       return runTests(files.map((f) => relative(repoRoot, f) || f));
+    }
+    case 'bench': {
+      await depsUp();
+      await migrateAll();
+      const topology = localTopology();
+      progress('loading the demo catalog (skipped when it is there)');
+      seedCatalog(topology);
+      return runNode(
+        join(repoRoot, 'packages/bench/dist/src/run.js'),
+        rest,
+        serviceEnvironment(topology, 'catalog'),
+      );
     }
     case 'start': {
       await depsUp();

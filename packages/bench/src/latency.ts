@@ -1,0 +1,58 @@
+import { Agent, request } from 'node:http';
+import type { RunFigures } from './stats.js';
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * A closed-loop latency probe with microsecond timing (autocannon reports whole milliseconds):
+ * `connections` keep-alive clients each send a request, wait for the whole response, and
+ * record the time, for `seconds`.
+ */
+export async function measureLatency(
+  base: string,
+  options: { readonly connections: number; readonly seconds: number; readonly path: () => string },
+): Promise<RunFigures> {
+  const url = new URL(base);
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const samples: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + options.seconds * 1000;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const started = performance.now();
+      const req = request(
+        { host: url.hostname, port: url.port, path: options.path(), agent },
+        (res) => {
+          res.resume();
+          res.once('end', () => {
+            if (res.statusCode === 200) samples.push(performance.now() - started);
+            else errors += 1;
+            resolve();
+          });
+        },
+      );
+      req.once('error', () => {
+        errors += 1;
+        resolve();
+      });
+      req.end();
+    });
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.connections }, async () => {
+      while (performance.now() < deadline) await once();
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  samples.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: samples.length / elapsed,
+    p50Ms: percentile(samples, 50),
+    p99Ms: percentile(samples, 99),
+    errors,
+  };
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { measureLatency } from './latency.js';
+import { startPrintingTarget, startService, type Target } from './processes.js';
+import { ratio, summarise, table, type RunFigures, type Summary } from './stats.js';
+
+/**
+ * `npm run bench`: the catalog's hot path measured side by side with bare baselines, on the same
+ * machine in the same run — each server in its own process, the load from this one. Figures are
+ * printed as a markdown table with ratios and saved as JSON under .mela/bench/.
+ */
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '8' },
+    warmup: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '32' },
+    products: { type: 'string', default: '100000' },
+    out: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+const smoke = values.smoke;
+const duration = smoke ? 1 : Number(values.duration);
+const warmup = smoke ? 1 : Number(values.warmup);
+const repeats = smoke ? 1 : Number(values.repeats);
+const connections = Number(values.connections);
+const products = Number(values.products);
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const outDir = values.out ?? join(root, '.mela', 'bench');
+
+function say(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+async function load(url: string, seconds: number): Promise<RunFigures> {
+  const result = await autocannon({ url, duration: seconds, connections });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+const productPath = '/api/catalog/products/42';
+const targets: Target[] = [];
+try {
+  const catalog = await startService('catalog', join(root, 'services/catalog/dist/src/main.js'), {
+    // Access logs at info would put a JSON line per request on the hot path; at this scale
+    // they are sampled at the edge instead.
+    LOG_LEVEL: 'warn',
+    CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+  });
+  targets.push(catalog);
+  const body = await (await fetch(`${catalog.url}${productPath}`)).text();
+  const raw = await startPrintingTarget(
+    'node:http',
+    join(root, 'packages/bench/dist/src/targets/raw-http.js'),
+    { BENCH_BODY: body },
+  );
+  targets.push(raw);
+  const bare = await startPrintingTarget(
+    'express',
+    join(root, 'packages/bench/dist/src/targets/bare-express.js'),
+    { BENCH_BODY: body },
+  );
+  targets.push(bare);
+
+  // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
+  const contenders = [raw, bare, catalog];
+  for (const target of contenders) {
+    say(`warming up ${target.name}`);
+    await load(`${target.url}${productPath}`, warmup);
+  }
+  const runs = new Map<string, RunFigures[]>(contenders.map((t) => [t.name, []]));
+  for (let i = 0; i < repeats; i += 1) {
+    for (const target of contenders) {
+      say(`run ${i + 1}/${repeats}: ${target.name}, ${connections} connections, ${duration} s`);
+      runs.get(target.name)?.push(await load(`${target.url}${productPath}`, duration));
+    }
+  }
+  const [rawSummary, bareSummary, catalogSummary] = contenders.map((t) =>
+    summarise(t.name, runs.get(t.name) ?? []),
+  ) as [Summary, Summary, Summary];
+
+  // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
+  let nextId = 1000;
+  const coldPath = () => {
+    nextId = nextId >= products ? 1000 : nextId + 1;
+    return `/api/catalog/products/${nextId}`;
+  };
+  const latencyConnections = 4;
+  const hitRuns: RunFigures[] = [];
+  const missRuns: RunFigures[] = [];
+  for (let i = 0; i < repeats; i += 1) {
+    say(`run ${i + 1}/${repeats}: cache hit vs miss, ${latencyConnections} connections`);
+    hitRuns.push(
+      await measureLatency(catalog.url, {
+        connections: latencyConnections,
+        seconds: duration,
+        path: () => productPath,
+      }),
+    );
+    missRuns.push(
+      await measureLatency(catalog.url, {
+        connections: latencyConnections,
+        seconds: duration,
+        path: coldPath,
+      }),
+    );
+  }
+  const hit = summarise('catalog, cache hit', hitRuns);
+  const miss = summarise('catalog, cache miss (MySQL)', missRuns);
+
+  const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+  const ms = (n: number) => n.toFixed(3);
+  const spread = (s: Summary) => `${fmt(s.requestsPerSecond.min)}–${fmt(s.requestsPerSecond.max)}`;
+  const throughput = table(
+    [
+      'GET /api/catalog/products/:id',
+      'req/s (median)',
+      'req/s min–max',
+      'p50 ms*',
+      'p99 ms*',
+      'errors',
+      'vs node:http',
+      'vs express',
+    ],
+    [rawSummary, bareSummary, catalogSummary].map((s) => [
+      s.name,
+      fmt(s.requestsPerSecond.median),
+      spread(s),
+      fmt(s.p50Ms),
+      fmt(s.p99Ms),
+      String(s.errors),
+      ratio(s.requestsPerSecond.median, rawSummary.requestsPerSecond.median),
+      ratio(s.requestsPerSecond.median, bareSummary.requestsPerSecond.median),
+    ]),
+  );
+  const latency = table(
+    ['product page', 'p50 ms', 'p99 ms', 'req/s (median)', 'req/s min–max', 'errors'],
+    [hit, miss].map((s) => [
+      s.name,
+      ms(s.p50Ms),
+      ms(s.p99Ms),
+      fmt(s.requestsPerSecond.median),
+      spread(s),
+      String(s.errors),
+    ]),
+  );
+  const report = [
+    `## Catalog hot path (${new Date().toISOString()})`,
+    '',
+    `${repeats} × ${duration} s per target after ${warmup} s of warm-up, ${connections} connections; every server in its own process, the load from another, all on one machine.`,
+    '',
+    throughput,
+    '',
+    '\\* autocannon reports latency in whole milliseconds.',
+    '',
+    `Cache miss vs hit at ${latencyConnections} connections: p50 ${ratio(miss.p50Ms, hit.p50Ms)}, p99 ${ratio(miss.p99Ms, hit.p99Ms)}.`,
+    '',
+    latency,
+    '',
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(
+    join(outDir, `catalog-${stamp}.json`),
+    JSON.stringify(
+      {
+        smoke,
+        duration,
+        warmup,
+        repeats,
+        connections,
+        throughput: [rawSummary, bareSummary, catalogSummary],
+        latency: [hit, miss],
+      },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(join(outDir, 'latest.md'), report);
+  say(`saved to ${outDir}`);
+} finally {
+  await Promise.all(targets.map((t) => t.stop()));
+}

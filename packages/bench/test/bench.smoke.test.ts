@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
+import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
+import { createConnection } from 'mysql2/promise';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** The benchmark harness end to end, for a second per target: it runs, measures and reports. */
+describe('npm run bench, as a smoke run', () => {
+  const topology = localTopology();
+  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
+  const database = `t_bench_${randomBytes(4).toString('hex')}`;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    assert.ok(server);
+    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
+    await admin.query(`CREATE DATABASE \`${database}\``);
+    await admin.changeUser({ database });
+    await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
+    await admin.end();
+    env = {
+      ...process.env,
+      SHARD_MAP: JSON.stringify({
+        ...localShardMap(topology),
+        commerce: { '0': mysqlUrl(topology, server, database) },
+      }),
+      REDIS_URL: redisUrl(topology),
+      AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+    };
+    const seed = spawnSync(
+      process.execPath,
+      [join(root, 'services/catalog/dist/src/seed.cli.js'), '--products', '3000'],
+      { env, encoding: 'utf8' },
+    );
+    assert.equal(seed.status, 0, seed.stderr);
+  });
+  after(async () => {
+    assert.ok(server);
+    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await admin.end();
+  });
+
+  it('then it prints the side-by-side table with ratios and saves the figures', () => {
+    const out = mkdtempSync(join(tmpdir(), 'mela-bench-'));
+
+    const run = spawnSync(
+      process.execPath,
+      [join(root, 'packages/bench/dist/src/run.js'), '--smoke', '--products', '3000', '--out', out],
+      {
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /\| node:http \| [\d,]+ .* \| 1\.00× \|/);
+    assert.match(run.stdout, /\| catalog \| [\d,]+ /);
+    assert.match(run.stdout, /Cache miss vs hit at 4 connections: p50 [\d.]+×/);
+    const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
+    assert.ok(file);
+    const figures = JSON.parse(readFileSync(join(out, file), 'utf8')) as {
+      throughput: { name: string; requestsPerSecond: { median: number }; errors: number }[];
+      latency: { errors: number }[];
+    };
+    assert.deepEqual(
+      figures.throughput.map((t) => t.name),
+      ['node:http', 'express', 'catalog'],
+    );
+    for (const t of figures.throughput) {
+      assert.ok(t.requestsPerSecond.median > 0, t.name);
+      assert.equal(t.errors, 0, t.name);
+    }
+    assert.ok(figures.latency.every((l) => l.errors === 0));
+  });
+});
