@@ -57,6 +57,9 @@ interface Envelope<T> {
 
 export type CacheResult = 'hit' | 'miss' | 'stale' | 'error';
 
+/** How long a freshly loaded value stands in for Redis while its write is on the way. */
+const recentMs = 250;
+
 /**
  * Cache-aside over Redis. Reads try Redis (each call bounded by a timeout and guarded by a
  * circuit breaker), fall back to the loader on a miss with one load per key per process
@@ -68,6 +71,14 @@ export class CacheAside {
   readonly #options: CacheAsideOptions;
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>]>;
   readonly #inFlight = new Map<string, Promise<unknown>>();
+  /**
+   * Values loaded in the last moments, by key: a request whose MGET was answered just before
+   * the write of a concurrent load landed uses this instead of loading again.
+   */
+  readonly #recent = new Map<
+    string,
+    { readonly value: unknown; readonly until: number; readonly generation: number }
+  >();
   readonly #writes = new Set<Promise<unknown>>();
   /** Per key, bumped by invalidation: a load that started before it must not be written back. */
   readonly #generations = new Map<string, number>();
@@ -171,6 +182,11 @@ export class CacheAside {
     const waits: Promise<void>[] = [];
     const toLoad: string[] = [];
     for (const key of missing) {
+      const recent = this.#recentValue<T>(key);
+      if (recent) {
+        this.#place(result, key, recent.value);
+        continue;
+      }
       const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
       if (running)
         waits.push(
@@ -185,6 +201,7 @@ export class CacheAside {
       const batch = loadMany(toLoad).then((loaded) => {
         const writes: [string, Envelope<T>, number][] = [];
         toLoad.forEach((key, i) => {
+          this.#remember(key, loaded.get(key), generations[i] ?? 0);
           if (found !== 'error' && generations[i] === this.#generation(key)) {
             writes.push([key, ...this.#envelope(loaded.get(key), policy)]);
           }
@@ -219,7 +236,10 @@ export class CacheAside {
     options: { readonly repeatAfterMs?: number } = {},
   ): Promise<void> {
     if (keys.length === 0) return;
-    for (const key of keys) this.#generations.set(key, this.#generation(key) + 1);
+    for (const key of keys) {
+      this.#generations.set(key, this.#generation(key) + 1);
+      this.#recent.delete(key);
+    }
     const prefixed = keys.map((key) => this.#options.keyPrefix + key);
     await this.#guarded(() => this.#options.redis.del(...prefixed)).catch((error: unknown) =>
       this.#options.onError?.(error),
@@ -256,6 +276,21 @@ export class CacheAside {
   #place<T>(result: Map<string, T>, key: string, value: T | undefined): void {
     if (value === undefined) result.delete(key);
     else result.set(key, value);
+  }
+
+  #remember(key: string, value: unknown, generation: number): void {
+    const now = this.#now();
+    if (this.#recent.size > 10_000) {
+      for (const [k, entry] of this.#recent) if (entry.until <= now) this.#recent.delete(k);
+    }
+    this.#recent.set(key, { value, until: now + recentMs, generation });
+  }
+
+  #recentValue<T>(key: string): { readonly value: T | undefined } | undefined {
+    const entry = this.#recent.get(key);
+    if (!entry || entry.until <= this.#now() || entry.generation !== this.#generation(key))
+      return undefined;
+    return { value: entry.value as T | undefined };
   }
 
   #generation(key: string): number {
@@ -301,10 +336,16 @@ export class CacheAside {
   ): Promise<T | undefined> {
     const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
     if (running) return running;
+    const recent = this.#recentValue<T>(key);
+    if (recent) return Promise.resolve(recent.value);
     const generation = this.#generation(key);
     const loading = load();
     // In flight until Redis has the value: a request arriving meanwhile waits instead of loading again.
     void loading
+      .then((value) => {
+        this.#remember(key, value, generation);
+        return value;
+      })
       .then((value) =>
         store && generation === this.#generation(key)
           ? this.#write([[key, ...this.#envelope(value, policy)]])
