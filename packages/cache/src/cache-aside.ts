@@ -182,9 +182,9 @@ export class CacheAside {
     const waits: Promise<void>[] = [];
     const toLoad: string[] = [];
     for (const key of missing) {
-      const recent = this.#recentValue<T>(key);
+      const recent = this.#recentValue(key);
       if (recent) {
-        this.#place(result, key, recent.value);
+        this.#place(result, key, recent.value as T | undefined);
         continue;
       }
       const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
@@ -286,11 +286,11 @@ export class CacheAside {
     this.#recent.set(key, { value, until: now + recentMs, generation });
   }
 
-  #recentValue<T>(key: string): { readonly value: T | undefined } | undefined {
+  #recentValue(key: string): { readonly value: unknown } | undefined {
     const entry = this.#recent.get(key);
     if (!entry || entry.until <= this.#now() || entry.generation !== this.#generation(key))
       return undefined;
-    return { value: entry.value as T | undefined };
+    return { value: entry.value };
   }
 
   #generation(key: string): number {
@@ -336,8 +336,8 @@ export class CacheAside {
   ): Promise<T | undefined> {
     const running = this.#inFlight.get(key) as Promise<T | undefined> | undefined;
     if (running) return running;
-    const recent = this.#recentValue<T>(key);
-    if (recent) return Promise.resolve(recent.value);
+    const recent = this.#recentValue(key);
+    if (recent) return Promise.resolve(recent.value as T | undefined);
     const generation = this.#generation(key);
     const loading = load();
     // In flight until Redis has the value: a request arriving meanwhile waits instead of loading again.
