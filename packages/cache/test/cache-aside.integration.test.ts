@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startOwnRedis, type OwnRedis } from '@mela/testkit';
+import { startOwnRedis, until, type OwnRedis } from '@mela/testkit';
 import { localTopology, redisUrl } from '@mela/topology';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -20,18 +19,6 @@ async function counts(registry: Registry): Promise<Record<string, number>> {
   return Object.fromEntries(
     (metric?.values ?? []).map((v) => [String(v.labels['result']), v.value]),
   );
-}
-
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(10);
-  }
 }
 
 const fiveMinutes: CachePolicy = { ttlSeconds: 300, jitter: 0 };

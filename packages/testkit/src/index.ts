@@ -1,3 +1,4 @@
-export { blackHole, deadPort } from './network.js';
+export { blackHole, deadPort, deadPort as freePort } from './network.js';
 export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';
+export { until } from './wait.js';

@@ -1,20 +1,7 @@
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startOwnRedis, type OwnRedis } from '@mela/testkit';
+import { startOwnRedis, until, type OwnRedis } from '@mela/testkit';
 import { counter, createCommerceDatabase, startCatalog, type RunningCatalog } from './support.js';
-
-async function until(
-  condition: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 describe('the catalog when its Redis is killed and comes back', () => {
   let database: Awaited<ReturnType<typeof createCommerceDatabase>>;
