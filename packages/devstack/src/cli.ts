@@ -113,6 +113,7 @@ async function main(args: readonly string[]): Promise<number> {
       for (const [name, url] of Object.entries(services.urls))
         process.stdout.write(`up    ${name.padEnd(22)} ${url}\n`);
       const catalog = services.urls['catalog'] ?? '';
+      const cart = services.urls['cart'] ?? '';
       process.stdout.write(
         [
           '',
@@ -120,7 +121,8 @@ async function main(args: readonly string[]): Promise<number> {
           `  products   ${catalog}/api/catalog/products?limit=5`,
           `  search     ${catalog}/api/catalog/products?q=phone`,
           `  homepage   ${catalog}/api/catalog/home`,
-          `  metrics    ${catalog}/metrics`,
+          `  cart       ${cart}/api/cart   (with a bearer token)`,
+          `  metrics    ${catalog}/metrics, ${cart}/metrics`,
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
           'Ctrl-C stops the services; `npm run deps -- down` stops the databases, Redis and Kafka.',

@@ -36,6 +36,7 @@ export function serviceEnvironment(
     HOST: topology.host,
     REDIS_URL: redisUrl(topology),
     SHARD_MAP: JSON.stringify(localShardMap(topology)),
+    CATALOG_URL: `http://${topology.host}:${topology.services.catalog.port}`,
     SHUTDOWN_TIMEOUT_MS: '5000',
   };
 }

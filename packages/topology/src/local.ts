@@ -23,7 +23,7 @@ export interface LocalTopology {
 }
 
 /** Mela's services. */
-export const serviceNames = ['catalog'] as const;
+export const serviceNames = ['catalog', 'cart'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 function portFrom(
@@ -67,6 +67,7 @@ export function localTopology(
     },
     services: {
       catalog: { port: portFrom(env, 'MELA_CATALOG_PORT', 3001) },
+      cart: { port: portFrom(env, 'MELA_CART_PORT', 3002) },
     },
   };
 }

@@ -1,0 +1,83 @@
+import { CacheAside, cacheRedisOptions } from '@mela/cache';
+import {
+  createHttpService,
+  createPlatform,
+  stopOnSignals,
+  type HttpService,
+  type Platform,
+} from '@mela/platform';
+import { Redis } from 'ioredis';
+import { CatalogClient } from './adapters/catalog.client.js';
+import { RedisCartStore } from './adapters/cart.store.js';
+import { createApp } from './app.js';
+import { loadCartConfig, type CartConfig } from './config.js';
+import { CartService } from './domain/cart.service.js';
+
+export interface Cart {
+  readonly platform: Platform;
+  readonly service: HttpService;
+  readonly redis: Redis;
+}
+
+/** Builds the real clients and the service from a configuration (the tests call it too). */
+export function buildCart(config: CartConfig): Cart {
+  const platform = createPlatform('cart', config.platform);
+  const redis = new Redis(config.redisUrl, {
+    ...cacheRedisOptions,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 1000,
+  });
+  redis.on('error', (error: Error) =>
+    platform.logger.debug({ err: error }, 'redis connection error'),
+  );
+  const productCache = new CacheAside({
+    name: 'cart-products',
+    redis,
+    registry: platform.metrics.registry,
+    keyPrefix: `${config.keyPrefix}product:`,
+    onError: (error) => platform.logger.debug({ err: error }, 'product cache degraded'),
+  });
+  const catalog = new CatalogClient({
+    baseUrl: config.catalogUrl,
+    cache: productCache,
+    ttlSeconds: config.productCacheSeconds,
+    timeoutMs: config.catalogTimeoutMs,
+  });
+  const carts = new CartService(
+    new RedisCartStore(redis, {
+      ttlSeconds: config.ttlSeconds,
+      keyPrefix: `${config.keyPrefix}user:`,
+    }),
+    catalog,
+    config.limits,
+  );
+
+  platform.health.register('redis', () => redis.ping());
+  // Without the catalog, carts still show (unpriced) and can be changed; only adds need it.
+  platform.health.register(
+    'catalog',
+    (signal) =>
+      fetch(`${config.catalogUrl}/livez`, { signal }).then((r) =>
+        r.ok ? r : Promise.reject(new Error(`catalog answered ${r.status}`)),
+      ),
+    {
+      critical: false,
+    },
+  );
+
+  const app = createApp({ platform, carts, limits: config.limits });
+  const service = createHttpService(platform, app, [
+    {
+      name: 'product cache',
+      close: () => productCache.settled().finally(() => productCache.shutdown()),
+    },
+    { name: 'redis', close: () => redis.quit() },
+  ]);
+  return { platform, service, redis };
+}
+
+if (import.meta.main) {
+  const { service, platform } = buildCart(loadCartConfig(process.env));
+  await service.start();
+  stopOnSignals(service, platform.logger);
+}

@@ -1,0 +1,51 @@
+import { Router, type Request } from 'express';
+import { parseInput, principalOf, requireUser, type TokenVerifier } from '@mela/platform';
+import { z } from 'zod';
+import {
+  addItemSchema,
+  productIdSchema,
+  setQuantitySchema,
+  type CartLimits,
+} from '../domain/cart.js';
+import type { CartService } from '../domain/cart.service.js';
+
+const itemParams = z.object({ productId: productIdSchema });
+
+/** `/api/cart*`: always the caller's own cart (the user comes from the token, never the URL). */
+export function cartRoutes(options: {
+  readonly carts: CartService;
+  readonly tokens: TokenVerifier;
+  readonly limits: CartLimits;
+}): Router {
+  const { carts } = options;
+  const addItem = addItemSchema(options.limits);
+  const setQuantity = setQuantitySchema(options.limits);
+  const router = Router();
+  router.use('/api/cart', requireUser(options.tokens), (_req, res, next) => {
+    res.set('Cache-Control', 'private, no-store');
+    next();
+  });
+  const user = (req: Request) => principalOf(req).userId;
+
+  router.get('/api/cart', async (req, res) => {
+    res.json(await carts.view(user(req)));
+  });
+  router.post('/api/cart/items', async (req, res) => {
+    const item = parseInput(addItem, req.body, 'body');
+    res.status(201).json(await carts.add(user(req), item.productId, item.quantity));
+  });
+  router.patch('/api/cart/items/:productId', async (req, res) => {
+    const { productId } = parseInput(itemParams, req.params, 'params');
+    const { quantity } = parseInput(setQuantity, req.body, 'body');
+    res.json(await carts.setQuantity(user(req), productId, quantity));
+  });
+  router.delete('/api/cart/items/:productId', async (req, res) => {
+    const { productId } = parseInput(itemParams, req.params, 'params');
+    res.json(await carts.remove(user(req), productId));
+  });
+  router.delete('/api/cart', async (req, res) => {
+    await carts.clear(user(req));
+    res.status(204).end();
+  });
+  return router;
+}

@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createDevTokenIssuer } from '@mela/platform';
+import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
+import { freePort, until } from '@mela/testkit';
+import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
+import { createConnection } from 'mysql2/promise';
+import { loadCartConfig } from '../src/config.js';
+import { buildCart, type Cart } from '../src/main.js';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const topology = localTopology();
+const secret = randomBytes(32).toString('hex');
+const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
+const bearer = async (userId: string) =>
+  `Bearer ${await issuer.issue({ userId, roles: ['user'] })}`;
+
+interface CartBody {
+  items: {
+    productId: string;
+    quantity: number;
+    product?: { priceCents: number };
+    lineTotalCents?: number;
+  }[];
+  itemCount: number;
+  subtotalCents?: number;
+  degraded: boolean;
+}
+
+/** A real catalog service (its own database, seeded) in a process of its own, for the cart to call. */
+async function startCatalogProcess() {
+  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
+  assert.ok(server);
+  const database = `t_cart_${randomBytes(4).toString('hex')}`;
+  const admin = await createConnection({ uri: mysqlUrl(topology, server) });
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  await admin.changeUser({ database });
+  await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
+  await admin.end();
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    SHARD_MAP: JSON.stringify({
+      ...localShardMap(topology),
+      commerce: { '0': mysqlUrl(topology, server, database) },
+    }),
+    REDIS_URL: redisUrl(topology),
+    AUTH_JWT_SECRET: secret,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    CACHE_KEY_PREFIX: `test:cart-catalog:${randomBytes(4).toString('hex')}:`,
+  };
+  const seed = spawnSync(
+    process.execPath,
+    [join(root, 'services/catalog/dist/src/seed.cli.js'), '--products', '200'],
+    { env, encoding: 'utf8' },
+  );
+  assert.equal(seed.status, 0, seed.stderr);
+  let child: ChildProcess | undefined;
+  const url = `http://127.0.0.1:${port}`;
+  const start = async () => {
+    child = spawn(process.execPath, [join(root, 'services/catalog/dist/src/main.js')], {
+      env,
+      stdio: 'ignore',
+    });
+    await until(
+      async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
+      'the catalog to be ready',
+    );
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  };
+  await start();
+  return {
+    url,
+    start,
+    stop,
+    async drop() {
+      await stop();
+      const conn = await createConnection({ uri: mysqlUrl(topology, server) });
+      await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await conn.end();
+    },
+  };
+}
+
+describe('the cart service on real Redis, with the real catalog behind it', () => {
+  let catalog: Awaited<ReturnType<typeof startCatalogProcess>>;
+  let cart: Cart;
+  let url: string;
+  const keyPrefix = `test:cart:${randomBytes(4).toString('hex')}:`;
+
+  const call = async (user: string, method: string, path: string, body?: unknown) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: await bearer(user), 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  before(async () => {
+    catalog = await startCatalogProcess();
+    cart = buildCart(
+      loadCartConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        AUTH_JWT_SECRET: secret,
+        REDIS_URL: redisUrl(topology),
+        CATALOG_URL: catalog.url,
+        CART_KEY_PREFIX: keyPrefix,
+        CART_TTL_SECONDS: '3600',
+        CART_PRODUCT_CACHE_SECONDS: '1',
+      }),
+    );
+    if (cart.redis.status !== 'ready') await once(cart.redis, 'ready');
+    url = `http://127.0.0.1:${(await cart.service.start()).port}`;
+  });
+  after(async () => {
+    const keys = await cart.redis.keys(`${keyPrefix}*`);
+    if (keys.length > 0) await cart.redis.del(...keys);
+    await cart.service.stop();
+    await catalog.drop();
+  });
+
+  it('when a shopper adds products, then the cart is priced from the catalog and expires after a day of no change', async () => {
+    const added = await call('asha', 'POST', '/api/cart/items', { productId: '5', quantity: 2 });
+    await call('asha', 'POST', '/api/cart/items', { productId: '9' });
+    const view = (await (await call('asha', 'GET', '/api/cart')).json()) as CartBody;
+    const product5 = (await (await fetch(`${catalog.url}/api/catalog/products/5`)).json()) as {
+      priceCents: number;
+    };
+
+    assert.equal(added.status, 201);
+    assert.equal(added.headers.get('cache-control'), 'private, no-store');
+    assert.deepEqual(
+      view.items.map((i) => [i.productId, i.quantity]),
+      [
+        ['5', 2],
+        ['9', 1],
+      ],
+    );
+    assert.equal(view.items[0]?.lineTotalCents, product5.priceCents * 2);
+    assert.equal(view.itemCount, 3);
+    assert.equal(view.degraded, false);
+    const ttl = await cart.redis.ttl(`${keyPrefix}user:asha`);
+    assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);
+  });
+
+  it('when the same product is added again, then quantities add up within the limit', async () => {
+    await call('bala', 'POST', '/api/cart/items', { productId: '7', quantity: 6 });
+    const over = await call('bala', 'POST', '/api/cart/items', { productId: '7', quantity: 5 });
+    const fine = await call('bala', 'POST', '/api/cart/items', { productId: '7', quantity: 4 });
+
+    assert.equal(over.status, 409);
+    assert.equal(((await over.json()) as { code: string }).code, 'quantity_limit');
+    assert.equal(((await fine.json()) as CartBody).items[0]?.quantity, 10);
+  });
+
+  it('when quantities are changed and items removed, then the cart follows and its TTL starts again', async () => {
+    await call('chitra', 'POST', '/api/cart/items', { productId: '3', quantity: 1 });
+    await call('chitra', 'POST', '/api/cart/items', { productId: '4', quantity: 1 });
+    await cart.redis.expire(`${keyPrefix}user:chitra`, 100);
+
+    const patched = (await (
+      await call('chitra', 'PATCH', '/api/cart/items/3', { quantity: 5 })
+    ).json()) as CartBody;
+    const ttl = await cart.redis.ttl(`${keyPrefix}user:chitra`);
+    const removed = (await (
+      await call('chitra', 'DELETE', '/api/cart/items/4')
+    ).json()) as CartBody;
+    const missing = await call('chitra', 'DELETE', '/api/cart/items/4');
+    const cleared = await call('chitra', 'DELETE', '/api/cart');
+    const empty = (await (await call('chitra', 'GET', '/api/cart')).json()) as CartBody;
+
+    assert.equal(patched.items.find((i) => i.productId === '3')?.quantity, 5);
+    assert.ok(ttl > 3500, `ttl ${ttl}`);
+    assert.deepEqual(
+      removed.items.map((i) => i.productId),
+      ['3'],
+    );
+    assert.equal(missing.status, 404);
+    assert.equal(cleared.status, 204);
+    assert.deepEqual(empty.items, []);
+  });
+
+  it("when another shopper looks, then they see their own cart, never someone else's", async () => {
+    await call('dev', 'POST', '/api/cart/items', { productId: '11', quantity: 1 });
+
+    const other = (await (await call('esha', 'GET', '/api/cart')).json()) as CartBody;
+    const anonymous = await fetch(`${url}/api/cart`);
+
+    assert.deepEqual(other.items, []);
+    assert.equal(anonymous.status, 401);
+  });
+
+  it('when input is bad, then 4xx problem+json and the cart does not change', async () => {
+    await call('farah', 'POST', '/api/cart/items', { productId: '2', quantity: 1 });
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', '/api/cart/items', { productId: '2', quantity: 0 }, 400, 'validation_failed'],
+      [
+        'POST',
+        '/api/cart/items',
+        { productId: '2', quantity: 1_000_000 },
+        400,
+        'validation_failed',
+      ],
+      ['POST', '/api/cart/items', { productId: '2', quantity: 1.5 }, 400, 'validation_failed'],
+      ['POST', '/api/cart/items', { productId: 'abc' }, 400, 'validation_failed'],
+      [
+        'POST',
+        '/api/cart/items',
+        { productId: '2', userId: 'someone-else' },
+        400,
+        'validation_failed',
+      ],
+      ['POST', '/api/cart/items', { productId: '99999' }, 422, 'unknown_product'],
+      ['PATCH', '/api/cart/items/2', { quantity: 0 }, 400, 'validation_failed'],
+      ['PATCH', '/api/cart/items/77', { quantity: 2 }, 404, 'not_in_cart'],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const res = await call('farah', method, path, body);
+      assert.equal(res.status, status, `${method} ${path} ${JSON.stringify(body)}`);
+      assert.match(res.headers.get('content-type') ?? '', /problem\+json/);
+      assert.equal(((await res.json()) as { code: string }).code, code);
+    }
+    const malformed = await fetch(`${url}/api/cart/items`, {
+      method: 'POST',
+      headers: { authorization: await bearer('farah'), 'content-type': 'application/json' },
+      body: '{"productId": ',
+    });
+    assert.equal(malformed.status, 400);
+
+    const view = (await (await call('farah', 'GET', '/api/cart')).json()) as CartBody;
+    assert.deepEqual(
+      view.items.map((i) => [i.productId, i.quantity]),
+      [['2', 1]],
+    );
+  });
+
+  it('when the catalog is down, then the cart still shows (unpriced, degraded) and adds get a 503', async () => {
+    await call('gita', 'POST', '/api/cart/items', { productId: '6', quantity: 1 });
+    await catalog.stop();
+    try {
+      await until(
+        async () => ((await (await call('gita', 'GET', '/api/cart')).json()) as CartBody).degraded,
+        'the product cache to expire',
+      );
+      const view = (await (await call('gita', 'GET', '/api/cart')).json()) as CartBody;
+      const add = await call('gita', 'POST', '/api/cart/items', { productId: '8', quantity: 1 });
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string };
+
+      assert.deepEqual(view.items, [{ productId: '6', quantity: 1 }]);
+      assert.equal(add.status, 503);
+      assert.equal(((await add.json()) as { dependency: string }).dependency, 'catalog');
+      assert.equal(ready.status, 'degraded');
+    } finally {
+      await catalog.start();
+    }
+  });
+});
