@@ -55,6 +55,8 @@ try {
     // Access logs at info would put a JSON line per request on the hot path; at this scale
     // they are sampled at the edge instead.
     LOG_LEVEL: 'warn',
+    // One load generator is one client: a shopper's budget would stop it at 100 requests.
+    RATE_LIMIT: 'false',
     CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
   });
   targets.push(catalog);

@@ -118,6 +118,8 @@ export const platformEnv = {
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** JWKS endpoint of the identity provider (production). */
   AUTH_JWKS_URL: z.url().optional(),
+  /** Per-endpoint, per-identity rate limits shared through Redis (off: for benchmarks of the rest). */
+  RATE_LIMIT: envBool().default(true),
   /** Enables `POST /api/auth/dev-token`; refused when NODE_ENV=production. */
   AUTH_DEV_TOKENS: envBool().default(false),
 } as const;
@@ -137,6 +139,7 @@ export interface PlatformConfig {
   };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
   readonly readinessTimeoutMs: number;
+  readonly rateLimit: boolean;
   readonly auth: {
     readonly issuer: string;
     readonly audience: string;
@@ -187,6 +190,7 @@ export function platformConfigFrom(env: PlatformEnv): PlatformConfig {
     },
     shutdown: { drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     readinessTimeoutMs: env.READINESS_TIMEOUT_MS,
+    rateLimit: env.RATE_LIMIT,
     auth: {
       issuer: env.AUTH_JWT_ISSUER,
       audience: env.AUTH_JWT_AUDIENCE,

@@ -44,4 +44,6 @@ export { createHttpMetrics, measureRequests, routePattern, unmatchedRoute } from
 export type { HttpMetrics, HttpMetricsOptions } from './metrics.js';
 export { createHttpService, createPlatform, createServiceApp } from './platform.js';
 export type { Platform } from './platform.js';
+export { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
+export type { RateLimiterOptions, RateLimitRule } from './rate-limit.js';
 export { parseInput } from './validation.js';

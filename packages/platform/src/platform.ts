@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { DestinationStream } from 'pino';
 import {
   createDevTokenIssuer,
@@ -59,7 +59,11 @@ export function createPlatform(
 export function createServiceApp(
   platform: Platform,
   routes: (app: Express) => void,
-  options: { readonly etag?: boolean } = {},
+  options: {
+    readonly etag?: boolean;
+    /** Rate limiting (see {@link rateLimiter}), applied before every route. */
+    readonly rateLimit?: RequestHandler;
+  } = {},
 ): Express {
   const { devTokens } = platform;
   return createHttpApp({
@@ -70,6 +74,7 @@ export function createServiceApp(
     trustProxyHops: platform.config.http.trustProxyHops,
     etag: options.etag ?? false,
     routes: (app) => {
+      if (options.rateLimit) app.use(options.rateLimit);
       if (devTokens !== undefined) app.use(devTokenRouter(devTokens));
       routes(app);
     },

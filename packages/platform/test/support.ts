@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import { Writable } from 'node:stream';
 import {
   createHttpService,
@@ -57,10 +57,15 @@ export async function startApp(
   routes: (app: Express, platform: Platform) => void,
   env: Record<string, string> = {},
   logDestination?: Writable,
+  rateLimit?: (platform: Platform) => RequestHandler,
 ): Promise<RunningApp> {
   const config = loadConfig(platformConfigSchema, testEnv(env));
   const platform = createPlatform('test', config, logDestination ? { logDestination } : {});
-  const app = createServiceApp(platform, (a) => routes(a, platform));
+  const app = createServiceApp(
+    platform,
+    (a) => routes(a, platform),
+    rateLimit ? { rateLimit: rateLimit(platform) } : {},
+  );
   const service = createHttpService(platform, app);
   const address = await service.start();
   return { platform, app, service, url: `http://127.0.0.1:${address.port}` };

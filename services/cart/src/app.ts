@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import { createServiceApp, type Platform } from '@mela/platform';
 import type { CartLimits } from './domain/cart.js';
 import type { CartService } from './domain/cart.service.js';
@@ -9,8 +9,14 @@ export function createApp(deps: {
   readonly platform: Platform;
   readonly carts: CartService;
   readonly limits: CartLimits;
+  /** Applied before every route, when configured. */
+  readonly rateLimit?: RequestHandler;
 }): Express {
-  return createServiceApp(deps.platform, (app) => {
-    app.use(cartRoutes({ carts: deps.carts, tokens: deps.platform.tokens, limits: deps.limits }));
-  });
+  return createServiceApp(
+    deps.platform,
+    (app) => {
+      app.use(cartRoutes({ carts: deps.carts, tokens: deps.platform.tokens, limits: deps.limits }));
+    },
+    deps.rateLimit ? { rateLimit: deps.rateLimit } : {},
+  );
 }

@@ -2,6 +2,7 @@ import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
   createPlatform,
+  rateLimiter,
   stopOnSignals,
   type HttpService,
   type Platform,
@@ -65,7 +66,15 @@ export function buildCart(config: CartConfig): Cart {
     },
   );
 
-  const app = createApp({ platform, carts, limits: config.limits });
+  const rateLimit = config.platform.rateLimit
+    ? rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens })
+    : undefined;
+  const app = createApp({
+    platform,
+    carts,
+    limits: config.limits,
+    ...(rateLimit ? { rateLimit } : {}),
+  });
   const service = createHttpService(platform, app, [
     {
       name: 'product cache',

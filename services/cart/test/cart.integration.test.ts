@@ -54,6 +54,7 @@ async function startCatalogProcess() {
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    RATE_LIMIT: 'false',
     CACHE_KEY_PREFIX: `test:cart-catalog:${randomBytes(4).toString('hex')}:`,
   };
   const seed = spawnSync(
@@ -120,6 +121,7 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
         CART_KEY_PREFIX: keyPrefix,
         CART_TTL_SECONDS: '3600',
         CART_PRODUCT_CACHE_SECONDS: '1',
+        RATE_LIMIT: 'false',
       }),
     );
     if (cart.redis.status !== 'ready') await once(cart.redis, 'ready');

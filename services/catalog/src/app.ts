@@ -1,4 +1,4 @@
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import { createServiceApp, type Platform } from '@mela/platform';
 import type { CatalogService } from './domain/catalog.service.js';
 import { catalogRoutes } from './routes/catalog.routes.js';
@@ -8,6 +8,8 @@ export interface CatalogAppDeps {
   readonly platform: Platform;
   readonly catalog: CatalogService;
   readonly publicCacheControl: string;
+  /** Applied before every route, when configured. */
+  readonly rateLimit?: RequestHandler;
 }
 
 /** The catalog's express app; everything it uses is passed in. */
@@ -24,6 +26,6 @@ export function createApp(deps: CatalogAppDeps): Express {
       );
       app.use(imageRoutes(deps.catalog));
     },
-    { etag: true },
+    { etag: true, ...(deps.rateLimit ? { rateLimit: deps.rateLimit } : {}) },
   );
 }

@@ -2,6 +2,7 @@ import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
   createPlatform,
+  rateLimiter,
   stopOnSignals,
   type HttpService,
   type Platform,
@@ -50,7 +51,15 @@ export function buildCatalog(config: CatalogConfig): Catalog {
   // The catalog answers from MySQL when Redis is gone: slower, not down.
   platform.health.register('redis cache', () => cache.probe(), { critical: false });
 
-  const app = createApp({ platform, catalog, publicCacheControl: config.publicCacheControl });
+  const rateLimit = config.platform.rateLimit
+    ? rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens })
+    : undefined;
+  const app = createApp({
+    platform,
+    catalog,
+    publicCacheControl: config.publicCacheControl,
+    ...(rateLimit ? { rateLimit } : {}),
+  });
   const service = createHttpService(platform, app, [
     { name: 'cache', close: () => cache.settled().finally(() => cache.shutdown()) },
     { name: 'redis', close: () => redis.quit() },

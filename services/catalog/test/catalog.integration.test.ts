@@ -242,3 +242,22 @@ describe('the catalog service on real Redis and MariaDB', () => {
     );
   });
 });
+
+describe('the catalog with rate limiting on', () => {
+  it('then product reads carry the shopper budget in RateLimit headers', async () => {
+    const database = await createCommerceDatabase(20);
+    const limited = await startCatalog(database.shardMap, { RATE_LIMIT: 'true' });
+    try {
+      const res = await fetch(`${limited.url}/api/catalog/products/1`, {
+        headers: { 'x-forwarded-for': '198.51.100.1' },
+      });
+
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('ratelimit-policy'), '"product";q=100;w=60');
+      assert.match(res.headers.get('ratelimit') ?? '', /^"product";r=\d+;t=\d+$/);
+    } finally {
+      await limited.service.stop();
+      await database.drop();
+    }
+  });
+});
