@@ -5,4 +5,11 @@ export { ensureKafkaJars, kafkaDependency, kafkaVersion } from './kafka.js';
 export { mariadbDependency } from './mariadb.js';
 export { paths, repoRoot, stateDir } from './paths.js';
 export { redisDependency } from './redis.js';
-export { depsDown, depsStatus, depsUp, localDependencies, migrateAll } from './stack.js';
+export {
+  depsDown,
+  depsStatus,
+  depsUp,
+  ensureTopics,
+  localDependencies,
+  migrateAll,
+} from './stack.js';

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
+import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
+import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { ensureSystemPackages } from './apt.js';
 import type { Dependency, DependencyStatus } from './dependency.js';
@@ -35,6 +36,7 @@ export async function depsUp(topology = localTopology()): Promise<void> {
       failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n'),
     );
   }
+  await ensureTopics(topology);
   progress(`dependencies up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -65,5 +67,35 @@ export async function migrateAll(topology = localTopology()): Promise<void> {
     } finally {
       await connection.end();
     }
+  }
+}
+
+/** Creates the project's Kafka topics that do not exist yet (one replica: one local broker). */
+export async function ensureTopics(topology = localTopology()): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'mela-devstack',
+    brokers: kafkaBrokers(topology),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 10 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topology.topics.filter((t) => !existing.has(t.name));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((t) => ({
+        topic: t.name,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+      })),
+    });
+    progress(
+      `created Kafka topics ${missing.map((t) => `${t.name} (${t.partitions} partitions)`).join(', ')}`,
+    );
+  } finally {
+    await admin.disconnect();
   }
 }

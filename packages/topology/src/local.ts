@@ -18,6 +18,8 @@ export interface LocalTopology {
     readonly instances: readonly MysqlInstance[];
   };
   readonly kafka: { readonly port: number; readonly controllerPort: number };
+  /** Kafka topics the project creates (Strimzi KafkaTopics in a cluster). */
+  readonly topics: readonly { readonly name: string; readonly partitions: number }[];
   /** The services, each on its own port in local mode. */
   readonly services: Readonly<Record<ServiceName, { readonly port: number }>>;
 }
@@ -65,6 +67,10 @@ export function localTopology(
       port: portFrom(env, 'MELA_KAFKA_PORT', 9192),
       controllerPort: portFrom(env, 'MELA_KAFKA_CONTROLLER_PORT', 9193),
     },
+    topics: [
+      { name: 'orders', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
+      { name: 'orders.dlq', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
+    ],
     services: {
       catalog: { port: portFrom(env, 'MELA_CATALOG_PORT', 3001) },
       cart: { port: portFrom(env, 'MELA_CART_PORT', 3002) },

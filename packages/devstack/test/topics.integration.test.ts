@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { kafkaBrokers, localTopology } from '@mela/topology';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopics } from '../src/index.js';
+
+describe('the project’s Kafka topics', () => {
+  it('when the stack is up, then orders and orders.dlq exist with their partitions, and ensuring again is harmless', async () => {
+    const topology = localTopology();
+    await ensureTopics(topology);
+    const admin = new Kafka({
+      brokers: kafkaBrokers(topology),
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: ['orders', 'orders.dlq'] });
+
+      assert.deepEqual(
+        topics.map((t) => [t.name, t.partitions.length]).sort(),
+        topology.topics.map((t) => [t.name, t.partitions]).sort(),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
