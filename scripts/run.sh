@@ -28,5 +28,6 @@ fi
 
 case "${1:-}" in
   dev-token) shift; set -a; source .mela/local.env; set +a; exec node packages/platform/dist/src/dev-token.cli.js "$@" ;;
-  *) exec node packages/devstack/dist/src/cli.js "$@" ;;
+  # kafkajs 2.2.4 trips a harmless TimeoutNegativeWarning on Node 24 (tulios/kafkajs#1751).
+  *) exec node --disable-warning=TimeoutNegativeWarning packages/devstack/dist/src/cli.js "$@" ;;
 esac
