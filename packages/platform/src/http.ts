@@ -10,6 +10,7 @@ import { AppError, NotFoundError } from './errors.js';
 import type { Health } from './health.js';
 import { requestLogging, type Logger } from './logging.js';
 import { measureRequests, type HttpMetrics } from './metrics.js';
+import { requestContext } from './request-context.js';
 
 export interface HttpAppOptions {
   readonly logger: Logger;
@@ -45,6 +46,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.use(helmet());
   app.use(requestLogging(options.logger));
+  app.use(requestContext);
   app.use(measureRequests(metrics));
   app.use((_req, res, next) => {
     // While draining, ask keep-alive clients to reconnect elsewhere.

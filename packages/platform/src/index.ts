@@ -46,4 +46,5 @@ export { createHttpService, createPlatform, createServiceApp } from './platform.
 export type { Platform } from './platform.js';
 export { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 export type { RateLimiterOptions, RateLimitRule } from './rate-limit.js';
+export { currentRequestId, propagationHeaders, requestContext } from './request-context.js';
 export { parseInput } from './validation.js';

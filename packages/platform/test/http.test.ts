@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { AppError, ConflictError, parseInput, problemMediaType } from '../src/index.js';
+import {
+  AppError,
+  ConflictError,
+  currentRequestId,
+  parseInput,
+  problemMediaType,
+  propagationHeaders,
+} from '../src/index.js';
 import { memoryLog, sample, startApp, type RunningApp } from './support.js';
 
 describe('the HTTP app every service runs', () => {
@@ -175,5 +182,33 @@ describe('the HTTP app every service runs', () => {
     const ready = await fetch(`${running.url}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: 'ready', checks: {} });
+  });
+});
+
+describe('request ids across services', () => {
+  it('when a service calls another while serving a request, then the same x-request-id travels along', async () => {
+    const seen: (string | undefined)[] = [];
+    const downstream = await startApp((app) => {
+      app.get('/inner', (req, res) => {
+        seen.push(req.headers['x-request-id'] as string | undefined);
+        res.json({ ok: true });
+      });
+    });
+    const upstream = await startApp((app) => {
+      app.get('/outer', async (_req, res) => {
+        const inner = await fetch(`${downstream.url}/inner`, { headers: propagationHeaders() });
+        res.json({ inner: inner.status, requestId: currentRequestId() });
+      });
+    });
+    try {
+      const res = await fetch(`${upstream.url}/outer`, { headers: { 'x-request-id': 'trace-42' } });
+
+      assert.deepEqual(await res.json(), { inner: 200, requestId: 'trace-42' });
+      assert.deepEqual(seen, ['trace-42']);
+      assert.deepEqual(propagationHeaders(), {}, 'outside a request there is nothing to propagate');
+    } finally {
+      await upstream.service.stop();
+      await downstream.service.stop();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import type { CacheAside, CachePolicy } from '@mela/cache';
-import { DependencyUnavailableError } from '@mela/platform';
+import { DependencyUnavailableError, propagationHeaders } from '@mela/platform';
 import type { CatalogProduct } from '../domain/cart.js';
 import type { ProductCatalog } from '../domain/cart.service.js';
 
@@ -43,7 +43,7 @@ export class CatalogClient implements ProductCatalog {
     try {
       response = await fetch(`${this.#baseUrl}/api/catalog/products/${encodeURIComponent(id)}`, {
         signal: AbortSignal.timeout(this.#timeoutMs),
-        headers: { accept: 'application/json' },
+        headers: { accept: 'application/json', ...propagationHeaders() },
       });
     } catch (error) {
       throw new DependencyUnavailableError('catalog', error);
