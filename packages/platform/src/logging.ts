@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
+import { currentRequestId, requestIdHeader } from './request-context.js';
+
+export { requestIdHeader } from './request-context.js';
 
 export type { Logger } from 'pino';
 
@@ -21,6 +24,11 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level ?? 'info',
       base: { service: options.service },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Any line written while serving a request says which request, even from a shared logger.
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId === undefined ? {} : { requestId };
+      },
       formatters: { level: (label) => ({ level: label }) },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
@@ -30,9 +38,6 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination,
   );
 }
-
-/** The header a request id travels in, between the edge, the services and the logs. */
-export const requestIdHeader = 'x-request-id';
 
 const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,10 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
-import { requestIdHeader } from './logging.js';
 
 interface RequestContext {
   readonly requestId: string;
 }
+
+/** The header a request id travels in, between the edge, the services and the logs. */
+export const requestIdHeader = 'x-request-id';
 
 const storage = new AsyncLocalStorage<RequestContext>();
 

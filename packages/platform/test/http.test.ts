@@ -124,6 +124,7 @@ describe('the HTTP app every service runs', () => {
     assert.equal((JSON.parse(text) as { requestId: string }).requestId, 'req-boom-1');
     const failure = log.lines().find((line) => line['msg'] === 'request failed');
     assert.ok(failure, 'the failure is logged');
+    assert.equal(failure['requestId'], 'req-boom-1');
     assert.equal(
       (failure['req'] as { id: string } | undefined)?.id ?? failure['reqId'],
       'req-boom-1',

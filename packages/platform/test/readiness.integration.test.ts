@@ -56,6 +56,7 @@ describe('/readyz when dependencies fail', () => {
       lazyConnect: true,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: true,
+      connectTimeout: 500,
       retryStrategy: () => 200,
     };
     deadRedis = new Redis(await deadPort(), '127.0.0.1', options);
