@@ -112,10 +112,14 @@ export class HttpService {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     const idleSweep = setInterval(() => this.#server.closeIdleConnections(), 50);
+    // Cancelled once drained: a pending deadline timer would keep the process alive.
+    const deadlineTimer = new AbortController();
     try {
       const outcome = await Promise.race([
         closed.then(() => 'drained' as const),
-        delay(Math.max(0, deadline - Date.now())).then(() => 'deadline' as const),
+        delay(Math.max(0, deadline - Date.now()), 'deadline' as const, {
+          signal: deadlineTimer.signal,
+        }),
       ]);
       if (outcome === 'drained') return 0;
       const aborted = this.#inFlight;
@@ -125,6 +129,7 @@ export class HttpService {
       return aborted;
     } finally {
       clearInterval(idleSweep);
+      deadlineTimer.abort();
     }
   }
 }
