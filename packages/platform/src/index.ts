@@ -42,7 +42,12 @@ export { createLogger, requestIdFor, requestIdHeader, requestLogging } from './l
 export type { Logger, LoggerOptions } from './logging.js';
 export { createHttpMetrics, measureRequests, routePattern, unmatchedRoute } from './metrics.js';
 export type { HttpMetrics, HttpMetricsOptions } from './metrics.js';
-export { createHttpService, createPlatform, createServiceApp } from './platform.js';
+export {
+  createHttpService,
+  createPlatform,
+  createServiceApp,
+  serviceRateLimit,
+} from './platform.js';
 export type { Platform } from './platform.js';
 export { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 export type { RateLimiterOptions, RateLimitRule } from './rate-limit.js';

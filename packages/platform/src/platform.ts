@@ -12,6 +12,7 @@ import { Health } from './health.js';
 import { createHttpApp } from './http.js';
 import { HttpService, type Closer } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
+import { rateLimiter } from './rate-limit.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 
 /** What a service's `main.ts` builds once and injects everywhere. */
@@ -98,4 +99,13 @@ export function createHttpService(
     shutdownTimeoutMs: shutdown.timeoutMs,
     closers,
   });
+}
+
+/**
+ * The service's rate limiter over `redis` with the default rules, or undefined when the
+ * configuration turns rate limiting off.
+ */
+export function serviceRateLimit(platform: Platform, redis: unknown): RequestHandler | undefined {
+  if (!platform.config.rateLimit) return undefined;
+  return rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens });
 }

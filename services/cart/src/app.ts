@@ -10,7 +10,7 @@ export function createApp(deps: {
   readonly carts: CartService;
   readonly limits: CartLimits;
   /** Applied before every route, when configured. */
-  readonly rateLimit?: RequestHandler;
+  readonly rateLimit?: RequestHandler | undefined;
 }): Express {
   return createServiceApp(
     deps.platform,

@@ -2,7 +2,7 @@ import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
   createPlatform,
-  rateLimiter,
+  serviceRateLimit,
   stopOnSignals,
   type HttpService,
   type Platform,
@@ -66,14 +66,11 @@ export function buildCart(config: CartConfig): Cart {
     },
   );
 
-  const rateLimit = config.platform.rateLimit
-    ? rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens })
-    : undefined;
   const app = createApp({
     platform,
     carts,
     limits: config.limits,
-    ...(rateLimit ? { rateLimit } : {}),
+    rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(platform, app, [
     {

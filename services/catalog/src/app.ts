@@ -9,7 +9,7 @@ export interface CatalogAppDeps {
   readonly catalog: CatalogService;
   readonly publicCacheControl: string;
   /** Applied before every route, when configured. */
-  readonly rateLimit?: RequestHandler;
+  readonly rateLimit?: RequestHandler | undefined;
 }
 
 /** The catalog's express app; everything it uses is passed in. */

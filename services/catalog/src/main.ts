@@ -2,7 +2,7 @@ import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
   createPlatform,
-  rateLimiter,
+  serviceRateLimit,
   stopOnSignals,
   type HttpService,
   type Platform,
@@ -51,14 +51,11 @@ export function buildCatalog(config: CatalogConfig): Catalog {
   // The catalog answers from MySQL when Redis is gone: slower, not down.
   platform.health.register('redis cache', () => cache.probe(), { critical: false });
 
-  const rateLimit = config.platform.rateLimit
-    ? rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens })
-    : undefined;
   const app = createApp({
     platform,
     catalog,
     publicCacheControl: config.publicCacheControl,
-    ...(rateLimit ? { rateLimit } : {}),
+    rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(platform, app, [
     { name: 'cache', close: () => cache.settled().finally(() => cache.shutdown()) },
