@@ -113,14 +113,30 @@ export function createDevTokenIssuer(options: {
 }
 
 const principals = new WeakMap<Request, Principal>();
+const verifications = new WeakMap<Request, Promise<Principal>>();
+
+/**
+ * Verifies the request's `Authorization: Bearer` token, once per request however many
+ * middlewares ask (the rate limiter, then the route's {@link requireUser}).
+ */
+export function verifyRequest(req: Request, verifier: TokenVerifier): Promise<Principal> {
+  let verification = verifications.get(req);
+  if (verification === undefined) {
+    const header = req.headers.authorization;
+    const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
+    verification =
+      match?.[1] === undefined
+        ? Promise.reject(new UnauthorizedError())
+        : verifier.verify(match[1]);
+    verifications.set(req, verification);
+  }
+  return verification;
+}
 
 /** Middleware: requires a valid `Authorization: Bearer` token and remembers its principal. */
 export function requireUser(verifier: TokenVerifier) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
-    const header = req.headers.authorization;
-    const match = header === undefined ? null : /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
-    if (match?.[1] === undefined) throw new UnauthorizedError();
-    principals.set(req, await verifier.verify(match[1]));
+    principals.set(req, await verifyRequest(req, verifier));
     next();
   };
 }

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { TokenVerifier } from './auth.js';
+import { verifyRequest, type TokenVerifier } from './auth.js';
 import { AppError, DependencyUnavailableError } from './errors.js';
 
 /** One limit: so many requests per window, per identity (user id, else client IP). */
@@ -140,10 +140,8 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
 
   /** The user, else the client's address; undefined for a service calling another from inside. */
   async function identity(req: Request): Promise<string | undefined> {
-    const header = req.headers.authorization;
-    const token = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined;
-    if (token !== undefined) {
-      const principal = await options.tokens.verify(token).catch(() => undefined);
+    if (req.headers.authorization !== undefined) {
+      const principal = await verifyRequest(req, options.tokens).catch(() => undefined);
       if (principal) return `user:${principal.userId}`;
     }
     // Shoppers arrive through the edge, which always sets X-Forwarded-For; an anonymous request
