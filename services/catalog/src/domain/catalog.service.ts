@@ -99,28 +99,31 @@ export class CatalogService {
     });
   }
 
-  async #details(ids: readonly string[]): Promise<Map<string, ProductDetails>> {
-    const cached = await this.#cache.getMany(
-      ids.map(catalogKeys.product),
-      this.#policies.product,
-      async (keys) => {
-        const found = await this.#store.details(keys.map((k) => k.slice(2)));
-        return new Map([...found].map(([id, d]) => [catalogKeys.product(id), d]));
-      },
+  #details(ids: readonly string[]): Promise<Map<string, ProductDetails>> {
+    return this.#byId(ids, catalogKeys.product, this.#policies.product, (missing) =>
+      this.#store.details(missing),
     );
-    return new Map([...cached].map(([key, d]) => [key.slice(2), d]));
   }
 
-  async #prices(ids: readonly string[]): Promise<Map<string, PriceAndStock>> {
-    const cached = await this.#cache.getMany(
-      ids.map(catalogKeys.price),
-      this.#policies.price,
-      async (keys) => {
-        const found = await this.#store.prices(keys.map((k) => k.slice(3)));
-        return new Map([...found].map(([id, p]) => [catalogKeys.price(id), p]));
-      },
+  #prices(ids: readonly string[]): Promise<Map<string, PriceAndStock>> {
+    return this.#byId(ids, catalogKeys.price, this.#policies.price, (missing) =>
+      this.#store.prices(missing),
     );
-    return new Map([...cached].map(([key, p]) => [key.slice(3), p]));
+  }
+
+  /** Per-product entries by id: one MGET, the misses loaded together, keyed back by id. */
+  async #byId<T>(
+    ids: readonly string[],
+    keyOf: (id: string) => string,
+    policy: CachePolicy,
+    load: (ids: readonly string[]) => Promise<ReadonlyMap<string, T>>,
+  ): Promise<Map<string, T>> {
+    const idOf = new Map(ids.map((id) => [keyOf(id), id]));
+    const cached = await this.#cache.getMany([...idOf.keys()], policy, async (keys) => {
+      const found = await load(keys.map((key) => idOf.get(key) ?? key));
+      return new Map([...found].map(([id, value]) => [keyOf(id), value]));
+    });
+    return new Map([...cached].map(([key, value]) => [idOf.get(key) ?? key, value]));
   }
 
   /** All categories, in display order. */
