@@ -26,13 +26,10 @@ function testFiles(selected: readonly string[]): string[] {
   }).sort();
 }
 
-function runNode(
-  script: string,
-  args: readonly string[],
-  env: Record<string, string>,
-): Promise<number> {
+/** Runs node with `args` in the foreground and resolves with its exit code. */
+function runNode(args: readonly string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       stdio: 'inherit',
       env: { ...process.env, ...env },
@@ -44,15 +41,10 @@ function runNode(
 
 function runTests(files: readonly string[]): Promise<number> {
   const concurrency = process.env['MELA_TEST_CONCURRENCY'] ?? '4';
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
-      { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
-    );
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-  });
+  return runNode(
+    ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
+    { NODE_ENV: 'test' },
+  );
 }
 
 async function printStatus(): Promise<void> {
@@ -97,8 +89,7 @@ async function main(args: readonly string[]): Promise<number> {
       progress('loading the demo catalog (skipped when it is there)');
       seedCatalog(topology);
       return runNode(
-        join(repoRoot, 'packages/bench/dist/src/run.js'),
-        rest,
+        [join(repoRoot, 'packages/bench/dist/src/run.js'), ...rest],
         serviceEnvironment(topology, 'catalog'),
       );
     }
