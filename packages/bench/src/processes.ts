@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '@mela/testkit';
+import { freePort, stopChild, until } from '@mela/testkit';
 
 /** A server under test, in a process of its own (the load comes from another process). */
 export interface Target {
@@ -10,15 +9,6 @@ export interface Target {
   readonly url: string;
   readonly child: ChildProcess;
   stop(): Promise<void>;
-}
-
-function stopper(child: ChildProcess): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  };
 }
 
 /** Starts a target that prints `{"port":N}` on its first line of output. */
@@ -33,7 +23,7 @@ export async function startPrintingTarget(
   });
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };
-  return { name, url: `http://127.0.0.1:${port}`, child, stop: stopper(child) };
+  return { name, url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) };
 }
 
 /** Starts a Mela service on a free port and waits until its /readyz says ready. */
@@ -48,16 +38,16 @@ export async function startService(
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`${name} was not ready within 30 s`);
-    await delay(100);
-  }
-  return { name, url, child, stop: stopper(child) };
+  await until(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+      return fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+    },
+    `${name} to be ready`,
+    30_000,
+  );
+  return { name, url, child, stop: () => stopChild(child) };
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { deadPort } from './network.js';
+import { stopChild } from './process.js';
 
 /** A real redis-server of the test's own, which the test may kill and start again. */
 export interface OwnRedis {
@@ -62,12 +62,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await delay(wait);
     }
   };
-  const kill = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = () => stopChild(child, 'SIGKILL');
   await start();
   return {
     port,

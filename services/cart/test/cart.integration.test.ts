@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDevTokenIssuer } from '@mela/platform';
 import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { freePort, until } from '@mela/testkit';
+import { freePort, stopChild, until } from '@mela/testkit';
 import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { loadCartConfig } from '../src/config.js';
@@ -75,12 +75,7 @@ async function startCatalogProcess() {
       'the catalog to be ready',
     );
   };
-  const stop = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const stop = () => stopChild(child);
   await start();
   return {
     url,
