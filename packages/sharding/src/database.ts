@@ -2,6 +2,13 @@ import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
 
+/** A readiness probe of one shard. */
+export interface ShardHealthCheck {
+  readonly name: string;
+  readonly keyspace: string;
+  readonly probe: () => Promise<unknown>;
+}
+
 /** Hands out globally unique ids (a Vitess sequence). */
 export interface IdSource {
   next(): Promise<string>;
@@ -36,7 +43,8 @@ export interface ShardedDatabase {
     row: Readonly<Record<string, KeyValue>>,
   ): Promise<void>;
   autoIncrement(keyspace: string, table: string): IdSource;
-  healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[];
+  /** One readiness probe per shard (or per keyspace through vtgate), for the keyspaces a service uses. */
+  healthChecks(keyspaces?: readonly string[]): ShardHealthCheck[];
   close(): Promise<void>;
 }
 

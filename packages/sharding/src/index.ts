@@ -1,6 +1,6 @@
 export { loadShardingConfig, loadVSchema, openShardedDatabase } from './config.js';
 export type { ShardingConfig } from './config.js';
-export type { IdSource, ShardedDatabase } from './database.js';
+export type { IdSource, ShardHealthCheck, ShardedDatabase } from './database.js';
 export {
   CrossShardTransactionError,
   InvalidShardKeyError,

@@ -9,7 +9,7 @@ import {
 } from 'mysql2/promise';
 import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
-import { inTransaction, type ShardedDatabase } from './database.js';
+import { inTransaction, type ShardedDatabase, type ShardHealthCheck } from './database.js';
 import { Sequence } from './sequence.js';
 import { hashVindex } from './vindexes/hash.js';
 import { VindexValueError, type FunctionalVindex, type KeyValue } from './vindexes/vindex.js';
@@ -470,12 +470,16 @@ export class ShardRouter implements ShardedDatabase {
   }
 
   /** One readiness probe per shard: `SELECT 1` through its pool. */
-  healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[] {
-    return [...this.#shards.values()].flat().map((shard) => ({
-      name: `mysql ${shard.keyspace}/${shard.name}`,
-      probe: () =>
-        shard.pool.query({ sql: 'SELECT 1', timeout: this.#options.queryTimeoutMs ?? 5000 }),
-    }));
+  healthChecks(keyspaces?: readonly string[]): ShardHealthCheck[] {
+    const shards = [...this.#shards.values()].flat();
+    return shards
+      .filter((shard) => keyspaces?.includes(shard.keyspace) ?? true)
+      .map((shard) => ({
+        name: `mysql ${shard.keyspace}/${shard.name}`,
+        keyspace: shard.keyspace,
+        probe: () =>
+          shard.pool.query({ sql: 'SELECT 1', timeout: this.#options.queryTimeoutMs ?? 5000 }),
+      }));
   }
 
   /** Closes every pool, serving and retired. */

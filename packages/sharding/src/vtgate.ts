@@ -1,6 +1,11 @@
 import { createPool, type Pool, type ResultSetHeader } from 'mysql2/promise';
 import { Counter, type Registry } from 'prom-client';
-import { inTransaction, type IdSource, type ShardedDatabase } from './database.js';
+import {
+  inTransaction,
+  type IdSource,
+  type ShardedDatabase,
+  type ShardHealthCheck,
+} from './database.js';
 import { classifyShardError } from './errors.js';
 import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
@@ -157,9 +162,11 @@ export class VtgateDatabase implements ShardedDatabase {
     return source;
   }
 
-  healthChecks(): { readonly name: string; readonly probe: () => Promise<unknown> }[] {
-    return [...this.#pools].map(([keyspace, pool]) => ({
+  healthChecks(keyspaces?: readonly string[]): ShardHealthCheck[] {
+    const pools = [...this.#pools].filter(([keyspace]) => keyspaces?.includes(keyspace) ?? true);
+    return pools.map(([keyspace, pool]) => ({
       name: `vtgate ${keyspace}`,
+      keyspace,
       probe: () => pool.query('SELECT 1'),
     }));
   }

@@ -45,9 +45,8 @@ export function buildCatalog(config: CatalogConfig): Catalog {
   });
   const catalog = new CatalogService(new CatalogRepository(db), cache, config.ttls);
 
-  for (const check of db.healthChecks()) {
-    if (check.name.includes('commerce')) platform.health.register(check.name, check.probe);
-  }
+  for (const check of db.healthChecks(['commerce']))
+    platform.health.register(check.name, check.probe);
   // The catalog answers from MySQL when Redis is gone: slower, not down.
   platform.health.register('redis cache', () => cache.probe(), { critical: false });
 
