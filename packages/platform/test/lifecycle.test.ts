@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Health, HttpService, createLogger } from '../src/index.js';
+import { Health, HttpService, createLogger, type Closer } from '../src/index.js';
 import { testEnv } from './support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/slow-service.js', import.meta.url));
@@ -113,40 +113,45 @@ describe('graceful shutdown on SIGTERM', () => {
   });
 });
 
+/** A service on a free loopback port that answers "ok" and logs nothing. */
+function quietService(health: Health, closers: readonly Closer[]): HttpService {
+  return new HttpService({
+    handler: (_req, res) => res.end('ok'),
+    health,
+    logger: createLogger({ service: 'test', level: 'silent' }),
+    port: 0,
+    host: '127.0.0.1',
+    closers,
+  });
+}
+
 describe('HttpService.stop()', () => {
   it('when called twice, then the second call returns the same outcome and clients close once, in order', async () => {
     const closed: string[] = [];
     const health = new Health({ timeoutMs: 100 });
-    const service = new HttpService({
-      handler: (_req, res) => res.end('ok'),
-      health,
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      port: 0,
-      host: '127.0.0.1',
-      closers: [
-        {
-          name: 'kafka',
-          close: async () => {
-            await delay(5);
-            closed.push('kafka');
-          },
+    const service = quietService(health, [
+      {
+        name: 'kafka',
+        close: async () => {
+          await delay(5);
+          closed.push('kafka');
         },
-        {
-          name: 'redis',
-          close: () => {
-            closed.push('redis');
-            return undefined;
-          },
+      },
+      {
+        name: 'redis',
+        close: () => {
+          closed.push('redis');
+          return undefined;
         },
-        {
-          name: 'mysql',
-          close: () => {
-            closed.push('mysql');
-            return Promise.resolve();
-          },
+      },
+      {
+        name: 'mysql',
+        close: () => {
+          closed.push('mysql');
+          return Promise.resolve();
         },
-      ],
-    });
+      },
+    ]);
     await service.start();
 
     const [first, second] = await Promise.all([service.stop(), service.stop()]);
@@ -160,23 +165,16 @@ describe('HttpService.stop()', () => {
 
   it('when a client fails to close, then the others still close and the outcome is not clean', async () => {
     const closed: string[] = [];
-    const service = new HttpService({
-      handler: (_req, res) => res.end('ok'),
-      health: new Health({ timeoutMs: 100 }),
-      logger: createLogger({ service: 'test', level: 'silent' }),
-      port: 0,
-      host: '127.0.0.1',
-      closers: [
-        { name: 'broken', close: () => Promise.reject(new Error('socket hang up')) },
-        {
-          name: 'mysql',
-          close: () => {
-            closed.push('mysql');
-            return Promise.resolve();
-          },
+    const service = quietService(new Health({ timeoutMs: 100 }), [
+      { name: 'broken', close: () => Promise.reject(new Error('socket hang up')) },
+      {
+        name: 'mysql',
+        close: () => {
+          closed.push('mysql');
+          return Promise.resolve();
         },
-      ],
-    });
+      },
+    ]);
     await service.start();
 
     const result = await service.stop();
