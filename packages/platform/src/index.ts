@@ -37,7 +37,7 @@ export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health
 export { createHttpApp, problemHandler, problemMediaType, toAppError } from './http.js';
 export type { HttpAppOptions } from './http.js';
 export { HttpService, stopOnSignals } from './lifecycle.js';
-export type { Closer, HttpServiceOptions, StopResult } from './lifecycle.js';
+export type { Closer, HttpServiceOptions, StopResult, Worker } from './lifecycle.js';
 export { createLogger, requestIdFor, requestIdHeader, requestLogging } from './logging.js';
 export type { Logger, LoggerOptions } from './logging.js';
 export { createHttpMetrics, measureRequests, routePattern, unmatchedRoute } from './metrics.js';

@@ -10,6 +10,12 @@ export interface Closer {
   close(): unknown;
 }
 
+/** Background work (a relay, a sweeper) started once the server listens; stop it with a {@link Closer}. */
+export interface Worker {
+  readonly name: string;
+  start(): void;
+}
+
 export interface HttpServiceOptions {
   readonly handler: RequestListener;
   readonly health: Health;
@@ -23,6 +29,8 @@ export interface HttpServiceOptions {
   readonly shutdownTimeoutMs?: number;
   /** Closed in order after HTTP has drained; each gets what is left of the deadline. */
   readonly closers?: readonly Closer[];
+  /** Started in order after the listener is up. */
+  readonly workers?: readonly Worker[];
 }
 
 export interface StopResult {
@@ -70,6 +78,7 @@ export class HttpService {
     });
     const address = this.#server.address() as AddressInfo;
     this.#options.logger.info({ port: address.port, host: address.address }, 'listening');
+    for (const worker of this.#options.workers ?? []) worker.start();
     return address;
   }
 

@@ -10,7 +10,7 @@ import {
 import type { PlatformConfig } from './config.js';
 import { Health } from './health.js';
 import { createHttpApp } from './http.js';
-import { HttpService, type Closer } from './lifecycle.js';
+import { HttpService, type Closer, type Worker } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
 import { rateLimiter } from './rate-limit.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
@@ -87,6 +87,7 @@ export function createHttpService(
   platform: Platform,
   app: Express,
   closers: readonly Closer[] = [],
+  workers: readonly Worker[] = [],
 ): HttpService {
   const { http, shutdown } = platform.config;
   return new HttpService({
@@ -98,6 +99,7 @@ export function createHttpService(
     drainDelayMs: shutdown.drainDelayMs,
     shutdownTimeoutMs: shutdown.timeoutMs,
     closers,
+    workers,
   });
 }
 

@@ -1,5 +1,12 @@
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
+import type {
+  Route,
+  Row,
+  ScatterOptions,
+  ShardSession,
+  ShardTransaction,
+  SqlParams,
+} from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
 
 /** A readiness probe of one shard. */
@@ -43,6 +50,14 @@ export interface ShardedDatabase {
     row: Readonly<Record<string, KeyValue>>,
   ): Promise<void>;
   autoIncrement(keyspace: string, table: string): IdSource;
+  /** The shards a per-shard worker (such as the outbox relay) walks, one by one. */
+  shardNames(keyspace: string): readonly string[];
+  /** Runs `fn` on one dedicated connection to one of those shards, held until `fn` settles. */
+  session<T>(
+    keyspace: string,
+    shard: string,
+    fn: (session: ShardSession) => Promise<T>,
+  ): Promise<T>;
   /** One readiness probe per shard (or per keyspace through vtgate), for the keyspaces a service uses. */
   healthChecks(keyspaces?: readonly string[]): ShardHealthCheck[];
   close(): Promise<void>;

@@ -27,6 +27,7 @@ export type {
   Row,
   ScatterOptions,
   Shard,
+  ShardSession,
   ShardTransaction,
   SqlParams,
 } from './router.js';

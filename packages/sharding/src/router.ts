@@ -73,6 +73,13 @@ export interface Shard extends ShardDefinition {
   readonly pool: Pool;
 }
 
+/** One dedicated connection to one shard, held for as long as the caller needs it. */
+export interface ShardSession {
+  readonly keyspace: string;
+  readonly shard: string;
+  execute<T extends Row[] | ResultSetHeader = Row[]>(sql: string, params?: SqlParams): Promise<T>;
+}
+
 /** A transaction confined to one shard. */
 export interface ShardTransaction {
   readonly keyspace: string;
@@ -375,6 +382,53 @@ export class ShardRouter implements ShardedDatabase {
       () => fn(tx),
       (error) => this.#translate(error, shard),
     );
+  }
+
+  /** The names of a keyspace's serving shards, in keyrange order. */
+  shardNames(keyspace: string): readonly string[] {
+    return this.shards(keyspace).map((shard) => shard.name);
+  }
+
+  /**
+   * Runs `fn` on one connection of one shard, kept out of the pool until `fn` settles: for
+   * session state such as a leader lock (`GET_LOCK`) that must outlive a statement.
+   */
+  async session<T>(
+    keyspace: string,
+    shardName: string,
+    fn: (session: ShardSession) => Promise<T>,
+  ): Promise<T> {
+    const shard = this.shards(keyspace).find((s) => s.name === shardName);
+    if (!shard) throw new Error(`keyspace "${keyspace}" has no shard "${shardName}"`);
+    let connection: PoolConnection;
+    try {
+      connection = await shard.pool.getConnection();
+    } catch (error) {
+      throw this.#translate(error, shard);
+    }
+    const labels = { keyspace: shard.keyspace, shard: shard.name };
+    const timeout = this.#options.queryTimeoutMs ?? 5000;
+    try {
+      return await fn({
+        keyspace,
+        shard: shard.name,
+        execute: async <R extends Row[] | ResultSetHeader = Row[]>(
+          sql: string,
+          params: SqlParams = [],
+        ) => {
+          this.#metrics.queries.inc({ ...labels, route: 'session' });
+          try {
+            const [result] = await connection.query<R>({ sql, timeout }, [...params]);
+            return result;
+          } catch (error) {
+            throw this.#translate(error, shard);
+          }
+        },
+      });
+    } finally {
+      // A session may end with state the next borrower must not inherit (locks, variables).
+      connection.destroy();
+    }
   }
 
   /** Reads the keyspace ID a lookup vindex stores for `value`; undefined when there is none. */

@@ -7,7 +7,14 @@ import {
   type ShardHealthCheck,
 } from './database.js';
 import { classifyShardError } from './errors.js';
-import type { Route, Row, ScatterOptions, ShardTransaction, SqlParams } from './router.js';
+import type {
+  Route,
+  Row,
+  ScatterOptions,
+  ShardSession,
+  ShardTransaction,
+  SqlParams,
+} from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
 import { resolveTable, type VSchema } from './vschema.js';
 
@@ -160,6 +167,43 @@ export class VtgateDatabase implements ShardedDatabase {
       this.#sequences.set(key, source);
     }
     return source;
+  }
+
+  /** vtgate hides the shards: a per-shard worker sees the keyspace as one. */
+  shardNames(): readonly string[] {
+    return ['*'];
+  }
+
+  async session<T>(
+    keyspace: string,
+    _shard: string,
+    fn: (session: ShardSession) => Promise<T>,
+  ): Promise<T> {
+    const connection = await this.#pool(keyspace)
+      .getConnection()
+      .catch((error: unknown) => {
+        throw this.#translate(error, keyspace);
+      });
+    const timeout = this.#options.queryTimeoutMs ?? 5000;
+    try {
+      return await fn({
+        keyspace,
+        shard: '*',
+        execute: async <R extends Row[] | ResultSetHeader = Row[]>(
+          sql: string,
+          params: SqlParams = [],
+        ) => {
+          try {
+            const [result] = await connection.query<R>({ sql, timeout }, [...params]);
+            return result;
+          } catch (error) {
+            throw this.#translate(error, keyspace);
+          }
+        },
+      });
+    } finally {
+      connection.destroy();
+    }
   }
 
   healthChecks(keyspaces?: readonly string[]): ShardHealthCheck[] {

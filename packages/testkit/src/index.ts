@@ -1,5 +1,11 @@
+export { startOwnKafka } from './kafka.js';
+export type { OwnKafka } from './kafka.js';
 export { blackHole, deadPort, deadPort as freePort } from './network.js';
 export { stopChild } from './process.js';
 export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';
+export { startService } from './services.js';
+export type { ServiceProcess } from './services.js';
+export { createTestShards } from './shards.js';
+export type { TestShards } from './shards.js';
 export { until } from './wait.js';

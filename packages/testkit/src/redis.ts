@@ -19,7 +19,8 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
-function listening(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on the loopback port. */
+export function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
     socket.once('connect', () => {

@@ -1,0 +1,244 @@
+import type { OrderPlacedEvent } from '@mela/messaging';
+import type { Row, ShardedDatabase } from '@mela/sharding';
+import type { ResultSetHeader } from 'mysql2';
+import type { Order, OrderItem, PaymentMethod } from '../domain/order.js';
+import type { IdempotencyRecord, OrderStore, Reservation } from '../domain/ports.js';
+import { fromSqlTime, jsonColumn, toSqlTime } from './sql-values.js';
+
+const byUser = (table: string, userId: string) =>
+  ({ keyspace: 'customer', table, key: userId }) as const;
+
+/**
+ * Orders on their owner's shard of the customer keyspace (xxhash(user_id)). `GET` by id goes
+ * through the `order_lookup` vindex to that one shard; a user's list never leaves it.
+ */
+export class OrderRepository implements OrderStore {
+  readonly #db: ShardedDatabase;
+  readonly #clock: () => Date;
+  readonly #topic: string;
+
+  constructor(db: ShardedDatabase, clock: () => Date, topic: string) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#topic = topic;
+  }
+
+  nextOrderId(): Promise<string> {
+    return this.#db.autoIncrement('customer', 'orders').next();
+  }
+
+  async claim(userId: string, key: string, requestHash: string, orderId: string) {
+    for (;;) {
+      const inserted = await this.#db.execute<ResultSetHeader>(
+        byUser('idempotency_keys', userId),
+        `INSERT IGNORE INTO idempotency_keys
+           (user_id, idem_key, request_hash, order_id, state, created_at)
+         VALUES (?, ?, ?, ?, 'started', ?)`,
+        [userId, key, requestHash, orderId, toSqlTime(this.#clock())],
+      );
+      if (inserted.affectedRows === 1) return { claimed: true } as const;
+      const existing = await this.record(userId, key);
+      // Gone between the two statements (its request failed): claim it again.
+      if (existing) return { claimed: false, existing } as const;
+    }
+  }
+
+  async record(userId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const rows = await this.#db.execute(
+      byUser('idempotency_keys', userId),
+      `SELECT request_hash, order_id, state, response_status, response_body, created_at
+         FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
+      [userId, key],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    const status = row['response_status'] as number | null;
+    const body = row['response_body'] as unknown;
+    return {
+      requestHash: String(row['request_hash']),
+      orderId: String(row['order_id']),
+      state: row['state'] === 'completed' ? 'completed' : 'started',
+      startedAt: new Date(fromSqlTime(String(row['created_at']))),
+      ...(status !== null && body !== null ? { response: { status, body: jsonColumn(body) } } : {}),
+    };
+  }
+
+  async releaseClaim(userId: string, key: string, orderId: string): Promise<boolean> {
+    const deleted = await this.#db.execute<ResultSetHeader>(
+      byUser('idempotency_keys', userId),
+      `DELETE FROM idempotency_keys
+        WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
+      [userId, key, orderId],
+    );
+    return deleted.affectedRows === 1;
+  }
+
+  async commit(
+    order: Order,
+    key: string,
+    event: OrderPlacedEvent,
+    response: { readonly status: number; readonly body: unknown },
+  ): Promise<boolean> {
+    // The lookup entry first, as vtgate writes owned lookups: an orphan is harmless.
+    await this.#db.recordLookups('customer', 'orders', { user_id: order.userId, id: order.id });
+    return this.#db.transaction(byUser('orders', order.userId), async (tx) => {
+      const completed = await tx.execute<ResultSetHeader>(
+        `UPDATE idempotency_keys
+            SET state = 'completed', response_status = ?, response_body = ?
+          WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
+        [response.status, JSON.stringify(response.body), order.userId, key, order.id],
+        { table: 'idempotency_keys', key: order.userId },
+      );
+      if (completed.affectedRows !== 1) return false;
+      await tx.execute(
+        `INSERT INTO orders (id, user_id, status, total_cents, currency, payment_id,
+                             payment_method, shipping_address, contact, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          order.id,
+          order.userId,
+          order.status,
+          order.totalCents,
+          order.currency,
+          order.paymentId,
+          order.paymentMethod,
+          JSON.stringify(order.shippingAddress),
+          JSON.stringify(order.contact),
+          toSqlTime(new Date(order.createdAt)),
+        ],
+      );
+      await tx.execute(
+        `INSERT INTO order_items (order_id, product_id, user_id, name, quantity, unit_price_cents)
+         VALUES ?`,
+        [
+          order.items.map((i) => [
+            order.id,
+            i.productId,
+            order.userId,
+            i.name,
+            i.quantity,
+            i.unitPriceCents,
+          ]),
+        ],
+      );
+      await tx.execute(
+        `INSERT INTO outbox (event_id, user_id, topic, event_key, event_type, payload, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [
+          event.eventId,
+          order.userId,
+          this.#topic,
+          order.userId,
+          event.type,
+          JSON.stringify(event),
+          toSqlTime(new Date(event.occurredAt)),
+        ],
+      );
+      return true;
+    });
+  }
+
+  async settle(reservation: Reservation): Promise<'committed' | 'abandoned'> {
+    const { userId, idempotencyKey, orderId } = reservation;
+    return this.#db.transaction(byUser('idempotency_keys', userId), async (tx) => {
+      const rows = await tx.execute(
+        `SELECT state, order_id FROM idempotency_keys
+          WHERE user_id = ? AND idem_key = ? FOR UPDATE`,
+        [userId, idempotencyKey],
+      );
+      const row = rows[0];
+      if (row && String(row['order_id']) === orderId) {
+        if (row['state'] === 'completed') return 'committed';
+        await tx.execute('DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ?', [
+          userId,
+          idempotencyKey,
+        ]);
+      }
+      return 'abandoned';
+    });
+  }
+
+  async get(orderId: string): Promise<Order | undefined> {
+    const rows = await this.#db.execute(
+      { keyspace: 'customer', table: 'orders', key: orderId, column: 'id' },
+      `${selectOrders} WHERE o.id = ? ORDER BY i.product_id`,
+      [orderId],
+    );
+    return toOrders(rows)[0];
+  }
+
+  async list(userId: string, options: { readonly limit: number; readonly before?: string }) {
+    const ids = await this.#db.execute(
+      byUser('orders', userId),
+      `SELECT id FROM orders WHERE user_id = ? ${options.before ? 'AND id < ?' : ''}
+        ORDER BY id DESC LIMIT ?`,
+      options.before ? [userId, options.before, options.limit] : [userId, options.limit],
+    );
+    if (ids.length === 0) return [];
+    const rows = await this.#db.execute(
+      byUser('orders', userId),
+      `${selectOrders} WHERE o.user_id = ? AND o.id IN (?) ORDER BY o.id DESC, i.product_id`,
+      [userId, ids.map((r) => r['id'] as string)],
+    );
+    return toOrders(rows);
+  }
+
+  /** Forgets idempotency keys older than `olderThan` on every shard; returns how many. */
+  async purgeIdempotencyKeys(olderThan: Date, limit = 5000): Promise<number> {
+    const results = await Promise.all(
+      this.#db
+        .shardNames('customer')
+        .map((shard) =>
+          this.#db.session('customer', shard, (s) =>
+            s.execute<ResultSetHeader>(
+              "DELETE FROM idempotency_keys WHERE created_at < ? AND state = 'completed' LIMIT ?",
+              [toSqlTime(olderThan), limit],
+            ),
+          ),
+        ),
+    );
+    return results.reduce((sum, r) => sum + r.affectedRows, 0);
+  }
+}
+
+const selectOrders = `
+  SELECT o.id, o.user_id, o.status, o.total_cents, o.currency, o.payment_id, o.payment_method,
+         o.shipping_address, o.contact, o.created_at,
+         i.product_id, i.name, i.quantity, i.unit_price_cents
+    FROM orders o JOIN order_items i ON i.order_id = o.id`;
+
+function toOrders(rows: readonly Row[]): Order[] {
+  const orders = new Map<string, { order: Omit<Order, 'items'>; items: OrderItem[] }>();
+  for (const row of rows) {
+    const id = String(row['id']);
+    let entry = orders.get(id);
+    if (!entry) {
+      entry = {
+        order: {
+          id,
+          userId: String(row['user_id']),
+          status: String(row['status']) as Order['status'],
+          totalCents: Number(row['total_cents']),
+          currency: String(row['currency']),
+          paymentId: String(row['payment_id']),
+          paymentMethod: String(row['payment_method']) as PaymentMethod,
+          shippingAddress: jsonColumn(row['shipping_address']) as Order['shippingAddress'],
+          contact: jsonColumn(row['contact']) as Order['contact'],
+          createdAt: fromSqlTime(String(row['created_at'])),
+        },
+        items: [],
+      };
+      orders.set(id, entry);
+    }
+    const quantity = Number(row['quantity']);
+    const unitPriceCents = Number(row['unit_price_cents']);
+    entry.items.push({
+      productId: String(row['product_id']),
+      name: String(row['name']),
+      quantity,
+      unitPriceCents,
+      lineTotalCents: quantity * unitPriceCents,
+    });
+  }
+  return [...orders.values()].map(({ order, items }) => ({ ...order, items }));
+}

@@ -1,0 +1,240 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { eventHeaders } from '@mela/messaging';
+import type { Logger } from '@mela/platform';
+import type { ShardSession, ShardedDatabase } from '@mela/sharding';
+import type { Producer } from 'kafkajs';
+import type { ResultSetHeader } from 'mysql2';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { jsonText, toSqlTime } from './sql-values.js';
+
+export interface OutboxRelayOptions {
+  readonly db: ShardedDatabase;
+  readonly producer: Producer;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** @default 'customer' */
+  readonly keyspace?: string;
+  /** Idle wait between polls of an empty outbox. @default 250 */
+  readonly pollMs?: number;
+  /** Rows per Kafka batch. @default 200 */
+  readonly batchSize?: number;
+  /** Published rows are deleted after this long. @default 24 h */
+  readonly retentionMs?: number;
+  /** Name of the per-shard leader lock; one relay per shard holds it. @default 'mela.outbox-relay' */
+  readonly lockName?: string;
+  readonly clock?: () => Date;
+}
+
+/**
+ * Publishes outbox rows to Kafka and marks them sent. Each shard's outbox is relayed by one
+ * replica at a time — the holder of a MySQL `GET_LOCK` on that shard, which the server frees
+ * when its connection dies — so rows go out in commit order and replicas do not race each
+ * other into duplicate storms. A publish that fails (Kafka down) is retried with backoff and
+ * the rows simply wait; a relay that dies between publishing and marking causes duplicates,
+ * which consumers dedupe by event id.
+ */
+export class OutboxRelay {
+  readonly #options: OutboxRelayOptions;
+  readonly #keyspace: string;
+  readonly #loops: Promise<void>[] = [];
+  #stopping = false;
+  #connected = false;
+  #connecting: Promise<void> | undefined;
+  readonly #wakers = new Set<() => void>();
+  readonly #metrics: {
+    readonly published: Counter<'shard'>;
+    readonly failures: Counter<'shard'>;
+    readonly pending: Gauge<'shard'>;
+    readonly oldest: Gauge<'shard'>;
+    readonly leader: Gauge<'shard'>;
+  };
+
+  constructor(options: OutboxRelayOptions) {
+    this.#options = options;
+    this.#keyspace = options.keyspace ?? 'customer';
+    const registers = [options.registry];
+    this.#metrics = {
+      published: new Counter({
+        name: 'outbox_published_total',
+        help: 'Outbox events published to Kafka',
+        labelNames: ['shard'] as const,
+        registers,
+      }),
+      failures: new Counter({
+        name: 'outbox_publish_failures_total',
+        help: 'Attempts to publish an outbox batch that failed (the rows are retried)',
+        labelNames: ['shard'] as const,
+        registers,
+      }),
+      pending: new Gauge({
+        name: 'outbox_pending_events',
+        help: 'Outbox events committed but not yet published',
+        labelNames: ['shard'] as const,
+        registers,
+      }),
+      oldest: new Gauge({
+        name: 'outbox_oldest_pending_age_seconds',
+        help: 'Age of the oldest unpublished outbox event (0 when none)',
+        labelNames: ['shard'] as const,
+        registers,
+      }),
+      leader: new Gauge({
+        name: 'outbox_relay_leader',
+        help: '1 when this replica relays the shard',
+        labelNames: ['shard'] as const,
+        registers,
+      }),
+    };
+  }
+
+  start(): void {
+    for (const shard of this.#options.db.shardNames(this.#keyspace))
+      this.#loops.push(this.#lead(shard));
+  }
+
+  /** Something was committed: poll now instead of at the next tick. */
+  nudge(): void {
+    for (const wake of this.#wakers) wake();
+  }
+
+  /** Finishes the batch in flight, gives up leadership and disconnects the producer. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.nudge();
+    await Promise.all(this.#loops);
+    if (this.#connected) await this.#options.producer.disconnect().catch(() => undefined);
+  }
+
+  async #lead(shard: string): Promise<void> {
+    const lock = this.#options.lockName ?? 'mela.outbox-relay';
+    let backoff = 250;
+    while (!this.#stopping) {
+      try {
+        await this.#options.db.session(this.#keyspace, shard, async (session) => {
+          const [row] = await session.execute('SELECT GET_LOCK(?, 0) AS got', [lock]);
+          if (Number(row?.['got']) !== 1) {
+            await this.#sleep(2000);
+            return;
+          }
+          this.#metrics.leader.set({ shard }, 1);
+          this.#options.logger.info({ shard }, 'relaying the outbox of this shard');
+          try {
+            await this.#relay(session, shard);
+          } finally {
+            this.#metrics.leader.set({ shard }, 0);
+          }
+        });
+        backoff = 250;
+      } catch (error) {
+        this.#options.logger.warn({ err: error, shard }, 'outbox relay lost its shard; retrying');
+        await this.#sleep(backoff);
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+    }
+  }
+
+  async #relay(session: ShardSession, shard: string): Promise<void> {
+    const batchSize = this.#options.batchSize ?? 200;
+    let kafkaBackoff = 200;
+    let lastHousekeeping = 0;
+    while (!this.#stopping) {
+      const rows = await session.execute(
+        `SELECT id, event_id, topic, event_key, event_type, payload FROM outbox
+          WHERE published_at IS NULL ORDER BY id LIMIT ?`,
+        [batchSize],
+      );
+      if (rows.length > 0) {
+        try {
+          await this.#publish(rows);
+          kafkaBackoff = 200;
+        } catch (error) {
+          this.#metrics.failures.inc({ shard });
+          this.#options.logger.warn(
+            { err: error, shard, waiting: rows.length },
+            'publishing the outbox failed; the events wait and are retried',
+          );
+          this.#connected = false;
+          await this.#options.producer.disconnect().catch(() => undefined);
+          await this.#measure(session, shard);
+          await this.#sleep(kafkaBackoff);
+          kafkaBackoff = Math.min(kafkaBackoff * 2, 5000);
+          continue;
+        }
+        await session.execute('UPDATE outbox SET published_at = UTC_TIMESTAMP(3) WHERE id IN (?)', [
+          rows.map((r) => r['id'] as string),
+        ]);
+        this.#metrics.published.inc({ shard }, rows.length);
+      }
+      if (Date.now() - lastHousekeeping > 1000) {
+        lastHousekeeping = Date.now();
+        await this.#measure(session, shard);
+        await this.#purge(session);
+      }
+      if (rows.length < batchSize) await this.#sleep(this.#options.pollMs ?? 250);
+    }
+    await session.execute('DO RELEASE_LOCK(?)', [this.#options.lockName ?? 'mela.outbox-relay']);
+  }
+
+  async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
+    const { producer } = this.#options;
+    if (!this.#connected) {
+      // Every shard's loop shares the producer: one connect at a time.
+      this.#connecting ??= producer.connect().finally(() => (this.#connecting = undefined));
+      await this.#connecting;
+      this.#connected = true;
+    }
+    const byTopic = new Map<
+      string,
+      { key: string; value: string; headers: Record<string, string> }[]
+    >();
+    for (const row of rows) {
+      const topic = String(row['topic']);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({
+        key: String(row['event_key']),
+        value: jsonText(row['payload']),
+        headers: {
+          [eventHeaders.eventId]: String(row['event_id']),
+          [eventHeaders.eventType]: String(row['event_type']),
+        },
+      });
+      byTopic.set(topic, messages);
+    }
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+  }
+
+  async #measure(session: ShardSession, shard: string): Promise<void> {
+    const [row] = await session.execute(
+      `SELECT COUNT(*) AS pending,
+              COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), UTC_TIMESTAMP(3)), 0) AS age_us
+         FROM outbox WHERE published_at IS NULL`,
+    );
+    this.#metrics.pending.set({ shard }, Number(row?.['pending'] ?? 0));
+    this.#metrics.oldest.set({ shard }, Math.max(0, Number(row?.['age_us'] ?? 0) / 1e6));
+  }
+
+  async #purge(session: ShardSession): Promise<void> {
+    const clock = this.#options.clock ?? (() => new Date());
+    const before = new Date(clock().getTime() - (this.#options.retentionMs ?? 86_400_000));
+    await session.execute<ResultSetHeader>(
+      'DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ? LIMIT 1000',
+      [toSqlTime(before)],
+    );
+  }
+
+  /** Waits `ms`, or less when nudged or stopped. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#stopping) return;
+    const controller = new AbortController();
+    const wake = () => controller.abort();
+    this.#wakers.add(wake);
+    try {
+      await delay(ms, undefined, { signal: controller.signal }).catch(() => undefined);
+    } finally {
+      this.#wakers.delete(wake);
+    }
+  }
+}

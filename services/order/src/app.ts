@@ -1,0 +1,20 @@
+import type { Express, RequestHandler } from 'express';
+import { createServiceApp, type Platform } from '@mela/platform';
+import type { OrderService } from './domain/order.service.js';
+import { orderRoutes } from './routes/order.routes.js';
+
+/** The order service's express app; everything it uses is passed in. */
+export function createApp(deps: {
+  readonly platform: Platform;
+  readonly orders: OrderService;
+  /** Applied before every route, when configured. */
+  readonly rateLimit?: RequestHandler | undefined;
+}): Express {
+  return createServiceApp(
+    deps.platform,
+    (app) => {
+      app.use(orderRoutes({ orders: deps.orders, tokens: deps.platform.tokens }));
+    },
+    deps.rateLimit ? { rateLimit: deps.rateLimit } : {},
+  );
+}

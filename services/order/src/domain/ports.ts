@@ -1,0 +1,115 @@
+import type { CartLine, Order, OrderItem, PaymentMethod, ProductFacts } from './order.js';
+import type { OrderPlacedEvent } from '@mela/messaging';
+
+/** The caller's cart, read through the cart service with the caller's own token. */
+export interface CartSource {
+  lines(authorization: string): Promise<readonly CartLine[]>;
+  clear(authorization: string): Promise<void>;
+}
+
+/** What an idempotency record says about an earlier request with the same key. */
+export interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly orderId: string;
+  readonly state: 'started' | 'completed';
+  readonly startedAt: Date;
+  readonly response?: { readonly status: number; readonly body: unknown };
+}
+
+/** A reservation held in commerce for an order that is not committed yet. */
+export interface Reservation {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly idempotencyKey: string;
+}
+
+/** The authoritative stock (commerce keyspace): reservations are conditional updates there. */
+export interface StockLedger {
+  products(ids: readonly string[]): Promise<ReadonlyMap<string, ProductFacts>>;
+  /**
+   * Takes every line's units from stock, or none of them: `{ soldOut }` names the first
+   * product without enough units. The reservation expires at `expiresAt` unless consumed.
+   */
+  reserve(
+    reservation: Reservation & { readonly lines: readonly CartLine[]; readonly expiresAt: Date },
+  ): Promise<{ readonly ok: true } | { readonly ok: false; readonly soldOut: string }>;
+  /** Gives a reservation's units back to stock; returns the lines released (none if already gone). */
+  release(orderId: string): Promise<readonly CartLine[]>;
+  /** The order committed: the reservation's units stay sold. */
+  consume(orderId: string): Promise<void>;
+  /** Reservations past their expiry, oldest first. */
+  expired(limit: number): Promise<readonly Reservation[]>;
+  /** Units in stock now, for the gate to start from. */
+  stockOf(productId: string): Promise<number | undefined>;
+}
+
+/**
+ * A fast admission gate in front of the ledger (Redis counters), so ten thousand buyers for
+ * a hundred phones do not queue on one MySQL row. It may be wrong in either direction for a
+ * moment; the ledger decides. `unavailable` means: ask the ledger directly.
+ */
+export interface StockGate {
+  take(lines: readonly CartLine[]): Promise<'ok' | 'unavailable' | { readonly soldOut: string }>;
+  giveBack(lines: readonly CartLine[]): Promise<void>;
+  /** The ledger disagreed: drop these counters so the next request reads the ledger again. */
+  forget(productIds: readonly string[]): Promise<void>;
+}
+
+export interface Payment {
+  readonly id: string;
+}
+
+/** A payment provider. `charge` is idempotent on `reference` (the order id). */
+export interface PaymentProvider {
+  charge(request: {
+    readonly reference: string;
+    readonly amountCents: number;
+    readonly currency: string;
+    readonly method: PaymentMethod;
+  }): Promise<Payment>;
+  refund(paymentId: string): Promise<void>;
+}
+
+/** The provider said no (declined, insufficient funds): the shopper may try again. */
+export class PaymentDeclinedError extends Error {
+  override readonly name = 'PaymentDeclinedError';
+}
+
+/** Orders on the user's shard of the customer keyspace. */
+export interface OrderStore {
+  nextOrderId(): Promise<string>;
+  /** Claims the key for this request, or returns what an earlier request with it left. */
+  claim(
+    userId: string,
+    key: string,
+    requestHash: string,
+    orderId: string,
+  ): Promise<
+    { readonly claimed: true } | { readonly claimed: false; readonly existing: IdempotencyRecord }
+  >;
+  record(userId: string, key: string): Promise<IdempotencyRecord | undefined>;
+  /** Drops a claim still `started` for `orderId`; false when it was completed or taken. */
+  releaseClaim(userId: string, key: string, orderId: string): Promise<boolean>;
+  /**
+   * In one transaction: the order, its items, the outbox event, and the claim completed with
+   * the response. Returns false (and writes nothing) when the claim is no longer this order's.
+   */
+  commit(
+    order: Order,
+    key: string,
+    event: OrderPlacedEvent,
+    response: { readonly status: number; readonly body: unknown },
+  ): Promise<boolean>;
+  /**
+   * The sweeper's fence: decides an expired reservation's order. `committed` when the claim
+   * completed with this order; otherwise the claim is removed so the order can never commit.
+   */
+  settle(reservation: Reservation): Promise<'committed' | 'abandoned'>;
+  get(orderId: string): Promise<Order | undefined>;
+  list(
+    userId: string,
+    options: { readonly limit: number; readonly before?: string },
+  ): Promise<Order[]>;
+}
+
+export type { OrderItem };

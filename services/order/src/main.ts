@@ -1,0 +1,161 @@
+import { cacheRedisOptions } from '@mela/cache';
+import { createKafka } from '@mela/messaging';
+import {
+  createHttpService,
+  createPlatform,
+  serviceRateLimit,
+  stopOnSignals,
+  type HttpService,
+  type Platform,
+} from '@mela/platform';
+import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
+import { Redis } from 'ioredis';
+import { Partitioners } from 'kafkajs';
+import { Counter } from 'prom-client';
+import { CartClient } from './adapters/cart.client.js';
+import { OrderRepository } from './adapters/order.repository.js';
+import { OutboxRelay } from './adapters/outbox.relay.js';
+import { SandboxPaymentProvider } from './adapters/sandbox-payment.provider.js';
+import { RedisStockGate } from './adapters/stock.gate.js';
+import { MysqlStockLedger } from './adapters/stock.ledger.js';
+import { createApp } from './app.js';
+import { loadOrderConfig, type OrderConfig } from './config.js';
+import { OrderService } from './domain/order.service.js';
+
+/** A wired order service: the HTTP service and what it owns. */
+export interface OrderApp {
+  readonly platform: Platform;
+  readonly service: HttpService;
+  readonly orders: OrderService;
+  readonly db: ShardedDatabase;
+  readonly redis: Redis;
+  readonly relay: OutboxRelay | undefined;
+}
+
+/** Builds the real clients and the service from a configuration (the tests call it too). */
+export function buildOrder(config: OrderConfig): OrderApp {
+  const platform = createPlatform('order', config.platform);
+  const { logger } = platform;
+  const registry = platform.metrics.registry;
+  const clock = () => new Date();
+  const redis = new Redis(config.redisUrl, {
+    ...cacheRedisOptions,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 500,
+  });
+  redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
+  const db = openShardedDatabase(config.sharding, registry);
+  const kafka = createKafka(config.kafka, logger);
+  const stock = new MysqlStockLedger(db, clock);
+  const repository = new OrderRepository(db, clock, config.ordersTopic);
+  const relay = config.outbox.enabled
+    ? new OutboxRelay({
+        db,
+        producer: kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        }),
+        logger,
+        registry,
+        pollMs: config.outbox.pollMs,
+        batchSize: config.outbox.batchSize,
+        retentionMs: config.outbox.retentionMs,
+      })
+    : undefined;
+
+  const placed = new Counter({
+    name: 'orders_placed_total',
+    help: 'Orders committed',
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'orders_rejected_total',
+    help: 'Order attempts that ended without an order, by problem code (sold_out, payment_declined, ...)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const orders = new OrderService({
+    carts: new CartClient({ baseUrl: config.cartUrl, timeoutMs: config.cartTimeoutMs }),
+    stock,
+    gate: new RedisStockGate({
+      redis,
+      keyPrefix: config.gate.keyPrefix,
+      ttlSeconds: config.gate.ttlSeconds,
+      stockOf: (id) => stock.stockOf(id),
+    }),
+    payments: new SandboxPaymentProvider(config.payment),
+    orders: repository,
+    metrics: { placed: () => placed.inc(), rejected: (reason) => rejected.inc({ reason }) },
+    policy: config.policy,
+    clock,
+    onCommitted: () => relay?.nudge(),
+    onError: (error, message) => logger.warn({ err: error }, message),
+  });
+
+  for (const check of db.healthChecks(['commerce', 'customer']))
+    platform.health.register(check.name, check.probe);
+  // Without Redis the gate steps aside (MySQL still refuses oversell); without Kafka the
+  // outbox holds the events. Neither makes the service unready.
+  platform.health.register('redis', () => redis.ping(), { critical: false });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  platform.health.register(
+    'kafka',
+    async () => {
+      adminConnected ??= admin.connect().catch((error: unknown) => {
+        adminConnected = undefined;
+        throw error;
+      });
+      await adminConnected;
+      return admin.describeCluster();
+    },
+    { critical: false },
+  );
+
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const { released, consumed } = await orders.sweepExpired();
+      if (released + consumed > 0)
+        logger.info({ released, consumed }, 'settled expired stock reservations');
+      await repository.purgeIdempotencyKeys(
+        new Date(clock().getTime() - config.idempotencyRetentionMs),
+      );
+    } catch (error) {
+      logger.warn({ err: error }, 'reservation sweep failed; next round retries');
+    } finally {
+      sweeping = false;
+    }
+  };
+  let sweeper: NodeJS.Timeout | undefined;
+
+  const app = createApp({ platform, orders, rateLimit: serviceRateLimit(platform, redis) });
+  const service = createHttpService(
+    platform,
+    app,
+    [
+      { name: 'sweeper', close: () => clearInterval(sweeper) },
+      { name: 'outbox relay', close: () => relay?.stop() },
+      { name: 'kafka admin', close: () => admin.disconnect() },
+      { name: 'redis', close: () => redis.quit() },
+      { name: 'mysql', close: () => db.close() },
+    ],
+    [
+      { name: 'outbox relay', start: () => relay?.start() },
+      {
+        name: 'sweeper',
+        start: () => (sweeper = setInterval(() => void sweep(), config.sweepIntervalMs)),
+      },
+    ],
+  );
+  return { platform, service, orders, db, redis, relay };
+}
+
+if (import.meta.main) {
+  const { service, platform } = buildOrder(loadOrderConfig(process.env));
+  await service.start();
+  stopOnSignals(service, platform.logger);
+}

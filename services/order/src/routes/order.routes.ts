@@ -1,0 +1,64 @@
+import { Router, type Request } from 'express';
+import { AppError, parseInput, principalOf, requireUser, type TokenVerifier } from '@mela/platform';
+import { z } from 'zod';
+import {
+  decodeOrderCursor,
+  encodeOrderCursor,
+  listOrdersQuery,
+  orderIdSchema,
+  parseIdempotencyKey,
+  placeOrderSchema,
+} from '../domain/order.js';
+import type { OrderService } from '../domain/order.service.js';
+
+const orderParams = z.object({ id: orderIdSchema });
+
+/** `/api/orders*`: the caller's own orders (the user comes from the token, never the request). */
+export function orderRoutes(options: {
+  readonly orders: OrderService;
+  readonly tokens: TokenVerifier;
+}): Router {
+  const { orders } = options;
+  const router = Router();
+  router.use('/api/orders', requireUser(options.tokens), (_req, res, next) => {
+    res.set('Cache-Control', 'private, no-store');
+    next();
+  });
+  const user = (req: Request) => principalOf(req).userId;
+
+  router.post('/api/orders', async (req, res) => {
+    const parsed = parseIdempotencyKey(req.get('idempotency-key'));
+    if ('problem' in parsed) {
+      throw new AppError(`idempotency_key_${parsed.problem}`, 400, 'Idempotency-Key required', {
+        detail:
+          parsed.problem === 'missing'
+            ? 'Send an Idempotency-Key header (a UUID, say) so a retried request cannot order twice.'
+            : 'The Idempotency-Key must be 8–255 characters of letters, digits and - _ . :',
+      });
+    }
+    const input = parseInput(placeOrderSchema, req.body ?? {}, 'body');
+    const placed = await orders.place(user(req), parsed.key, input, req.get('authorization') ?? '');
+    const body = placed.body as { id: string };
+    res
+      .status(placed.status)
+      .set('Location', `/api/orders/${body.id}`)
+      .set('Idempotent-Replayed', String(placed.replayed))
+      .json(placed.body);
+  });
+
+  router.get('/api/orders', async (req, res) => {
+    const query = parseInput(listOrdersQuery, req.query, 'query');
+    const before = query.cursor ? decodeOrderCursor(query.cursor) : undefined;
+    const page = await orders.list(user(req), query.limit, before);
+    res.json({
+      orders: page.orders,
+      nextCursor: page.nextBefore ? encodeOrderCursor(page.nextBefore) : null,
+    });
+  });
+
+  router.get('/api/orders/:id', async (req, res) => {
+    const { id } = parseInput(orderParams, req.params, 'params');
+    res.json(await orders.get(user(req), id));
+  });
+  return router;
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { kafkaBrokers, localTopology } from '@mela/topology';
+import { until } from '@mela/testkit';
+import { Kafka, logLevel } from 'kafkajs';
+import { startCheckout, type Checkout } from './support.js';
+
+const phone = { id: 101, name: 'Festival Phone', priceCents: 1_999_900, stock: 20 };
+const case_ = { id: 102, name: 'Phone Case', priceCents: 49_900, stock: 500 };
+
+describe('placing an order', () => {
+  let shop: Checkout;
+  before(async () => {
+    shop = await startCheckout([phone, case_]);
+  });
+  after(() => shop.close());
+
+  it('when the cart holds products, then the order is placed, the cart is cleared and stock is taken', async () => {
+    const user = `buyer-${randomUUID().slice(0, 8)}`;
+    await shop.addToCart(user, phone.id, 2);
+    await shop.addToCart(user, case_.id, 1);
+    const stockBefore = await shop.stock(phone.id);
+
+    const placed = await shop.placeOrder(user);
+
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    assert.equal(placed.body['status'], 'confirmed');
+    assert.equal(placed.body['totalCents'], 2 * phone.priceCents + case_.priceCents);
+    assert.equal(await shop.stock(phone.id), stockBefore - 2);
+    const cart = await fetch(`${shop.cart.url}/api/cart`, {
+      headers: { authorization: `Bearer ${await shop.token(user)}` },
+    });
+    assert.deepEqual(((await cart.json()) as { items: unknown[] }).items, []);
+    const reservations = await shop.commerceRows('SELECT * FROM stock_reservations');
+    assert.equal(reservations.length, 0, 'the reservation is consumed');
+  });
+
+  it('when the owner asks for the order by id or lists orders, then it is there; anyone else gets 404', async () => {
+    const user = `owner-${randomUUID().slice(0, 8)}`;
+    await shop.addToCart(user, case_.id, 3);
+    const placed = await shop.placeOrder(user);
+    const id = String(placed.body['id']);
+
+    const mine = await fetch(`${shop.order.url}/api/orders/${id}`, {
+      headers: { authorization: `Bearer ${await shop.token(user)}` },
+    });
+    const theirs = await fetch(`${shop.order.url}/api/orders/${id}`, {
+      headers: { authorization: `Bearer ${await shop.token('someone-else')}` },
+    });
+    const list = await fetch(`${shop.order.url}/api/orders`, {
+      headers: { authorization: `Bearer ${await shop.token(user)}` },
+    });
+
+    assert.equal(mine.status, 200);
+    assert.deepEqual(await mine.json(), placed.body);
+    assert.equal(theirs.status, 404);
+    assert.equal(theirs.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    const listed = (await list.json()) as { orders: { id: string }[] };
+    assert.deepEqual(
+      listed.orders.map((o) => o.id),
+      [id],
+    );
+  });
+
+  it('when an order commits, then its event reaches the orders topic keyed by the user', async () => {
+    const user = `evented-${randomUUID().slice(0, 8)}`;
+    await shop.addToCart(user, case_.id, 1);
+    const placed = await shop.placeOrder(user);
+    const kafka = new Kafka({
+      clientId: 'order-test-reader',
+      brokers: kafkaBrokers(localTopology()),
+      logLevel: logLevel.NOTHING,
+    });
+    const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
+    const seen: { key: string; value: { order: { id: string } } }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: shop.topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        seen.push({
+          key: String(message.key),
+          value: JSON.parse(String(message.value)) as { order: { id: string } },
+        });
+        return Promise.resolve();
+      },
+    });
+    try {
+      await until(
+        () => seen.some((m) => m.value.order.id === placed.body['id']),
+        'the event',
+        15_000,
+      );
+      const event = seen.find((m) => m.value.order.id === placed.body['id']);
+      assert.equal(event?.key, user);
+      const pending = await shop.customerRows('SELECT id FROM outbox WHERE published_at IS NULL');
+      assert.equal(pending.length, 0);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});

@@ -1,0 +1,193 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createDevTokenIssuer } from '@mela/platform';
+import {
+  createTestShards,
+  freePort,
+  startService,
+  type ServiceProcess,
+  type TestShards,
+} from '@mela/testkit';
+import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { Kafka, logLevel } from 'kafkajs';
+import { createConnection } from 'mysql2/promise';
+import { loadOrderConfig } from '../src/config.js';
+import { buildOrder, type OrderApp } from '../src/main.js';
+
+const topology = localTopology();
+
+export interface TestProduct {
+  readonly id: number;
+  readonly name: string;
+  readonly priceCents: number;
+  readonly stock: number;
+}
+
+/**
+ * A whole checkout of the test's own: databases on every shard, its own Kafka topics and
+ * Redis key prefixes, catalog and cart as real processes, and the order service in-process
+ * so the test can look inside it.
+ */
+export interface Checkout {
+  readonly shards: TestShards;
+  readonly secret: string;
+  readonly topic: string;
+  readonly catalog: ServiceProcess;
+  readonly cart: ServiceProcess;
+  readonly order: OrderApp & { readonly url: string };
+  token(userId: string, roles?: string[]): Promise<string>;
+  /** Adds a product to a user's cart through the cart API. */
+  addToCart(userId: string, productId: number, quantity?: number): Promise<void>;
+  /** `POST /api/orders` as the user. */
+  placeOrder(
+    userId: string,
+    key?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  stock(productId: number): Promise<number>;
+  /** Rows of a table across both customer shards. */
+  customerRows(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  commerceRows(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** Builds another order service over the same databases (a second replica, or other settings). */
+  startOrder(env?: Record<string, string>): Promise<OrderApp & { readonly url: string }>;
+  close(): Promise<void>;
+}
+
+export async function startCheckout(
+  products: readonly TestProduct[],
+  orderEnv: Record<string, string> = {},
+): Promise<Checkout> {
+  const shards = await createTestShards('order');
+  const secret = randomBytes(32).toString('hex');
+  const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
+  const suffix = randomBytes(4).toString('hex');
+  const topic = `orders-t${suffix}`;
+  const kafka = new Kafka({
+    clientId: 'order-test',
+    brokers: kafkaBrokers(topology),
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic, numPartitions: 3, replicationFactor: 1 },
+      { topic: `${topic}.dlq`, numPartitions: 3, replicationFactor: 1 },
+    ],
+  });
+
+  const commerce = await createConnection({ uri: shards.url('commerce', '0') });
+  await commerce.query("INSERT INTO categories (id, slug, name) VALUES (1, 'phones', 'Phones')");
+  for (const p of products) {
+    await commerce.query(
+      `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
+       VALUES (?, ?, ?, 'A test product', 1, ?, ?)`,
+      [p.id, `SKU-${p.id}`, p.name, p.priceCents, p.stock],
+    );
+  }
+  const customer = await Promise.all(
+    ['-80', '80-'].map((shard) => createConnection({ uri: shards.url('customer', shard) })),
+  );
+
+  const common = {
+    AUTH_JWT_SECRET: secret,
+    REDIS_URL: redisUrl(topology),
+    SHARD_MAP: shards.shardMap,
+    RATE_LIMIT: 'false',
+  };
+  const catalog = await startService('catalog', await freePort(), {
+    ...common,
+    CACHE_KEY_PREFIX: `test:order:${suffix}:catalog:`,
+  });
+  const cart = await startService('cart', await freePort(), {
+    ...common,
+    CATALOG_URL: catalog.url,
+    CART_KEY_PREFIX: `test:order:${suffix}:cart:`,
+  });
+
+  const orders: (OrderApp & { url: string })[] = [];
+  const startOrder = async (env: Record<string, string> = {}) => {
+    const app = buildOrder(
+      loadOrderConfig({
+        ...common,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+        CART_URL: cart.url,
+        KAFKA_BROKERS: kafkaBrokers(topology).join(','),
+        ORDERS_TOPIC: topic,
+        STOCK_GATE_KEY_PREFIX: `test:order:${suffix}:gate:`,
+        PAYMENT_SANDBOX_LATENCY_MS: '5',
+        OUTBOX_POLL_MS: '50',
+        ...orderEnv,
+        ...env,
+      }),
+    );
+    if (app.redis.status !== 'ready') await once(app.redis, 'ready');
+    const address = await app.service.start();
+    const running = { ...app, url: `http://127.0.0.1:${address.port}` };
+    orders.push(running);
+    return running;
+  };
+  const order = await startOrder();
+  const token = (userId: string, roles = ['user']) => issuer.issue({ userId, roles });
+
+  return {
+    shards,
+    secret,
+    topic,
+    catalog,
+    cart,
+    order,
+    token,
+    async addToCart(userId, productId, quantity = 1) {
+      const response = await fetch(`${cart.url}/api/cart/items`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await token(userId)}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ productId: String(productId), quantity }),
+      });
+      if (response.status !== 201)
+        throw new Error(`add to cart: ${response.status} ${await response.text()}`);
+      await response.body?.cancel();
+    },
+    async placeOrder(userId, key = randomUUID(), body = {}) {
+      const response = await fetch(`${order.url}/api/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await token(userId)}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    },
+    async stock(productId) {
+      const [rows] = await commerce.query('SELECT stock FROM products WHERE id = ?', [productId]);
+      return Number((rows as { stock: number }[])[0]?.stock);
+    },
+    async customerRows(sql, params = []) {
+      const results = await Promise.all(customer.map((c) => c.query(sql, params)));
+      return results.flatMap(([rows]) => rows as Record<string, unknown>[]);
+    },
+    async commerceRows(sql, params = []) {
+      const [rows] = await commerce.query(sql, params);
+      return rows as Record<string, unknown>[];
+    },
+    startOrder,
+    async close() {
+      for (const o of orders) await o.service.stop();
+      await cart.stop();
+      await catalog.stop();
+      await commerce.end();
+      for (const c of customer) await c.end();
+      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
+      await admin.disconnect();
+      await shards.drop();
+    },
+  };
+}
