@@ -1,0 +1,91 @@
+import {
+  checkKafkaEnv,
+  kafkaConfigFrom,
+  kafkaEnv,
+  ordersTopic,
+  type KafkaClientConfig,
+} from '@mela/messaging';
+import {
+  checkPlatformEnv,
+  envInt,
+  loadConfig,
+  platformConfigFrom,
+  platformEnv,
+  type PlatformConfig,
+} from '@mela/platform';
+import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
+import { z } from 'zod';
+import type { RetryPolicy } from './domain/notifier.js';
+
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/);
+
+const notificationEnv = z
+  .object({
+    ...platformEnv,
+    ...kafkaEnv,
+    PORT: platformEnv.PORT.default(3004),
+    ORDERS_TOPIC: topicName.default(ordersTopic),
+    /** Where undeliverable events go; default `<ORDERS_TOPIC>.dlq`. */
+    ORDERS_DLQ_TOPIC: topicName.optional(),
+    /** The consumer group; replicas share it (and the partitions). */
+    NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
+    NOTIFY_PARTITIONS_CONCURRENTLY: envInt({ min: 1, max: 64 }).default(3),
+    /** `smtp://user:pass@host:port` (or `smtps://`). */
+    SMTP_URL: z.url().default('smtp://127.0.0.1:1025'),
+    EMAIL_FROM: z.string().min(3).default('Mela <orders@mela.local>'),
+    /** SMS provider webhook; SMS is off without it. */
+    SMS_WEBHOOK_URL: z.url().optional(),
+    /** Push provider webhook; push is off without it. */
+    PUSH_WEBHOOK_URL: z.url().optional(),
+    NOTIFY_TIMEOUT_MS: envInt({ min: 100, max: 60_000 }).default(5000),
+    /** Attempts per channel before the event is dead-lettered. */
+    NOTIFY_MAX_ATTEMPTS: envInt({ min: 1, max: 20 }).default(5),
+    NOTIFY_RETRY_BASE_MS: envInt({ min: 1, max: 60_000 }).default(200),
+    NOTIFY_RETRY_MAX_MS: envInt({ min: 1, max: 300_000 }).default(5000),
+  })
+  .superRefine((env, ctx) => {
+    checkPlatformEnv(env, ctx);
+    checkKafkaEnv(env, ctx);
+  });
+
+export interface NotificationConfig {
+  readonly platform: PlatformConfig;
+  readonly sharding: ShardingConfig;
+  readonly kafka: KafkaClientConfig;
+  readonly topic: string;
+  readonly deadLetterTopic: string;
+  readonly groupId: string;
+  readonly partitionsConcurrently: number;
+  readonly smtpUrl: string;
+  readonly emailFrom: string;
+  readonly smsWebhookUrl: string | undefined;
+  readonly pushWebhookUrl: string | undefined;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+}
+
+/** The notification service's configuration; every bad variable is reported at once. */
+export function loadNotificationConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): NotificationConfig {
+  const e = loadConfig(notificationEnv, env);
+  return Object.freeze({
+    platform: platformConfigFrom(e),
+    sharding: loadShardingConfig(env),
+    kafka: kafkaConfigFrom(e, 'mela-notification'),
+    topic: e.ORDERS_TOPIC,
+    deadLetterTopic: e.ORDERS_DLQ_TOPIC ?? `${e.ORDERS_TOPIC}.dlq`,
+    groupId: e.NOTIFY_GROUP_ID,
+    partitionsConcurrently: e.NOTIFY_PARTITIONS_CONCURRENTLY,
+    smtpUrl: e.SMTP_URL,
+    emailFrom: e.EMAIL_FROM,
+    smsWebhookUrl: e.SMS_WEBHOOK_URL,
+    pushWebhookUrl: e.PUSH_WEBHOOK_URL,
+    timeoutMs: e.NOTIFY_TIMEOUT_MS,
+    retry: Object.freeze({
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      baseDelayMs: e.NOTIFY_RETRY_BASE_MS,
+      maxDelayMs: e.NOTIFY_RETRY_MAX_MS,
+    }),
+  });
+}

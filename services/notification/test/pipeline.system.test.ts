@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { eventHeaders } from '@mela/messaging';
+import { until } from '@mela/testkit';
+import { kafkaBrokers, localTopology } from '@mela/topology';
+import {
+  startPipeline,
+  startSmtpSink,
+  startWebhookSink,
+  type Pipeline,
+  type SmtpSink,
+  type WebhookSink,
+} from './support.js';
+
+const phone = { id: 401, name: 'Pipeline Phone', priceCents: 2_499_900, stock: 10 };
+
+describe('the order pipeline, end to end', () => {
+  let smtp: SmtpSink;
+  let sms: WebhookSink;
+  let shop: Pipeline;
+  before(async () => {
+    smtp = await startSmtpSink();
+    sms = await startWebhookSink();
+    shop = await startPipeline({
+      brokers: kafkaBrokers(localTopology()),
+      smtp,
+      sms,
+      products: [phone],
+    });
+  });
+  after(async () => {
+    await shop.close();
+    await smtp.close();
+    await sms.close();
+  });
+
+  it('when a shopper browses, adds to cart and orders, then one email and one SMS go out within seconds', async () => {
+    const user = `shopper-${randomUUID().slice(0, 8)}`;
+    const browse = await fetch(`${shop.catalog.url}/api/catalog/products?category=phones`);
+    const listed = (await browse.json()) as { items: { id: string }[] };
+    assert.ok(listed.items.some((p) => p.id === String(phone.id)));
+
+    const started = Date.now();
+    const placed = await shop.buy(user, phone.id);
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const orderId = String(placed.body['id']);
+
+    await until(
+      () =>
+        smtp.received.some((m) => m.subject.includes(orderId)) &&
+        sms.calls.some((c) => String(c.body['text']).includes(orderId)),
+      'the email and the SMS',
+      10_000,
+    );
+    const tookMs = Date.now() - started;
+    const mails = smtp.received.filter((m) => m.subject.includes(orderId));
+    assert.equal(mails.length, 1);
+    assert.equal(mails[0]?.to, `${user}@example.com`);
+    assert.ok(tookMs < 5000, `delivered in ${String(tookMs)} ms`);
+    // Once the service has recorded both as sent, nothing else is on its way.
+    await until(
+      async () =>
+        /notifications_sent_total\{channel="sms",service="notification"\} 1\n/.test(
+          await (await fetch(`${shop.notification.url}/metrics`)).text(),
+        ),
+      'the SMS to be recorded as sent',
+    );
+    assert.equal(sms.calls.filter((c) => String(c.body['text']).includes(orderId)).length, 1);
+  });
+
+  it('when a message is not an order event, then it lands in the dead-letter topic with the reason and the partition keeps flowing', async () => {
+    const producer = shop.kafka.producer();
+    await producer.connect();
+    const poisonKey = `poison-${randomUUID()}`;
+    await producer.send({
+      topic: shop.topic,
+      messages: [{ key: poisonKey, value: '{"not":"an order"' }],
+    });
+    await producer.disconnect();
+    const user = `after-poison-${randomUUID().slice(0, 8)}`;
+
+    const dead: { key: string; reason: string }[] = [];
+    const consumer = shop.kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: `${shop.topic}.dlq`, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        dead.push({
+          key: String(message.key),
+          reason: String(message.headers?.[eventHeaders.deadLetterReason]),
+        });
+        return Promise.resolve();
+      },
+    });
+    try {
+      const placed = await shop.buy(user, phone.id);
+      const orderId = String(placed.body['id']);
+      await until(() => dead.some((d) => d.key === poisonKey), 'the dead letter', 15_000);
+      await until(
+        () => smtp.received.some((m) => m.subject.includes(orderId)),
+        'the next email',
+        10_000,
+      );
+      assert.match(dead.find((d) => d.key === poisonKey)?.reason ?? '', /^invalid_event: not JSON/);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});
