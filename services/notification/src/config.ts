@@ -29,6 +29,8 @@ const notificationEnv = z
     ORDERS_DLQ_TOPIC: topicName.optional(),
     /** The consumer group; replicas share it (and the partitions). */
     NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
+    /** A member silent this long is dropped and its partitions reassigned (broker minimum 6 s). */
+    NOTIFY_SESSION_TIMEOUT_MS: envInt({ min: 6000, max: 300_000 }).default(30_000),
     NOTIFY_PARTITIONS_CONCURRENTLY: envInt({ min: 1, max: 64 }).default(3),
     /** `smtp://user:pass@host:port` (or `smtps://`). */
     SMTP_URL: z.url().default('smtp://127.0.0.1:1025'),
@@ -56,6 +58,7 @@ export interface NotificationConfig {
   readonly deadLetterTopic: string;
   readonly groupId: string;
   readonly partitionsConcurrently: number;
+  readonly sessionTimeoutMs: number;
   readonly smtpUrl: string;
   readonly emailFrom: string;
   readonly smsWebhookUrl: string | undefined;
@@ -77,6 +80,7 @@ export function loadNotificationConfig(
     deadLetterTopic: e.ORDERS_DLQ_TOPIC ?? `${e.ORDERS_TOPIC}.dlq`,
     groupId: e.NOTIFY_GROUP_ID,
     partitionsConcurrently: e.NOTIFY_PARTITIONS_CONCURRENTLY,
+    sessionTimeoutMs: e.NOTIFY_SESSION_TIMEOUT_MS,
     smtpUrl: e.SMTP_URL,
     emailFrom: e.EMAIL_FROM,
     smsWebhookUrl: e.SMS_WEBHOOK_URL,

@@ -86,8 +86,8 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
   const consumer = new OrdersConsumer({
     consumer: kafka.consumer({
       groupId: config.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
     }),
     producer: kafka.producer({
       idempotent: true,

@@ -18,7 +18,7 @@ import { SMTPServer } from 'smtp-server';
 
 /** A local SMTP server that keeps what it receives, as a mail provider's inbox would. */
 export async function startSmtpSink() {
-  const received: { messageId: string; to: string; subject: string }[] = [];
+  const received: { messageId: string; orderId: string; to: string; subject: string }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -32,6 +32,7 @@ export async function startSmtpSink() {
           new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw)?.[1]?.trim() ?? '';
         received.push({
           messageId: header('Message-ID'),
+          orderId: header('X-Mela-Order-Id'),
           to: session.envelope.rcptTo.map((r) => r.address).join(','),
           subject: header('Subject'),
         });
@@ -75,7 +76,10 @@ export async function startWebhookSink(options: { delayMs?: number; failWith?: n
       }
       if (typeof key === 'string' && !effects.has(key)) effects.set(key, body);
       res.writeHead(202, { 'content-type': 'application/json' }).end('{"accepted":true}');
-    })();
+    })().catch(() => {
+      // The caller vanished mid-request (a killed service): nothing was accepted.
+      res.destroy();
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -190,6 +194,8 @@ export async function startPipeline(options: {
         SMS_WEBHOOK_URL: options.sms.url,
         NOTIFY_RETRY_BASE_MS: '20',
         NOTIFY_RETRY_MAX_MS: '200',
+        // A killed member's partitions move to the new one after this long.
+        NOTIFY_SESSION_TIMEOUT_MS: '6000',
         ...options.notificationEnv,
       },
       { ready: 'livez' },

@@ -76,11 +76,9 @@ describe('checkout rules', () => {
       'quantity 10^6': await cartAdd(1_000_000),
     };
     const statuses = Object.fromEntries(Object.entries(cases).map(([k, r]) => [k, r.status]));
-    const codes = Object.fromEntries(
-      await Promise.all(
-        Object.entries(cases).map(async ([k, r]) => [k, ((await r.json()) as { code: string }).code]),
-      ),
-    );
+    const codes: Record<string, string> = {};
+    for (const [k, r] of Object.entries(cases))
+      codes[k] = ((await r.json()) as { code: string }).code;
 
     assert.deepEqual(statuses, {
       'no key': 400,
@@ -144,7 +142,11 @@ describe('checkout rules', () => {
 
   it('when a request died holding a reservation, then the sweeper returns its units; a committed one keeps them', async () => {
     const ledgerStock = await shop.stock(phone.id);
-    const abandoned = { orderId: '900000001', user: `crashed-${randomUUID().slice(0, 8)}`, key: randomUUID() };
+    const abandoned = {
+      orderId: '900000001',
+      user: `crashed-${randomUUID().slice(0, 8)}`,
+      key: randomUUID(),
+    };
     // What a crash between reserving and committing leaves: a claim and an expired reservation.
     await shop.order.db.execute(
       { keyspace: 'customer', table: 'idempotency_keys', key: abandoned.user },
@@ -170,7 +172,10 @@ describe('checkout rules', () => {
     const user = `committed-${randomUUID().slice(0, 8)}`;
     await shop.addToCart(user, phone.id, 1);
     const placed = await shop.placeOrder(user);
-    const claim = await shop.customerRows('SELECT idem_key FROM idempotency_keys WHERE user_id = ?', [user]);
+    const claim = await shop.customerRows(
+      'SELECT idem_key FROM idempotency_keys WHERE user_id = ?',
+      [user],
+    );
     await shop.commerceRows(
       `INSERT INTO stock_reservations (order_id, product_id, quantity, user_id, idem_key, expires_at)
        VALUES (?, ?, 1, ?, ?, UTC_TIMESTAMP(3) - INTERVAL 1 SECOND)`,

@@ -41,7 +41,7 @@ export class EmailChannel implements Channel {
         from: this.#from,
         ...message,
         messageId: `<${idempotencyKey.replace(/[^A-Za-z0-9.-]/g, '.')}@${this.#domain}>`,
-        headers: { 'X-Mela-Event-Id': event.eventId },
+        headers: { 'X-Mela-Event-Id': event.eventId, 'X-Mela-Order-Id': event.order.id },
       });
     } catch (error) {
       // 5xx replies (bad mailbox, rejected) will not get better on retry; 4xx and network will.
