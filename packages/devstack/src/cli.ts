@@ -5,6 +5,7 @@ import { join, relative } from 'node:path';
 import { localTopology } from '@mela/topology';
 import { repoRoot } from './paths.js';
 import { progress } from './processes.js';
+import { startMailbox } from './mailbox.js';
 import { seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
 
@@ -99,12 +100,15 @@ async function main(args: readonly string[]): Promise<number> {
       const topology = localTopology();
       progress('loading the demo catalog (skipped when it is there)');
       seedCatalog(topology);
+      const mailbox = await startMailbox(topology);
       const services = await startServices(topology);
       await printStatus();
       for (const [name, url] of Object.entries(services.urls))
         process.stdout.write(`up    ${name.padEnd(22)} ${url}\n`);
       const catalog = services.urls['catalog'] ?? '';
       const cart = services.urls['cart'] ?? '';
+      const order = services.urls['order'] ?? '';
+      const mail = `http://${topology.host}:${String(topology.mailbox.httpPort)}`;
       process.stdout.write(
         [
           '',
@@ -113,7 +117,9 @@ async function main(args: readonly string[]): Promise<number> {
           `  search     ${catalog}/api/catalog/products?q=phone`,
           `  homepage   ${catalog}/api/catalog/home`,
           `  cart       ${cart}/api/cart   (with a bearer token)`,
-          `  metrics    ${catalog}/metrics, ${cart}/metrics`,
+          `  orders     ${order}/api/orders   (POST with a token and an Idempotency-Key)`,
+          `  mailbox    ${mail}   (emails in .mela/mailbox/*.eml, SMS in .mela/mailbox/sms.log)`,
+          `  metrics    ${catalog}/metrics, ${cart}/metrics, ${order}/metrics`,
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
           'Ctrl-C stops the services; `npm run deps -- down` stops the databases, Redis and Kafka.',
@@ -126,6 +132,7 @@ async function main(args: readonly string[]): Promise<number> {
       });
       progress('stopping the services');
       await services.stop();
+      await mailbox.close();
       return 0;
     }
     default:

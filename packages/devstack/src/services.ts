@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
+  kafkaBrokers,
   localShardMap,
   redisUrl,
   serviceNames,
@@ -37,6 +38,11 @@ export function serviceEnvironment(
     REDIS_URL: redisUrl(topology),
     SHARD_MAP: JSON.stringify(localShardMap(topology)),
     CATALOG_URL: `http://${topology.host}:${topology.services.catalog.port}`,
+    CART_URL: `http://${topology.host}:${topology.services.cart.port}`,
+    KAFKA_BROKERS: kafkaBrokers(topology).join(','),
+    SMTP_URL: `smtp://${topology.host}:${topology.mailbox.smtpPort}`,
+    SMS_WEBHOOK_URL: `http://${topology.host}:${topology.mailbox.httpPort}/sms`,
+    PUSH_WEBHOOK_URL: `http://${topology.host}:${topology.mailbox.httpPort}/push`,
     SHUTDOWN_TIMEOUT_MS: '5000',
   };
 }

@@ -22,10 +22,12 @@ export interface LocalTopology {
   readonly topics: readonly { readonly name: string; readonly partitions: number }[];
   /** The services, each on its own port in local mode. */
   readonly services: Readonly<Record<ServiceName, { readonly port: number }>>;
+  /** The development mailbox: where local mode's email (SMTP) and SMS/push (webhooks) land. */
+  readonly mailbox: { readonly smtpPort: number; readonly httpPort: number };
 }
 
 /** Mela's services. */
-export const serviceNames = ['catalog', 'cart'] as const;
+export const serviceNames = ['catalog', 'cart', 'order', 'notification'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
 function portFrom(
@@ -74,6 +76,12 @@ export function localTopology(
     services: {
       catalog: { port: portFrom(env, 'MELA_CATALOG_PORT', 3001) },
       cart: { port: portFrom(env, 'MELA_CART_PORT', 3002) },
+      order: { port: portFrom(env, 'MELA_ORDER_PORT', 3003) },
+      notification: { port: portFrom(env, 'MELA_NOTIFICATION_PORT', 3004) },
+    },
+    mailbox: {
+      smtpPort: portFrom(env, 'MELA_MAILBOX_SMTP_PORT', 2525),
+      httpPort: portFrom(env, 'MELA_MAILBOX_HTTP_PORT', 3025),
     },
   };
 }

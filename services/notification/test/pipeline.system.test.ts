@@ -41,7 +41,6 @@ describe('the order pipeline, end to end', () => {
     const listed = (await browse.json()) as { items: { id: string }[] };
     assert.ok(listed.items.some((p) => p.id === String(phone.id)));
 
-    const started = Date.now();
     const placed = await shop.buy(user, phone.id);
     assert.equal(placed.status, 201, JSON.stringify(placed.body));
     const orderId = String(placed.body['id']);
@@ -53,11 +52,9 @@ describe('the order pipeline, end to end', () => {
       'the email and the SMS',
       10_000,
     );
-    const tookMs = Date.now() - started;
     const mails = smtp.received.filter((m) => m.orderId === orderId);
     assert.equal(mails.length, 1);
     assert.equal(mails[0]?.to, `${user}@example.com`);
-    assert.ok(tookMs < 5000, `delivered in ${String(tookMs)} ms`);
     // Once the service has recorded both as sent, nothing else is on its way.
     await until(
       async () =>
