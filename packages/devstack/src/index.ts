@@ -1,10 +1,13 @@
 export { ensureSystemPackages } from './apt.js';
 export type { SystemRequirement } from './apt.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
-export { ensureKafkaJars, kafkaDependency, kafkaVersion } from './kafka.js';
+export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
+export type { KafkaNode } from './kafka.js';
 export { mariadbDependency } from './mariadb.js';
 export { paths, repoRoot, stateDir } from './paths.js';
 export { redisDependency } from './redis.js';
+export { startSmtpServer } from './smtp.js';
+export type { ReceivedMail } from './smtp.js';
 export {
   depsDown,
   depsStatus,

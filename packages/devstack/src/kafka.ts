@@ -64,35 +64,20 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
           );
         }
       }
-      const libs = ensureKafkaJars();
-      mkdirSync(configDir, { recursive: true });
-      const serverProperties = join(configDir, 'server.properties');
-      const log4j = join(configDir, 'log4j2.properties');
-      writeFileSync(serverProperties, brokerProperties(topology, dataDir));
-      writeFileSync(log4j, log4jProperties);
-      const java = [
-        '-Xms256m',
-        '-Xmx768m',
-        `-Dlog4j2.configurationFile=${log4j}`,
-        '-cp',
-        `${libs}/*`,
-      ];
-
-      if (!isFormatted(dataDir)) {
+      const node = prepareKafkaNode({
+        host,
+        port,
+        controllerPort,
+        dataDir,
+        configDir,
+        heap: { min: '256m', max: '768m' },
+      });
+      if (!node.formatted()) {
         progress('formatting Kafka KRaft storage');
-        const clusterId = randomBytes(16).toString('base64url');
-        run('java', [
-          ...java,
-          'kafka.tools.StorageTool',
-          'format',
-          '-t',
-          clusterId,
-          '-c',
-          serverProperties,
-        ]);
+        node.format();
       }
       progress(`starting Kafka ${kafkaVersion} (KRaft) on ${endpoint}`);
-      startDetached(name, 'java', [...java, '-XX:+UseG1GC', 'kafka.Kafka', serverProperties]);
+      startDetached(name, 'java', [...node.command]);
       await waitFor(
         `Kafka ${kafkaVersion}`,
         () => isListening(port, host),
@@ -110,13 +95,66 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
   };
 }
 
-function isFormatted(dataDir: string): boolean {
-  return existsSync(dataDir) && readdirSync(dataDir).includes('meta.properties');
+/** One KRaft node's configuration written to disk, and how to format and run it. */
+export interface KafkaNode {
+  /** `java` arguments that run the broker. */
+  readonly command: readonly string[];
+  /** Whether the storage has been formatted (KRaft needs a cluster id before its first start). */
+  formatted(): boolean;
+  format(): void;
 }
 
-function brokerProperties(topology: LocalTopology, dataDir: string): string {
-  const { host } = topology;
-  const { port, controllerPort } = topology.kafka;
+/**
+ * A single Kafka node in KRaft combined mode (broker + controller), sized for one machine:
+ * writes its configuration into `configDir` and fetches the jars if they are missing.
+ */
+export function prepareKafkaNode(node: {
+  readonly host: string;
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly dataDir: string;
+  readonly configDir: string;
+  readonly heap: { readonly min: string; readonly max: string };
+}): KafkaNode {
+  const libs = ensureKafkaJars();
+  mkdirSync(node.configDir, { recursive: true });
+  const serverProperties = join(node.configDir, 'server.properties');
+  const log4j = join(node.configDir, 'log4j2.properties');
+  writeFileSync(serverProperties, brokerProperties(node));
+  writeFileSync(log4j, log4jProperties);
+  const java = [
+    `-Xms${node.heap.min}`,
+    `-Xmx${node.heap.max}`,
+    `-Dlog4j2.configurationFile=${log4j}`,
+    '-cp',
+    `${libs}/*`,
+  ];
+  return {
+    command: [...java, '-XX:+UseG1GC', 'kafka.Kafka', serverProperties],
+    formatted: () =>
+      existsSync(node.dataDir) && readdirSync(node.dataDir).includes('meta.properties'),
+    format() {
+      const clusterId = randomBytes(16).toString('base64url');
+      run('java', [
+        ...java,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId,
+        '-c',
+        serverProperties,
+      ]);
+    },
+  };
+}
+
+function brokerProperties(node: {
+  readonly host: string;
+  readonly port: number;
+  readonly controllerPort: number;
+  readonly dataDir: string;
+}): string {
+  const { host, port, controllerPort, dataDir } = node;
   return [
     'process.roles=broker,controller',
     'node.id=1',

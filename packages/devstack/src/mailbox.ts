@@ -3,8 +3,8 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { LocalTopology } from '@mela/topology';
-import { SMTPServer } from 'smtp-server';
 import { stateDir } from './paths.js';
+import { startSmtpServer } from './smtp.js';
 
 /**
  * Local mode's stand-in for the mail and SMS providers: an SMTP server that saves each email
@@ -16,25 +16,16 @@ export async function startMailbox(topology: LocalTopology): Promise<{ close(): 
   mkdirSync(dir, { recursive: true });
   const inbox: { channel: string; at: string; summary: string }[] = [];
   let count = 0;
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => (raw += chunk));
-      stream.on('end', () => {
-        count += 1;
-        writeFileSync(join(dir, `${String(Date.now())}-${String(count)}.eml`), raw);
-        const to = session.envelope.rcptTo.map((r) => r.address).join(', ');
-        inbox.push({ channel: 'email', at: new Date().toISOString(), summary: `to ${to}` });
-        callback();
-      });
+  const smtp = await startSmtpServer({
+    host: topology.host,
+    port: topology.mailbox.smtpPort,
+    onMessage(mail) {
+      count += 1;
+      writeFileSync(join(dir, `${String(Date.now())}-${String(count)}.eml`), mail.raw);
+      const summary = `to ${mail.recipients.join(', ')}: ${mail.header('Subject')}`;
+      inbox.push({ channel: 'email', at: new Date().toISOString(), summary });
     },
   });
-  smtp.listen(topology.mailbox.smtpPort, topology.host);
-  await once(smtp.server, 'listening');
   const http = createServer((req, res) => {
     if (req.method === 'GET') {
       res
@@ -59,7 +50,7 @@ export async function startMailbox(topology: LocalTopology): Promise<{ close(): 
       http.closeAllConnections();
       await Promise.all([
         new Promise<void>((resolve) => http.close(() => resolve())),
-        new Promise<void>((resolve) => smtp.close(() => resolve())),
+        smtp.close(),
       ]);
     },
   };

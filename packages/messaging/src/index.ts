@@ -1,10 +1,5 @@
 export { registerConsumerLag } from './consumer-lag.js';
 export { checkKafkaEnv, createKafka, kafkaConfigFrom, kafkaEnv } from './kafka-config.js';
 export type { KafkaClientConfig } from './kafka-config.js';
-export {
-  eventHeaders,
-  orderPlacedEvent,
-  ordersDeadLetterTopic,
-  ordersTopic,
-} from './order-events.js';
+export { eventHeaders, orderPlacedEvent, ordersTopic } from './order-events.js';
 export type { OrderPlacedEvent } from './order-events.js';

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 
-/** The topic order events are published to, and the one that holds what could not be handled. */
+/** The topic order events are published to (its dead letters go to `<topic>.dlq`). */
 export const ordersTopic = 'orders';
-export const ordersDeadLetterTopic = 'orders.dlq';
 
 const money = z.number().int().nonnegative();
 

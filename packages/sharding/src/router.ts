@@ -340,14 +340,7 @@ export class ShardRouter implements ShardedDatabase {
   async transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
     const shard = await this.#resolve(route);
     if (!shard) throw new Error('a transaction needs a route that reaches a shard');
-    const labels = { keyspace: shard.keyspace, shard: shard.name };
-    let connection: PoolConnection;
-    try {
-      connection = await shard.pool.getConnection();
-    } catch (error) {
-      throw this.#translate(error, shard);
-    }
-    const timeout = this.#options.queryTimeoutMs ?? 5000;
+    const connection = await this.#connect(shard);
     const tx: ShardTransaction = {
       keyspace: shard.keyspace,
       shard: shard.name,
@@ -365,16 +358,7 @@ export class ShardRouter implements ShardedDatabase {
           if (other.name !== shard.name)
             throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
         }
-        this.#metrics.queries.inc({ ...labels, route: 'transaction' });
-        const end = this.#metrics.duration.startTimer(labels);
-        try {
-          const [result] = await connection.query<R>({ sql, timeout }, [...params]);
-          return result;
-        } catch (error) {
-          throw this.#translate(error, shard);
-        } finally {
-          end();
-        }
+        return this.#runOn<R>(connection, shard, 'transaction', sql, params);
       },
     };
     return inTransaction(
@@ -400,30 +384,13 @@ export class ShardRouter implements ShardedDatabase {
   ): Promise<T> {
     const shard = this.shards(keyspace).find((s) => s.name === shardName);
     if (!shard) throw new Error(`keyspace "${keyspace}" has no shard "${shardName}"`);
-    let connection: PoolConnection;
-    try {
-      connection = await shard.pool.getConnection();
-    } catch (error) {
-      throw this.#translate(error, shard);
-    }
-    const labels = { keyspace: shard.keyspace, shard: shard.name };
-    const timeout = this.#options.queryTimeoutMs ?? 5000;
+    const connection = await this.#connect(shard);
     try {
       return await fn({
         keyspace,
         shard: shard.name,
-        execute: async <R extends Row[] | ResultSetHeader = Row[]>(
-          sql: string,
-          params: SqlParams = [],
-        ) => {
-          this.#metrics.queries.inc({ ...labels, route: 'session' });
-          try {
-            const [result] = await connection.query<R>({ sql, timeout }, [...params]);
-            return result;
-          } catch (error) {
-            throw this.#translate(error, shard);
-          }
-        },
+        execute: <R extends Row[] | ResultSetHeader = Row[]>(sql: string, params: SqlParams = []) =>
+          this.#runOn<R>(connection, shard, 'session', sql, params),
       });
     } finally {
       // A session may end with state the next borrower must not inherit (locks, variables).
@@ -541,6 +508,39 @@ export class ShardRouter implements ShardedDatabase {
     const all = [...[...this.#shards.values()].flat(), ...this.#retired];
     this.#retired.length = 0;
     await Promise.all(all.map((shard) => shard.pool.end().catch(() => undefined)));
+  }
+
+  /** A connection of the shard's pool, held by a transaction or a session. */
+  async #connect(shard: Shard): Promise<PoolConnection> {
+    try {
+      return await shard.pool.getConnection();
+    } catch (error) {
+      throw this.#translate(error, shard);
+    }
+  }
+
+  /** A statement on a held connection, counted and timed per shard like pooled ones. */
+  async #runOn<R>(
+    connection: PoolConnection,
+    shard: Shard,
+    route: 'transaction' | 'session',
+    sql: string,
+    params: SqlParams,
+  ): Promise<R> {
+    const labels = { keyspace: shard.keyspace, shard: shard.name };
+    this.#metrics.queries.inc({ ...labels, route });
+    const end = this.#metrics.duration.startTimer(labels);
+    try {
+      const [result] = await connection.query(
+        { sql, timeout: this.#options.queryTimeoutMs ?? 5000 },
+        [...params],
+      );
+      return result as R;
+    } catch (error) {
+      throw this.#translate(error, shard);
+    } finally {
+      end();
+    }
   }
 
   async #run<T>(

@@ -1,4 +1,4 @@
-import { createPool, type Pool, type ResultSetHeader } from 'mysql2/promise';
+import { createPool, type Pool, type PoolConnection, type ResultSetHeader } from 'mysql2/promise';
 import { Counter, type Registry } from 'prom-client';
 import {
   inTransaction,
@@ -73,6 +73,15 @@ export class VtgateDatabase implements ShardedDatabase {
     });
   }
 
+  /** A connection of the keyspace's pool, held by a transaction or a session. */
+  #connect(keyspace: string): Promise<PoolConnection> {
+    return this.#pool(keyspace)
+      .getConnection()
+      .catch((error: unknown) => {
+        throw this.#translate(error, keyspace);
+      });
+  }
+
   #pool(keyspace: string): Pool {
     const pool = this.#pools.get(keyspace);
     if (!pool) throw new Error(`unknown keyspace "${keyspace}"`);
@@ -115,11 +124,7 @@ export class VtgateDatabase implements ShardedDatabase {
   }
 
   async transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
-    const connection = await this.#pool(route.keyspace)
-      .getConnection()
-      .catch((error: unknown) => {
-        throw this.#translate(error, route.keyspace);
-      });
+    const connection = await this.#connect(route.keyspace);
     const timeout = this.#options.queryTimeoutMs ?? 5000;
     const tx: ShardTransaction = {
       keyspace: route.keyspace,
@@ -179,11 +184,7 @@ export class VtgateDatabase implements ShardedDatabase {
     _shard: string,
     fn: (session: ShardSession) => Promise<T>,
   ): Promise<T> {
-    const connection = await this.#pool(keyspace)
-      .getConnection()
-      .catch((error: unknown) => {
-        throw this.#translate(error, keyspace);
-      });
+    const connection = await this.#connect(keyspace);
     const timeout = this.#options.queryTimeoutMs ?? 5000;
     try {
       return await fn({

@@ -6,6 +6,8 @@ export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';
 export { startService } from './services.js';
 export type { ServiceProcess } from './services.js';
+export { createTestTopics, insertTestProducts, startCatalogAndCart } from './shop.js';
+export type { TestProduct, TestTopics } from './shop.js';
 export { createTestShards } from './shards.js';
 export type { TestShards } from './shards.js';
 export { until } from './wait.js';

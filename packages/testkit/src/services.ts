@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '@mela/devstack';
 import { stopChild } from './process.js';
 import { until } from './wait.js';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 
 /** A Mela service running as its own process, as in production. */
 export interface ServiceProcess {

@@ -4,51 +4,40 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createDevTokenIssuer } from '@mela/platform';
+import { startSmtpServer } from '@mela/devstack';
 import {
   createTestShards,
+  createTestTopics,
   freePort,
+  insertTestProducts,
+  startCatalogAndCart,
   startService,
   type ServiceProcess,
+  type TestProduct,
   type TestShards,
 } from '@mela/testkit';
 import { localTopology, redisUrl } from '@mela/topology';
 import { Kafka, logLevel } from 'kafkajs';
-import { createConnection } from 'mysql2/promise';
-import { SMTPServer } from 'smtp-server';
 
 /** A local SMTP server that keeps what it receives, as a mail provider's inbox would. */
 export async function startSmtpSink() {
   const received: { messageId: string; orderId: string; to: string; subject: string }[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      let raw = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => (raw += chunk));
-      stream.on('end', () => {
-        const header = (name: string) =>
-          new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(raw)?.[1]?.trim() ?? '';
-        received.push({
-          messageId: header('Message-ID'),
-          orderId: header('X-Mela-Order-Id'),
-          to: session.envelope.rcptTo.map((r) => r.address).join(','),
-          subject: header('Subject'),
-        });
-        callback();
+  const server = await startSmtpServer({
+    host: '127.0.0.1',
+    port: 0,
+    onMessage(mail) {
+      received.push({
+        messageId: mail.header('Message-ID'),
+        orderId: mail.header('X-Mela-Order-Id'),
+        to: mail.recipients.join(','),
+        subject: mail.header('Subject'),
       });
     },
   });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
   return {
-    url: `smtp://127.0.0.1:${String(port)}`,
+    url: `smtp://127.0.0.1:${String(server.port)}`,
     received,
-    /** Distinct messages: a provider drops a resend with a Message-ID it has seen. */
-    distinct: () => new Set(received.map((m) => m.messageId)).size,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => server.close(),
   };
 }
 
@@ -123,7 +112,7 @@ export async function startPipeline(options: {
   readonly brokers: string[];
   readonly smtp: SmtpSink;
   readonly sms: WebhookSink;
-  readonly products: readonly { id: number; name: string; priceCents: number; stock: number }[];
+  readonly products: readonly TestProduct[];
   readonly notificationEnv?: Record<string, string>;
 }): Promise<Pipeline> {
   const topology = localTopology();
@@ -131,33 +120,14 @@ export async function startPipeline(options: {
   const secret = randomBytes(32).toString('hex');
   const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
   const suffix = randomBytes(4).toString('hex');
-  const topic = `orders-t${suffix}`;
+  const topics = await createTestTopics(options.brokers);
+  const { topic } = topics;
   const kafka = new Kafka({
     clientId: 'pipeline-test',
     brokers: options.brokers,
     logLevel: logLevel.NOTHING,
   });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic, numPartitions: 3, replicationFactor: 1 },
-      { topic: `${topic}.dlq`, numPartitions: 3, replicationFactor: 1 },
-    ],
-  });
-  await admin.disconnect();
-
-  const commerce = await createConnection({ uri: shards.url('commerce', '0') });
-  await commerce.query("INSERT INTO categories (id, slug, name) VALUES (1, 'phones', 'Phones')");
-  for (const p of options.products) {
-    await commerce.query(
-      `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
-       VALUES (?, ?, ?, 'A test product', 1, ?, ?)`,
-      [p.id, `SKU-${String(p.id)}`, p.name, p.priceCents, p.stock],
-    );
-  }
-  await commerce.end();
+  await insertTestProducts(shards, options.products);
 
   const common = {
     AUTH_JWT_SECRET: secret,
@@ -167,15 +137,7 @@ export async function startPipeline(options: {
     KAFKA_BROKERS: options.brokers.join(','),
     ORDERS_TOPIC: topic,
   };
-  const catalog = await startService('catalog', await freePort(), {
-    ...common,
-    CACHE_KEY_PREFIX: `test:pipe:${suffix}:catalog:`,
-  });
-  const cart = await startService('cart', await freePort(), {
-    ...common,
-    CATALOG_URL: catalog.url,
-    CART_KEY_PREFIX: `test:pipe:${suffix}:cart:`,
-  });
+  const { catalog, cart } = await startCatalogAndCart(common, `test:pipe:${suffix}:`);
   const order = await startService('order', await freePort(), {
     ...common,
     CART_URL: cart.url,
@@ -235,10 +197,7 @@ export async function startPipeline(options: {
       await order.stop();
       await cart.stop();
       await catalog.stop();
-      const cleanup = kafka.admin();
-      await cleanup.connect();
-      await cleanup.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
-      await cleanup.disconnect();
+      await topics.drop();
       await shards.drop();
     },
   };

@@ -114,6 +114,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   );
 
   let sweeping = false;
+  let purgedAt = 0;
   const sweep = async () => {
     if (sweeping) return;
     sweeping = true;
@@ -121,9 +122,14 @@ export function buildOrder(config: OrderConfig): OrderApp {
       const { released, consumed } = await orders.sweepExpired();
       if (released + consumed > 0)
         logger.info({ released, consumed }, 'settled expired stock reservations');
-      await repository.purgeIdempotencyKeys(
-        new Date(clock().getTime() - config.idempotencyRetentionMs),
-      );
+      // Keys live for a day: clearing them every ten minutes is plenty (each purge opens a
+      // connection per shard).
+      if (Date.now() - purgedAt >= 600_000) {
+        purgedAt = Date.now();
+        await repository.purgeIdempotencyKeys(
+          new Date(clock().getTime() - config.idempotencyRetentionMs),
+        );
+      }
     } catch (error) {
       logger.warn({ err: error }, 'reservation sweep failed; next round retries');
     } finally {

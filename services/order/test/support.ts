@@ -3,25 +3,19 @@ import { once } from 'node:events';
 import { createDevTokenIssuer } from '@mela/platform';
 import {
   createTestShards,
-  freePort,
-  startService,
+  createTestTopics,
+  insertTestProducts,
+  startCatalogAndCart,
   type ServiceProcess,
+  type TestProduct,
   type TestShards,
 } from '@mela/testkit';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
-import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { loadOrderConfig } from '../src/config.js';
 import { buildOrder, type OrderApp } from '../src/main.js';
 
 const topology = localTopology();
-
-export interface TestProduct {
-  readonly id: number;
-  readonly name: string;
-  readonly priceCents: number;
-  readonly stock: number;
-}
 
 /**
  * A whole checkout of the test's own: databases on every shard, its own Kafka topics and
@@ -61,31 +55,10 @@ export async function startCheckout(
   const secret = randomBytes(32).toString('hex');
   const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
   const suffix = randomBytes(4).toString('hex');
-  const topic = `orders-t${suffix}`;
-  const kafka = new Kafka({
-    clientId: 'order-test',
-    brokers: kafkaBrokers(topology),
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      { topic, numPartitions: 3, replicationFactor: 1 },
-      { topic: `${topic}.dlq`, numPartitions: 3, replicationFactor: 1 },
-    ],
-  });
-
+  const topics = await createTestTopics(kafkaBrokers(topology));
+  const { topic } = topics;
+  await insertTestProducts(shards, products);
   const commerce = await createConnection({ uri: shards.url('commerce', '0') });
-  await commerce.query("INSERT INTO categories (id, slug, name) VALUES (1, 'phones', 'Phones')");
-  for (const p of products) {
-    await commerce.query(
-      `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
-       VALUES (?, ?, ?, 'A test product', 1, ?, ?)`,
-      [p.id, `SKU-${p.id}`, p.name, p.priceCents, p.stock],
-    );
-  }
   const customer = await Promise.all(
     ['-80', '80-'].map((shard) => createConnection({ uri: shards.url('customer', shard) })),
   );
@@ -96,15 +69,7 @@ export async function startCheckout(
     SHARD_MAP: shards.shardMap,
     RATE_LIMIT: 'false',
   };
-  const catalog = await startService('catalog', await freePort(), {
-    ...common,
-    CACHE_KEY_PREFIX: `test:order:${suffix}:catalog:`,
-  });
-  const cart = await startService('cart', await freePort(), {
-    ...common,
-    CATALOG_URL: catalog.url,
-    CART_KEY_PREFIX: `test:order:${suffix}:cart:`,
-  });
+  const { catalog, cart } = await startCatalogAndCart(common, `test:order:${suffix}:`);
 
   const orders: (OrderApp & { url: string })[] = [];
   const startOrder = async (env: Record<string, string> = {}) => {
@@ -185,8 +150,7 @@ export async function startCheckout(
       await catalog.stop();
       await commerce.end();
       for (const c of customer) await c.end();
-      await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined);
-      await admin.disconnect();
+      await topics.drop();
       await shards.drop();
     },
   };

@@ -161,24 +161,24 @@ export class OrderRepository implements OrderStore {
   async get(orderId: string): Promise<Order | undefined> {
     const rows = await this.#db.execute(
       { keyspace: 'customer', table: 'orders', key: orderId, column: 'id' },
-      `${selectOrders} WHERE o.id = ? ORDER BY i.product_id`,
+      `SELECT ${orderColumns} FROM orders o JOIN order_items i ON i.order_id = o.id
+        WHERE o.id = ? ORDER BY i.product_id`,
       [orderId],
     );
     return toOrders(rows)[0];
   }
 
   async list(userId: string, options: { readonly limit: number; readonly before?: string }) {
-    const ids = await this.#db.execute(
-      byUser('orders', userId),
-      `SELECT id FROM orders WHERE user_id = ? ${options.before ? 'AND id < ?' : ''}
-        ORDER BY id DESC LIMIT ?`,
-      options.before ? [userId, options.before, options.limit] : [userId, options.limit],
-    );
-    if (ids.length === 0) return [];
+    // One round trip: the page of ids (a derived table may have a LIMIT), then its items.
     const rows = await this.#db.execute(
       byUser('orders', userId),
-      `${selectOrders} WHERE o.user_id = ? AND o.id IN (?) ORDER BY o.id DESC, i.product_id`,
-      [userId, ids.map((r) => r['id'] as string)],
+      `SELECT ${orderColumns}
+         FROM (SELECT id FROM orders WHERE user_id = ? ${options.before ? 'AND id < ?' : ''}
+                ORDER BY id DESC LIMIT ?) page
+         JOIN orders o ON o.id = page.id
+         JOIN order_items i ON i.order_id = o.id
+        ORDER BY o.id DESC, i.product_id`,
+      options.before ? [userId, options.before, options.limit] : [userId, options.limit],
     );
     return toOrders(rows);
   }
@@ -201,11 +201,10 @@ export class OrderRepository implements OrderStore {
   }
 }
 
-const selectOrders = `
-  SELECT o.id, o.user_id, o.status, o.total_cents, o.currency, o.payment_id, o.payment_method,
-         o.shipping_address, o.contact, o.created_at,
-         i.product_id, i.name, i.quantity, i.unit_price_cents
-    FROM orders o JOIN order_items i ON i.order_id = o.id`;
+const orderColumns = `
+  o.id, o.user_id, o.status, o.total_cents, o.currency, o.payment_id, o.payment_method,
+  o.shipping_address, o.contact, o.created_at,
+  i.product_id, i.name, i.quantity, i.unit_price_cents`;
 
 function toOrders(rows: readonly Row[]): Order[] {
   const orders = new Map<string, { order: Omit<Order, 'items'>; items: OrderItem[] }>();

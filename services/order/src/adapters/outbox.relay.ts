@@ -52,37 +52,33 @@ export class OutboxRelay {
   constructor(options: OutboxRelayOptions) {
     this.#options = options;
     this.#keyspace = options.keyspace ?? 'customer';
-    const registers = [options.registry];
+    // Every relay metric is per shard.
+    const perShard = { labelNames: ['shard'] as const, registers: [options.registry] };
     this.#metrics = {
       published: new Counter({
         name: 'outbox_published_total',
         help: 'Outbox events published to Kafka',
-        labelNames: ['shard'] as const,
-        registers,
+        ...perShard,
       }),
       failures: new Counter({
         name: 'outbox_publish_failures_total',
         help: 'Attempts to publish an outbox batch that failed (the rows are retried)',
-        labelNames: ['shard'] as const,
-        registers,
+        ...perShard,
       }),
       pending: new Gauge({
         name: 'outbox_pending_events',
         help: 'Outbox events committed but not yet published',
-        labelNames: ['shard'] as const,
-        registers,
+        ...perShard,
       }),
       oldest: new Gauge({
         name: 'outbox_oldest_pending_age_seconds',
         help: 'Age of the oldest unpublished outbox event (0 when none)',
-        labelNames: ['shard'] as const,
-        registers,
+        ...perShard,
       }),
       leader: new Gauge({
         name: 'outbox_relay_leader',
         help: '1 when this replica relays the shard',
-        labelNames: ['shard'] as const,
-        registers,
+        ...perShard,
       }),
     };
   }
@@ -136,7 +132,8 @@ export class OutboxRelay {
   async #relay(session: ShardSession, shard: string): Promise<void> {
     const batchSize = this.#options.batchSize ?? 200;
     let kafkaBackoff = 200;
-    let lastHousekeeping = 0;
+    let measuredAt = 0;
+    let purgedAt = 0;
     while (!this.#stopping) {
       const rows = await session.execute(
         `SELECT id, event_id, topic, event_key, event_type, payload FROM outbox
@@ -165,9 +162,13 @@ export class OutboxRelay {
         ]);
         this.#metrics.published.inc({ shard }, rows.length);
       }
-      if (Date.now() - lastHousekeeping > 1000) {
-        lastHousekeeping = Date.now();
+      const now = Date.now();
+      if (now - measuredAt >= 1000) {
+        measuredAt = now;
         await this.#measure(session, shard);
+      }
+      if (now - purgedAt >= 60_000) {
+        purgedAt = now;
         await this.#purge(session);
       }
       if (rows.length < batchSize) await this.#sleep(this.#options.pollMs ?? 250);

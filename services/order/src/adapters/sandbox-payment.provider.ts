@@ -12,7 +12,6 @@ export class SandboxPaymentProvider implements PaymentProvider {
   readonly #failureRate: number;
   readonly #random: () => number;
   readonly #charges = new Map<string, Promise<Payment>>();
-  readonly #refunded = new Set<string>();
 
   constructor(options: {
     readonly latencyMs: number;
@@ -45,13 +44,8 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return { id: `pay_sbx_${randomBytes(9).toString('base64url')}` };
   }
 
-  refund(paymentId: string): Promise<void> {
-    this.#refunded.add(paymentId);
+  /** Nothing moved, so nothing moves back. */
+  refund(): Promise<void> {
     return Promise.resolve();
-  }
-
-  /** Whether a payment was refunded (for tests and the sandbox's own bookkeeping). */
-  wasRefunded(paymentId: string): boolean {
-    return this.#refunded.has(paymentId);
   }
 }

@@ -1,4 +1,4 @@
-import type { CartLine, Order, OrderItem, PaymentMethod, ProductFacts } from './order.js';
+import type { CartLine, Order, PaymentMethod, ProductFacts } from './order.js';
 import type { OrderPlacedEvent } from '@mela/messaging';
 
 /** The caller's cart, read through the cart service with the caller's own token. */
@@ -111,5 +111,3 @@ export interface OrderStore {
     options: { readonly limit: number; readonly before?: string },
   ): Promise<Order[]>;
 }
-
-export type { OrderItem };

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { createConnection } from 'mysql2/promise';
+import { deadPort } from './network.js';
+import { startService, type ServiceProcess } from './services.js';
+import type { TestShards } from './shards.js';
+
+export interface TestProduct {
+  readonly id: number;
+  readonly name: string;
+  readonly priceCents: number;
+  readonly stock: number;
+}
+
+/** Writes products (in one category, `phones`) straight into the test's commerce database. */
+export async function insertTestProducts(
+  shards: TestShards,
+  products: readonly TestProduct[],
+): Promise<void> {
+  const commerce = await createConnection({ uri: shards.url('commerce', '0') });
+  try {
+    await commerce.query("INSERT INTO categories (id, slug, name) VALUES (1, 'phones', 'Phones')");
+    for (const p of products) {
+      await commerce.query(
+        `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
+         VALUES (?, ?, ?, 'A test product', 1, ?, ?)`,
+        [p.id, `SKU-${String(p.id)}`, p.name, p.priceCents, p.stock],
+      );
+    }
+  } finally {
+    await commerce.end();
+  }
+}
+
+/** An orders topic and its `.dlq` of the test's own (3 partitions each). */
+export interface TestTopics {
+  readonly topic: string;
+  readonly deadLetterTopic: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestTopics(brokers: readonly string[]): Promise<TestTopics> {
+  const topic = `orders-t${randomBytes(4).toString('hex')}`;
+  const deadLetterTopic = `${topic}.dlq`;
+  const admin = new Kafka({
+    clientId: 'mela-test',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [topic, deadLetterTopic].map((t) => ({
+        topic: t,
+        numPartitions: 3,
+        replicationFactor: 1,
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  return {
+    topic,
+    deadLetterTopic,
+    async drop() {
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic, deadLetterTopic] }).catch(() => undefined);
+      await admin.disconnect();
+    },
+  };
+}
+
+/**
+ * Catalog and cart as processes over `env` (the test's databases, Redis, secret), each with
+ * Redis keys under `keyPrefix`: what an order needs in front of it.
+ */
+export async function startCatalogAndCart(
+  env: Readonly<Record<string, string>>,
+  keyPrefix: string,
+): Promise<{ readonly catalog: ServiceProcess; readonly cart: ServiceProcess }> {
+  const catalog = await startService('catalog', await deadPort(), {
+    ...env,
+    CACHE_KEY_PREFIX: `${keyPrefix}catalog:`,
+  });
+  const cart = await startService('cart', await deadPort(), {
+    ...env,
+    CATALOG_URL: catalog.url,
+    CART_KEY_PREFIX: `${keyPrefix}cart:`,
+  });
+  return { catalog, cart };
+}
