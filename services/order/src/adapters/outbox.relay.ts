@@ -20,7 +20,7 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Published rows are deleted after this long. @default 24 h */
   readonly retentionMs?: number;
-  /** Name of the per-shard leader lock; one relay per shard holds it. @default 'mela.outbox-relay' */
+  /** Per-shard leader lock, suffixed with the database name. @default 'mela.outbox-relay' */
   readonly lockName?: string;
   readonly clock?: () => Date;
 }
@@ -107,7 +107,12 @@ export class OutboxRelay {
     while (!this.#stopping) {
       try {
         await this.#options.db.session(this.#keyspace, shard, async (session) => {
-          const [row] = await session.execute('SELECT GET_LOCK(?, 0) AS got', [lock]);
+          // Named locks are server-wide: the database's name keeps two schemas on one server
+          // (two shards, or two test databases) from sharing one leader.
+          const [row] = await session.execute(
+            "SELECT GET_LOCK(CONCAT(?, '.', DATABASE()), 0) AS got",
+            [lock],
+          );
           if (Number(row?.['got']) !== 1) {
             await this.#sleep(2000);
             return;
@@ -173,7 +178,9 @@ export class OutboxRelay {
       }
       if (rows.length < batchSize) await this.#sleep(this.#options.pollMs ?? 250);
     }
-    await session.execute('DO RELEASE_LOCK(?)', [this.#options.lockName ?? 'mela.outbox-relay']);
+    await session.execute("DO RELEASE_LOCK(CONCAT(?, '.', DATABASE()))", [
+      this.#options.lockName ?? 'mela.outbox-relay',
+    ]);
   }
 
   async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
