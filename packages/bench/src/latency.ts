@@ -1,7 +1,8 @@
 import { Agent, request } from 'node:http';
 import type { RunFigures } from './stats.js';
 
-function percentile(sorted: readonly number[], p: number): number {
+/** The `p`th percentile of sorted samples (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }

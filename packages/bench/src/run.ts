@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { measureLatency } from './latency.js';
+import { benchOrders, type NotifyFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
-import { ratio, summarise, table, type RunFigures, type Summary } from './stats.js';
+import { median, ratio, summarise, table, type RunFigures, type Summary } from './stats.js';
 
 /**
  * `npm run bench`: the catalog's hot path measured side by side with bare baselines, on the same
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     products: { type: 'string', default: '100000' },
+    orders: { type: 'string', default: '1500' },
+    'order-connections': { type: 'string', default: '16' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
   },
@@ -31,6 +35,8 @@ const warmup = smoke ? 1 : Number(values.warmup);
 const repeats = smoke ? 1 : Number(values.repeats);
 const connections = Number(values.connections);
 const products = Number(values.products);
+const ordersPerRun = smoke ? 30 : Number(values.orders);
+const orderConnections = Number(values['order-connections']);
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const outDir = values.out ?? join(root, '.mela', 'bench');
 
@@ -156,6 +162,58 @@ try {
       String(s.errors),
     ]),
   );
+  // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
+  const orderRuns = await benchOrders({
+    repeats,
+    orders: ordersPerRun,
+    connections: orderConnections,
+    redisUrl: process.env['REDIS_URL'] ?? redisUrl(localTopology()),
+    brokers: process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology()),
+    say,
+  });
+  const rawInsert = summarise(
+    'one mysql2 transaction on one shard (the same rows)',
+    orderRuns.rawInsert,
+  );
+  const placeOrder = summarise(
+    `POST /api/orders, ${String(orderConnections)} at a time`,
+    orderRuns.orders,
+  );
+  const soloOrder = summarise('POST /api/orders, one at a time', orderRuns.solo);
+  const orderTable = table(
+    [
+      'placing an order',
+      'orders/s (median)',
+      'orders/s min–max',
+      'p50 ms',
+      'p99 ms',
+      'errors',
+      'vs raw tx',
+    ],
+    [rawInsert, placeOrder, soloOrder].map((s) => [
+      s.name,
+      fmt(s.requestsPerSecond.median),
+      spread(s),
+      ms(s.p50Ms),
+      ms(s.p99Ms),
+      String(s.errors),
+      ratio(s.requestsPerSecond.median, rawInsert.requestsPerSecond.median),
+    ]),
+  );
+  const notifyRow = (label: string, runs: readonly NotifyFigures[]) => [
+    label,
+    String(runs.reduce((n, r) => n + r.count, 0)),
+    ms(median(runs.map((r) => r.p50Ms))),
+    ms(median(runs.map((r) => r.p99Ms))),
+    `${ms(Math.min(...runs.map((r) => r.p99Ms)))}–${ms(Math.max(...runs.map((r) => r.p99Ms)))}`,
+  ];
+  const notifyTable = table(
+    ['order committed → email accepted by SMTP', 'orders', 'p50 ms', 'p99 ms', 'p99 min–max'],
+    [
+      notifyRow(`placed ${String(orderConnections)} at a time`, orderRuns.notification),
+      notifyRow('placed one at a time', orderRuns.soloNotification),
+    ],
+  );
   const report = [
     `## Catalog hot path (${new Date().toISOString()})`,
     '',
@@ -168,6 +226,16 @@ try {
     `Cache miss vs hit at ${latencyConnections} connections: p50 ${ratio(miss.p50Ms, hit.p50Ms)}, p99 ${ratio(miss.p99Ms, hit.p99Ms)}.`,
     '',
     latency,
+    '',
+    `## Placing orders`,
+    '',
+    `${String(repeats)} × ${String(ordersPerRun)} orders after a warm-up, ${String(orderConnections)} connections, each order a different user's (carts filled before the timed part), sandbox payment at 0 ms; the baseline writes the same rows (claim, order, item, outbox) in one transaction per order on one shard.`,
+    '',
+    orderTable,
+    '',
+    'From the 201 to the SMTP server accepting the email: outbox relay → Kafka → notification (delivery log on the shard) → SMTP.',
+    '',
+    notifyTable,
     '',
   ].join('\n');
   process.stdout.write(`${report}\n`);
@@ -184,6 +252,13 @@ try {
         connections,
         throughput: [rawSummary, bareSummary, catalogSummary],
         latency: [hit, miss],
+        orders: {
+          placeOrder,
+          soloOrder,
+          rawInsert,
+          notification: orderRuns.notification,
+          soloNotification: orderRuns.soloNotification,
+        },
       },
       null,
       2,

@@ -66,11 +66,14 @@ describe('npm run bench, as a smoke run', () => {
     assert.match(run.stdout, /\| node:http \| [\d,]+ .* \| 1\.00× \|/);
     assert.match(run.stdout, /\| catalog \| [\d,]+ /);
     assert.match(run.stdout, /Cache miss vs hit at 4 connections: p50 [\d.]+×/);
+    assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time \| [\d,.]+ /);
+    assert.match(run.stdout, /\| placed one at a time \| \d+ \| [\d.]+ \| [\d.]+ \|/);
     const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
     assert.ok(file);
     const figures = JSON.parse(readFileSync(join(out, file), 'utf8')) as {
       throughput: { name: string; requestsPerSecond: { median: number }; errors: number }[];
       latency: { errors: number }[];
+      orders: Record<'placeOrder' | 'soloOrder' | 'rawInsert', { errors: number }>;
     };
     assert.deepEqual(
       figures.throughput.map((t) => t.name),
@@ -81,5 +84,7 @@ describe('npm run bench, as a smoke run', () => {
       assert.equal(t.errors, 0, t.name);
     }
     assert.ok(figures.latency.every((l) => l.errors === 0));
+    const { placeOrder, soloOrder, rawInsert } = figures.orders;
+    assert.deepEqual([placeOrder.errors, soloOrder.errors, rawInsert.errors], [0, 0, 0]);
   });
 });

@@ -1,0 +1,316 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { startSmtpServer } from '@mela/devstack';
+import { createDevTokenIssuer } from '@mela/platform';
+import {
+  createTestShards,
+  createTestTopics,
+  freePort,
+  insertTestProducts,
+  startCatalogAndCart,
+  startService,
+  until,
+  type ServiceProcess,
+} from '@mela/testkit';
+import { createPool } from 'mysql2/promise';
+import { percentile } from './latency.js';
+import type { RunFigures } from './stats.js';
+
+export interface OrderBenchOptions {
+  readonly repeats: number;
+  /** Orders per repeat (and raw transactions per repeat). */
+  readonly orders: number;
+  readonly connections: number;
+  readonly redisUrl: string;
+  readonly brokers: readonly string[];
+  readonly say: (line: string) => void;
+}
+
+export interface OrderBenchFigures {
+  /** `POST /api/orders` through the whole service, `connections` at a time. */
+  readonly orders: RunFigures[];
+  /** The same, one at a time: the latency of an order when nothing queues. */
+  readonly solo: RunFigures[];
+  /** The same order's rows written by one bare mysql2 transaction on one shard. */
+  readonly rawInsert: RunFigures[];
+  /** Order committed (201 received) → its email accepted by the SMTP server, per repeat. */
+  readonly notification: NotifyFigures[];
+  /** The same for the orders placed one at a time. */
+  readonly soloNotification: NotifyFigures[];
+}
+
+export interface NotifyFigures {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly count: number;
+}
+
+// Shoppers spread over a shelf of products, as on an ordinary day. (One hot product is the
+// flash sale: its orders queue on one row, which the flash-sale test covers.)
+const shelf = Array.from({ length: 200 }, (_, i) => ({
+  id: i + 1,
+  name: `Bench Product ${String(i + 1)}`,
+  priceCents: 99_900 + i,
+  stock: 100_000_000,
+}));
+const productFor = (i: number) => shelf[i % shelf.length] ?? shelf[0];
+
+/**
+ * Order placement measured on the real local stack, on databases and topics of its own: the
+ * catalog, cart, order and notification services each in their own process, an SMTP server in
+ * this one. Every order is a different user's (their cart is filled before the timed part), so
+ * the figure is the service's own cost: idempotency claim, cart read, pricing, the stock gate,
+ * the reservation, the sandbox payment (set to 0 ms) and the commit.
+ */
+export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenchFigures> {
+  const { say } = options;
+  const shards = await createTestShards('bench');
+  const topics = await createTestTopics(options.brokers);
+  const emailed = new Map<string, number>();
+  const smtp = await startSmtpServer({
+    host: '127.0.0.1',
+    port: 0,
+    onMessage: (mail) => emailed.set(mail.header('X-Mela-Order-Id'), performance.now()),
+  });
+  const services: ServiceProcess[] = [];
+  try {
+    await insertTestProducts(shards, shelf);
+    const secret = randomBytes(32).toString('hex');
+    const prefix = `bench:${randomBytes(4).toString('hex')}:`;
+    const common = {
+      AUTH_JWT_SECRET: secret,
+      REDIS_URL: options.redisUrl,
+      SHARD_MAP: shards.shardMap,
+      RATE_LIMIT: 'false',
+      LOG_LEVEL: 'warn',
+      KAFKA_BROKERS: options.brokers.join(','),
+      ORDERS_TOPIC: topics.topic,
+    };
+    say('starting catalog, cart, order and notification on the bench databases');
+    const { catalog, cart } = await startCatalogAndCart(common, prefix);
+    services.push(catalog, cart);
+    const order = await startService('order', await freePort(), {
+      ...common,
+      CART_URL: cart.url,
+      STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
+      PAYMENT_SANDBOX_LATENCY_MS: '0',
+    });
+    services.push(order);
+    services.push(
+      await startService(
+        'notification',
+        await freePort(),
+        {
+          ...common,
+          NOTIFY_GROUP_ID: `bench-${prefix}`,
+          SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
+        },
+        { ready: 'livez' },
+      ),
+    );
+
+    const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
+    const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.connections, 32) });
+    const shoppers = async (label: string, count: number) => {
+      const users = Array.from({ length: count }, (_, i) => `bench-${label}-${String(i)}`);
+      const tokens = await Promise.all(
+        users.map((userId) => issuer.issue({ userId, roles: ['user'] })),
+      );
+      await inParallel(tokens, 32, async (token, i) => {
+        const added = await post(agent, `${cart.url}/api/cart/items`, token, {
+          productId: `${productFor(i)?.id ?? 1}`,
+          quantity: 1,
+        });
+        if (added.status !== 201) throw new Error(`filling a cart: ${String(added.status)}`);
+      });
+      return tokens;
+    };
+    const placeAll = async (tokens: readonly string[], connections: number) => {
+      const committedAt = new Map<string, number>();
+      const samples: number[] = [];
+      let errors = 0;
+      const started = performance.now();
+      await inParallel(tokens, connections, async (token) => {
+        const t0 = performance.now();
+        const answer = await post(agent, `${order.url}/api/orders`, token, {}, randomUUID());
+        const t1 = performance.now();
+        if (answer.status !== 201) {
+          errors += 1;
+          return;
+        }
+        samples.push(t1 - t0);
+        committedAt.set((answer.body as { id: string }).id, t1);
+      });
+      const seconds = (performance.now() - started) / 1000;
+      return { figures: figuresOf(samples, seconds, errors), committedAt };
+    };
+
+    say(`warming up: ${String(Math.ceil(options.orders / 5))} orders`);
+    await placeAll(await shoppers('warm', Math.ceil(options.orders / 5)), options.connections);
+    // Committed → emailed, once every order's email has arrived.
+    const notified = async (committedAt: ReadonlyMap<string, number>): Promise<NotifyFigures> => {
+      await until(
+        () => [...committedAt.keys()].every((id) => emailed.has(id)),
+        'every order email',
+        120_000,
+      );
+      const latencies = [...committedAt].map(([id, at]) => (emailed.get(id) ?? at) - at);
+      latencies.sort((a, b) => a - b);
+      return {
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        count: latencies.length,
+      };
+    };
+
+    const figures: OrderBenchFigures = {
+      orders: [],
+      solo: [],
+      rawInsert: [],
+      notification: [],
+      soloNotification: [],
+    };
+    const soloCount = Math.max(10, Math.ceil(options.orders / 10));
+    for (let i = 0; i < options.repeats; i += 1) {
+      const run = `run ${String(i + 1)}/${String(options.repeats)}`;
+      const tokens = await shoppers(String(i), options.orders);
+      say(
+        `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
+      );
+      const placed = await placeAll(tokens, options.connections);
+      figures.orders.push(placed.figures);
+      figures.notification.push(await notified(placed.committedAt));
+      say(`${run}: ${String(soloCount)} orders one at a time`);
+      const solo = await placeAll(await shoppers(`${String(i)}-solo`, soloCount), 1);
+      figures.solo.push(solo.figures);
+      figures.soloNotification.push(await notified(solo.committedAt));
+      say(`${run}: the same rows by one mysql2 transaction each`);
+      figures.rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
+    }
+    agent.destroy();
+    return figures;
+  } finally {
+    await Promise.all(services.map((s) => s.stop()));
+    await smtp.close();
+    await topics.drop();
+    await shards.drop();
+  }
+}
+
+/** What `POST /api/orders` commits, as one bare transaction per order on one shard. */
+async function rawInserts(
+  url: string,
+  options: OrderBenchOptions,
+  repeat: number,
+): Promise<RunFigures> {
+  const pool = createPool({ uri: url, connectionLimit: options.connections });
+  const samples: number[] = [];
+  let errors = 0;
+  const base = 1_000_000_000 * (repeat + 1);
+  const ids = Array.from({ length: options.orders }, (_, i) => base + i);
+  const started = performance.now();
+  await inParallel(ids, options.connections, async (id) => {
+    const t0 = performance.now();
+    const connection = await pool.getConnection();
+    try {
+      const user = `raw-${String(id)}`;
+      await connection.beginTransaction();
+      await connection.query(
+        `INSERT INTO idempotency_keys (user_id, idem_key, request_hash, order_id, state, created_at)
+         VALUES (?, ?, REPEAT('0', 64), ?, 'started', UTC_TIMESTAMP(3))`,
+        [user, randomUUID(), id],
+      );
+      await connection.query(
+        `INSERT INTO orders (id, user_id, status, total_cents, currency, payment_id, payment_method,
+                             shipping_address, contact, created_at)
+         VALUES (?, ?, 'confirmed', ?, 'INR', 'raw', 'upi', '{}', '{}', UTC_TIMESTAMP(3))`,
+        [id, user, productFor(id)?.priceCents],
+      );
+      await connection.query(
+        `INSERT INTO order_items (order_id, product_id, user_id, name, quantity, unit_price_cents)
+         VALUES (?, ?, ?, ?, 1, ?)`,
+        [id, productFor(id)?.id, user, productFor(id)?.name, productFor(id)?.priceCents],
+      );
+      await connection.query(
+        `INSERT INTO outbox (event_id, user_id, topic, event_key, event_type, payload, created_at)
+         VALUES (?, ?, 'raw', ?, 'order.placed', '{}', UTC_TIMESTAMP(3))`,
+        [randomUUID(), user, user],
+      );
+      await connection.commit();
+      samples.push(performance.now() - t0);
+    } catch {
+      errors += 1;
+      await connection.rollback().catch(() => undefined);
+    } finally {
+      connection.release();
+    }
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await pool.end();
+  return figuresOf(samples, seconds, errors);
+}
+
+function figuresOf(samples: number[], seconds: number, errors: number): RunFigures {
+  samples.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: samples.length / seconds,
+    p50Ms: percentile(samples, 50),
+    p99Ms: percentile(samples, 99),
+    errors,
+  };
+}
+
+/** Runs `work` over `items`, at most `width` at a time. */
+async function inParallel<T>(
+  items: readonly T[],
+  width: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next;
+        next += 1;
+        await work(items[index] as T, index);
+      }
+    }),
+  );
+}
+
+/** A JSON POST with a bearer token over a keep-alive agent. */
+function post(
+  agent: Agent,
+  url: string,
+  token: string,
+  body: unknown,
+  idempotencyKey?: string,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            body: text ? (JSON.parse(text) as unknown) : undefined,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
