@@ -233,7 +233,7 @@ try {
     '',
     orderTable,
     '',
-    'From the 201 to the SMTP server accepting the email: outbox relay → Kafka → notification (delivery log on the shard) → SMTP.',
+    "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps.",
     '',
     notifyTable,
     '',
