@@ -67,24 +67,7 @@ describe('placing an order', () => {
     const user = `evented-${randomUUID().slice(0, 8)}`;
     await shop.addToCart(user, case_.id, 1);
     const placed = await shop.placeOrder(user);
-    const kafka = new Kafka({
-      clientId: 'order-test-reader',
-      brokers: kafkaBrokers(localTopology()),
-      logLevel: logLevel.NOTHING,
-    });
-    const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
-    const seen: { key: string; value: { order: { id: string } } }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: shop.topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        seen.push({
-          key: String(message.key),
-          value: JSON.parse(String(message.value)) as { order: { id: string } },
-        });
-        return Promise.resolve();
-      },
-    });
+    const { seen, consumer } = await readTopic(shop.topic);
     try {
       await until(
         () => seen.some((m) => m.value.order.id === placed.body['id']),
@@ -99,4 +82,77 @@ describe('placing an order', () => {
       await consumer.disconnect();
     }
   });
+
+  it('when two replicas run the relay, then each shard has one leader and every event is published once', async () => {
+    const second = await shop.startOrder();
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const user = `replicated-${String(i)}-${randomUUID().slice(0, 6)}`;
+      await shop.addToCart(user, case_.id, 1);
+      const response = await fetch(`${(i % 2 === 0 ? shop.order : second).url}/api/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await shop.token(user)}`,
+          'content-type': 'application/json',
+          'idempotency-key': randomUUID(),
+        },
+        body: '{}',
+      });
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+    const { seen, consumer } = await readTopic(shop.topic);
+    try {
+      await until(
+        () => ids.every((id) => seen.some((m) => m.value.order.id === id)),
+        'every event',
+        15_000,
+      );
+      await until(
+        async () =>
+          (await shop.customerRows('SELECT id FROM outbox WHERE published_at IS NULL')).length ===
+          0,
+        'the outbox to be marked',
+      );
+
+      const eventIds = seen.map((m) => m.value.eventId);
+      assert.equal(new Set(eventIds).size, eventIds.length, 'no event published twice');
+      const leaders = new Map<string, number>();
+      for (const replica of [shop.order, second]) {
+        const gauge = await replica.platform.metrics.registry
+          .getSingleMetric('outbox_relay_leader')
+          ?.get();
+        for (const v of gauge?.values ?? []) {
+          const shard = String(v.labels['shard']);
+          leaders.set(shard, (leaders.get(shard) ?? 0) + v.value);
+        }
+      }
+      assert.deepEqual(Object.fromEntries(leaders), { '-80': 1, '80-': 1 });
+    } finally {
+      await consumer.disconnect();
+    }
+  });
 });
+
+/** Reads a topic from the beginning with a consumer group of its own. */
+async function readTopic(topic: string) {
+  const kafka = new Kafka({
+    clientId: 'order-test-reader',
+    brokers: kafkaBrokers(localTopology()),
+    logLevel: logLevel.NOTHING,
+  });
+  // Short fetch waits: the test is waiting for messages that may land right after it subscribed.
+  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const seen: { key: string; value: { eventId: string; order: { id: string } } }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      seen.push({
+        key: String(message.key),
+        value: JSON.parse(String(message.value)) as { eventId: string; order: { id: string } },
+      });
+      return Promise.resolve();
+    },
+  });
+  return { seen, consumer };
+}
