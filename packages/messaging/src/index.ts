@@ -1,5 +1,11 @@
 export { registerConsumerLag } from './consumer-lag.js';
-export { checkKafkaEnv, createKafka, kafkaConfigFrom, kafkaEnv } from './kafka-config.js';
+export {
+  checkKafkaEnv,
+  createKafka,
+  kafkaConfigFrom,
+  kafkaEnv,
+  kafkaTopicName,
+} from './kafka-config.js';
 export type { KafkaClientConfig } from './kafka-config.js';
 export { eventHeaders, orderPlacedEvent, ordersTopic } from './order-events.js';
 export type { OrderPlacedEvent } from './order-events.js';

@@ -20,6 +20,11 @@ export const kafkaEnv = {
   KAFKA_SSL: envBool().default(false),
 };
 
+/** A Kafka topic name as the broker accepts it. */
+export const kafkaTopicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name (letters, digits, . _ -)');
+
 export interface KafkaClientConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;

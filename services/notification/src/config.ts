@@ -2,6 +2,7 @@ import {
   checkKafkaEnv,
   kafkaConfigFrom,
   kafkaEnv,
+  kafkaTopicName,
   ordersTopic,
   type KafkaClientConfig,
 } from '@mela/messaging';
@@ -17,16 +18,14 @@ import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
 import { z } from 'zod';
 import type { RetryPolicy } from './domain/notifier.js';
 
-const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/);
-
 const notificationEnv = z
   .object({
     ...platformEnv,
     ...kafkaEnv,
     PORT: platformEnv.PORT.default(3004),
-    ORDERS_TOPIC: topicName.default(ordersTopic),
+    ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
     /** Where undeliverable events go; default `<ORDERS_TOPIC>.dlq`. */
-    ORDERS_DLQ_TOPIC: topicName.optional(),
+    ORDERS_DLQ_TOPIC: kafkaTopicName.optional(),
     /** The consumer group; replicas share it (and the partitions). */
     NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
     /** A member silent this long is dropped and its partitions reassigned (broker minimum 6 s). */

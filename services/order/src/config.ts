@@ -2,6 +2,7 @@ import {
   checkKafkaEnv,
   kafkaConfigFrom,
   kafkaEnv,
+  kafkaTopicName,
   ordersTopic,
   type KafkaClientConfig,
 } from '@mela/messaging';
@@ -24,10 +25,7 @@ const orderEnv = z
     ...kafkaEnv,
     PORT: platformEnv.PORT.default(3003),
     /** The topic `order.placed` events go to. */
-    ORDERS_TOPIC: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,249}$/)
-      .default(ordersTopic),
+    ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
     /** Redis: the stock gate's counters and the rate limiter. */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     /** Base URL of the cart service. */
