@@ -1,9 +1,13 @@
+import { existsSync } from 'node:fs';
 import { hasCommand, progress, run } from './processes.js';
 
-/** A command the local stack needs and the Debian package that provides it. */
-export interface SystemRequirement {
-  readonly command: string;
-  readonly aptPackage: string;
+/** A command (or file, such as an nginx module) the local stack needs, and its Debian package. */
+export type SystemRequirement = { readonly aptPackage: string } & (
+  { readonly command: string } | { readonly file: string }
+);
+
+function present(requirement: SystemRequirement): boolean {
+  return 'command' in requirement ? hasCommand(requirement.command) : existsSync(requirement.file);
 }
 
 /**
@@ -11,7 +15,7 @@ export interface SystemRequirement {
  * Fast when everything is present: it only looks the commands up.
  */
 export function ensureSystemPackages(requirements: readonly SystemRequirement[]): void {
-  const missing = requirements.filter((r) => !hasCommand(r.command));
+  const missing = requirements.filter((r) => !present(r));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((r) => r.aptPackage))];
   if (!hasCommand('apt-get')) {

@@ -1,3 +1,5 @@
+export { startOwnEdge } from './edge.js';
+export type { EdgeLogEntry, OwnEdge } from './edge.js';
 export { startOwnKafka } from './kafka.js';
 export type { OwnKafka } from './kafka.js';
 export { blackHole, deadPort, deadPort as freePort } from './network.js';

@@ -1,9 +1,19 @@
 export {
   kafkaBrokers,
   localShardMap,
+  loadBalancingAlgorithms,
   localTopology,
   mysqlUrl,
+  parseLoadBalancing,
   redisUrl,
+  replicaPorts,
   serviceNames,
 } from './local.js';
-export type { LocalTopology, MysqlInstance, ServiceName } from './local.js';
+export type {
+  LoadBalancing,
+  LoadBalancingAlgorithm,
+  LocalTopology,
+  MysqlInstance,
+  ServiceName,
+  ServiceTopology,
+} from './local.js';

@@ -20,10 +20,40 @@ export interface LocalTopology {
   readonly kafka: { readonly port: number; readonly controllerPort: number };
   /** Kafka topics the project creates (Strimzi KafkaTopics in a cluster). */
   readonly topics: readonly { readonly name: string; readonly partitions: number }[];
-  /** The services, each on its own port in local mode. */
-  readonly services: Readonly<Record<ServiceName, { readonly port: number }>>;
+  /** The services: each is reached at its port (the load balancer), served by its replicas. */
+  readonly services: Readonly<Record<ServiceName, ServiceTopology>>;
+  /** The edge: the one public address (storefront, API, cached static assets) in local mode. */
+  readonly edge: { readonly port: number };
   /** The development mailbox: where local mode's email (SMTP) and SMS/push (webhooks) land. */
   readonly mailbox: { readonly smtpPort: number; readonly httpPort: number };
+}
+
+/**
+ * How a load balancer spreads requests over a service's replicas:
+ * - `round-robin`: in turn — for uniform, cheap requests;
+ * - `least-conn`: to the replica with the fewest requests in flight — for uneven request times;
+ * - `ip-hash`: by the client's address, so a client keeps its replica while the set is stable;
+ * - `weighted`: round robin in proportion to `weights` (one per replica), e.g. bigger machines.
+ */
+export const loadBalancingAlgorithms = [
+  'round-robin',
+  'least-conn',
+  'ip-hash',
+  'weighted',
+] as const;
+export type LoadBalancingAlgorithm = (typeof loadBalancingAlgorithms)[number];
+
+export interface LoadBalancing {
+  readonly algorithm: LoadBalancingAlgorithm;
+  /** One positive weight per replica; only for `weighted`. */
+  readonly weights?: readonly number[];
+}
+
+export interface ServiceTopology {
+  /** Where the service is reached: the load balancer in front of its replicas. */
+  readonly port: number;
+  readonly replicas: number;
+  readonly loadBalancing: LoadBalancing;
 }
 
 /** Mela's services. */
@@ -42,6 +72,82 @@ function portFrom(
     throw new Error(`${key} must be a TCP port, got "${raw}"`);
   }
   return port;
+}
+
+function replicasFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  key: string,
+  fallback: number,
+) {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const replicas = Number(raw);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) {
+    throw new Error(`${key} must be a replica count from 1 to 9, got "${raw}"`);
+  }
+  return replicas;
+}
+
+/** Parses `round-robin`, `least-conn`, `ip-hash` or `weighted:3,1` (one weight per replica). */
+export function parseLoadBalancing(
+  raw: string,
+  replicas: number,
+  key = 'load balancing',
+): LoadBalancing {
+  const [algorithm, weightList] = raw.split(':', 2);
+  const known = loadBalancingAlgorithms.find((a) => a === algorithm);
+  if (known === undefined) {
+    throw new Error(
+      `${key} must be one of ${loadBalancingAlgorithms.join(', ')} (weighted as weighted:3,1), got "${raw}"`,
+    );
+  }
+  if (known !== 'weighted') {
+    if (weightList !== undefined)
+      throw new Error(`${key}: only weighted takes weights, got "${raw}"`);
+    return { algorithm: known };
+  }
+  const weights = (weightList ?? '').split(',').map(Number);
+  if (
+    weights.length !== replicas ||
+    weights.some((w) => !Number.isInteger(w) || w < 1 || w > 100)
+  ) {
+    throw new Error(
+      `${key}: weighted needs one weight from 1 to 100 per replica (${replicas}), got "${raw}"`,
+    );
+  }
+  return { algorithm: 'weighted', weights };
+}
+
+/**
+ * One service's entry: `MELA_<NAME>_PORT`, `MELA_<NAME>_REPLICAS` (else `MELA_REPLICAS`, else 2)
+ * and `MELA_<NAME>_LB` (else its default algorithm).
+ */
+function serviceFrom(
+  env: Readonly<Record<string, string | undefined>>,
+  name: ServiceName,
+  port: number,
+  algorithm: LoadBalancingAlgorithm,
+): ServiceTopology {
+  const upper = name.toUpperCase();
+  const replicas = replicasFrom(
+    env,
+    `MELA_${upper}_REPLICAS`,
+    replicasFrom(env, 'MELA_REPLICAS', 2),
+  );
+  const lbKey = `MELA_${upper}_LB`;
+  return {
+    port: portFrom(env, `MELA_${upper}_PORT`, port),
+    replicas,
+    loadBalancing: parseLoadBalancing(env[lbKey] || algorithm, replicas, lbKey),
+  };
+}
+
+/**
+ * The ports of a service's replicas in local mode: the service's port plus 100, 200, …
+ * (catalog 3001 → 3101, 3201), so each replica is easy to find and to kill.
+ */
+export function replicaPorts(service: ServiceTopology): number[] {
+  return Array.from({ length: service.replicas }, (_, i) => service.port + 100 * (i + 1));
 }
 
 /**
@@ -73,12 +179,15 @@ export function localTopology(
       { name: 'orders', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
       { name: 'orders.dlq', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
     ],
+    // Cached, uniform reads go round robin; checkout's request times vary (payment, locks),
+    // so the order service sends each request to the least busy replica.
     services: {
-      catalog: { port: portFrom(env, 'MELA_CATALOG_PORT', 3001) },
-      cart: { port: portFrom(env, 'MELA_CART_PORT', 3002) },
-      order: { port: portFrom(env, 'MELA_ORDER_PORT', 3003) },
-      notification: { port: portFrom(env, 'MELA_NOTIFICATION_PORT', 3004) },
+      catalog: serviceFrom(env, 'catalog', 3001, 'round-robin'),
+      cart: serviceFrom(env, 'cart', 3002, 'round-robin'),
+      order: serviceFrom(env, 'order', 3003, 'least-conn'),
+      notification: serviceFrom(env, 'notification', 3004, 'round-robin'),
     },
+    edge: { port: portFrom(env, 'MELA_EDGE_PORT', 8080) },
     mailbox: {
       smtpPort: portFrom(env, 'MELA_MAILBOX_SMTP_PORT', 2525),
       httpPort: portFrom(env, 'MELA_MAILBOX_HTTP_PORT', 3025),

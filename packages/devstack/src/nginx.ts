@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { nginxConfig, type EdgeOptions } from '@mela/edge';
+import { ensureSystemPackages } from './apt.js';
+import { hasCommand, isListening, run, waitFor } from './processes.js';
+
+/** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
+export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
+
+/** Installs nginx and its cache purge module from Debian's packages when missing. */
+export function ensureNginx(): void {
+  ensureSystemPackages([
+    { command: 'nginx', aptPackage: 'nginx' },
+    { file: purgeModulePath, aptPackage: 'libnginx-mod-http-cache-purge' },
+  ]);
+}
+
+/** An nginx this process runs in the foreground (`daemon off`), with its files in one folder. */
+export interface RunningNginx {
+  /** The folder holding nginx.conf, the cache, temp files and logs. */
+  readonly dir: string;
+  /** The JSON access log (one line per request: upstream, cache status, …). */
+  readonly accessLog: string;
+  /** Graceful stop (SIGQUIT: in-flight requests finish); resolves when nginx has exited. */
+  stop(): Promise<void>;
+}
+
+/** The folders under `dir` an edge writes to. */
+export function edgeDirs(dir: string): EdgeOptions['dirs'] {
+  return {
+    cache: join(dir, 'cache'),
+    temp: join(dir, 'temp'),
+    logs: join(dir, 'logs'),
+    pidFile: join(dir, 'nginx.pid'),
+  };
+}
+
+/** The workers' user: nginx drops root to `nobody` otherwise, who cannot write our folders. */
+export function nginxUser(): string | undefined {
+  return process.getuid?.() === 0 ? userInfo().username : undefined;
+}
+
+function writeConfig(dir: string, options: EdgeOptions): string {
+  for (const d of [options.dirs.cache, options.dirs.temp, options.dirs.logs]) {
+    mkdirSync(d, { recursive: true });
+  }
+  const file = join(dir, 'nginx.conf');
+  writeFileSync(file, nginxConfig(options));
+  // `nginx -t` names the line of a wrong directive; better here than as a dead edge.
+  run('nginx', ['-t', '-q', '-p', dir, '-c', file]);
+  return file;
+}
+
+/**
+ * Starts nginx with the edge configuration `options` in `dir`, waits until it accepts
+ * connections on `options.listen`, and returns a handle to reload or stop it.
+ */
+export async function startNginx(dir: string, options: EdgeOptions): Promise<RunningNginx> {
+  mkdirSync(dir, { recursive: true });
+  const file = writeConfig(dir, options);
+  const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
+  const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
+    stdio: ['ignore', out, out],
+    // Its own process group: Ctrl-C reaches the supervisor, which stops nginx gracefully.
+    detached: true,
+  });
+  closeSync(out);
+  const [host, port] = splitListen(options.listen);
+  await waitFor(
+    'nginx',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`nginx exited with ${String(child.exitCode)}`);
+      return isListening(port, host);
+    },
+    10_000,
+    join(options.dirs.logs, 'error.log'),
+  );
+  return {
+    dir,
+    accessLog: join(options.dirs.logs, 'access.log'),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGQUIT');
+      await exited;
+    },
+  };
+}
+
+function splitListen(listen: string): [string, number] {
+  const at = listen.lastIndexOf(':');
+  return [listen.slice(0, at), Number(listen.slice(at + 1))];
+}
+
+/** Whether nginx and the purge module are installed (tests say what is missing otherwise). */
+export function nginxInstalled(): boolean {
+  return existsSync(purgeModulePath) && hasCommand('nginx');
+}

@@ -1,0 +1,3 @@
+export { edgeCacheZone, nginxConfig, purgePath } from './nginx-config.js';
+export type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
+export { localEdgeOptions } from './local.js';

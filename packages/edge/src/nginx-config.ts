@@ -1,0 +1,258 @@
+import type { LoadBalancing, ServiceName } from '@mela/topology';
+
+/** A service as the edge sees it: the addresses of its replicas and how to spread requests. */
+export interface EdgeUpstream {
+  /** `host:port` of each replica, in order (weights follow this order). */
+  readonly servers: readonly string[];
+  readonly loadBalancing: LoadBalancing;
+}
+
+export interface EdgeOptions {
+  /** `host:port` of the public edge: storefront, API and cached static assets. */
+  readonly listen: string;
+  readonly services: Readonly<Record<ServiceName, EdgeUpstream>>;
+  /**
+   * Also serve each service on its own address as its internal load balancer (what a Kubernetes
+   * Service is in a cluster): services call each other there. Client headers pass unchanged.
+   */
+  readonly serviceListen?: Readonly<Partial<Record<ServiceName, string>>>;
+  /** Where nginx writes: the cache, temporary files, logs and its pid file. */
+  readonly dirs: {
+    readonly cache: string;
+    readonly temp: string;
+    readonly logs: string;
+    readonly pidFile: string;
+  };
+  /** @default { maxSize: '1g', inactive: '7d' } */
+  readonly cache?: { readonly maxSize: string; readonly inactive: string };
+  /**
+   * Passive health checks: a replica that fails `maxFails` times (refused, reset, timed out)
+   * within `failTimeoutSeconds` gets no requests for `failTimeoutSeconds`.
+   * @default { maxFails: 1, failTimeoutSeconds: 10 }
+   */
+  readonly passiveHealth?: { readonly maxFails: number; readonly failTimeoutSeconds: number };
+  /** `ngx_http_cache_purge_module.so`; without it the purge path answers 501. */
+  readonly purgeModule?: string | undefined;
+  /** The workers' user when the master runs as root. */
+  readonly user?: string | undefined;
+  /** @default 'auto' (one per core) */
+  readonly workerProcesses?: number | 'auto';
+}
+
+/** The cache zone's name; the purge path names it too. */
+export const edgeCacheZone = 'mela_edge';
+
+/** Where the admin purges one cached URL: `<purgePath>/static/…` with an admin bearer token. */
+export const purgePath = '/_edge/purge';
+
+/** The public API prefixes and the service behind each (catalog also answers auth and pages). */
+const publicRoutes: readonly { readonly location: string; readonly service: ServiceName }[] = [
+  { location: '/api/catalog/', service: 'catalog' },
+  { location: '/api/auth/', service: 'catalog' },
+  { location: '= /api/cart', service: 'cart' },
+  { location: '/api/cart/', service: 'cart' },
+  { location: '= /api/orders', service: 'order' },
+  { location: '/api/orders/', service: 'order' },
+];
+
+function upstreamName(service: ServiceName): string {
+  return `mela_${service}`;
+}
+
+/** nginx's directive for an algorithm; round robin and weighted are nginx's default. */
+function balancingDirective(lb: LoadBalancing): string | undefined {
+  switch (lb.algorithm) {
+    case 'least-conn':
+      return 'least_conn;';
+    // The whole client address, consistently hashed: nginx's own ip_hash keys IPv4 clients by
+    // their first three octets only, and a consistent hash moves few clients when a replica
+    // joins or leaves.
+    case 'ip-hash':
+      return 'hash $remote_addr consistent;';
+    case 'round-robin':
+    case 'weighted':
+      return undefined;
+  }
+}
+
+function upstreamBlock(
+  service: ServiceName,
+  upstream: EdgeUpstream,
+  health: { maxFails: number; failTimeoutSeconds: number },
+): string[] {
+  const { loadBalancing, servers } = upstream;
+  if (servers.length === 0) throw new Error(`edge: ${service} has no replicas`);
+  if (loadBalancing.algorithm === 'weighted' && loadBalancing.weights?.length !== servers.length) {
+    throw new Error(
+      `edge: ${service} is weighted with ${String(loadBalancing.weights?.length ?? 0)} weights for ${String(servers.length)} replicas`,
+    );
+  }
+  const directive = balancingDirective(loadBalancing);
+  return [
+    `upstream ${upstreamName(service)} {`,
+    // Shared memory: every worker sees the same turn, connection counts and failed replicas.
+    `  zone ${upstreamName(service)} 64k;`,
+    ...(directive ? [`  ${directive}`] : []),
+    ...servers.map((server, i) => {
+      const weight = loadBalancing.weights?.[i];
+      return `  server ${server}${weight === undefined ? '' : ` weight=${String(weight)}`} max_fails=${String(health.maxFails)} fail_timeout=${String(health.failTimeoutSeconds)}s;`;
+    }),
+    '  keepalive 32;',
+    '}',
+  ];
+}
+
+/** Proxying to a service: HTTP/1.1 keep-alive, and a refused replica's request goes to the next. */
+function proxyTo(service: ServiceName, tries: number): string[] {
+  return [
+    `proxy_pass http://${upstreamName(service)};`,
+    // Connection refused or reset before an answer: the request was not processed, so it goes to
+    // the next replica — even a POST, which nginx never resends once it reached a replica.
+    'proxy_next_upstream error timeout;',
+    `proxy_next_upstream_tries ${String(tries)};`,
+  ];
+}
+
+/** The edge cache for what the origin marks cacheable; `X-Cache` says what happened. */
+const cached = [
+  `proxy_cache ${edgeCacheZone};`,
+  'proxy_cache_key $request_uri;',
+  // One request per URL fills the cache; the others wait for it (no stampede on the origin).
+  'proxy_cache_lock on;',
+  'proxy_cache_lock_timeout 5s;',
+  // Expired entries are revalidated with If-None-Match, and refreshed in the background when the
+  // origin allows stale-while-revalidate. Stale-if-error comes from the origin's Cache-Control.
+  'proxy_cache_revalidate on;',
+  'proxy_cache_background_update on;',
+  'add_header X-Cache $mela_x_cache always;',
+];
+
+function indent(lines: readonly string[], by = '  '): string[] {
+  return lines.map((line) => (line === '' ? line : `${by}${line}`));
+}
+
+function location(match: string, body: readonly string[]): string[] {
+  return [`location ${match} {`, ...indent(body), '}'];
+}
+
+/**
+ * nginx's configuration for the edge: the public server (routing, load balancing with passive
+ * health checks, `proxy_cache` for static assets and pages, the admin purge path) and, when
+ * asked, one internal load balancer per service.
+ */
+export function nginxConfig(options: EdgeOptions): string {
+  const health = options.passiveHealth ?? { maxFails: 1, failTimeoutSeconds: 10 };
+  const cache = options.cache ?? { maxSize: '1g', inactive: '7d' };
+  const { dirs } = options;
+  const services = Object.keys(options.services) as ServiceName[];
+  const tries = (service: ServiceName) => options.services[service].servers.length;
+
+  const purge = options.purgeModule
+    ? [`auth_request ${purgePath}-authz;`, `proxy_cache_purge ${edgeCacheZone} $1$is_args$args;`]
+    : [
+        'default_type application/problem+json;',
+        `return 501 '{"type":"about:blank","title":"Not implemented","status":501,"code":"purge_unavailable","detail":"This nginx has no cache purge module (Debian: libnginx-mod-http-cache-purge)."}';`,
+      ];
+
+  const edge = [
+    'server {',
+    `  listen ${options.listen};`,
+    '  # The edge is the first trusted hop: it replaces whatever X-Forwarded-For a client sent.',
+    '  proxy_set_header X-Forwarded-For $remote_addr;',
+    '  proxy_set_header X-Forwarded-Proto $scheme;',
+    '  proxy_set_header X-Request-Id $request_id;',
+    '  error_page 502 504 = @unavailable;',
+    '',
+    ...indent(
+      location('@unavailable', [
+        'default_type application/problem+json;',
+        'add_header Retry-After 5 always;',
+        `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"upstream_unavailable","detail":"No replica could answer; try again shortly."}';`,
+      ]),
+    ),
+    '  # Operations endpoints stay inside.',
+    ...indent(location('~ ^/(?:metrics|livez|readyz)$', ['return 404;'])),
+    ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
+    ...publicRoutes.flatMap(({ location: match, service }) =>
+      indent(location(match, proxyTo(service, tries(service)))),
+    ),
+    '  # Hashed assets, product images and the storefront page: cached as the origin says.',
+    ...indent(location('/static/', [...proxyTo('catalog', tries('catalog')), ...cached])),
+    ...indent(location('= /', [...proxyTo('catalog', tries('catalog')), ...cached])),
+    ...indent(location('/', proxyTo('catalog', tries('catalog')))),
+    `  # ${purgePath}/<path>: drops <path> from the cache; admins only (asked of the catalog).`,
+    ...indent(location(`~ ^${purgePath}(/.*)$`, purge)),
+    ...indent(
+      location(`= ${purgePath}-authz`, [
+        'internal;',
+        `proxy_pass http://${upstreamName('catalog')}/api/auth/me?role=admin;`,
+        'proxy_pass_request_body off;',
+        'proxy_set_header Content-Length "";',
+      ]),
+    ),
+    '}',
+  ];
+
+  const internal = services.flatMap((service) => {
+    const listen = options.serviceListen?.[service];
+    if (listen === undefined) return [];
+    return [
+      'server {',
+      `  listen ${listen};`,
+      ...indent(location('/', proxyTo(service, tries(service)))),
+      '}',
+    ];
+  });
+
+  const http = [
+    'http {',
+    '  default_type application/octet-stream;',
+    '  server_tokens off;',
+    '  sendfile on;',
+    '  tcp_nopush on;',
+    '  keepalive_timeout 65s;',
+    '  client_max_body_size 1m;',
+    `  client_body_temp_path ${dirs.temp}/body;`,
+    `  proxy_temp_path ${dirs.temp}/proxy;`,
+    `  fastcgi_temp_path ${dirs.temp}/fastcgi;`,
+    `  uwsgi_temp_path ${dirs.temp}/uwsgi;`,
+    `  scgi_temp_path ${dirs.temp}/scgi;`,
+    '  log_format mela escape=json \'{"time":"$time_iso8601","client":"$remote_addr","method":"$request_method","uri":"$request_uri","status":$status,"upstream":"$upstream_addr","upstreamStatus":"$upstream_status","cache":"$upstream_cache_status","seconds":$request_time,"requestId":"$request_id"}\';',
+    `  access_log ${dirs.logs}/access.log mela;`,
+    `  proxy_cache_path ${dirs.cache} levels=1:2 keys_zone=${edgeCacheZone}:10m max_size=${cache.maxSize} inactive=${cache.inactive} use_temp_path=off;`,
+    '  map $upstream_cache_status $mela_x_cache {',
+    '    HIT HIT;',
+    '    REVALIDATED HIT;',
+    '    STALE STALE;',
+    '    UPDATING STALE;',
+    '    default MISS;',
+    '  }',
+    '  proxy_http_version 1.1;',
+    '  proxy_set_header Connection "";',
+    '  proxy_set_header Host $host;',
+    '  proxy_connect_timeout 2s;',
+    '  proxy_read_timeout 60s;',
+    '',
+    ...services.flatMap((service) =>
+      indent(upstreamBlock(service, options.services[service], health)),
+    ),
+    '',
+    ...indent(edge),
+    ...indent(internal),
+    '}',
+  ];
+
+  return [
+    '# Generated by @mela/edge from the topology; edits are overwritten.',
+    ...(options.purgeModule ? [`load_module ${options.purgeModule};`] : []),
+    ...(options.user ? [`user ${options.user};`] : []),
+    `worker_processes ${String(options.workerProcesses ?? 'auto')};`,
+    `pid ${dirs.pidFile};`,
+    `error_log ${dirs.logs}/error.log warn;`,
+    'events {',
+    '  worker_connections 4096;',
+    '}',
+    ...http,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import type { EdgeUpstream } from '@mela/edge';
+import { startOwnEdge, type OwnEdge } from '@mela/testkit';
+import type { LoadBalancing } from '@mela/topology';
+
+/** A replica behind the edge: answers with its number, counts what reached it. */
+interface Replica {
+  readonly index: number;
+  readonly address: string;
+  hits: number;
+  /** The X-Forwarded-For each request arrived with. */
+  readonly forwardedFor: (string | undefined)[];
+  /** Dies: stops listening and drops its connections, as a killed process would. */
+  kill(): Promise<void>;
+}
+
+async function startReplicas(count: number, answerAfterMs: readonly number[] = []) {
+  return Promise.all(
+    Array.from({ length: count }, async (_, index): Promise<Replica> => {
+      const sockets = new Set<Socket>();
+      const server: Server = createServer((req, res) => {
+        replica.hits += 1;
+        const forwarded = req.headers['x-forwarded-for'];
+        replica.forwardedFor.push(Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
+        const answer = () => res.setHeader('content-type', 'application/json').end(`${index}`);
+        const wait = answerAfterMs[index] ?? 0;
+        if (wait > 0) setTimeout(answer, wait);
+        else answer();
+      });
+      server.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as { port: number };
+      const replica: Replica = {
+        index,
+        address: `127.0.0.1:${String(port)}`,
+        hits: 0,
+        forwardedFor: [],
+        async kill() {
+          const closed = once(server, 'close');
+          server.close();
+          for (const socket of sockets) socket.destroy();
+          await closed;
+        },
+      };
+      return replica;
+    }),
+  );
+}
+
+/** GET through the edge (optionally from another loopback address); resolves status and body. */
+function get(
+  url: string,
+  options: { localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, ...options }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const path = '/api/catalog/products';
+
+describe('load balancing at the edge (real nginx)', () => {
+  const running: { stop(): Promise<void> }[] = [];
+  after(() => Promise.all(running.map((r) => r.stop())));
+
+  async function edgeOver(
+    replicas: readonly Replica[],
+    loadBalancing: LoadBalancing,
+    extra: Partial<EdgeUpstream & { internal: boolean }> = {},
+  ): Promise<OwnEdge> {
+    const edge = await startOwnEdge({
+      catalog: { servers: replicas.map((r) => r.address), loadBalancing, ...extra },
+    });
+    running.push(edge, ...replicas.map((r) => ({ stop: () => r.kill() })));
+    return edge;
+  }
+
+  async function sequential(edge: OwnEdge, count: number): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i += 1) statuses.push((await get(`${edge.url}${path}`)).status);
+    return statuses;
+  }
+
+  it('when the algorithm is round robin, then replicas take turns: equal counts', async () => {
+    const replicas = await startReplicas(3);
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
+
+    await sequential(edge, 90);
+
+    assert.deepEqual(
+      replicas.map((r) => r.hits),
+      [30, 30, 30],
+    );
+  });
+
+  it('when the algorithm is weighted 3:1, then the first replica takes three requests in four', async () => {
+    const replicas = await startReplicas(2);
+    const edge = await edgeOver(replicas, { algorithm: 'weighted', weights: [3, 1] });
+
+    await sequential(edge, 200);
+
+    assert.deepEqual(
+      replicas.map((r) => r.hits),
+      [150, 50],
+    );
+  });
+
+  it('when the algorithm is least connections, then a slow replica gets few requests, round robin would give it half', async () => {
+    const replicas = await startReplicas(2, [250, 0]);
+    const edge = await edgeOver(replicas, { algorithm: 'least-conn' });
+
+    // Eight clients in a loop for a while: the slow replica always has requests in flight.
+    const deadline = Date.now() + 1500;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (Date.now() < deadline) await get(`${edge.url}${path}`);
+      }),
+    );
+
+    const [slow, fast] = replicas.map((r) => r.hits) as [number, number];
+    assert.ok(fast > 100, `the fast replica took ${String(fast)}`);
+    assert.ok(
+      slow < (slow + fast) * 0.1,
+      `the slow replica took ${String(slow)} of ${String(slow + fast)}`,
+    );
+  });
+
+  it('when the algorithm is IP hash, then each client keeps its replica and clients spread over all', async () => {
+    const replicas = await startReplicas(2);
+    const edge = await edgeOver(replicas, { algorithm: 'ip-hash' });
+
+    const seen = new Map<string, Set<string>>();
+    for (let client = 2; client <= 41; client += 1) {
+      const localAddress = `127.0.0.${String(client)}`;
+      for (let i = 0; i < 4; i += 1) {
+        const { body } = await get(`${edge.url}${path}`, { localAddress });
+        seen.set(localAddress, (seen.get(localAddress) ?? new Set()).add(body));
+      }
+    }
+
+    assert.deepEqual(
+      [...seen.values()].filter((replicasOfClient) => replicasOfClient.size !== 1),
+      [],
+    );
+    assert.ok(
+      replicas.every((r) => r.hits >= 4 * 5),
+      `hits ${replicas.map((r) => r.hits).join('/')}`,
+    );
+  });
+
+  it('when a replica is killed, then one request finds it dead, goes to the other, and it gets no traffic after', async () => {
+    const replicas = await startReplicas(2);
+    const [, dying] = replicas as [Replica, Replica];
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
+    await sequential(edge, 4);
+
+    await dying.kill();
+    const before = edge.log().length;
+    const statuses = await sequential(edge, 40);
+
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    const tried = edge
+      .log()
+      .slice(before)
+      .filter((entry) => entry.upstreams.includes(dying.address));
+    assert.equal(tried.length, 1, JSON.stringify(tried));
+    assert.deepEqual(tried[0]?.upstreams, [dying.address, replicas[0]?.address]);
+  });
+
+  it('when every replica is dead, then the edge answers 503 problem+json with Retry-After', async () => {
+    const replicas = await startReplicas(2);
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
+    await Promise.all(replicas.map((r) => r.kill()));
+
+    const response = await get(`${edge.url}${path}`);
+
+    assert.equal(response.status, 503);
+    assert.equal(response.headers['content-type'], 'application/problem+json');
+    assert.equal(response.headers['retry-after'], '5');
+    assert.equal((JSON.parse(response.body) as { code: string }).code, 'upstream_unavailable');
+  });
+
+  it('when a client sends its own X-Forwarded-For, then the edge replaces it; the internal balancer passes it on', async () => {
+    const replicas = await startReplicas(1);
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' }, { internal: true });
+    const spoofed = { headers: { 'X-Forwarded-For': '203.0.113.9' } };
+
+    await get(`${edge.url}${path}`, { ...spoofed, localAddress: '127.0.0.7' });
+    await get(`http://${edge.internal.catalog ?? ''}${path}`);
+    await get(`http://${edge.internal.catalog ?? ''}${path}`, spoofed);
+
+    assert.deepEqual(replicas[0]?.forwardedFor, ['127.0.0.7', undefined, '203.0.113.9']);
+  });
+
+  it('when operations endpoints are asked for at the edge, then they are not found', async () => {
+    const replicas = await startReplicas(1);
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
+
+    for (const endpoint of ['/metrics', '/livez', '/readyz'])
+      assert.equal((await get(`${edge.url}${endpoint}`)).status, 404, endpoint);
+    assert.equal(replicas[0]?.hits, 0);
+  });
+});

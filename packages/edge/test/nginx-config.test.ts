@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { localTopology } from '@mela/topology';
+import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
+
+const dirs = { cache: '/c', temp: '/t', logs: '/l', pidFile: '/p.pid' };
+
+function config(env: Record<string, string> = {}, rest: Partial<EdgeOptions> = {}): string {
+  return nginxConfig({ ...localEdgeOptions(localTopology(env), { dirs }), ...rest });
+}
+
+/** The lines of one `upstream` block. */
+function upstream(text: string, name: string): string[] {
+  const start = text.indexOf(`upstream mela_${name} {`);
+  assert.notEqual(start, -1, `no upstream for ${name}`);
+  return text
+    .slice(start, text.indexOf('}', start))
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+}
+
+/** The body of the first server block listening on `listen`. */
+function server(text: string, listen: string): string {
+  const at = text.indexOf(`listen ${listen};`);
+  assert.notEqual(at, -1, `no server on ${listen}`);
+  const next = text.indexOf('server {', at);
+  return text.slice(at, next === -1 ? undefined : next);
+}
+
+describe('the edge nginx configuration from the topology', () => {
+  it('when defaults apply, then each service is an upstream of its replicas with passive health checks', () => {
+    const text = config();
+
+    assert.deepEqual(upstream(text, 'catalog'), [
+      'zone mela_catalog 64k;',
+      'server 127.0.0.1:3101 max_fails=1 fail_timeout=10s;',
+      'server 127.0.0.1:3201 max_fails=1 fail_timeout=10s;',
+      'keepalive 32;',
+    ]);
+    assert.deepEqual(upstream(text, 'order'), [
+      'zone mela_order 64k;',
+      'least_conn;',
+      'server 127.0.0.1:3103 max_fails=1 fail_timeout=10s;',
+      'server 127.0.0.1:3203 max_fails=1 fail_timeout=10s;',
+      'keepalive 32;',
+    ]);
+  });
+
+  it('when a service is weighted or hashed by client, then its upstream says so', () => {
+    const text = config({
+      MELA_CART_LB: 'weighted:3,1',
+      MELA_CATALOG_LB: 'ip-hash',
+      MELA_CATALOG_REPLICAS: '3',
+    });
+
+    assert.deepEqual(upstream(text, 'cart').slice(1, 3), [
+      'server 127.0.0.1:3102 weight=3 max_fails=1 fail_timeout=10s;',
+      'server 127.0.0.1:3202 weight=1 max_fails=1 fail_timeout=10s;',
+    ]);
+    assert.equal(upstream(text, 'catalog')[1], 'hash $remote_addr consistent;');
+    assert.equal(upstream(text, 'catalog').filter((l) => l.startsWith('server ')).length, 3);
+    assert.match(text, /proxy_next_upstream_tries 3;/);
+  });
+
+  it('when weights do not match the replicas, then it refuses with the counts', () => {
+    const options = localEdgeOptions(localTopology(), { dirs });
+    assert.throws(
+      () =>
+        nginxConfig({
+          ...options,
+          services: {
+            ...options.services,
+            cart: { servers: ['a:1'], loadBalancing: { algorithm: 'weighted', weights: [1, 2] } },
+          },
+        }),
+      /^Error: edge: cart is weighted with 2 weights for 1 replicas$/,
+    );
+  });
+
+  it('when the public edge proxies, then it replaces X-Forwarded-For; the internal balancers pass it through', () => {
+    const text = config();
+
+    assert.match(server(text, '127.0.0.1:8080'), /proxy_set_header X-Forwarded-For \$remote_addr;/);
+    assert.doesNotMatch(server(text, '127.0.0.1:3001'), /X-Forwarded-For/);
+    assert.match(server(text, '127.0.0.1:3003'), /proxy_pass http:\/\/mela_order;/);
+  });
+
+  it('when static assets and the page are served, then they go through the cache, the API does not', () => {
+    const edge = server(config(), '127.0.0.1:8080');
+    const block = (match: string) => edge.slice(edge.indexOf(`location ${match} {`)).split('}')[0];
+
+    assert.match(block('/static/') ?? '', /proxy_cache mela_edge;/);
+    assert.match(block('= /') ?? '', /add_header X-Cache \$mela_x_cache always;/);
+    assert.doesNotMatch(block('/api/catalog/') ?? '', /proxy_cache/);
+    assert.match(block('/api/catalog/') ?? '', /proxy_pass http:\/\/mela_catalog;/);
+    assert.match(block('= /api/orders') ?? '', /proxy_pass http:\/\/mela_order;/);
+  });
+
+  it('when the purge module is there, then purging needs the admin check; without it, purge answers 501', () => {
+    const withModule = config({}, { purgeModule: '/m/purge.so' });
+    assert.match(withModule, /^load_module \/m\/purge\.so;$/m);
+    assert.match(
+      withModule,
+      /auth_request \/_edge\/purge-authz;\s+proxy_cache_purge mela_edge \$1\$is_args\$args;/,
+    );
+    assert.match(withModule, /proxy_pass http:\/\/mela_catalog\/api\/auth\/me\?role=admin;/);
+
+    const without = config();
+    assert.doesNotMatch(without, /load_module/);
+    assert.match(without, /return 501 .*"code":"purge_unavailable"/);
+  });
+});

@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { edgeDirs, nginxUser, purgeModulePath, startNginx } from '@mela/devstack';
+import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
+import { serviceNames, type ServiceName } from '@mela/topology';
+import { deadPort } from './network.js';
+
+/** One line of the edge's JSON access log. */
+export interface EdgeLogEntry {
+  readonly method: string;
+  readonly uri: string;
+  readonly status: number;
+  /** The replicas tried, in order (`127.0.0.1:1234`), empty when served from the cache. */
+  readonly upstreams: readonly string[];
+  readonly cache: string;
+}
+
+export interface OwnEdge {
+  readonly url: string;
+  readonly port: number;
+  /** The address of each service's internal load balancer, for those given `internal: true`. */
+  readonly internal: Readonly<Partial<Record<ServiceName, string>>>;
+  /** The access log so far. */
+  log(): EdgeLogEntry[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a real nginx with Mela's edge configuration on free ports in a temporary folder:
+ * `services` gives the replicas behind each service (the rest point at a dead port).
+ */
+export async function startOwnEdge(
+  services: Readonly<Partial<Record<ServiceName, EdgeUpstream & { readonly internal?: boolean }>>>,
+  rest: Pick<EdgeOptions, 'passiveHealth'> = {},
+): Promise<OwnEdge> {
+  const dir = mkdtempSync(join(tmpdir(), 'mela-edge-'));
+  const port = await deadPort();
+  const nowhere = `127.0.0.1:${String(await deadPort())}`;
+  const upstreams = {} as Record<ServiceName, EdgeUpstream>;
+  const internal: Partial<Record<ServiceName, string>> = {};
+  for (const name of serviceNames) {
+    const given = services[name];
+    upstreams[name] = given ?? { servers: [nowhere], loadBalancing: { algorithm: 'round-robin' } };
+    if (given?.internal) internal[name] = `127.0.0.1:${String(await deadPort())}`;
+  }
+  const options: EdgeOptions = {
+    ...rest,
+    listen: `127.0.0.1:${String(port)}`,
+    services: upstreams,
+    serviceListen: internal,
+    dirs: edgeDirs(dir),
+    purgeModule: purgeModulePath,
+    user: nginxUser(),
+    workerProcesses: 2,
+  };
+  const nginx = await startNginx(dir, options);
+  return {
+    url: `http://127.0.0.1:${String(port)}`,
+    port,
+    internal,
+    log: () =>
+      readFileSync(nginx.accessLog, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => {
+          const raw = JSON.parse(line) as Record<string, unknown>;
+          const upstream = String(raw['upstream']);
+          return {
+            method: String(raw['method']),
+            uri: String(raw['uri']),
+            status: Number(raw['status']),
+            upstreams: upstream === '' ? [] : upstream.split(/\s*[,:]\s+/),
+            cache: String(raw['cache']),
+          };
+        }),
+    async stop() {
+      await nginx.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
