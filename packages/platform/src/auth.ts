@@ -187,3 +187,23 @@ export function devTokenRouter(issuer: TokenIssuer): Router {
   });
   return router;
 }
+
+const meQuery = z.strictObject({ role: z.enum(['user', 'admin']).optional() });
+
+/**
+ * `GET /api/auth/me[?role=admin]` → `{userId, roles}` of the bearer token: 401 without a valid
+ * token, 403 when it lacks the asked role. The storefront shows who is signed in; the edge asks
+ * it before an admin purges its cache.
+ */
+export function whoAmIRouter(verifier: TokenVerifier): Router {
+  const router = Router();
+  router.get('/api/auth/me', requireUser(verifier), (req, res) => {
+    const { role } = parseInput(meQuery, req.query, 'query');
+    const principal = principalOf(req);
+    if (role !== undefined && !principal.roles.includes(role)) {
+      throw new ForbiddenError(`This needs the "${role}" role.`);
+    }
+    res.set('Cache-Control', 'no-store').json({ userId: principal.userId, roles: principal.roles });
+  });
+  return router;
+}

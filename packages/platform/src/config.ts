@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultRateLimitRules } from './rate-limit.js';
 
 /** Thrown when the environment does not describe a valid configuration; names every bad variable. */
 export class ConfigError extends Error {
@@ -85,6 +86,31 @@ export const envList = () =>
       .filter((item) => item.length > 0),
   );
 
+/** A new limit for a rule: so many requests per window. */
+export interface RateLimitOverride {
+  readonly points: number;
+  readonly windowSeconds: number;
+}
+
+/** `rule=requests/seconds` pairs, comma-separated: `orders=10/60,products=500/60`. */
+export const envRateLimits = () =>
+  z.string().transform((raw, ctx) => {
+    const overrides: Record<string, RateLimitOverride> = {};
+    for (const entry of raw.split(',').map((e) => e.trim())) {
+      if (entry === '') continue;
+      const match = /^([a-z][a-z0-9-]*)=(\d{1,9})\/(\d{1,7})$/.exec(entry);
+      if (!match?.[1] || !match[2] || !match[3] || Number(match[2]) < 1 || Number(match[3]) < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry}" is not rule=requests/seconds (e.g. orders=5/60)`,
+        });
+        return z.NEVER;
+      }
+      overrides[match[1]] = { points: Number(match[2]), windowSeconds: Number(match[3]) };
+    }
+    return overrides;
+  });
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /**
@@ -120,6 +146,16 @@ export const platformEnv = {
   AUTH_JWKS_URL: z.url().optional(),
   /** Per-endpoint, per-identity rate limits shared through Redis (off: for benchmarks of the rest). */
   RATE_LIMIT: envBool().default(true),
+  /**
+   * Changes to the default limits (see `defaultRateLimitRules`), by rule name:
+   * `orders=10/60,products=500/60` — requests per window in seconds, per user or client IP.
+   */
+  RATE_LIMITS: envRateLimits().default({}),
+  /** Prefix of the limiter's Redis keys (tests and side-by-side stacks keep theirs apart). */
+  RATE_LIMIT_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only, at most 64')
+    .default('ratelimit:'),
   /** Enables `POST /api/auth/dev-token`; refused when NODE_ENV=production. */
   AUTH_DEV_TOKENS: envBool().default(false),
 } as const;
@@ -139,7 +175,11 @@ export interface PlatformConfig {
   };
   readonly shutdown: { readonly drainDelayMs: number; readonly timeoutMs: number };
   readonly readinessTimeoutMs: number;
-  readonly rateLimit: boolean;
+  readonly rateLimit: {
+    readonly enabled: boolean;
+    readonly overrides: Readonly<Record<string, RateLimitOverride>>;
+    readonly keyPrefix: string;
+  };
   readonly auth: {
     readonly issuer: string;
     readonly audience: string;
@@ -160,6 +200,16 @@ export function checkPlatformEnv(env: PlatformEnv, ctx: z.RefinementCtx): void {
       path: ['AUTH_JWT_SECRET'],
       message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL so bearer tokens can be verified',
     });
+  }
+  const ruleNames = defaultRateLimitRules.map((rule) => rule.name);
+  for (const name of Object.keys(env.RATE_LIMITS)) {
+    if (!ruleNames.includes(name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['RATE_LIMITS'],
+        message: `no rate-limit rule "${name}"; the rules are ${ruleNames.join(', ')}`,
+      });
+    }
   }
   if (env.AUTH_DEV_TOKENS && env.NODE_ENV === 'production') {
     ctx.addIssue({
@@ -190,7 +240,11 @@ export function platformConfigFrom(env: PlatformEnv): PlatformConfig {
     },
     shutdown: { drainDelayMs: env.SHUTDOWN_DRAIN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS },
     readinessTimeoutMs: env.READINESS_TIMEOUT_MS,
-    rateLimit: env.RATE_LIMIT,
+    rateLimit: {
+      enabled: env.RATE_LIMIT,
+      overrides: env.RATE_LIMITS,
+      keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+    },
     auth: {
       issuer: env.AUTH_JWT_ISSUER,
       audience: env.AUTH_JWT_AUDIENCE,

@@ -3,6 +3,7 @@ export {
   createDevTokenIssuer,
   createTokenVerifier,
   devTokenRouter,
+  whoAmIRouter,
   principalOf,
   requireRole,
   requireUser,

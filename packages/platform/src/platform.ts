@@ -4,6 +4,7 @@ import {
   createDevTokenIssuer,
   createTokenVerifier,
   devTokenRouter,
+  whoAmIRouter,
   type TokenIssuer,
   type TokenVerifier,
 } from './auth.js';
@@ -12,7 +13,7 @@ import { Health } from './health.js';
 import { createHttpApp } from './http.js';
 import { HttpService, type Closer, type Worker } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
-import { rateLimiter } from './rate-limit.js';
+import { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 
 /** What a service's `main.ts` builds once and injects everywhere. */
@@ -56,7 +57,10 @@ export function createPlatform(
   };
 }
 
-/** The service's express app on the platform: its routes plus, when enabled, the dev-token route. */
+/**
+ * The service's express app on the platform: its routes plus `GET /api/auth/me` and, when
+ * enabled, the dev-token route.
+ */
 export function createServiceApp(
   platform: Platform,
   routes: (app: Express) => void,
@@ -76,6 +80,7 @@ export function createServiceApp(
     etag: options.etag ?? false,
     routes: (app) => {
       if (options.rateLimit) app.use(options.rateLimit);
+      app.use(whoAmIRouter(platform.tokens));
       if (devTokens !== undefined) app.use(devTokenRouter(devTokens));
       routes(app);
     },
@@ -104,10 +109,17 @@ export function createHttpService(
 }
 
 /**
- * The service's rate limiter over `redis` with the default rules, or undefined when the
- * configuration turns rate limiting off.
+ * The service's rate limiter over `redis`: the default rules with the configured changes
+ * (`RATE_LIMITS`), or undefined when the configuration turns rate limiting off (`RATE_LIMIT`).
  */
 export function serviceRateLimit(platform: Platform, redis: unknown): RequestHandler | undefined {
-  if (!platform.config.rateLimit) return undefined;
-  return rateLimiter({ redis, registry: platform.metrics.registry, tokens: platform.tokens });
+  const { enabled, overrides, keyPrefix } = platform.config.rateLimit;
+  if (!enabled) return undefined;
+  return rateLimiter({
+    redis,
+    registry: platform.metrics.registry,
+    tokens: platform.tokens,
+    rules: defaultRateLimitRules.map((rule) => ({ ...rule, ...overrides[rule.name] })),
+    keyPrefix,
+  });
 }

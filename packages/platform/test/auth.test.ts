@@ -123,6 +123,20 @@ describe('bearer authentication', () => {
     );
   });
 
+  it('when a client asks who it is, then /api/auth/me answers the principal, and with ?role= checks the role', async () => {
+    const user = await issuer.issue({ userId: 'erin', roles: ['user'] });
+    const admin = await issuer.issue({ userId: 'frank', roles: ['user', 'admin'] });
+
+    const me = await get('/api/auth/me', user);
+    assert.equal(me.status, 200);
+    assert.equal(me.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(await me.json(), { userId: 'erin', roles: ['user'] });
+    assert.equal((await get('/api/auth/me?role=admin', user)).status, 403);
+    assert.equal((await get('/api/auth/me?role=admin', admin)).status, 200);
+    assert.equal((await get('/api/auth/me?role=admin')).status, 401);
+    assert.equal((await get('/api/auth/me?role=root', admin)).status, 400);
+  });
+
   it('when dev tokens are not enabled, then the dev-token endpoint does not exist', async () => {
     const res = await fetch(`${running.url}/api/auth/dev-token`, {
       method: 'POST',

@@ -59,6 +59,46 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('when rate limits are changed by rule name, then those rules get the new limits and the prefix applies', () => {
+    const config = loadConfig(platformConfigSchema, {
+      AUTH_JWT_SECRET: testSecret,
+      RATE_LIMITS: 'orders=10/60, products=500/30',
+      RATE_LIMIT_KEY_PREFIX: 'test:rl:',
+    });
+
+    assert.deepEqual(config.rateLimit, {
+      enabled: true,
+      overrides: {
+        orders: { points: 10, windowSeconds: 60 },
+        products: { points: 500, windowSeconds: 30 },
+      },
+      keyPrefix: 'test:rl:',
+    });
+  });
+
+  it('when a rate limit names no rule or is not requests/seconds, then start-up says so', () => {
+    const unknown = captureConfigError(() =>
+      loadConfig(platformConfigSchema, {
+        AUTH_JWT_SECRET: testSecret,
+        RATE_LIMITS: 'checkout=5/60',
+      }),
+    );
+    assert.equal(
+      unknown.issues[0]?.message,
+      'no rate-limit rule "checkout"; the rules are search, products, product, cart-add, orders, login',
+    );
+
+    const malformed = captureConfigError(() =>
+      loadConfig(platformConfigSchema, { AUTH_JWT_SECRET: testSecret, RATE_LIMITS: 'orders=5' }),
+    );
+    assert.deepEqual(malformed.issues, [
+      {
+        variable: 'RATE_LIMITS',
+        message: '"orders=5" is not rule=requests/seconds (e.g. orders=5/60)',
+      },
+    ]);
+  });
+
   it('when no way to verify tokens is configured, then start-up fails and says what to set', () => {
     const error = captureConfigError(() => loadConfig(platformConfigSchema, {}));
 
