@@ -1,5 +1,7 @@
 export { startOwnEdge } from './edge.js';
 export type { EdgeLogEntry, OwnEdge } from './edge.js';
+export { startShopBehindEdge } from './edge-shop.js';
+export type { ShopBehindEdge, ShopBehindEdgeOptions } from './edge-shop.js';
 export { startOwnKafka } from './kafka.js';
 export type { OwnKafka } from './kafka.js';
 export { blackHole, deadPort, deadPort as freePort } from './network.js';

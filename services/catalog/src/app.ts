@@ -3,11 +3,14 @@ import { createServiceApp, type Platform } from '@mela/platform';
 import type { CatalogService } from './domain/catalog.service.js';
 import { catalogRoutes } from './routes/catalog.routes.js';
 import { imageRoutes } from './routes/images.routes.js';
+import { storefrontRoutes, type Storefront } from './routes/storefront.routes.js';
 
 export interface CatalogAppDeps {
   readonly platform: Platform;
   readonly catalog: CatalogService;
   readonly publicCacheControl: string;
+  /** The storefront page and its assets, when this catalog serves them. */
+  readonly storefront?: { readonly files: Storefront; readonly maxAgeSeconds: number } | undefined;
   /** Applied before every route, when configured. */
   readonly rateLimit?: RequestHandler | undefined;
 }
@@ -25,6 +28,8 @@ export function createApp(deps: CatalogAppDeps): Express {
         }),
       );
       app.use(imageRoutes(deps.catalog));
+      if (deps.storefront)
+        app.use(storefrontRoutes(deps.storefront.files, deps.storefront.maxAgeSeconds));
     },
     { etag: true, ...(deps.rateLimit ? { rateLimit: deps.rateLimit } : {}) },
   );

@@ -39,6 +39,8 @@ const catalogEnv = z
     CACHE_TTL_JITTER_PERCENT: envInt({ min: 0, max: 50 }).default(defaultTtls.jitter * 100),
     /** Browser/edge caching of anonymous catalog reads. */
     HTTP_PUBLIC_MAX_AGE_SECONDS: envInt({ min: 0, max: 3600 }).default(30),
+    /** How long the edge and browsers keep the storefront page (its assets are immutable). */
+    STOREFRONT_MAX_AGE_SECONDS: envInt({ min: 1, max: 3600 }).default(60),
   })
   .superRefine(checkPlatformEnv);
 
@@ -50,6 +52,7 @@ export interface CatalogConfig {
   readonly cacheKeyPrefix: string;
   readonly ttls: CatalogTtls;
   readonly publicCacheControl: string;
+  readonly storefrontMaxAgeSeconds: number;
 }
 
 /** The catalog's configuration from the environment; every bad variable is reported at once. */
@@ -75,5 +78,6 @@ export function loadCatalogConfig(
       jitter: e.CACHE_TTL_JITTER_PERCENT / 100,
     },
     publicCacheControl: `public, max-age=${e.HTTP_PUBLIC_MAX_AGE_SECONDS}, stale-while-revalidate=${e.HTTP_PUBLIC_MAX_AGE_SECONDS * 2}`,
+    storefrontMaxAgeSeconds: e.STOREFRONT_MAX_AGE_SECONDS,
   });
 }

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { CatalogRepository } from './adapters/catalog.repository.js';
 import { createApp } from './app.js';
 import { loadCatalogConfig, type CatalogConfig } from './config.js';
+import { loadStorefront } from './routes/storefront.routes.js';
 import { CatalogService } from './domain/catalog.service.js';
 
 /** A wired catalog: the HTTP service and the clients it owns. */
@@ -54,6 +55,7 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     platform,
     catalog,
     publicCacheControl: config.publicCacheControl,
+    storefront: { files: loadStorefront(), maxAgeSeconds: config.storefrontMaxAgeSeconds },
     rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(platform, app, [

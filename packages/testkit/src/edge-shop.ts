@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { startOwnEdge, type OwnEdge } from './edge.js';
+import { deadPort } from './network.js';
+import { startService, type ServiceProcess } from './services.js';
+import { createTestShards, type TestShards } from './shards.js';
+import { createTestTopics, insertTestProducts, type TestProduct, type TestTopics } from './shop.js';
+
+type ShopService = 'catalog' | 'cart' | 'order';
+
+/** Catalog, cart and order as processes, several replicas each, behind a real nginx edge. */
+export interface ShopBehindEdge {
+  /** The edge: storefront, API, cached static assets. */
+  readonly url: string;
+  readonly edge: OwnEdge;
+  readonly shards: TestShards;
+  readonly replicas: Readonly<Record<ShopService, readonly ServiceProcess[]>>;
+  close(): Promise<void>;
+}
+
+export interface ShopBehindEdgeOptions {
+  readonly products: readonly TestProduct[];
+  /** @default ['catalog', 'cart', 'order'] */
+  readonly services?: readonly ShopService[];
+  /** @default 2 */
+  readonly replicas?: number;
+  /** Variables for every service (over the test's databases, Redis prefixes and topics). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The shop as `npm start` runs it, on the test's own databases, topics and Redis prefixes:
+ * each service in `replicas` processes, the edge in front (services call each other through
+ * its internal balancers), dev tokens on, rate limits on and keyed by the client behind the edge.
+ */
+export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promise<ShopBehindEdge> {
+  const topology = localTopology();
+  const services = options.services ?? ['catalog', 'cart', 'order'];
+  const count = options.replicas ?? 2;
+  const shards = await createTestShards('edge');
+  const started: ServiceProcess[] = [];
+  let topics: TestTopics | undefined;
+  let edge: OwnEdge | undefined;
+  const close = async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    await edge?.stop();
+    await topics?.drop();
+    await shards.drop();
+  };
+  try {
+    await insertTestProducts(shards, options.products);
+    if (services.includes('order')) topics = await createTestTopics(kafkaBrokers(topology));
+    const ports = {} as Record<ShopService, number[]>;
+    for (const name of ['catalog', 'cart', 'order'] as const) {
+      ports[name] = [];
+      for (let i = 0; i < count; i += 1) ports[name].push(await deadPort());
+    }
+    const upstream = (name: ShopService) => ({
+      servers: ports[name].map((port) => `127.0.0.1:${String(port)}`),
+      loadBalancing: { algorithm: name === 'order' ? 'least-conn' : 'round-robin' } as const,
+      internal: true,
+    });
+    edge = await startOwnEdge({
+      catalog: upstream('catalog'),
+      cart: upstream('cart'),
+      order: upstream('order'),
+    });
+    const prefix = `test:edge:${randomBytes(4).toString('hex')}:`;
+    const env = {
+      AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+      AUTH_DEV_TOKENS: 'true',
+      REDIS_URL: redisUrl(topology),
+      SHARD_MAP: shards.shardMap,
+      TRUST_PROXY_HOPS: '1',
+      RATE_LIMIT_KEY_PREFIX: `${prefix}rl:`,
+      CACHE_KEY_PREFIX: `${prefix}catalog:`,
+      CART_KEY_PREFIX: `${prefix}cart:`,
+      STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
+      CATALOG_URL: `http://${edge.internal.catalog ?? ''}`,
+      CART_URL: `http://${edge.internal.cart ?? ''}`,
+      KAFKA_BROKERS: kafkaBrokers(topology).join(','),
+      ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
+      ...options.env,
+    };
+    const replicas = { catalog: [], cart: [], order: [] } as Record<ShopService, ServiceProcess[]>;
+    for (const name of services) {
+      replicas[name] = await Promise.all(
+        ports[name].map(async (port) => {
+          const service = await startService(name, port, env);
+          started.push(service);
+          return service;
+        }),
+      );
+    }
+    return { url: edge.url, edge, shards, replicas, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
