@@ -77,7 +77,14 @@ async function main(args: readonly string[]): Promise<number> {
       await migrateAll();
       return 0;
     case 'test': {
-      await depsUp();
+      // The storefront's browser test drives Debian's Chromium.
+      await depsUp(undefined, [
+        { command: 'chromium', aptPackage: 'chromium' },
+        {
+          file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+          aptPackage: 'fonts-dejavu-core',
+        },
+      ]);
       await migrateAll();
       const files = testFiles(rest);
       progress(`running ${files.length} test files`);

@@ -1,22 +1,20 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { nginxConfig, type EdgeOptions } from '@mela/edge';
-import { ensureSystemPackages } from './apt.js';
-import { hasCommand, isListening, run, waitFor } from './processes.js';
+import type { SystemRequirement } from './apt.js';
+import { isListening, run, waitFor } from './processes.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
 
-/** Installs nginx and its cache purge module from Debian's packages when missing. */
-export function ensureNginx(): void {
-  ensureSystemPackages([
-    { command: 'nginx', aptPackage: 'nginx' },
-    { file: purgeModulePath, aptPackage: 'libnginx-mod-http-cache-purge' },
-  ]);
-}
+/** nginx and its cache purge module, from Debian's packages. */
+export const nginxRequirements: readonly SystemRequirement[] = [
+  { command: 'nginx', aptPackage: 'nginx' },
+  { file: purgeModulePath, aptPackage: 'libnginx-mod-http-cache-purge' },
+];
 
 /** An nginx this process runs in the foreground (`daemon off`), with its files in one folder. */
 export interface RunningNginx {
@@ -93,9 +91,4 @@ export async function startNginx(dir: string, options: EdgeOptions): Promise<Run
 function splitListen(listen: string): [string, number] {
   const at = listen.lastIndexOf(':');
   return [listen.slice(0, at), Number(listen.slice(at + 1))];
-}
-
-/** Whether nginx and the purge module are installed (tests say what is missing otherwise). */
-export function nginxInstalled(): boolean {
-  return existsSync(purgeModulePath) && hasCommand('nginx');
 }

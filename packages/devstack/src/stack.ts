@@ -3,10 +3,11 @@ import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
-import { ensureSystemPackages } from './apt.js';
+import { ensureSystemPackages, type SystemRequirement } from './apt.js';
 import type { Dependency, DependencyStatus } from './dependency.js';
 import { kafkaDependency } from './kafka.js';
 import { mariadbDependency } from './mariadb.js';
+import { nginxRequirements } from './nginx.js';
 import { progress } from './processes.js';
 import { redisDependency } from './redis.js';
 
@@ -19,14 +20,22 @@ export function localDependencies(topology: LocalTopology): Dependency[] {
   ];
 }
 
-/** Installs what is missing, then starts every dependency that is not running, in parallel. */
-export async function depsUp(topology = localTopology()): Promise<void> {
+/**
+ * Installs what is missing (the servers, nginx for the edge, and `also`, in one apt run), then
+ * starts every dependency that is not running, in parallel.
+ */
+export async function depsUp(
+  topology = localTopology(),
+  also: readonly SystemRequirement[] = [],
+): Promise<void> {
   const started = Date.now();
   ensureSystemPackages([
     { command: 'redis-server', aptPackage: 'redis-server' },
     { command: 'mariadb-install-db', aptPackage: 'mariadb-server' },
     { command: 'java', aptPackage: 'openjdk-17-jre-headless' },
     { command: 'mvn', aptPackage: 'maven' },
+    ...nginxRequirements,
+    ...also,
   ]);
   const results = await Promise.allSettled(localDependencies(topology).map((d) => d.up()));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));

@@ -1,3 +1,4 @@
+export { artifactPath } from './artifacts.js';
 export { startOwnEdge } from './edge.js';
 export type { EdgeLogEntry, OwnEdge } from './edge.js';
 export { startShopBehindEdge } from './edge-shop.js';

@@ -148,7 +148,8 @@ function showProducts(heading: string, products: readonly Product[]): void {
 
 async function showHome(): Promise<void> {
   const home = await api<{ featured: Product[]; bestsellers: Product[] }>('/api/catalog/home');
-  showProducts('Featured', [...home.featured, ...home.bestsellers].slice(0, 24));
+  const unique = new Map([...home.featured, ...home.bestsellers].map((p) => [p.id, p]));
+  showProducts('Featured', [...unique.values()].slice(0, 24));
 }
 
 async function showCategories(): Promise<void> {
@@ -210,9 +211,9 @@ async function addToCart(product: Product): Promise<void> {
 }
 
 async function showOrders(): Promise<void> {
-  const { items } = await api<{ items: Order[] }>('/api/orders?limit=5');
+  const { orders } = await api<{ orders: Order[] }>('/api/orders?limit=5');
   element('orders').replaceChildren(
-    ...items.map((order) =>
+    ...orders.map((order) =>
       h(
         'li',
         { 'data-testid': 'order' },
