@@ -2,10 +2,11 @@
 import { spawn } from 'node:child_process';
 import { globSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { localTopology } from '@mela/topology';
+import { localTopology, serviceNames } from '@mela/topology';
 import { repoRoot } from './paths.js';
 import { progress } from './processes.js';
 import { startMailbox } from './mailbox.js';
+import { startLocalEdge } from './nginx.js';
 import { seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
 
@@ -16,7 +17,7 @@ const usage = `usage: mela <command>
   deps status    show what runs where
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
-  start          deps up + migrate + seed, then run the services until Ctrl-C
+  start          deps up + migrate + seed, then the services (2 replicas each) behind nginx until Ctrl-C
   bench [--smoke] deps up + migrate + seed, then the benchmarks (packages/bench)`;
 
 /** Test files: every compiled `*.test.js` of the workspaces, or the ones given. */
@@ -108,28 +109,37 @@ async function main(args: readonly string[]): Promise<number> {
       progress('loading the demo catalog (skipped when it is there)');
       seedCatalog(topology);
       const mailbox = await startMailbox(topology);
-      const services = await startServices(topology);
+      const edge = await startLocalEdge(topology);
+      progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
+      const services = await startServices(topology).catch(async (error: unknown) => {
+        await edge.stop();
+        await mailbox.close();
+        throw error;
+      });
       await printStatus();
-      for (const [name, url] of Object.entries(services.urls))
-        process.stdout.write(`up    ${name.padEnd(22)} ${url}\n`);
-      const catalog = services.urls['catalog'] ?? '';
-      const cart = services.urls['cart'] ?? '';
-      const order = services.urls['order'] ?? '';
+      const shop = `http://${topology.host}:${String(topology.edge.port)}`;
       const mail = `http://${topology.host}:${String(topology.mailbox.httpPort)}`;
+      const replicas = serviceNames
+        .map((name) => `${name} ×${String(topology.services[name].replicas)}`)
+        .join(', ');
       process.stdout.write(
         [
           '',
-          'Mela is running:',
-          `  products   ${catalog}/api/catalog/products?limit=5`,
-          `  search     ${catalog}/api/catalog/products?q=phone`,
-          `  homepage   ${catalog}/api/catalog/home`,
-          `  cart       ${cart}/api/cart   (with a bearer token)`,
-          `  orders     ${order}/api/orders   (POST with a token and an Idempotency-Key)`,
+          `Mela is running (${replicas}, behind nginx):`,
+          `  storefront ${shop}/`,
+          `  products   ${shop}/api/catalog/products?limit=5`,
+          `  search     ${shop}/api/catalog/products?q=phone`,
+          `  homepage   ${shop}/api/catalog/home`,
+          `  cart       ${shop}/api/cart   (with a bearer token)`,
+          `  orders     ${shop}/api/orders   (POST with a token and an Idempotency-Key)`,
           `  mailbox    ${mail}   (emails in .mela/mailbox/*.eml, SMS in .mela/mailbox/sms.log)`,
-          `  metrics    ${catalog}/metrics, ${cart}/metrics, ${order}/metrics`,
+          `  services   ${Object.entries(services.urls)
+            .map(([name, url]) => `${name} ${url}`)
+            .join(', ')}   (load balancers; /metrics per replica on port +100, +200)`,
+          '  edge log   .mela/edge/logs/access.log (upstream tried, X-Cache)',
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
-          'Ctrl-C stops the services; `npm run deps -- down` stops the databases, Redis and Kafka.',
+          'Ctrl-C stops the services and nginx; `npm run deps -- down` stops the databases, Redis and Kafka.',
           '',
         ].join('\n'),
       );
@@ -137,8 +147,9 @@ async function main(args: readonly string[]): Promise<number> {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      progress('stopping the services');
+      progress('stopping the services and the edge');
       await services.stop();
+      await edge.stop();
       await mailbox.close();
       return 0;
     }

@@ -4,7 +4,15 @@ export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
 export { mariadbDependency } from './mariadb.js';
-export { edgeDirs, nginxRequirements, nginxUser, purgeModulePath, startNginx } from './nginx.js';
+export {
+  edgeDirs,
+  nginxRequirements,
+  nginxUser,
+  purgeModulePath,
+  startLocalEdge,
+  startNginx,
+  writeNginxConfig,
+} from './nginx.js';
 export type { RunningNginx } from './nginx.js';
 export { paths, repoRoot, stateDir } from './paths.js';
 export { redisDependency } from './redis.js';

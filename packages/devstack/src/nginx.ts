@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { nginxConfig, type EdgeOptions } from '@mela/edge';
+import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
+import type { LocalTopology } from '@mela/topology';
+import { stateDir } from './paths.js';
 import type { SystemRequirement } from './apt.js';
 import { isListening, run, waitFor } from './processes.js';
 
@@ -41,13 +43,16 @@ export function nginxUser(): string | undefined {
   return process.getuid?.() === 0 ? userInfo().username : undefined;
 }
 
-function writeConfig(dir: string, options: EdgeOptions): string {
+/**
+ * Writes `dir/nginx.conf` for `options` (and the folders it names) and checks it with
+ * `nginx -t`, which names the line of a wrong directive; returns the file.
+ */
+export function writeNginxConfig(dir: string, options: EdgeOptions): string {
   for (const d of [options.dirs.cache, options.dirs.temp, options.dirs.logs]) {
     mkdirSync(d, { recursive: true });
   }
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, nginxConfig(options));
-  // `nginx -t` names the line of a wrong directive; better here than as a dead edge.
   run('nginx', ['-t', '-q', '-p', dir, '-c', file]);
   return file;
 }
@@ -58,7 +63,8 @@ function writeConfig(dir: string, options: EdgeOptions): string {
  */
 export async function startNginx(dir: string, options: EdgeOptions): Promise<RunningNginx> {
   mkdirSync(dir, { recursive: true });
-  const file = writeConfig(dir, options);
+  await stopLeftover(options.dirs.pidFile);
+  const file = writeNginxConfig(dir, options);
   const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
     stdio: ['ignore', out, out],
@@ -86,6 +92,43 @@ export async function startNginx(dir: string, options: EdgeOptions): Promise<Run
       await exited;
     },
   };
+}
+
+/** An nginx of an earlier run whose supervisor died holds the ports: stop it first. */
+async function stopLeftover(pidFile: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !alive()) return;
+  process.kill(pid, 'SIGQUIT');
+  await waitFor('the previous nginx to exit', () => Promise.resolve(!alive()), 15_000);
+}
+
+/**
+ * The local edge: nginx on the edge port in front of every service's replicas, its cache kept
+ * in `.mela/edge` between runs.
+ */
+export function startLocalEdge(topology: LocalTopology): Promise<RunningNginx> {
+  const dir = join(stateDir, 'edge');
+  return startNginx(
+    dir,
+    localEdgeOptions(topology, {
+      dirs: edgeDirs(dir),
+      purgeModule: purgeModulePath,
+      user: nginxUser(),
+    }),
+  );
 }
 
 function splitListen(listen: string): [string, number] {

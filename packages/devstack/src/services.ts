@@ -6,6 +6,7 @@ import {
   kafkaBrokers,
   localShardMap,
   redisUrl,
+  replicaPorts,
   serviceNames,
   type LocalTopology,
   type ServiceName,
@@ -25,15 +26,23 @@ export function localSecrets(): Record<string, string> {
   );
 }
 
-/** The environment a service gets in local mode: where the dependencies are, and its port. */
+/**
+ * The environment a service gets in local mode: where the dependencies are (other services
+ * through their load balancers) and its port — `replica`'s, else the service's own.
+ */
 export function serviceEnvironment(
   topology: LocalTopology,
   name: ServiceName,
+  replica?: number,
 ): Record<string, string> {
+  const service = topology.services[name];
+  const port = replica === undefined ? service.port : replicaPorts(service)[replica];
   return {
     ...localSecrets(),
     NODE_ENV: 'development',
-    PORT: String(topology.services[name].port),
+    PORT: String(port),
+    // Shoppers come through the edge, which sets X-Forwarded-For to the client's address.
+    TRUST_PROXY_HOPS: '1',
     HOST: topology.host,
     REDIS_URL: redisUrl(topology),
     SHARD_MAP: JSON.stringify(localShardMap(topology)),
@@ -60,35 +69,46 @@ export function seedCatalog(topology: LocalTopology, products = 100_000): void {
 }
 
 interface Running {
-  readonly name: ServiceName;
+  readonly name: string;
   readonly child: ChildProcess;
   readonly url: string;
 }
 
 /**
- * Runs every service as a child process (logs in `.mela/logs/<name>.log`), waits until each
- * is ready, and resolves with a `stop()` that sends SIGTERM and waits for them to drain.
+ * Runs every replica of every service as a child process (logs in
+ * `.mela/logs/<service>-<n>.log`), waits until each is ready, and resolves with a `stop()` that
+ * sends SIGTERM and waits for them to drain.
  */
 export async function startServices(
   topology: LocalTopology,
 ): Promise<{ readonly urls: Record<string, string>; stop(): Promise<void> }> {
   const running: Running[] = [];
-  for (const name of serviceNames) {
-    const log = paths.log(name);
-    mkdirSync(dirname(log), { recursive: true });
-    const out = createWriteStream(log, { flags: 'a' });
-    const child = spawn(process.execPath, [join(repoRoot, `services/${name}/dist/src/main.js`)], {
-      env: { ...process.env, ...serviceEnvironment(topology, name) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
-      // drains each service once with SIGTERM.
-      detached: true,
-    });
-    child.stdout.pipe(out);
-    child.stderr.pipe(out);
-    const url = `http://${topology.host}:${topology.services[name].port}`;
-    running.push({ name, child, url });
-    progress(`starting ${name} on ${url}`);
+  for (const service of serviceNames) {
+    const ports = replicaPorts(topology.services[service]);
+    for (const [replica, port] of ports.entries()) {
+      const name = `${service}-${String(replica + 1)}`;
+      const log = paths.log(name);
+      mkdirSync(dirname(log), { recursive: true });
+      const out = createWriteStream(log, { flags: 'a' });
+      const child = spawn(
+        process.execPath,
+        [join(repoRoot, `services/${service}/dist/src/main.js`)],
+        {
+          env: { ...process.env, ...serviceEnvironment(topology, service, replica) },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
+          // drains each service once with SIGTERM.
+          detached: true,
+        },
+      );
+      child.stdout.pipe(out);
+      child.stderr.pipe(out);
+      running.push({ name, child, url: `http://${topology.host}:${String(port)}` });
+    }
+    const { loadBalancing } = topology.services[service];
+    progress(
+      `starting ${service} ×${String(ports.length)} on ${ports.join(', ')}, balanced on ${String(topology.services[service].port)} (${loadBalancing.algorithm}${loadBalancing.weights ? ` ${loadBalancing.weights.join(':')}` : ''})`,
+    );
   }
   const stop = async () => {
     await Promise.all(
@@ -101,21 +121,31 @@ export async function startServices(
     );
   };
   try {
-    for (const { name, child, url } of running) {
-      await waitFor(
-        `${name} to be ready`,
-        async () => {
-          if (child.exitCode !== null)
-            throw new Error(`${name} exited with ${child.exitCode}; see ${paths.log(name)}`);
-          return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
-        },
-        30_000,
-        paths.log(name),
-      );
-    }
+    await Promise.all(
+      running.map(({ name, child, url }) =>
+        waitFor(
+          `${name} to be ready`,
+          async () => {
+            if (child.exitCode !== null)
+              throw new Error(
+                `${name} exited with ${String(child.exitCode)}; see ${paths.log(name)}`,
+              );
+            return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
+          },
+          60_000,
+          paths.log(name),
+        ),
+      ),
+    );
   } catch (error) {
     await stop();
     throw error;
   }
-  return { urls: Object.fromEntries(running.map((r) => [r.name, r.url])), stop };
+  const urls = Object.fromEntries(
+    serviceNames.map((service) => [
+      service,
+      `http://${topology.host}:${String(topology.services[service].port)}`,
+    ]),
+  );
+  return { urls, stop };
 }

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { localEdgeOptions, type EdgeOptions } from '@mela/edge';
+import { localTopology } from '@mela/topology';
+import { edgeDirs, nginxUser, purgeModulePath, writeNginxConfig } from '../src/index.js';
+
+describe('the local edge configuration as nginx reads it (nginx -t)', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  function options(env: Record<string, string>): { dir: string; options: EdgeOptions } {
+    const dir = mkdtempSync(join(tmpdir(), 'mela-edge-check-'));
+    dirs.push(dir);
+    const topology = localTopology(env);
+    return {
+      dir,
+      options: localEdgeOptions(topology, {
+        dirs: edgeDirs(dir),
+        purgeModule: purgeModulePath,
+        user: nginxUser(),
+      }),
+    };
+  }
+
+  for (const [label, env] of [
+    ['the defaults', {}],
+    [
+      'weighted, IP hash and three replicas',
+      { MELA_CART_LB: 'weighted:5,1', MELA_CATALOG_LB: 'ip-hash', MELA_ORDER_REPLICAS: '3' },
+    ],
+  ] as const) {
+    it(`when it is generated from ${label}, then nginx accepts it`, () => {
+      const { dir, options: edge } = options(env);
+
+      assert.equal(writeNginxConfig(dir, edge), join(dir, 'nginx.conf'));
+    });
+  }
+
+  it('when a setting is wrong, then nginx refuses and the error says which line', () => {
+    const { dir, options: edge } = options({});
+
+    assert.throws(
+      () => writeNginxConfig(dir, { ...edge, cache: { maxSize: 'lots', inactive: '7d' } }),
+      /invalid max_size value "max_size=lots" in .*nginx\.conf:\d+/,
+    );
+  });
+});
