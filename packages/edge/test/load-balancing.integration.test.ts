@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { EdgeUpstream } from '@mela/edge';
-import { startOwnEdge, type OwnEdge } from '@mela/testkit';
+import { httpRequest, startOwnEdge, type OwnEdge } from '@mela/testkit';
 import type { LoadBalancing } from '@mela/topology';
 
 /** A replica behind the edge: answers with its number, counts what reached it. */
@@ -55,23 +55,6 @@ async function startReplicas(count: number, answerAfterMs: readonly number[] = [
   );
 }
 
-/** GET through the edge (optionally from another loopback address); resolves status and body. */
-function get(
-  url: string,
-  options: { localAddress?: string; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: false, ...options }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 const path = '/api/catalog/products';
 
 describe('load balancing at the edge (real nginx)', () => {
@@ -92,7 +75,8 @@ describe('load balancing at the edge (real nginx)', () => {
 
   async function sequential(edge: OwnEdge, count: number): Promise<number[]> {
     const statuses: number[] = [];
-    for (let i = 0; i < count; i += 1) statuses.push((await get(`${edge.url}${path}`)).status);
+    for (let i = 0; i < count; i += 1)
+      statuses.push((await httpRequest(`${edge.url}${path}`)).status);
     return statuses;
   }
 
@@ -128,7 +112,7 @@ describe('load balancing at the edge (real nginx)', () => {
     const deadline = Date.now() + 1500;
     await Promise.all(
       Array.from({ length: 8 }, async () => {
-        while (Date.now() < deadline) await get(`${edge.url}${path}`);
+        while (Date.now() < deadline) await httpRequest(`${edge.url}${path}`);
       }),
     );
 
@@ -148,7 +132,7 @@ describe('load balancing at the edge (real nginx)', () => {
     for (let client = 2; client <= 41; client += 1) {
       const localAddress = `127.0.0.${String(client)}`;
       for (let i = 0; i < 4; i += 1) {
-        const { body } = await get(`${edge.url}${path}`, { localAddress });
+        const { body } = await httpRequest(`${edge.url}${path}`, { localAddress });
         seen.set(localAddress, (seen.get(localAddress) ?? new Set()).add(body));
       }
     }
@@ -187,7 +171,7 @@ describe('load balancing at the edge (real nginx)', () => {
     const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
     await Promise.all(replicas.map((r) => r.kill()));
 
-    const response = await get(`${edge.url}${path}`);
+    const response = await httpRequest(`${edge.url}${path}`);
 
     assert.equal(response.status, 503);
     assert.equal(response.headers['content-type'], 'application/problem+json');
@@ -200,9 +184,9 @@ describe('load balancing at the edge (real nginx)', () => {
     const edge = await edgeOver(replicas, { algorithm: 'round-robin' }, { internal: true });
     const spoofed = { headers: { 'X-Forwarded-For': '203.0.113.9' } };
 
-    await get(`${edge.url}${path}`, { ...spoofed, localAddress: '127.0.0.7' });
-    await get(`http://${edge.internal.catalog ?? ''}${path}`);
-    await get(`http://${edge.internal.catalog ?? ''}${path}`, spoofed);
+    await httpRequest(`${edge.url}${path}`, { ...spoofed, localAddress: '127.0.0.7' });
+    await httpRequest(`http://${edge.internal.catalog ?? ''}${path}`);
+    await httpRequest(`http://${edge.internal.catalog ?? ''}${path}`, spoofed);
 
     assert.deepEqual(replicas[0]?.forwardedFor, ['127.0.0.7', undefined, '203.0.113.9']);
   });
@@ -212,7 +196,7 @@ describe('load balancing at the edge (real nginx)', () => {
     const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
 
     for (const endpoint of ['/metrics', '/livez', '/readyz'])
-      assert.equal((await get(`${edge.url}${endpoint}`)).status, 404, endpoint);
+      assert.equal((await httpRequest(`${edge.url}${endpoint}`)).status, 404, endpoint);
     assert.equal(replicas[0]?.hits, 0);
   });
 });

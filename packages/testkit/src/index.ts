@@ -1,4 +1,6 @@
 export { artifactPath } from './artifacts.js';
+export { httpRequest } from './http.js';
+export type { HttpAnswer } from './http.js';
 export { startOwnEdge } from './edge.js';
 export type { EdgeLogEntry, OwnEdge } from './edge.js';
 export { startShopBehindEdge } from './edge-shop.js';

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { httpRequest, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
+
+const phone = { id: 701, name: 'Limited Phone', priceCents: 999_900, stock: 5 };
+
+/** `rate_limited_total{rule}` summed over the catalog replicas. */
+async function limited(shop: ShopBehindEdge, rule: string): Promise<number> {
+  let total = 0;
+  for (const replica of shop.replicas.catalog) {
+    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith(`rate_limited_total{rule="${rule}"`));
+    total += line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+describe('rate limits through the edge, shared by two catalog replicas in Redis', () => {
+  let shop: ShopBehindEdge;
+  before(async () => {
+    shop = await startShopBehindEdge({
+      products: [phone],
+      services: ['catalog'],
+      env: { RATE_LIMITS: 'product=10/60,login=3/900' },
+    });
+  });
+  after(() => shop.close());
+
+  const product = () => `${shop.url}/api/catalog/products/${String(phone.id)}`;
+
+  it('when one client asks 12 times, then 10 pass over both replicas, the rest get 429 with Retry-After and RateLimit headers', async () => {
+    const before = shop.edge.log().length;
+    const answers = [];
+    for (let i = 0; i < 12; i += 1)
+      answers.push(await httpRequest(product(), { localAddress: '127.0.0.2' }));
+
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [...Array<number>(10).fill(200), 429, 429],
+    );
+    const replicasServing = new Set(
+      shop.edge
+        .log()
+        .slice(before)
+        .filter((entry) => entry.status === 200)
+        .flatMap((entry) => entry.upstreams),
+    );
+    assert.equal(replicasServing.size, 2, 'both replicas served, yet the total is the limit');
+    const refused = answers[11];
+    assert.ok(refused);
+    assert.equal(refused.headers['ratelimit-policy'], '"product";q=10;w=60');
+    assert.match(String(refused.headers['ratelimit']), /^"product";r=0;t=\d+$/);
+    const retryAfter = Number(refused.headers['retry-after']);
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${String(retryAfter)}`);
+    assert.equal(refused.headers['content-type'], 'application/problem+json; charset=utf-8');
+    assert.deepEqual(
+      {
+        ...(JSON.parse(refused.body) as Record<string, unknown>),
+        detail: undefined,
+        requestId: undefined,
+        instance: undefined,
+      },
+      {
+        type: '/problems/rate_limited',
+        title: 'Too many requests',
+        status: 429,
+        code: 'rate_limited',
+        rule: 'product',
+        detail: undefined,
+        requestId: undefined,
+        instance: undefined,
+      },
+    );
+    assert.equal(await limited(shop, 'product'), 2);
+    assert.equal(answers[0]?.headers['ratelimit'], '"product";r=9;t=60');
+  });
+
+  it('when the limited client claims another address in X-Forwarded-For, then the edge replaces it and the limit still holds', async () => {
+    const spoofed = await httpRequest(product(), {
+      localAddress: '127.0.0.2',
+      headers: { 'X-Forwarded-For': '203.0.113.77' },
+    });
+
+    assert.equal(spoofed.status, 429);
+  });
+
+  it('when another client asks, then it has its own budget', async () => {
+    const other = await httpRequest(product(), { localAddress: '127.0.0.3' });
+
+    assert.equal(other.status, 200);
+    assert.equal(other.headers['ratelimit'], '"product";r=9;t=60');
+  });
+
+  it('when one client signs in four times against a 3 per 15 min limit, then the fourth is refused', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) {
+      const answer = await httpRequest(`${shop.url}/api/auth/dev-token`, {
+        method: 'POST',
+        localAddress: '127.0.0.4',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: `login-${String(i)}` }),
+      });
+      statuses.push(answer.status);
+    }
+
+    assert.deepEqual(statuses, [201, 201, 201, 429]);
+  });
+});
