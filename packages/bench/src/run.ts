@@ -9,6 +9,7 @@ import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { measureLatency } from './latency.js';
 import { benchOrders, type NotifyFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
+import { loadFromClients } from './rate-limit.js';
 import { median, ratio, summarise, table, type RunFigures, type Summary } from './stats.js';
 
 /**
@@ -66,6 +67,25 @@ try {
     CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
   });
   targets.push(catalog);
+  const limitedCatalog = await startService(
+    'catalog, rate limiter on',
+    join(root, 'services/catalog/dist/src/main.js'),
+    {
+      LOG_LEVEL: 'warn',
+      // The product rule, raised so no request is refused: each still costs its Redis round trip.
+      RATE_LIMITS: 'product=999999999/60',
+      RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
+      TRUST_PROXY_HOPS: '1',
+      CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+    },
+  );
+  targets.push(limitedCatalog);
+  const probe = await fetch(`${limitedCatalog.url}${productPath}`, {
+    headers: { 'x-forwarded-for': '100.64.0.1' },
+  });
+  await probe.body?.cancel();
+  if (probe.headers.get('ratelimit-policy') === null)
+    throw new Error('the rate limiter does not apply to the benchmark requests');
   const body = await (await fetch(`${catalog.url}${productPath}`)).text();
   const raw = await startPrintingTarget(
     'node:http',
@@ -96,6 +116,34 @@ try {
   const [rawSummary, bareSummary, catalogSummary] = contenders.map((t) =>
     summarise(t.name, runs.get(t.name) ?? []),
   ) as [Summary, Summary, Summary];
+
+  // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
+  // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
+  const clients = 10_000;
+  const limiterContenders = [
+    { target: catalog, name: 'rate limiter off' },
+    { target: limitedCatalog, name: 'rate limiter on (Redis, per client)' },
+  ];
+  for (const { target } of limiterContenders) {
+    say(`warming up ${target.name} with ${String(clients)} clients`);
+    await loadFromClients(`${target.url}${productPath}`, { seconds: warmup, connections, clients });
+  }
+  const limiterRuns = new Map<string, RunFigures[]>(limiterContenders.map((c) => [c.name, []]));
+  for (let i = 0; i < repeats; i += 1) {
+    for (const { target, name } of limiterContenders) {
+      say(`run ${i + 1}/${repeats}: ${name}, ${connections} connections, ${duration} s`);
+      limiterRuns.get(name)?.push(
+        await loadFromClients(`${target.url}${productPath}`, {
+          seconds: duration,
+          connections,
+          clients,
+        }),
+      );
+    }
+  }
+  const [limiterOff, limiterOn] = limiterContenders.map((c) =>
+    summarise(c.name, limiterRuns.get(c.name) ?? []),
+  ) as [Summary, Summary];
 
   // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
   let nextId = 1000;
@@ -160,6 +208,26 @@ try {
       fmt(s.requestsPerSecond.median),
       spread(s),
       String(s.errors),
+    ]),
+  );
+  const limiterTable = table(
+    [
+      'GET /api/catalog/products/:id (cache hit)',
+      'req/s (median)',
+      'req/s min–max',
+      'p50 ms*',
+      'p99 ms*',
+      'errors',
+      'vs off',
+    ],
+    [limiterOff, limiterOn].map((s) => [
+      s.name,
+      fmt(s.requestsPerSecond.median),
+      spread(s),
+      fmt(s.p50Ms),
+      fmt(s.p99Ms),
+      String(s.errors),
+      ratio(s.requestsPerSecond.median, limiterOff.requestsPerSecond.median),
     ]),
   );
   // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
@@ -227,6 +295,12 @@ try {
     '',
     latency,
     '',
+    '## Rate limiter overhead',
+    '',
+    `The same cache-hit request, ${String(connections)} connections, from ${String(clients)} clients (X-Forwarded-For, as behind the edge); the limiter's product rule raised so nothing is refused — every request still takes its Redis round trip.`,
+    '',
+    limiterTable,
+    '',
     `## Placing orders`,
     '',
     `${String(repeats)} × ${String(ordersPerRun)} orders after a warm-up, ${String(orderConnections)} connections, each order a different user's (carts filled before the timed part), sandbox payment at 0 ms; the baseline writes the same rows (claim, order, item, outbox) in one transaction per order on one shard.`,
@@ -252,6 +326,7 @@ try {
         connections,
         throughput: [rawSummary, bareSummary, catalogSummary],
         latency: [hit, miss],
+        rateLimiter: [limiterOff, limiterOn],
         orders: {
           placeOrder,
           soloOrder,

@@ -66,6 +66,10 @@ describe('npm run bench, as a smoke run', () => {
     assert.match(run.stdout, /\| node:http \| [\d,]+ .* \| 1\.00× \|/);
     assert.match(run.stdout, /\| catalog \| [\d,]+ /);
     assert.match(run.stdout, /Cache miss vs hit at 4 connections: p50 [\d.]+×/);
+    assert.match(
+      run.stdout,
+      /\| rate limiter on \(Redis, per client\) \| [\d,.]+ .* \| 0 \| [\d.]+× \|/,
+    );
     assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time \| [\d,.]+ /);
     assert.match(run.stdout, /\| placed one at a time \| \d+ \| [\d.]+ \| [\d.]+ \|/);
     const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
@@ -73,6 +77,7 @@ describe('npm run bench, as a smoke run', () => {
     const figures = JSON.parse(readFileSync(join(out, file), 'utf8')) as {
       throughput: { name: string; requestsPerSecond: { median: number }; errors: number }[];
       latency: { errors: number }[];
+      rateLimiter: { name: string; errors: number }[];
       orders: Record<'placeOrder' | 'soloOrder' | 'rawInsert', { errors: number }>;
     };
     assert.deepEqual(
@@ -84,6 +89,13 @@ describe('npm run bench, as a smoke run', () => {
       assert.equal(t.errors, 0, t.name);
     }
     assert.ok(figures.latency.every((l) => l.errors === 0));
+    assert.deepEqual(
+      figures.rateLimiter.map((r) => [r.name, r.errors]),
+      [
+        ['rate limiter off', 0],
+        ['rate limiter on (Redis, per client)', 0],
+      ],
+    );
     const { placeOrder, soloOrder, rawInsert } = figures.orders;
     assert.deepEqual([placeOrder.errors, soloOrder.errors, rawInsert.errors], [0, 0, 0]);
   });

@@ -1,0 +1,38 @@
+import autocannon from 'autocannon';
+import type { RunFigures } from './stats.js';
+
+/**
+ * Load on `url` from many shoppers: each request names one of `clients` addresses in
+ * X-Forwarded-For (as the edge would), so a limiter keeps a counter per client in Redis.
+ */
+export async function loadFromClients(
+  url: string,
+  options: { readonly seconds: number; readonly connections: number; readonly clients: number },
+): Promise<RunFigures> {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    duration: options.seconds,
+    connections: options.connections,
+    requests: [
+      {
+        setupRequest: (request) => {
+          next = (next + 1) % options.clients;
+          return {
+            ...request,
+            headers: {
+              ...request.headers,
+              'x-forwarded-for': `100.64.${String(next >> 8)}.${String(next & 255)}`,
+            },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
