@@ -14,7 +14,13 @@ export function percentile(sorted: readonly number[], p: number): number {
  */
 export async function measureLatency(
   base: string,
-  options: { readonly connections: number; readonly seconds: number; readonly path: () => string },
+  options: {
+    readonly connections: number;
+    readonly seconds: number;
+    readonly path: () => string;
+    /** Headers of each request (e.g. a different client's X-Forwarded-For). */
+    readonly headers?: () => Record<string, string>;
+  },
 ): Promise<RunFigures> {
   const url = new URL(base);
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
@@ -25,7 +31,13 @@ export async function measureLatency(
     new Promise<void>((resolve) => {
       const started = performance.now();
       const req = request(
-        { host: url.hostname, port: url.port, path: options.path(), agent },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: options.path(),
+          agent,
+          headers: options.headers?.() ?? {},
+        },
         (res) => {
           res.resume();
           res.once('end', () => {

@@ -9,8 +9,17 @@ import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { measureLatency } from './latency.js';
 import { benchOrders, type NotifyFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
-import { loadFromClients } from './rate-limit.js';
-import { median, ratio, summarise, table, type RunFigures, type Summary } from './stats.js';
+import { clientAddresses, loadFromClients } from './rate-limit.js';
+import {
+  formatRate,
+  median,
+  ratio,
+  summarise,
+  summaryTable,
+  table,
+  type RunFigures,
+  type Summary,
+} from './stats.js';
 
 /**
  * `npm run bench`: the catalog's hot path measured side by side with bare baselines, on the same
@@ -174,30 +183,40 @@ try {
   const hit = summarise('catalog, cache hit', hitRuns);
   const miss = summarise('catalog, cache miss (MySQL)', missRuns);
 
-  const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+  // 5, continued: the limiter's latency at a concurrency where latency is not queueing.
+  const limiterLatencyRuns = new Map<string, RunFigures[]>(
+    limiterContenders.map((c) => [c.name, []]),
+  );
+  const client = clientAddresses(clients);
+  for (let i = 0; i < repeats; i += 1) {
+    for (const { target, name } of limiterContenders) {
+      say(`run ${i + 1}/${repeats}: ${name}, ${latencyConnections} connections`);
+      limiterLatencyRuns.get(name)?.push(
+        await measureLatency(target.url, {
+          connections: latencyConnections,
+          seconds: duration,
+          path: () => productPath,
+          headers: () => ({ 'x-forwarded-for': client() }),
+        }),
+      );
+    }
+  }
+  const [limiterOffLatency, limiterOnLatency] = limiterContenders.map((c) =>
+    summarise(c.name, limiterLatencyRuns.get(c.name) ?? []),
+  ) as [Summary, Summary];
+
   const ms = (n: number) => n.toFixed(3);
-  const spread = (s: Summary) => `${fmt(s.requestsPerSecond.min)}–${fmt(s.requestsPerSecond.max)}`;
-  const throughput = table(
-    [
-      'GET /api/catalog/products/:id',
-      'req/s (median)',
-      'req/s min–max',
-      'p50 ms*',
-      'p99 ms*',
-      'errors',
-      'vs node:http',
-      'vs express',
-    ],
-    [rawSummary, bareSummary, catalogSummary].map((s) => [
-      s.name,
-      fmt(s.requestsPerSecond.median),
-      spread(s),
-      fmt(s.p50Ms),
-      fmt(s.p99Ms),
-      String(s.errors),
-      ratio(s.requestsPerSecond.median, rawSummary.requestsPerSecond.median),
-      ratio(s.requestsPerSecond.median, bareSummary.requestsPerSecond.median),
-    ]),
+  const throughput = summaryTable(
+    'GET /api/catalog/products/:id',
+    'req',
+    [rawSummary, bareSummary, catalogSummary],
+    {
+      baselines: [
+        { label: 'node:http', summary: rawSummary },
+        { label: 'express', summary: bareSummary },
+      ],
+      latencyNote: '*',
+    },
   );
   const latency = table(
     ['product page', 'p50 ms', 'p99 ms', 'req/s (median)', 'req/s min–max', 'errors'],
@@ -205,30 +224,22 @@ try {
       s.name,
       ms(s.p50Ms),
       ms(s.p99Ms),
-      fmt(s.requestsPerSecond.median),
-      spread(s),
+      formatRate(s.requestsPerSecond.median),
+      `${formatRate(s.requestsPerSecond.min)}–${formatRate(s.requestsPerSecond.max)}`,
       String(s.errors),
     ]),
   );
-  const limiterTable = table(
-    [
-      'GET /api/catalog/products/:id (cache hit)',
-      'req/s (median)',
-      'req/s min–max',
-      'p50 ms*',
-      'p99 ms*',
-      'errors',
-      'vs off',
-    ],
-    [limiterOff, limiterOn].map((s) => [
-      s.name,
-      fmt(s.requestsPerSecond.median),
-      spread(s),
-      fmt(s.p50Ms),
-      fmt(s.p99Ms),
-      String(s.errors),
-      ratio(s.requestsPerSecond.median, limiterOff.requestsPerSecond.median),
-    ]),
+  const limiterTable = summaryTable(
+    `${String(connections)} connections`,
+    'req',
+    [limiterOff, limiterOn],
+    { baselines: [{ label: 'off', summary: limiterOff }], latencyNote: '*' },
+  );
+  const limiterLatencyTable = summaryTable(
+    `${String(latencyConnections)} connections, µs timing`,
+    'req',
+    [limiterOffLatency, limiterOnLatency],
+    { baselines: [{ label: 'off', summary: limiterOffLatency }], latency: ms },
   );
   // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
   const orderRuns = await benchOrders({
@@ -248,25 +259,11 @@ try {
     orderRuns.orders,
   );
   const soloOrder = summarise('POST /api/orders, one at a time', orderRuns.solo);
-  const orderTable = table(
-    [
-      'placing an order',
-      'orders/s (median)',
-      'orders/s min–max',
-      'p50 ms',
-      'p99 ms',
-      'errors',
-      'vs raw tx',
-    ],
-    [rawInsert, placeOrder, soloOrder].map((s) => [
-      s.name,
-      fmt(s.requestsPerSecond.median),
-      spread(s),
-      ms(s.p50Ms),
-      ms(s.p99Ms),
-      String(s.errors),
-      ratio(s.requestsPerSecond.median, rawInsert.requestsPerSecond.median),
-    ]),
+  const orderTable = summaryTable(
+    'placing an order',
+    'orders',
+    [rawInsert, placeOrder, soloOrder],
+    { baselines: [{ label: 'raw tx', summary: rawInsert }], latency: ms },
   );
   const notifyRow = (label: string, runs: readonly NotifyFigures[]) => [
     label,
@@ -297,9 +294,11 @@ try {
     '',
     '## Rate limiter overhead',
     '',
-    `The same cache-hit request, ${String(connections)} connections, from ${String(clients)} clients (X-Forwarded-For, as behind the edge); the limiter's product rule raised so nothing is refused — every request still takes its Redis round trip.`,
+    `The same cache-hit request from ${clients.toLocaleString('en-US')} clients (X-Forwarded-For, as behind the edge), the catalog with the limiter off and on, interleaved: throughput at ${String(connections)} connections (autocannon), then latency at ${String(latencyConnections)} connections timed in microseconds. The limiter's product rule is raised so nothing is refused — every request still takes its Redis round trip.`,
     '',
     limiterTable,
+    '',
+    limiterLatencyTable,
     '',
     `## Placing orders`,
     '',
@@ -327,6 +326,7 @@ try {
         throughput: [rawSummary, bareSummary, catalogSummary],
         latency: [hit, miss],
         rateLimiter: [limiterOff, limiterOn],
+        rateLimiterLatency: [limiterOffLatency, limiterOnLatency],
         orders: {
           placeOrder,
           soloOrder,

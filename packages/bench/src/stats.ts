@@ -51,3 +51,50 @@ export function table(header: readonly string[], rows: readonly (readonly string
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** Throughput with thousands separators, small values with two decimals. */
+export function formatRate(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+/**
+ * The usual table of summaries: rate (median, min–max), p50, p99, errors, then one ratio column
+ * per baseline (`vs <label>`: median rate of the row over the baseline's).
+ */
+export function summaryTable(
+  title: string,
+  unit: string,
+  rows: readonly Summary[],
+  options: {
+    readonly baselines?: readonly { readonly label: string; readonly summary: Summary }[];
+    /** How a latency is printed, e.g. to three decimals when timed in microseconds. */
+    readonly latency?: (ms: number) => string;
+    readonly latencyNote?: string;
+  } = {},
+): string {
+  const baselines = options.baselines ?? [];
+  const latency = options.latency ?? formatRate;
+  const note = options.latencyNote ?? '';
+  return table(
+    [
+      title,
+      `${unit}/s (median)`,
+      `${unit}/s min–max`,
+      `p50 ms${note}`,
+      `p99 ms${note}`,
+      'errors',
+      ...baselines.map((b) => `vs ${b.label}`),
+    ],
+    rows.map((s) => [
+      s.name,
+      formatRate(s.requestsPerSecond.median),
+      `${formatRate(s.requestsPerSecond.min)}–${formatRate(s.requestsPerSecond.max)}`,
+      latency(s.p50Ms),
+      latency(s.p99Ms),
+      String(s.errors),
+      ...baselines.map((b) =>
+        ratio(s.requestsPerSecond.median, b.summary.requestsPerSecond.median),
+      ),
+    ]),
+  );
+}

@@ -78,6 +78,7 @@ describe('npm run bench, as a smoke run', () => {
       throughput: { name: string; requestsPerSecond: { median: number }; errors: number }[];
       latency: { errors: number }[];
       rateLimiter: { name: string; errors: number }[];
+      rateLimiterLatency: { name: string; errors: number }[];
       orders: Record<'placeOrder' | 'soloOrder' | 'rawInsert', { errors: number }>;
     };
     assert.deepEqual(
@@ -90,8 +91,10 @@ describe('npm run bench, as a smoke run', () => {
     }
     assert.ok(figures.latency.every((l) => l.errors === 0));
     assert.deepEqual(
-      figures.rateLimiter.map((r) => [r.name, r.errors]),
+      [...figures.rateLimiter, ...figures.rateLimiterLatency].map((r) => [r.name, r.errors]),
       [
+        ['rate limiter off', 0],
+        ['rate limiter on (Redis, per client)', 0],
         ['rate limiter off', 0],
         ['rate limiter on (Redis, per client)', 0],
       ],

@@ -1,4 +1,5 @@
 export { artifactPath } from './artifacts.js';
+export { metricTotal } from './metrics.js';
 export { httpRequest } from './http.js';
 export type { HttpAnswer } from './http.js';
 export { startOwnEdge } from './edge.js';

@@ -60,33 +60,24 @@ export interface ServiceTopology {
 export const serviceNames = ['catalog', 'cart', 'order', 'notification'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
-function portFrom(
-  env: Readonly<Record<string, string | undefined>>,
-  key: string,
-  fallback: number,
-) {
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** An integer variable from `min` to `max`, else `fallback`; a bad value names the variable. */
+function intFrom(env: Env, key: string, fallback: number, min: number, max: number, what: string) {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`${key} must be a TCP port, got "${raw}"`);
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${key} must be ${what}, got "${raw}"`);
   }
-  return port;
+  return value;
 }
 
-function replicasFrom(
-  env: Readonly<Record<string, string | undefined>>,
-  key: string,
-  fallback: number,
-) {
-  const raw = env[key];
-  if (raw === undefined || raw === '') return fallback;
-  const replicas = Number(raw);
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 9) {
-    throw new Error(`${key} must be a replica count from 1 to 9, got "${raw}"`);
-  }
-  return replicas;
-}
+const portFrom = (env: Env, key: string, fallback: number) =>
+  intFrom(env, key, fallback, 1, 65535, 'a TCP port');
+
+const replicasFrom = (env: Env, key: string, fallback: number) =>
+  intFrom(env, key, fallback, 1, 9, 'a replica count from 1 to 9');
 
 /** Parses `round-robin`, `least-conn`, `ip-hash` or `weighted:3,1` (one weight per replica). */
 export function parseLoadBalancing(
@@ -123,7 +114,7 @@ export function parseLoadBalancing(
  * and `MELA_<NAME>_LB` (else its default algorithm).
  */
 function serviceFrom(
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
   name: ServiceName,
   port: number,
   algorithm: LoadBalancingAlgorithm,

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startShopBehindEdge, until, type ShopBehindEdge } from '@mela/testkit';
+import { metricTotal, startShopBehindEdge, until, type ShopBehindEdge } from '@mela/testkit';
 
 const phone = { id: 501, name: 'Edge Phone', priceCents: 1_999_900, stock: 5 };
 
 /** How many requests for `route` reached the catalog replicas (their RED histograms). */
-async function originRequests(shop: ShopBehindEdge, route: string): Promise<number> {
-  let total = 0;
-  for (const replica of shop.replicas.catalog) {
-    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
-    for (const line of metrics.split('\n')) {
-      if (
-        line.startsWith('http_request_duration_seconds_count{') &&
-        line.includes(`route="${route}"`)
-      )
-        total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return total;
+function originRequests(shop: ShopBehindEdge, route: string): Promise<number> {
+  return metricTotal(shop.replicas.catalog, 'http_request_duration_seconds_count', { route });
 }
 
 describe('the CDN edge in front of the catalog (real nginx, two catalog replicas)', () => {

@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
+import { httpRequest, metricTotal, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
 
 const phone = { id: 701, name: 'Limited Phone', priceCents: 999_900, stock: 5 };
-
-/** `rate_limited_total{rule}` summed over the catalog replicas. */
-async function limited(shop: ShopBehindEdge, rule: string): Promise<number> {
-  let total = 0;
-  for (const replica of shop.replicas.catalog) {
-    const metrics = await (await fetch(`${replica.url}/metrics`)).text();
-    const line = metrics.split('\n').find((l) => l.startsWith(`rate_limited_total{rule="${rule}"`));
-    total += line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return total;
-}
 
 describe('rate limits through the edge, shared by two catalog replicas in Redis', () => {
   let shop: ShopBehindEdge;
@@ -71,7 +60,10 @@ describe('rate limits through the edge, shared by two catalog replicas in Redis'
         instance: undefined,
       },
     );
-    assert.equal(await limited(shop, 'product'), 2);
+    assert.equal(
+      await metricTotal(shop.replicas.catalog, 'rate_limited_total', { rule: 'product' }),
+      2,
+    );
     assert.equal(answers[0]?.headers['ratelimit'], '"product";r=9;t=60');
   });
 
