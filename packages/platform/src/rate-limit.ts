@@ -130,6 +130,9 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       points: rule.points,
       duration: rule.windowSeconds,
       rejectIfRedisNotReady: true,
+      // A client over its limit is refused from memory until its window ends: a bot's flood of
+      // retries costs this replica no Redis round trips.
+      inMemoryBlockOnConsumed: rule.points + 1,
     }),
     local: new RateLimiterMemory({
       keyPrefix: `${prefix}${rule.name}`,

@@ -119,6 +119,20 @@ describe('rate limiting shared by replicas through Redis', () => {
     assert.ok(statuses.every((s) => s === 200));
   });
 
+  it('when a client is over its limit, then both replicas refuse it from memory without asking Redis', async () => {
+    const commands = async () =>
+      Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1]);
+    const before = await commands();
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i += 1)
+      statuses.push((await get(i, { 'x-forwarded-for': '203.0.113.7' })).status);
+
+    assert.deepEqual(statuses, [429, 429, 429, 429, 429, 429]);
+    // The only command Redis saw meanwhile is the first INFO itself.
+    assert.equal((await commands()) - before, 1);
+  });
+
   it('when Redis is unreachable, then reads fall back to a per-replica limit and order placement fails closed', async () => {
     await own.kill();
     const bob = `Bearer ${await issuer.issue({ userId: 'bob', roles: [] })}`;
