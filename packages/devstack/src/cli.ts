@@ -109,13 +109,18 @@ async function main(args: readonly string[]): Promise<number> {
       progress('loading the demo catalog (skipped when it is there)');
       seedCatalog(topology);
       const mailbox = await startMailbox(topology);
-      const edge = await startLocalEdge(topology);
-      progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
       const services = await startServices(topology).catch(async (error: unknown) => {
-        await edge.stop();
         await mailbox.close();
         throw error;
       });
+      // nginx after the replicas are ready: a replica it cannot reach yet would be marked failed
+      // (passive health checks) and skipped for 10 s.
+      const edge = await startLocalEdge(topology).catch(async (error: unknown) => {
+        await services.stop();
+        await mailbox.close();
+        throw error;
+      });
+      progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
       await printStatus();
       const shop = `http://${topology.host}:${String(topology.edge.port)}`;
       const mail = `http://${topology.host}:${String(topology.mailbox.httpPort)}`;
@@ -136,7 +141,7 @@ async function main(args: readonly string[]): Promise<number> {
           `  services   ${Object.entries(services.urls)
             .map(([name, url]) => `${name} ${url}`)
             .join(', ')}   (load balancers; /metrics per replica on port +100, +200)`,
-          '  edge log   .mela/edge/logs/access.log (upstream tried, X-Cache)',
+          `  edge log   .mela/edge/${String(topology.edge.port)}/logs/access.log (upstream tried, X-Cache)`,
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
           'Ctrl-C stops the services and nginx; `npm run deps -- down` stops the databases, Redis and Kafka.',

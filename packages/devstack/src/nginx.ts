@@ -116,11 +116,11 @@ async function stopLeftover(pidFile: string): Promise<void> {
 }
 
 /**
- * The local edge: nginx on the edge port in front of every service's replicas, its cache kept
- * in `.mela/edge` between runs.
+ * The local edge: nginx on the edge port in front of every service's replicas, its files
+ * (configuration, cache kept between runs, logs) in `.mela/edge/<edge port>`.
  */
 export function startLocalEdge(topology: LocalTopology): Promise<RunningNginx> {
-  const dir = join(stateDir, 'edge');
+  const dir = join(stateDir, 'edge', String(topology.edge.port));
   return startNginx(
     dir,
     localEdgeOptions(topology, {

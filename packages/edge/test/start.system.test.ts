@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { repoRoot } from '@mela/devstack';
+import { freePort, httpRequest, stopChild, until } from '@mela/testkit';
+
+/**
+ * `npm start` as a newcomer runs it (the devstack CLI behind it), on ports of the test's own:
+ * the shop must answer through the edge as soon as it says it is running, and Ctrl-C must stop
+ * every replica and nginx.
+ */
+describe('npm start: the whole shop behind the edge', () => {
+  const children: ReturnType<typeof spawn>[] = [];
+  after(() => Promise.all(children.map((child) => stopChild(child, 'SIGKILL'))));
+
+  it('when it says the shop is running, then the storefront and the API answer through the edge; Ctrl-C stops everything', async () => {
+    const ports = {
+      MELA_EDGE_PORT: await freePort(),
+      MELA_CATALOG_PORT: await freePort(),
+      MELA_CART_PORT: await freePort(),
+      MELA_ORDER_PORT: await freePort(),
+      MELA_NOTIFICATION_PORT: await freePort(),
+      MELA_MAILBOX_SMTP_PORT: await freePort(),
+      MELA_MAILBOX_HTTP_PORT: await freePort(),
+    };
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=TimeoutNegativeWarning',
+        join(repoRoot, 'packages/devstack/dist/src/cli.js'),
+        'start',
+      ],
+      {
+        env: {
+          ...process.env,
+          ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+          // Used when the checkout has no .mela/local.env yet (node --test without npm test).
+          AUTH_JWT_SECRET: 'x'.repeat(40),
+          AUTH_DEV_TOKENS: 'true',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await until(
+      () => {
+        if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
+        return output.includes('Mela is running');
+      },
+      'npm start to say the shop is running',
+      90_000,
+    );
+    const edge = `http://127.0.0.1:${String(ports.MELA_EDGE_PORT)}`;
+    assert.match(output, new RegExp(`storefront ${edge}/`));
+
+    const page = await httpRequest(`${edge}/`);
+    const products = await httpRequest(`${edge}/api/catalog/products?limit=3`);
+
+    assert.equal(page.status, 200, page.body);
+    assert.match(page.body, /<title>Mela/);
+    assert.equal(products.status, 200, products.body);
+    assert.equal((JSON.parse(products.body) as { items: unknown[] }).items.length, 3);
+    const catalogReplicas = [ports.MELA_CATALOG_PORT + 100, ports.MELA_CATALOG_PORT + 200];
+    for (const port of catalogReplicas)
+      assert.equal((await httpRequest(`http://127.0.0.1:${String(port)}/readyz`)).status, 200);
+
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0, output);
+    for (const url of [`${edge}/`, `http://127.0.0.1:${String(catalogReplicas[0])}/livez`])
+      await assert.rejects(httpRequest(url), /ECONNREFUSED/, `${url} still answers`);
+  });
+});
