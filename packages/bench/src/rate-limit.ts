@@ -1,4 +1,6 @@
 import autocannon from 'autocannon';
+import { until } from '@mela/testkit';
+import type { Target } from './processes.js';
 import type { RunFigures } from './stats.js';
 
 /** A rotation of `count` client addresses (100.64.0.0/10, as the edge would forward them). */
@@ -38,4 +40,33 @@ export async function loadFromClients(
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
   };
+}
+
+/**
+ * Refuses to measure a limiter that is not there: a request as from behind the edge must come
+ * back with the limiter's `RateLimit-Policy` (retried while the service settles, then reported).
+ */
+export async function assertLimited(target: Target, path: string): Promise<void> {
+  let last = '';
+  try {
+    await until(
+      async () => {
+        const probe = await fetch(`${target.url}${path}`, {
+          headers: { 'x-forwarded-for': '100.64.0.1' },
+        });
+        const body = await probe.text();
+        last = `${String(probe.status)} ${JSON.stringify([...probe.headers])} ${body.slice(0, 300)}`;
+        return probe.headers.get('ratelimit-policy') !== null;
+      },
+      `${target.name} to answer with its rate limit`,
+      10_000,
+    );
+  } catch (error) {
+    throw new Error(
+      `the rate limiter does not apply to the benchmark requests; last answer: ${last}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }

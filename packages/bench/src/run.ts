@@ -9,7 +9,7 @@ import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { measureLatency } from './latency.js';
 import { benchOrders, type NotifyFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
-import { clientAddresses, loadFromClients } from './rate-limit.js';
+import { assertLimited, clientAddresses, loadFromClients } from './rate-limit.js';
 import {
   formatRate,
   median,
@@ -89,12 +89,7 @@ try {
     },
   );
   targets.push(limitedCatalog);
-  const probe = await fetch(`${limitedCatalog.url}${productPath}`, {
-    headers: { 'x-forwarded-for': '100.64.0.1' },
-  });
-  await probe.body?.cancel();
-  if (probe.headers.get('ratelimit-policy') === null)
-    throw new Error('the rate limiter does not apply to the benchmark requests');
+  await assertLimited(limitedCatalog, productPath);
   const body = await (await fetch(`${catalog.url}${productPath}`)).text();
   const raw = await startPrintingTarget(
     'node:http',

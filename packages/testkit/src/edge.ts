@@ -8,6 +8,8 @@ import { deadPort } from './network.js';
 
 /** One line of the edge's JSON access log. */
 export interface EdgeLogEntry {
+  /** The connecting client's address. */
+  readonly client: string;
   readonly method: string;
   readonly uri: string;
   readonly status: number;
@@ -67,6 +69,7 @@ export async function startOwnEdge(
           const raw = JSON.parse(line) as Record<string, unknown>;
           const upstream = String(raw['upstream']);
           return {
+            client: String(raw['client']),
             method: String(raw['method']),
             uri: String(raw['uri']),
             status: Number(raw['status']),

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { httpRequest, metricTotal, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
+import {
+  httpRequest,
+  metricTotal,
+  startShopBehindEdge,
+  until,
+  type ShopBehindEdge,
+} from '@mela/testkit';
 
 const phone = { id: 701, name: 'Limited Phone', priceCents: 999_900, stock: 5 };
 
@@ -18,7 +24,6 @@ describe('rate limits through the edge, shared by two catalog replicas in Redis'
   const product = () => `${shop.url}/api/catalog/products/${String(phone.id)}`;
 
   it('when one client asks 12 times, then 10 pass over both replicas, the rest get 429 with Retry-After and RateLimit headers', async () => {
-    const before = shop.edge.log().length;
     const answers = [];
     for (let i = 0; i < 12; i += 1)
       answers.push(await httpRequest(product(), { localAddress: '127.0.0.2' }));
@@ -27,10 +32,11 @@ describe('rate limits through the edge, shared by two catalog replicas in Redis'
       answers.map((a) => a.status),
       [...Array<number>(10).fill(200), 429, 429],
     );
+    // nginx logs a request after answering it: wait for all twelve lines of this client.
+    const logged = () => shop.edge.log().filter((entry) => entry.client === '127.0.0.2');
+    await until(() => logged().length === 12, 'the access log');
     const replicasServing = new Set(
-      shop.edge
-        .log()
-        .slice(before)
+      logged()
         .filter((entry) => entry.status === 200)
         .flatMap((entry) => entry.upstreams),
     );
