@@ -7,6 +7,7 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages/ packages/
 COPY services/ services/
+COPY infra/ infra/
 RUN npm ci --no-audit --no-fund
 RUN npx tsc --build \
  && npm prune --omit=dev --no-audit --no-fund \

@@ -6,6 +6,7 @@ import { localTopology, serviceNames } from '@mela/topology';
 import { repoRoot } from './paths.js';
 import { progress } from './processes.js';
 import { startMailbox } from './mailbox.js';
+import { ensureKubeBinaries } from './kube.js';
 import { startLocalEdge } from './nginx.js';
 import { seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
@@ -17,15 +18,21 @@ const usage = `usage: mela <command>
   deps status    show what runs where
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
+  test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
   start          deps up + migrate + seed, then the services (2 replicas each) behind nginx until Ctrl-C
   bench [--smoke] deps up + migrate + seed, then the benchmarks (packages/bench)`;
 
 /** Test files: every compiled `*.test.js` of the workspaces, or the ones given. */
 function testFiles(selected: readonly string[]): string[] {
   if (selected.length > 0) return [...selected];
-  return globSync(['packages/*/dist/test/**/*.test.js', 'services/*/dist/test/**/*.test.js'], {
-    cwd: repoRoot,
-  }).sort();
+  return globSync(
+    [
+      'packages/*/dist/test/**/*.test.js',
+      'services/*/dist/test/**/*.test.js',
+      'infra/dist/test/**/*.test.js',
+    ],
+    { cwd: repoRoot },
+  ).sort();
 }
 
 /** Runs node with `args` in the foreground and resolves with its exit code. */
@@ -79,6 +86,8 @@ async function main(args: readonly string[]): Promise<number> {
       return 0;
     case 'test': {
       // The storefront's browser test drives Debian's Chromium.
+      // The real-API tests run kube-apiserver and etcd, built from the Go module proxy once.
+      ensureKubeBinaries();
       await depsUp(undefined, [
         { command: 'chromium', aptPackage: 'chromium' },
         {
@@ -90,6 +99,12 @@ async function main(args: readonly string[]): Promise<number> {
       const files = testFiles(rest);
       progress(`running ${files.length} test files`);
       return runTests(files.map((f) => relative(repoRoot, f) || f));
+    }
+    case 'test-k8s': {
+      ensureKubeBinaries();
+      const files = globSync('infra/dist/test/**/*.test.js', { cwd: repoRoot }).sort();
+      progress(`running ${files.length} test files against a real kube-apiserver`);
+      return runTests(rest.length > 0 ? rest : files);
     }
     case 'bench': {
       await depsUp();

@@ -3,6 +3,8 @@ export type { SystemRequirement } from './apt.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
+export { ensureKubeBinaries, kubeVersion } from './kube.js';
+export type { KubeBinaries } from './kube.js';
 export { mariadbDependency } from './mariadb.js';
 export {
   edgeDirs,

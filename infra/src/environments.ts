@@ -1,0 +1,40 @@
+import type { ComputeResources } from './microservice.js';
+
+/** What differs between where Mela runs: sizes, counts, the image. */
+export interface Environment {
+  readonly name: 'dev' | 'prod';
+  /** The namespace every Mela object lives in. */
+  readonly namespace: string;
+  /** The image every service runs (skaffold replaces it with what it built). */
+  readonly image: string;
+  /** Replicas of each service the autoscaler keeps between. */
+  readonly replicas: { readonly min: number; readonly max: number };
+  readonly requests: ComputeResources;
+  readonly limits: ComputeResources;
+  /** Spread replicas over zones (real clusters) as well as nodes. */
+  readonly spreadOverZones: boolean;
+}
+
+/** kind/minikube: one of each, small requests, everything fits a laptop. */
+export const dev: Environment = {
+  name: 'dev',
+  namespace: 'mela',
+  image: 'mela:dev',
+  replicas: { min: 1, max: 4 },
+  requests: { cpu: '50m', memory: '128Mi' },
+  limits: { cpu: '500m', memory: '384Mi' },
+  spreadOverZones: false,
+};
+
+/** A real cluster: at least three replicas over three zones, room to grow for a sale. */
+export const prod: Environment = {
+  name: 'prod',
+  namespace: 'mela',
+  image: 'ghcr.io/mela-shop/mela:0.1.0',
+  replicas: { min: 3, max: 30 },
+  requests: { cpu: '250m', memory: '256Mi' },
+  limits: { cpu: '1', memory: '512Mi' },
+  spreadOverZones: true,
+};
+
+export const environments = { dev, prod } as const;

@@ -1,0 +1,11 @@
+export { melaApp } from './app.js';
+export { dev, environments, prod } from './environments.js';
+export type { Environment } from './environments.js';
+export { Microservice } from './microservice.js';
+export type {
+  ComputeResources,
+  EgressPeer,
+  IngressPeers,
+  MicroserviceProps,
+} from './microservice.js';
+export { NamespaceChart, ServicesChart, dataLayer, secrets } from './services-chart.js';

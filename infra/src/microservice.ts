@@ -1,0 +1,394 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+
+/** CPU and memory as Kubernetes quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
+export interface ComputeResources {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+/** Who may call the service: pods of these apps in the namespace, or whole namespaces. */
+export interface IngressPeers {
+  /** `app.kubernetes.io/name` of pods in the same namespace. @default none */
+  readonly apps?: readonly string[];
+  /** Namespaces (by `kubernetes.io/metadata.name`), e.g. the gateway's and monitoring's. @default none */
+  readonly namespaces?: readonly string[];
+}
+
+/** Where the service's pods may connect, besides DNS. */
+export interface EgressPeer {
+  /** `app.kubernetes.io/name` of pods in the same namespace (a service, Redis, a MySQL shard). */
+  readonly app: string;
+  readonly ports: readonly number[];
+}
+
+export interface MicroserviceProps {
+  /** The service: names every object and is the `app.kubernetes.io/name` label. */
+  readonly name: string;
+  /** The container image, e.g. `ghcr.io/mela/mela:1.0.0`. */
+  readonly image: string;
+  /** The port the process listens on (`PORT`). @default 3000 */
+  readonly port?: number;
+  /** Plain variables of the process. @default none */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Variables read from Secrets, by variable name. @default none */
+  readonly secretEnv?: Readonly<Record<string, { readonly secret: string; readonly key: string }>>;
+  /** @default { cpu: '100m', memory: '192Mi' } */
+  readonly requests?: ComputeResources;
+  /** @default { cpu: '1', memory: '512Mi' } */
+  readonly limits?: ComputeResources;
+  /** Replicas the autoscaler keeps between. @default { min: 2, max: 10 } */
+  readonly replicas?: { readonly min: number; readonly max: number };
+  /** Average CPU utilisation (of requests) the autoscaler aims for, in percent. @default 70 */
+  readonly targetCpuUtilization?: number;
+  /**
+   * Requests per second per pod the autoscaler aims for (the `http_requests_per_second` pods
+   * metric, served from Prometheus by a metrics adapter). @default 200
+   */
+  readonly targetRequestsPerSecond?: number;
+  /**
+   * After the pod is told to stop, how long it keeps serving while endpoints and load
+   * balancers forget it (a preStop sleep). @default 5
+   */
+  readonly drainDelaySeconds?: number;
+  /** Then how long in-flight requests get before connections are cut (`SHUTDOWN_TIMEOUT_MS`). @default 20 */
+  readonly shutdownTimeoutSeconds?: number;
+  /** Who may connect to the service's port; everything else is denied. @default nobody */
+  readonly allowFrom?: IngressPeers;
+  /** Where the pods may connect besides DNS; everything else is denied. @default nowhere */
+  readonly allowTo?: readonly EgressPeer[];
+  /** Spread replicas over zones as well as nodes (prod). @default true */
+  readonly spreadOverZones?: boolean;
+  /** Pods that may be down at once in a voluntary disruption (drain, upgrade). @default 1 */
+  readonly maxUnavailable?: number;
+}
+
+const dnsLabel = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const quantity = /^[+]?\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+function fail(name: string, message: string): never {
+  throw new Error(`Microservice ${name}: ${message}`);
+}
+
+/** The checked, defaulted properties. */
+function resolve(props: MicroserviceProps) {
+  const { name } = props;
+  if (!dnsLabel.test(name))
+    fail(name, 'name must be a DNS label (lower-case letters, digits and -, at most 63)');
+  const port = props.port ?? 3000;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    fail(name, `port must be from 1 to 65535, got ${String(port)}`);
+  const replicas = props.replicas ?? { min: 2, max: 10 };
+  if (!Number.isInteger(replicas.min) || replicas.min < 1)
+    fail(name, `replicas.min must be at least 1, got ${String(replicas.min)}`);
+  if (!Number.isInteger(replicas.max) || replicas.max < replicas.min)
+    fail(
+      name,
+      `replicas.max (${String(replicas.max)}) must be at least replicas.min (${String(replicas.min)})`,
+    );
+  const targetCpuUtilization = props.targetCpuUtilization ?? 70;
+  if (
+    !Number.isInteger(targetCpuUtilization) ||
+    targetCpuUtilization < 1 ||
+    targetCpuUtilization > 100
+  )
+    fail(
+      name,
+      `targetCpuUtilization must be a percentage from 1 to 100, got ${String(targetCpuUtilization)}`,
+    );
+  const targetRequestsPerSecond = props.targetRequestsPerSecond ?? 200;
+  if (!(targetRequestsPerSecond > 0))
+    fail(name, `targetRequestsPerSecond must be positive, got ${String(targetRequestsPerSecond)}`);
+  const requests = props.requests ?? { cpu: '100m', memory: '192Mi' };
+  const limits = props.limits ?? { cpu: '1', memory: '512Mi' };
+  for (const [which, resources] of [
+    ['requests', requests],
+    ['limits', limits],
+  ] as const) {
+    for (const key of ['cpu', 'memory'] as const) {
+      if (!quantity.test(resources[key]))
+        fail(
+          name,
+          `${which}.${key} must be a Kubernetes quantity such as 250m or 256Mi, got "${resources[key]}"`,
+        );
+    }
+  }
+  const drainDelaySeconds = props.drainDelaySeconds ?? 5;
+  const shutdownTimeoutSeconds = props.shutdownTimeoutSeconds ?? 20;
+  if (!Number.isInteger(drainDelaySeconds) || drainDelaySeconds < 0)
+    fail(
+      name,
+      `drainDelaySeconds must be a whole number of seconds ≥ 0, got ${String(drainDelaySeconds)}`,
+    );
+  if (!Number.isInteger(shutdownTimeoutSeconds) || shutdownTimeoutSeconds < 1)
+    fail(
+      name,
+      `shutdownTimeoutSeconds must be a whole number of seconds ≥ 1, got ${String(shutdownTimeoutSeconds)}`,
+    );
+  const maxUnavailable = props.maxUnavailable ?? 1;
+  if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1)
+    fail(name, `maxUnavailable must be at least 1, got ${String(maxUnavailable)}`);
+  for (const variable of [...Object.keys(props.env ?? {}), ...Object.keys(props.secretEnv ?? {})]) {
+    if (['PORT', 'SHUTDOWN_TIMEOUT_MS', 'SHUTDOWN_DRAIN_DELAY_MS'].includes(variable))
+      fail(name, `${variable} is set by the construct from its properties`);
+  }
+  return {
+    ...props,
+    port,
+    replicas,
+    targetCpuUtilization,
+    targetRequestsPerSecond,
+    requests,
+    limits,
+    drainDelaySeconds,
+    shutdownTimeoutSeconds,
+    maxUnavailable,
+    spreadOverZones: props.spreadOverZones ?? true,
+  };
+}
+
+/**
+ * One Mela service as Kubernetes runs it: ServiceAccount, Deployment (replicas owned by the
+ * autoscaler; probes on /livez and /readyz; non-root, read-only, no capabilities, RuntimeDefault
+ * seccomp; spread over zones and nodes; a drain that matches the app's), Service,
+ * HorizontalPodAutoscaler (CPU and requests per second; fast up, slow down),
+ * PodDisruptionBudget and a default-deny NetworkPolicy that lets through only `allowFrom` and
+ * `allowTo`.
+ */
+export class Microservice extends Construct {
+  /** The Service's port and name, for callers. */
+  readonly port: number;
+  readonly serviceName: string;
+
+  constructor(scope: Construct, id: string, props: MicroserviceProps) {
+    super(scope, id);
+    const p = resolve(props);
+    this.port = p.port;
+    this.serviceName = p.name;
+    const labels = { 'app.kubernetes.io/name': p.name, 'app.kubernetes.io/part-of': 'mela' };
+    const selector = { 'app.kubernetes.io/name': p.name };
+    const quantities = (r: ComputeResources) => ({
+      cpu: k8s.Quantity.fromString(r.cpu),
+      memory: k8s.Quantity.fromString(r.memory),
+    });
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: p.name, labels },
+      automountServiceAccountToken: false,
+    });
+
+    const env: k8s.EnvVar[] = [
+      ...Object.entries({
+        ...p.env,
+        PORT: String(p.port),
+        HOST: '0.0.0.0',
+        // The preStop sleep already kept the pod serving while it was taken out of rotation.
+        SHUTDOWN_DRAIN_DELAY_MS: '0',
+        SHUTDOWN_TIMEOUT_MS: String(p.shutdownTimeoutSeconds * 1000),
+      })
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, value]) => ({ name, value })),
+      ...Object.entries(p.secretEnv ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, ref]) => ({
+          name,
+          valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+        })),
+    ];
+    const probe = (path: string, periodSeconds: number, failureThreshold: number): k8s.Probe => ({
+      httpGet: { path, port: k8s.IntOrString.fromString('http') },
+      periodSeconds,
+      failureThreshold,
+      timeoutSeconds: 2,
+    });
+    const spread = (
+      topologyKey: string,
+      whenUnsatisfiable: string,
+    ): k8s.TopologySpreadConstraint => ({
+      topologyKey,
+      maxSkew: 1,
+      whenUnsatisfiable,
+      labelSelector: { matchLabels: selector },
+    });
+
+    new k8s.KubeDeployment(this, 'deployment', {
+      metadata: { name: p.name, labels },
+      spec: {
+        // No replicas: the HorizontalPodAutoscaler owns the count.
+        selector: { matchLabels: selector },
+        strategy: {
+          type: 'RollingUpdate',
+          rollingUpdate: {
+            maxSurge: k8s.IntOrString.fromString('25%'),
+            maxUnavailable: k8s.IntOrString.fromNumber(0),
+          },
+        },
+        template: {
+          metadata: { labels },
+          spec: {
+            serviceAccountName: p.name,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: p.drainDelaySeconds + p.shutdownTimeoutSeconds + 5,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              runAsGroup: 1000,
+              fsGroup: 1000,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            topologySpreadConstraints: [
+              ...(p.spreadOverZones
+                ? [spread('topology.kubernetes.io/zone', 'ScheduleAnyway')]
+                : []),
+              spread('kubernetes.io/hostname', 'ScheduleAnyway'),
+            ],
+            containers: [
+              {
+                name: p.name,
+                image: p.image,
+                imagePullPolicy: 'IfNotPresent',
+                ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
+                env,
+                resources: { requests: quantities(p.requests), limits: quantities(p.limits) },
+                // Starting: up to 60 s to listen; then liveness restarts a hung process and
+                // readiness takes a pod out of rotation while a critical dependency is down.
+                startupProbe: probe('/livez', 2, 30),
+                livenessProbe: probe('/livez', 10, 3),
+                readinessProbe: probe('/readyz', 5, 2),
+                lifecycle: {
+                  preStop: { exec: { command: ['sleep', String(p.drainDelaySeconds)] } },
+                },
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  privileged: false,
+                  capabilities: { drop: ['ALL'] },
+                },
+                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: { name: p.name, labels },
+      spec: {
+        selector,
+        ports: [
+          {
+            name: 'http',
+            port: p.port,
+            targetPort: k8s.IntOrString.fromString('http'),
+            protocol: 'TCP',
+          },
+        ],
+      },
+    });
+
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
+      metadata: { name: p.name, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: p.name },
+        minReplicas: p.replicas.min,
+        maxReplicas: p.replicas.max,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: {
+              name: 'cpu',
+              target: { type: 'Utilization', averageUtilization: p.targetCpuUtilization },
+            },
+          },
+          {
+            type: 'Pods',
+            pods: {
+              metric: { name: 'http_requests_per_second' },
+              target: {
+                type: 'AverageValue',
+                averageValue: k8s.Quantity.fromString(String(p.targetRequestsPerSecond)),
+              },
+            },
+          },
+        ],
+        // A sale arrives in seconds: double (or add 4 pods) every 15 s with no stabilisation;
+        // it leaves slowly: 10 % a minute after 5 minutes of lower load, so a dip does not flap.
+        behavior: {
+          scaleUp: {
+            stabilizationWindowSeconds: 0,
+            selectPolicy: 'Max',
+            policies: [
+              { type: 'Percent', value: 100, periodSeconds: 15 },
+              { type: 'Pods', value: 4, periodSeconds: 15 },
+            ],
+          },
+          scaleDown: {
+            stabilizationWindowSeconds: 300,
+            selectPolicy: 'Min',
+            policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }],
+          },
+        },
+      },
+    });
+
+    new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+      metadata: { name: p.name, labels },
+      spec: {
+        selector: { matchLabels: selector },
+        maxUnavailable: k8s.IntOrString.fromNumber(p.maxUnavailable),
+      },
+    });
+
+    const from = p.allowFrom ?? {};
+    const sources: k8s.NetworkPolicyPeer[] = [
+      ...(from.apps ?? []).map((app) => ({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': app } },
+      })),
+      ...(from.namespaces ?? []).map((namespace) => ({
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+      })),
+    ];
+    new k8s.KubeNetworkPolicy(this, 'network-policy', {
+      metadata: { name: p.name, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress:
+          sources.length === 0
+            ? []
+            : [
+                {
+                  from: sources,
+                  ports: [{ port: k8s.IntOrString.fromNumber(p.port), protocol: 'TCP' }],
+                },
+              ],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
+                },
+                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+              },
+            ],
+            ports: [
+              { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
+              { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
+            ],
+          },
+          ...(p.allowTo ?? []).map((peer) => ({
+            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': peer.app } } }],
+            ports: peer.ports.map((port) => ({
+              port: k8s.IntOrString.fromNumber(port),
+              protocol: 'TCP',
+            })),
+          })),
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,124 @@
+import { Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import type { ServiceName } from '@mela/topology';
+import type { Environment } from './environments.js';
+import { Microservice, type MicroserviceProps } from './microservice.js';
+
+/** In-cluster names of what the services connect to (the data-layer chart creates them). */
+export const dataLayer = {
+  redis: { app: 'redis', port: 6379 },
+  kafka: { bootstrap: 'mela-kafka-bootstrap', port: 9092, app: 'kafka' },
+  mysql: { app: 'mysql', port: 3306 },
+  smtp: { url: 'smtp://mail-relay:25' },
+} as const;
+
+/** Secrets the services read (created by the data-layer chart or the operators). */
+export const secrets = {
+  /** The JWT secret that signs and verifies bearer tokens (or use AUTH_JWKS_URL). */
+  auth: { secret: 'mela-auth', key: 'jwt-secret' },
+  /** SHARD_MAP: every keyspace's shards with their credentials. */
+  shardMap: { secret: 'mela-shards', key: 'shard-map' },
+  /** The KafkaUser's SCRAM password (Strimzi writes it into a Secret named after the user). */
+  kafkaPassword: { secret: 'mela-services', key: 'password' },
+} as const;
+
+const port = 3000;
+const url = (service: ServiceName) => `http://${service}:${String(port)}`;
+
+/** Each service: what it needs and who may call it. */
+function serviceProps(
+  env: Environment,
+): Record<ServiceName, Omit<MicroserviceProps, 'name' | 'image'>> {
+  const shared = {
+    port,
+    replicas: env.replicas,
+    requests: env.requests,
+    limits: env.limits,
+    spreadOverZones: env.spreadOverZones,
+    env: {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      // Requests arrive through the Gateway, one trusted hop.
+      TRUST_PROXY_HOPS: '1',
+      REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}`,
+    },
+    secretEnv: { AUTH_JWT_SECRET: secrets.auth, SHARD_MAP: secrets.shardMap },
+  };
+  const kafka = {
+    KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_USERNAME: 'mela-services',
+  };
+  const gateway = { namespaces: ['envoy-gateway-system'] };
+  const monitoring = ['monitoring'];
+  const data = [
+    { app: dataLayer.redis.app, ports: [dataLayer.redis.port] },
+    { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] },
+  ];
+  const kafkaPeer = { app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] };
+  return {
+    catalog: {
+      ...shared,
+      allowFrom: { apps: ['cart'], namespaces: [...gateway.namespaces, ...monitoring] },
+      allowTo: data,
+    },
+    cart: {
+      ...shared,
+      env: { ...shared.env, CATALOG_URL: url('catalog') },
+      allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
+      allowTo: [...data, { app: 'catalog', ports: [port] }],
+    },
+    order: {
+      ...shared,
+      env: { ...shared.env, ...kafka, CART_URL: url('cart') },
+      secretEnv: { ...shared.secretEnv, KAFKA_PASSWORD: secrets.kafkaPassword },
+      allowFrom: { namespaces: [...gateway.namespaces, ...monitoring] },
+      allowTo: [...data, kafkaPeer, { app: 'cart', ports: [port] }],
+    },
+    notification: {
+      ...shared,
+      env: { ...shared.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
+      secretEnv: { ...shared.secretEnv, KAFKA_PASSWORD: secrets.kafkaPassword },
+      allowFrom: { namespaces: monitoring },
+      allowTo: [...data, kafkaPeer, { app: 'mail-relay', ports: [25] }],
+    },
+  };
+}
+
+/** The four services of one environment, in its namespace. */
+export class ServicesChart extends Chart {
+  readonly services: Record<ServiceName, Microservice>;
+
+  constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
+    super(scope, id, { ...props, namespace: env.namespace });
+    const all = serviceProps(env);
+    this.services = {} as Record<ServiceName, Microservice>;
+    for (const name of Object.keys(all) as ServiceName[]) {
+      const props = all[name];
+      // One image for every service; MELA_SERVICE picks which one it runs.
+      this.services[name] = new Microservice(this, name, {
+        ...props,
+        name,
+        image: env.image,
+        env: { ...props.env, MELA_SERVICE: name },
+      });
+    }
+  }
+}
+
+/** The namespace itself (plain manifests; Helm installs into one it is given). */
+export class NamespaceChart extends Chart {
+  constructor(scope: Construct, id: string, env: Environment) {
+    super(scope, id);
+    new k8s.KubeNamespace(this, 'namespace', {
+      metadata: {
+        name: env.namespace,
+        labels: {
+          'app.kubernetes.io/part-of': 'mela',
+          'kubernetes.io/metadata.name': env.namespace,
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { melaApp } from './app.js';
+import { environments } from './environments.js';
+
+/**
+ * `npm run synth`: writes each environment's manifests to `charts/<env>/` (deterministic:
+ * the same code gives the same bytes), replacing what was there.
+ */
+const charts = fileURLToPath(new URL('../../../charts/', import.meta.url));
+for (const env of Object.values(environments)) {
+  const outdir = join(charts, env.name);
+  rmSync(outdir, { recursive: true, force: true });
+  melaApp(env, outdir).synth();
+  process.stderr.write(`[synth] ${env.name}: ${outdir}\n`);
+}
