@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.mela/**', 'charts/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.mela/**', 'charts/**', 'infra/imports/**'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,6 +1,7 @@
 import { App, YamlOutputType } from 'cdk8s';
 import type { Environment } from './environments.js';
-import { NamespaceChart, ServicesChart } from './services-chart.js';
+import { GatewayChart } from './gateway-chart.js';
+import { ClusterChart, ServicesChart } from './services-chart.js';
 
 /** Every chart of one environment in one cdk8s app, written to `outdir` (a file per chart). */
 export function melaApp(env: Environment, outdir: string): App {
@@ -9,7 +10,8 @@ export function melaApp(env: Environment, outdir: string): App {
     outputFileExtension: '.yaml',
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
   });
-  new NamespaceChart(app, '00-namespace', env);
+  new ClusterChart(app, '00-cluster', env);
   new ServicesChart(app, '20-services', env);
+  new GatewayChart(app, '30-gateway', env);
   return app;
 }

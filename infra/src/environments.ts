@@ -13,6 +13,10 @@ export interface Environment {
   readonly limits: ComputeResources;
   /** Spread replicas over zones (real clusters) as well as nodes. */
   readonly spreadOverZones: boolean;
+  /** HTTPS at the Gateway, with a certificate from this cert-manager ClusterIssuer; none in dev. */
+  readonly tls?: { readonly hostname: string; readonly clusterIssuer: string };
+  /** The notification consumers KEDA keeps between (at most the topic's partitions). */
+  readonly notificationReplicas: { readonly min: number; readonly max: number };
 }
 
 /** kind/minikube: one of each, small requests, everything fits a laptop. */
@@ -24,6 +28,7 @@ export const dev: Environment = {
   requests: { cpu: '50m', memory: '128Mi' },
   limits: { cpu: '500m', memory: '384Mi' },
   spreadOverZones: false,
+  notificationReplicas: { min: 1, max: 2 },
 };
 
 /** A real cluster: at least three replicas over three zones, room to grow for a sale. */
@@ -35,6 +40,8 @@ export const prod: Environment = {
   requests: { cpu: '250m', memory: '256Mi' },
   limits: { cpu: '1', memory: '512Mi' },
   spreadOverZones: true,
+  tls: { hostname: 'shop.example.com', clusterIssuer: 'letsencrypt' },
+  notificationReplicas: { min: 2, max: 6 },
 };
 
 export const environments = { dev, prod } as const;

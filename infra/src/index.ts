@@ -8,4 +8,5 @@ export type {
   IngressPeers,
   MicroserviceProps,
 } from './microservice.js';
-export { NamespaceChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
+export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
+export { GatewayChart, envoyGatewayController, publicRoutes } from './gateway-chart.js';

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
+import { ServiceMonitor } from '../imports/monitoring.coreos.com.js';
 
 /** CPU and memory as Kubernetes quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
 export interface ComputeResources {
@@ -61,6 +62,16 @@ export interface MicroserviceProps {
   readonly spreadOverZones?: boolean;
   /** Pods that may be down at once in a voluntary disruption (drain, upgrade). @default 1 */
   readonly maxUnavailable?: number;
+  /**
+   * Who scales the Deployment: `hpa` (this construct's HorizontalPodAutoscaler) or `external`
+   * (e.g. a KEDA ScaledObject made next to it, which owns its own HPA). @default 'hpa'
+   */
+  readonly autoscaling?: 'hpa' | 'external';
+  /**
+   * Labels the Prometheus Operator selects ServiceMonitors by (kube-prometheus-stack: its
+   * release name). @default { release: 'kube-prometheus-stack' }
+   */
+  readonly monitorLabels?: Readonly<Record<string, string>>;
 }
 
 const dnsLabel = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -144,6 +155,8 @@ function resolve(props: MicroserviceProps) {
     shutdownTimeoutSeconds,
     maxUnavailable,
     spreadOverZones: props.spreadOverZones ?? true,
+    autoscaling: props.autoscaling ?? 'hpa',
+    monitorLabels: props.monitorLabels ?? { release: 'kube-prometheus-stack' },
   };
 }
 
@@ -152,8 +165,8 @@ function resolve(props: MicroserviceProps) {
  * autoscaler; probes on /livez and /readyz; non-root, read-only, no capabilities, RuntimeDefault
  * seccomp; spread over zones and nodes; a drain that matches the app's), Service,
  * HorizontalPodAutoscaler (CPU and requests per second; fast up, slow down),
- * PodDisruptionBudget and a default-deny NetworkPolicy that lets through only `allowFrom` and
- * `allowTo`.
+ * PodDisruptionBudget, a default-deny NetworkPolicy that lets through only `allowFrom` and
+ * `allowTo`, and a ServiceMonitor for its `/metrics`.
  */
 export class Microservice extends Construct {
   /** The Service's port and name, for callers. */
@@ -289,50 +302,7 @@ export class Microservice extends Construct {
       },
     });
 
-    new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
-      metadata: { name: p.name, labels },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: p.name },
-        minReplicas: p.replicas.min,
-        maxReplicas: p.replicas.max,
-        metrics: [
-          {
-            type: 'Resource',
-            resource: {
-              name: 'cpu',
-              target: { type: 'Utilization', averageUtilization: p.targetCpuUtilization },
-            },
-          },
-          {
-            type: 'Pods',
-            pods: {
-              metric: { name: 'http_requests_per_second' },
-              target: {
-                type: 'AverageValue',
-                averageValue: k8s.Quantity.fromString(String(p.targetRequestsPerSecond)),
-              },
-            },
-          },
-        ],
-        // A sale arrives in seconds: double (or add 4 pods) every 15 s with no stabilisation;
-        // it leaves slowly: 10 % a minute after 5 minutes of lower load, so a dip does not flap.
-        behavior: {
-          scaleUp: {
-            stabilizationWindowSeconds: 0,
-            selectPolicy: 'Max',
-            policies: [
-              { type: 'Percent', value: 100, periodSeconds: 15 },
-              { type: 'Pods', value: 4, periodSeconds: 15 },
-            ],
-          },
-          scaleDown: {
-            stabilizationWindowSeconds: 300,
-            selectPolicy: 'Min',
-            policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }],
-          },
-        },
-      },
-    });
+    if (p.autoscaling === 'hpa') this.#autoscaler(p, labels);
 
     new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
       metadata: { name: p.name, labels },
@@ -388,6 +358,60 @@ export class Microservice extends Construct {
             })),
           })),
         ],
+      },
+    });
+    new ServiceMonitor(this, 'service-monitor', {
+      metadata: { name: p.name, labels: { ...labels, ...p.monitorLabels } },
+      spec: {
+        selector: { matchLabels: selector },
+        endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }],
+      },
+    });
+  }
+
+  #autoscaler(p: ReturnType<typeof resolve>, labels: Record<string, string>): void {
+    new k8s.KubeHorizontalPodAutoscalerV2(this, 'autoscaler', {
+      metadata: { name: p.name, labels },
+      spec: {
+        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: p.name },
+        minReplicas: p.replicas.min,
+        maxReplicas: p.replicas.max,
+        metrics: [
+          {
+            type: 'Resource',
+            resource: {
+              name: 'cpu',
+              target: { type: 'Utilization', averageUtilization: p.targetCpuUtilization },
+            },
+          },
+          {
+            type: 'Pods',
+            pods: {
+              metric: { name: 'http_requests_per_second' },
+              target: {
+                type: 'AverageValue',
+                averageValue: k8s.Quantity.fromString(String(p.targetRequestsPerSecond)),
+              },
+            },
+          },
+        ],
+        // A sale arrives in seconds: double (or add 4 pods) every 15 s with no stabilisation;
+        // it leaves slowly: 10 % a minute after 5 minutes of lower load, so a dip does not flap.
+        behavior: {
+          scaleUp: {
+            stabilizationWindowSeconds: 0,
+            selectPolicy: 'Max',
+            policies: [
+              { type: 'Percent', value: 100, periodSeconds: 15 },
+              { type: 'Pods', value: 4, periodSeconds: 15 },
+            ],
+          },
+          scaleDown: {
+            stabilizationWindowSeconds: 300,
+            selectPolicy: 'Min',
+            policies: [{ type: 'Percent', value: 10, periodSeconds: 60 }],
+          },
+        },
       },
     });
   }

@@ -2,6 +2,9 @@ import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { ServiceName } from '@mela/topology';
+import { GatewayClass } from '../imports/gateway.networking.k8s.io.js';
+import { ScaledObject, TriggerAuthentication } from '../imports/keda.sh.js';
+import { envoyGatewayController } from './gateway-chart.js';
 import type { Environment } from './environments.js';
 import { Microservice, type MicroserviceProps } from './microservice.js';
 
@@ -21,6 +24,8 @@ export const secrets = {
   shardMap: { secret: 'mela-shards', key: 'shard-map' },
   /** The KafkaUser's SCRAM password (Strimzi writes it into a Secret named after the user). */
   kafkaPassword: { secret: 'mela-services', key: 'password' },
+  /** The KafkaUser's name, for KEDA's Kafka scaler (Strimzi's Secret holds only the password). */
+  kafkaUsername: { secret: 'mela-kafka-client', key: 'username' },
 } as const;
 
 const port = 3000;
@@ -78,6 +83,8 @@ function serviceProps(
     },
     notification: {
       ...shared,
+      // KEDA scales the consumers on their lag (below), not on CPU.
+      autoscaling: 'external',
       env: { ...shared.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
       secretEnv: { ...shared.secretEnv, KAFKA_PASSWORD: secrets.kafkaPassword },
       allowFrom: { namespaces: monitoring },
@@ -104,21 +111,78 @@ export class ServicesChart extends Chart {
         env: { ...props.env, MELA_SERVICE: name },
       });
     }
+    notificationScaling(this, env);
   }
 }
 
-/** The namespace itself (plain manifests; Helm installs into one it is given). */
-export class NamespaceChart extends Chart {
+/**
+ * KEDA scales the notification consumers on their Kafka lag: a ScaledObject (which owns the
+ * HPA) with a Kafka trigger, authenticated with the services' SCRAM credentials.
+ */
+function notificationScaling(scope: Construct, env: Environment): void {
+  const labels = { 'app.kubernetes.io/name': 'notification', 'app.kubernetes.io/part-of': 'mela' };
+  new TriggerAuthentication(scope, 'notification-kafka-auth', {
+    metadata: { name: 'notification-kafka', labels },
+    spec: {
+      secretTargetRef: [
+        {
+          parameter: 'username',
+          name: secrets.kafkaUsername.secret,
+          key: secrets.kafkaUsername.key,
+        },
+        {
+          parameter: 'password',
+          name: secrets.kafkaPassword.secret,
+          key: secrets.kafkaPassword.key,
+        },
+      ],
+    },
+  });
+  new ScaledObject(scope, 'notification-scaler', {
+    metadata: { name: 'notification', labels },
+    spec: {
+      scaleTargetRef: { name: 'notification' },
+      minReplicaCount: env.notificationReplicas.min,
+      maxReplicaCount: env.notificationReplicas.max,
+      pollingInterval: 10,
+      cooldownPeriod: 300,
+      triggers: [
+        {
+          type: 'kafka',
+          metadata: {
+            bootstrapServers: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
+            consumerGroup: 'notification',
+            topic: 'orders',
+            // Pending order events per consumer before another is added.
+            lagThreshold: '100',
+            offsetResetPolicy: 'earliest',
+            sasl: 'scram_sha512',
+            tls: 'disable',
+          },
+          authenticationRef: { name: 'notification-kafka' },
+        },
+      ],
+    },
+  });
+}
+
+/**
+ * What is not namespaced: the namespace itself (plain manifests; Helm installs into one it is
+ * given) and the `mela` GatewayClass, implemented by Envoy Gateway.
+ */
+export class ClusterChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
+    const partOf = { 'app.kubernetes.io/part-of': 'mela' };
     new k8s.KubeNamespace(this, 'namespace', {
       metadata: {
         name: env.namespace,
-        labels: {
-          'app.kubernetes.io/part-of': 'mela',
-          'kubernetes.io/metadata.name': env.namespace,
-        },
+        labels: { ...partOf, 'kubernetes.io/metadata.name': env.namespace },
       },
+    });
+    new GatewayClass(this, 'gateway-class', {
+      metadata: { name: 'mela', labels: partOf },
+      spec: { controllerName: envoyGatewayController },
     });
   }
 }

@@ -26,7 +26,7 @@ function at(value: unknown, ...path: (string | number)[]): unknown {
 }
 
 describe('the Microservice construct', () => {
-  it('when synthesized with defaults, then it makes the six objects of a service, all named after it', () => {
+  it('when synthesized with defaults, then it makes the seven objects of a service, all named after it', () => {
     const objects = synth();
 
     assert.deepEqual([...objects.keys()].sort(), [
@@ -36,6 +36,7 @@ describe('the Microservice construct', () => {
       'PodDisruptionBudget',
       'Service',
       'ServiceAccount',
+      'ServiceMonitor',
     ]);
     for (const o of objects.values()) assert.equal(o.metadata.name, 'catalog');
   });
@@ -71,6 +72,24 @@ describe('the Microservice construct', () => {
     assert.deepEqual(at(hpa, 'spec', 'behavior', 'scaleDown', 'policies'), [
       { type: 'Percent', value: 10, periodSeconds: 60 },
     ]);
+  });
+
+  it('when another autoscaler (KEDA) scales it, then there is no HPA of its own and still no replica count', () => {
+    const objects = synth({ autoscaling: 'external' });
+
+    assert.equal(objects.has('HorizontalPodAutoscaler'), false);
+    assert.equal(at(objects.get('Deployment'), 'spec', 'replicas'), undefined);
+  });
+
+  it('when Prometheus looks for targets, then the ServiceMonitor selects the service and scrapes /metrics on its port', () => {
+    const monitor = synth().get('ServiceMonitor');
+
+    assert.equal(at(monitor, 'apiVersion'), 'monitoring.coreos.com/v1');
+    assert.equal(at(monitor, 'metadata', 'labels', 'release'), 'kube-prometheus-stack');
+    assert.deepEqual(at(monitor, 'spec'), {
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'catalog' } },
+      endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }],
+    });
   });
 
   it('when a pod runs, then it is probed on /livez and /readyz, limited, and locked down', () => {

@@ -2,15 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '@mela/testkit';
 import { melaApp, type Environment } from '../src/index.js';
-
-/** A Kubernetes object as synthesized. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string };
-  readonly [field: string]: unknown;
-}
 
 /** Synthesizes an environment into a temporary folder: file name → its text. */
 export function synthFiles(env: Environment): Map<string, string> {
@@ -28,8 +21,8 @@ export function synthFiles(env: Environment): Map<string, string> {
 }
 
 /** Every object of an environment, in file order. */
-export function synthObjects(env: Environment): Manifest[] {
+export function synthObjects(env: Environment): KubeObject[] {
   return [...synthFiles(env).values()].flatMap((text) =>
-    parseAllDocuments(text).map((doc) => doc.toJS() as Manifest),
+    parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject),
   );
 }

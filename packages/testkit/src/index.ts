@@ -1,6 +1,6 @@
 export { artifactPath } from './artifacts.js';
-export { startOwnKubeApi } from './kube.js';
-export type { OwnKubeApi } from './kube.js';
+export { KubeApiError, startOwnKubeApi } from './kube.js';
+export type { KubeObject, OwnKubeApi } from './kube.js';
 export { metricTotal } from './metrics.js';
 export { httpRequest } from './http.js';
 export type { HttpAnswer } from './http.js';

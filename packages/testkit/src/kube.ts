@@ -9,31 +9,131 @@ import { deadPort } from './network.js';
 import { stopChild } from './process.js';
 import { until } from './wait.js';
 
+/** A Kubernetes object as a manifest holds it. */
+export interface KubeObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string };
+  readonly [field: string]: unknown;
+}
+
+/** What the API server answered when it refused a request (its Status message). */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A real kube-apiserver over a real etcd, of the test's own: no nodes, no controllers. */
 export interface OwnKubeApi {
   /** `https://127.0.0.1:<port>` (a self-signed certificate). */
   readonly server: string;
   /** A bearer token of `system:masters`. */
   readonly token: string;
+  /**
+   * Server-side apply of the object exactly as given (`kubectl apply --server-side --force-conflicts`);
+   * rejects with a {@link KubeApiError} carrying the API's message.
+   */
+  apply(object: KubeObject): Promise<Record<string, unknown>>;
+  /** The object as stored (GET), or a {@link KubeApiError}. */
+  read(object: KubeObject): Promise<Record<string, unknown>>;
   /** What each process wrote so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
 }
 
-function readyz(server: string, token: string): Promise<string> {
-  return new Promise((resolve) => {
+/** One HTTPS request to the API server (its certificate is self-signed). */
+function call(
+  server: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: { readonly text: string; readonly type: string },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
     const req = request(
-      `${server}/readyz`,
-      { rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } },
+      `${server}${path}`,
+      {
+        method,
+        rejectUnauthorized: false,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body ? { 'content-type': body.type } : {}),
+        },
+      },
       (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(body));
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text });
+        });
       },
     );
-    req.on('error', () => resolve(''));
-    req.end();
+    req.on('error', reject);
+    req.end(body?.text);
   });
+}
+
+/** Server-side apply and reads against one API server, finding resources by discovery. */
+function kubeClient(server: string, token: string) {
+  const discovered = new Map<
+    string,
+    Promise<{ name: string; kind: string; namespaced: boolean }[]>
+  >();
+  const resources = (apiVersion: string) => {
+    let found = discovered.get(apiVersion);
+    if (found === undefined) {
+      const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+      found = call(server, token, 'GET', path).then(({ status, text }) => {
+        if (status !== 200) throw new KubeApiError(status, `no API ${apiVersion}: ${text}`);
+        return (
+          JSON.parse(text) as { resources: { name: string; kind: string; namespaced: boolean }[] }
+        ).resources;
+      });
+      discovered.set(apiVersion, found);
+      found.catch(() => discovered.delete(apiVersion));
+    }
+    return found;
+  };
+  const pathOf = async (object: KubeObject) => {
+    const resource = (await resources(object.apiVersion)).find(
+      (r) => r.kind === object.kind && !r.name.includes('/'),
+    );
+    if (resource === undefined)
+      throw new KubeApiError(404, `the API serves no ${object.kind} in ${object.apiVersion}`);
+    const base = object.apiVersion.includes('/')
+      ? `/apis/${object.apiVersion}`
+      : `/api/${object.apiVersion}`;
+    const namespace = resource.namespaced
+      ? `/namespaces/${object.metadata.namespace ?? 'default'}`
+      : '';
+    return `${base}${namespace}/${resource.name}/${encodeURIComponent(object.metadata.name)}`;
+  };
+  const answer = ({ status, text }: { status: number; text: string }) => {
+    const parsed = JSON.parse(text || '{}') as Record<string, unknown>;
+    const message = parsed['message'];
+    if (status >= 400) throw new KubeApiError(status, typeof message === 'string' ? message : text);
+    return parsed;
+  };
+  return {
+    async apply(object: KubeObject) {
+      const path = `${await pathOf(object)}?fieldManager=mela-test&force=true`;
+      return answer(
+        await call(server, token, 'PATCH', path, {
+          text: JSON.stringify(object),
+          type: 'application/apply-patch+yaml',
+        }),
+      );
+    },
+    async read(object: KubeObject) {
+      return answer(await call(server, token, 'GET', await pathOf(object)));
+    },
+  };
 }
 
 /**
@@ -110,7 +210,8 @@ export async function startOwnKubeApi(): Promise<OwnKubeApi> {
     await until(
       async () => {
         if (apiserver.exitCode !== null) throw new Error(`kube-apiserver exited:\n${output}`);
-        return (await readyz(server, token)) === 'ok';
+        const ready = await call(server, token, 'GET', '/readyz').catch(() => undefined);
+        return ready?.text === 'ok';
       },
       'kube-apiserver to be ready',
       60_000,
@@ -119,5 +220,5 @@ export async function startOwnKubeApi(): Promise<OwnKubeApi> {
     await stop();
     throw new Error(`${String(error)}\n${output}`, { cause: error });
   }
-  return { server, token, output: () => output, stop };
+  return { server, token, ...kubeClient(server, token), output: () => output, stop };
 }

@@ -1,0 +1,92 @@
+import { Chart, type ChartProps } from 'cdk8s';
+import type { Construct } from 'constructs';
+import type { ServiceName } from '@mela/topology';
+import {
+  Gateway,
+  GatewaySpecListenersAllowedRoutesNamespacesFrom,
+  GatewaySpecListenersTlsMode,
+  HttpRoute,
+  HttpRouteSpecRulesMatchesPathType,
+} from '../imports/gateway.networking.k8s.io.js';
+import type { Environment } from './environments.js';
+
+/** Envoy Gateway's controller, which implements the Gateway API (ingress-nginx is retired). */
+export const envoyGatewayController = 'gateway.envoyproxy.io/gatewayclass-controller';
+
+/** The public API and pages: path prefix → the service behind it (as the local edge routes). */
+export const publicRoutes: readonly { readonly prefix: string; readonly service: ServiceName }[] = [
+  { prefix: '/api/catalog', service: 'catalog' },
+  { prefix: '/api/auth', service: 'catalog' },
+  { prefix: '/api/cart', service: 'cart' },
+  { prefix: '/api/orders', service: 'order' },
+  { prefix: '/static', service: 'catalog' },
+  { prefix: '/', service: 'catalog' },
+];
+
+/**
+ * The edge in a cluster: the `mela` Gateway of the `mela` GatewayClass (HTTP, and HTTPS
+ * with a certificate cert-manager issues when `env.tls` names an issuer), and one HTTPRoute per
+ * service.
+ */
+export class GatewayChart extends Chart {
+  constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
+    super(scope, id, { ...props, namespace: env.namespace });
+    const labels = { 'app.kubernetes.io/part-of': 'mela' };
+    const tls = env.tls;
+    const sameNamespace = {
+      namespaces: { from: GatewaySpecListenersAllowedRoutesNamespacesFrom.SAME },
+    };
+    new Gateway(this, 'gateway', {
+      metadata: {
+        name: 'mela',
+        labels,
+        ...(tls ? { annotations: { 'cert-manager.io/cluster-issuer': tls.clusterIssuer } } : {}),
+      },
+      spec: {
+        gatewayClassName: 'mela',
+        listeners: [
+          {
+            name: 'http',
+            protocol: 'HTTP',
+            port: 80,
+            allowedRoutes: sameNamespace,
+          },
+          ...(tls
+            ? [
+                {
+                  name: 'https',
+                  protocol: 'HTTPS',
+                  port: 443,
+                  hostname: tls.hostname,
+                  tls: {
+                    mode: GatewaySpecListenersTlsMode.TERMINATE,
+                    certificateRefs: [{ kind: 'Secret', name: 'mela-tls' }],
+                  },
+                  allowedRoutes: sameNamespace,
+                },
+              ]
+            : []),
+        ],
+      },
+    });
+    const services = [...new Set(publicRoutes.map((r) => r.service))];
+    for (const service of services) {
+      new HttpRoute(this, `route-${service}`, {
+        metadata: { name: service, labels },
+        spec: {
+          parentRefs: [{ name: 'mela' }],
+          rules: [
+            {
+              matches: publicRoutes
+                .filter((r) => r.service === service)
+                .map((r) => ({
+                  path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: r.prefix },
+                })),
+              backendRefs: [{ name: service, port: 3000 }],
+            },
+          ],
+        },
+      });
+    }
+  }
+}
