@@ -134,13 +134,14 @@ export function prepareKafkaNode(node: {
     formatted: () =>
       existsSync(node.dataDir) && readdirSync(node.dataDir).includes('meta.properties'),
     format() {
+      // A Kafka cluster id: 16 random bytes, base64url. One in 32 starts with '-', which the
+      // tool's argument parser takes for an option unless it is attached with '='.
       const clusterId = randomBytes(16).toString('base64url');
       run('java', [
         ...java,
         'kafka.tools.StorageTool',
         'format',
-        '-t',
-        clusterId,
+        `--cluster-id=${clusterId}`,
         '-c',
         serverProperties,
       ]);
