@@ -46,9 +46,8 @@ function serviceProps(
       LOG_LEVEL: 'info',
       // Requests arrive through the Gateway, one trusted hop.
       TRUST_PROXY_HOPS: '1',
-      REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}`,
     },
-    secretEnv: { AUTH_JWT_SECRET: secrets.auth, SHARD_MAP: secrets.shardMap },
+    secretEnv: { AUTH_JWT_SECRET: secrets.auth },
   };
   const kafka = {
     KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
@@ -57,38 +56,41 @@ function serviceProps(
   };
   const gateway = { namespaces: ['envoy-gateway-system'] };
   const monitoring = ['monitoring'];
-  const data = [
-    { app: dataLayer.redis.app, ports: [dataLayer.redis.port] },
-    { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] },
-  ];
+  const redis = { app: dataLayer.redis.app, ports: [dataLayer.redis.port] };
+  const redisUrl = { REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}` };
+  const mysql = { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] };
+  // The cart lives in Redis only; the others read and write the MySQL shards too.
+  const sharded = { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
   const kafkaPeer = { app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] };
   return {
     catalog: {
       ...shared,
+      env: { ...shared.env, ...redisUrl },
+      secretEnv: sharded,
       allowFrom: { apps: ['cart'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: data,
+      allowTo: [redis, mysql],
     },
     cart: {
       ...shared,
-      env: { ...shared.env, CATALOG_URL: url('catalog') },
+      env: { ...shared.env, ...redisUrl, CATALOG_URL: url('catalog') },
       allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...data, { app: 'catalog', ports: [port] }],
+      allowTo: [redis, { app: 'catalog', ports: [port] }],
     },
     order: {
       ...shared,
-      env: { ...shared.env, ...kafka, CART_URL: url('cart') },
-      secretEnv: { ...shared.secretEnv, KAFKA_PASSWORD: secrets.kafkaPassword },
+      env: { ...shared.env, ...redisUrl, ...kafka, CART_URL: url('cart') },
+      secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
       allowFrom: { namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...data, kafkaPeer, { app: 'cart', ports: [port] }],
+      allowTo: [redis, mysql, kafkaPeer, { app: 'cart', ports: [port] }],
     },
     notification: {
       ...shared,
       // KEDA scales the consumers on their lag (below), not on CPU.
       autoscaling: 'external',
       env: { ...shared.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
-      secretEnv: { ...shared.secretEnv, KAFKA_PASSWORD: secrets.kafkaPassword },
+      secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
       allowFrom: { namespaces: monitoring },
-      allowTo: [...data, kafkaPeer, { app: 'mail-relay', ports: [25] }],
+      allowTo: [mysql, kafkaPeer, { app: 'mail-relay', ports: [25] }],
     },
   };
 }

@@ -48,6 +48,9 @@ const env = z.object({
   MYSQL_SCATTER_TIMEOUT_MS: envInt({ min: 50, max: 600_000 }).default(2000),
 });
 
+/** The variables the sharding configuration reads. */
+export const shardingVariables: readonly string[] = Object.keys(env.shape);
+
 /**
  * Reads the sharding variables, loads and validates the VSchema and the shard map; a bad one
  * fails start-up with a {@link ConfigError} naming the variable and each problem.

@@ -1,4 +1,9 @@
-export { loadShardingConfig, loadVSchema, openShardedDatabase } from './config.js';
+export {
+  loadShardingConfig,
+  loadVSchema,
+  openShardedDatabase,
+  shardingVariables,
+} from './config.js';
 export type { ShardingConfig } from './config.js';
 export type { IdSource, ShardHealthCheck, ShardedDatabase } from './database.js';
 export {

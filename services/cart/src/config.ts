@@ -31,6 +31,11 @@ const cartEnv = z
   })
   .superRefine(checkPlatformEnv);
 
+/** Every variable the cart reads: the manifests' environment is checked against it. */
+export const cartVariables: readonly string[] = [
+  ...Object.keys(cartEnv.shape),
+];
+
 export interface CartConfig {
   readonly platform: PlatformConfig;
   readonly redisUrl: string;

@@ -6,7 +6,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
-import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
+import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mela/sharding';
 import { z } from 'zod';
 import { defaultTtls, type CatalogTtls } from './domain/cache-policy.js';
 
@@ -43,6 +43,12 @@ const catalogEnv = z
     STOREFRONT_MAX_AGE_SECONDS: envInt({ min: 1, max: 3600 }).default(60),
   })
   .superRefine(checkPlatformEnv);
+
+/** Every variable the catalog reads: the manifests' environment is checked against it. */
+export const catalogVariables: readonly string[] = [
+  ...Object.keys(catalogEnv.shape),
+  ...shardingVariables,
+];
 
 export interface CatalogConfig {
   readonly platform: PlatformConfig;

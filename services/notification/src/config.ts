@@ -14,7 +14,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
-import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
+import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mela/sharding';
 import { z } from 'zod';
 import type { RetryPolicy } from './domain/notifier.js';
 
@@ -48,6 +48,12 @@ const notificationEnv = z
     checkPlatformEnv(env, ctx);
     checkKafkaEnv(env, ctx);
   });
+
+/** Every variable the notification reads: the manifests' environment is checked against it. */
+export const notificationVariables: readonly string[] = [
+  ...Object.keys(notificationEnv.shape),
+  ...shardingVariables,
+];
 
 export interface NotificationConfig {
   readonly platform: PlatformConfig;

@@ -15,7 +15,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
-import { loadShardingConfig, type ShardingConfig } from '@mela/sharding';
+import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mela/sharding';
 import { z } from 'zod';
 import type { OrderPolicy } from './domain/order.service.js';
 
@@ -60,6 +60,12 @@ const orderEnv = z
     checkPlatformEnv(env, ctx);
     checkKafkaEnv(env, ctx);
   });
+
+/** Every variable the order reads: the manifests' environment is checked against it. */
+export const orderVariables: readonly string[] = [
+  ...Object.keys(orderEnv.shape),
+  ...shardingVariables,
+];
 
 export interface OrderConfig {
   readonly platform: PlatformConfig;

@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cartVariables, loadCartConfig } from '@mela/cart/config';
+import { catalogVariables, loadCatalogConfig } from '@mela/catalog/config';
+import { loadNotificationConfig, notificationVariables } from '@mela/notification/config';
+import { loadOrderConfig, orderVariables } from '@mela/order/config';
+import {
+  createHttpService,
+  createPlatform,
+  createServiceApp,
+  loadConfig,
+  platformConfigSchema,
+  type HttpService,
+} from '@mela/platform';
+import type { KubeObject } from '@mela/testkit';
+import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
+import { environments, secrets } from '../src/index.js';
+import { synthObjects } from './support.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** What the code reads, per service: a manifest naming anything else is wrong. */
+const services: Record<
+  ServiceName,
+  { variables: readonly string[]; load: (env: Record<string, string>) => unknown }
+> = {
+  catalog: { variables: catalogVariables, load: loadCatalogConfig },
+  cart: { variables: cartVariables, load: loadCartConfig },
+  order: { variables: orderVariables, load: loadOrderConfig },
+  notification: { variables: notificationVariables, load: loadNotificationConfig },
+};
+
+/** Values a Secret would hold, valid for the services' configuration. */
+const secretValues: Record<string, string> = {
+  [`${secrets.auth.secret}/${secrets.auth.key}`]: 'a-development-secret-of-more-than-32-characters',
+  [`${secrets.shardMap.secret}/${secrets.shardMap.key}`]: JSON.stringify(
+    localShardMap(localTopology({})),
+  ),
+  [`${secrets.kafkaPassword.secret}/${secrets.kafkaPassword.key}`]: 'a-password',
+};
+
+interface Container {
+  name: string;
+  image: string;
+  ports: { name: string; containerPort: number }[];
+  env: {
+    name: string;
+    value?: string;
+    valueFrom?: { secretKeyRef: { name: string; key: string } };
+  }[];
+  startupProbe: { httpGet: { path: string; port: string } };
+  livenessProbe: { httpGet: { path: string; port: string } };
+  readinessProbe: { httpGet: { path: string; port: string } };
+}
+
+function containersOf(objects: readonly KubeObject[]) {
+  return objects
+    .filter((o) => o.kind === 'Deployment')
+    .map((o) => {
+      const spec = o['spec'] as { template: { spec: { containers: Container[] } } };
+      const [container] = spec.template.spec.containers;
+      assert.ok(container, o.metadata.name);
+      return { deployment: o.metadata.name, container };
+    });
+}
+
+describe('what the manifests reference exists in the code, the image and the configuration', () => {
+  let probeTarget: HttpService;
+  let probeUrl: string;
+  before(async () => {
+    // The platform every service is built on: the probes must be answered there.
+    const platform = createPlatform(
+      'probe-check',
+      loadConfig(platformConfigSchema, { AUTH_JWT_SECRET: 'x'.repeat(40), LOG_LEVEL: 'silent' }),
+    );
+    probeTarget = createHttpService(
+      platform,
+      createServiceApp(platform, () => undefined),
+    );
+    const address = await probeTarget.start();
+    probeUrl = `http://127.0.0.1:${String(address.port)}`;
+  });
+  after(() => probeTarget.stop());
+
+  for (const env of Object.values(environments)) {
+    const objects = synthObjects(env);
+
+    it(`when ${env.name} sets a variable, then its service reads it, and the values load as its configuration`, () => {
+      for (const { deployment, container } of containersOf(objects)) {
+        const service = services[deployment as ServiceName];
+        assert.ok(service, `${deployment} is not a Mela service`);
+        const unknown = container.env
+          .map((e) => e.name)
+          .filter((name) => name !== 'MELA_SERVICE' && !service.variables.includes(name));
+        assert.deepEqual(unknown, [], `${deployment} sets variables its code never reads`);
+        const values = Object.fromEntries(
+          container.env.map((e) => {
+            const ref = e.valueFrom?.secretKeyRef;
+            const value = ref ? secretValues[`${ref.name}/${ref.key}`] : e.value;
+            assert.ok(value !== undefined, `${deployment}: ${e.name} has no value`);
+            return [e.name, value];
+          }),
+        );
+        assert.doesNotThrow(() => service.load(values), `${deployment}'s configuration`);
+      }
+    });
+
+    it(`when ${env.name} runs the image, then MELA_SERVICE names a built service and the image's entrypoint reads it`, () => {
+      const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+      assert.match(dockerfile, /services\/\$\{MELA_SERVICE/);
+      for (const { deployment, container } of containersOf(objects)) {
+        assert.equal(container.image, env.image);
+        const chosen = container.env.find((e) => e.name === 'MELA_SERVICE')?.value;
+        assert.equal(chosen, deployment);
+        assert.ok(existsSync(join(root, `services/${deployment}/src/main.ts`)), deployment);
+      }
+    });
+
+    it(`when ${env.name} probes, routes and scrapes, then every port and path is one the pods serve`, async () => {
+      const serviceObjects = objects.filter((o) => o.kind === 'Service');
+      for (const { deployment, container } of containersOf(objects)) {
+        const [port] = container.ports;
+        assert.ok(port);
+        assert.equal(port.name, 'http');
+        assert.equal(
+          container.env.find((e) => e.name === 'PORT')?.value,
+          String(port.containerPort),
+        );
+        for (const probe of [
+          container.startupProbe,
+          container.livenessProbe,
+          container.readinessProbe,
+        ]) {
+          assert.equal(probe.httpGet.port, 'http');
+          const answer = await fetch(`${probeUrl}${probe.httpGet.path}`);
+          await answer.body?.cancel();
+          assert.equal(answer.status, 200, `${deployment} probes ${probe.httpGet.path}`);
+        }
+        const service = serviceObjects.find((o) => o.metadata.name === deployment);
+        const servicePorts = (
+          service?.['spec'] as { ports: { name: string; port: number; targetPort: string }[] }
+        ).ports;
+        assert.deepEqual(
+          servicePorts.map((p) => [p.name, p.targetPort]),
+          [['http', 'http']],
+        );
+      }
+      for (const route of objects.filter((o) => o.kind === 'HTTPRoute')) {
+        const rules = (
+          route['spec'] as { rules: { backendRefs: { name: string; port: number }[] }[] }
+        ).rules;
+        for (const ref of rules.flatMap((r) => r.backendRefs)) {
+          const target = serviceObjects.find((o) => o.metadata.name === ref.name);
+          assert.ok(target, `HTTPRoute ${route.metadata.name} → ${ref.name}`);
+          const ports = (target['spec'] as { ports: { port: number }[] }).ports.map((p) => p.port);
+          assert.ok(ports.includes(ref.port), `${ref.name} has no port ${String(ref.port)}`);
+        }
+      }
+      for (const monitor of objects.filter((o) => o.kind === 'ServiceMonitor')) {
+        const endpoints = (monitor['spec'] as { endpoints: { port: string; path: string }[] })
+          .endpoints;
+        for (const endpoint of endpoints) {
+          assert.equal(endpoint.port, 'http');
+          const answer = await fetch(`${probeUrl}${endpoint.path}`);
+          await answer.body?.cancel();
+          assert.equal(answer.status, 200, `${monitor.metadata.name} scrapes ${endpoint.path}`);
+        }
+      }
+    });
+
+    it(`when ${env.name} reads a Secret key, then it is one of the Secrets the stack documents`, () => {
+      const known = new Set(Object.values(secrets).map((s) => `${s.secret}/${s.key}`));
+      const referenced = containersOf(objects).flatMap(({ container }) =>
+        container.env.flatMap((e) =>
+          e.valueFrom ? [`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`] : [],
+        ),
+      );
+      const triggerAuth = objects
+        .filter((o) => o.kind === 'TriggerAuthentication')
+        .flatMap((o) =>
+          (o['spec'] as { secretTargetRef: { name: string; key: string }[] }).secretTargetRef.map(
+            (r) => `${r.name}/${r.key}`,
+          ),
+        );
+      assert.deepEqual(
+        [...referenced, ...triggerAuth].filter((ref) => !known.has(ref)),
+        [],
+      );
+    });
+  }
+});
