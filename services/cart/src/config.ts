@@ -32,9 +32,7 @@ const cartEnv = z
   .superRefine(checkPlatformEnv);
 
 /** Every variable the cart reads: the manifests' environment is checked against it. */
-export const cartVariables: readonly string[] = [
-  ...Object.keys(cartEnv.shape),
-];
+export const cartVariables: readonly string[] = [...Object.keys(cartEnv.shape)];
 
 export interface CartConfig {
   readonly platform: PlatformConfig;
