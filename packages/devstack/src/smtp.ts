@@ -37,6 +37,9 @@ export async function startSmtpServer(options: {
       });
     },
   });
+  // A client that vanishes mid-session (a notification replica killed, a reset connection) is
+  // routine for a mail server: without a listener its 'error' would crash the process.
+  server.on('error', () => undefined);
   server.listen(options.port, options.host);
   await once(server.server, 'listening');
   const { port } = server.server.address() as { port: number };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { createTopicsAndWait } from '@mela/testkit';
 import { kafkaBrokers, localTopology } from '@mela/topology';
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 
@@ -18,21 +19,20 @@ describe('kafkajs against the real Kafka broker', () => {
     retry: { retries: 8, initialRetryTime: 100 },
   });
   let admin: Admin;
-  let producer: Producer;
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const consumers: Consumer[] = [];
 
   before(async () => {
     admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 4 }]);
     await producer.connect();
   });
 
   after(async () => {
     await Promise.all(consumers.map((c) => c.disconnect()));
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] });
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
   });
 

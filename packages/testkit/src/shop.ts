@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { deadPort } from './network.js';
 import { startService, type ServiceProcess } from './services.js';
 import type { TestShards } from './shards.js';
+import { until } from './wait.js';
 
 export interface TestProduct {
   readonly id: number;
@@ -32,6 +33,37 @@ export async function insertTestProducts(
   }
 }
 
+/**
+ * Creates topics and waits until every partition has a leader, by polling the metadata:
+ * kafkajs's own `waitForLeaders` gives up with UNKNOWN_TOPIC_OR_PARTITION when a busy, freshly
+ * started broker is slow to report the new partitions.
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  topics: readonly { readonly topic: string; readonly numPartitions: number }[],
+): Promise<void> {
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: topics.map((t) => ({ ...t, replicationFactor: 1 })),
+  });
+  await until(
+    async () => {
+      const metadata = await admin
+        .fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
+        .catch(() => undefined);
+      return topics.every((wanted) => {
+        const found = metadata?.topics.find((t) => t.name === wanted.topic);
+        return (
+          found?.partitions.length === wanted.numPartitions &&
+          found.partitions.every((p) => p.leader >= 0)
+        );
+      });
+    },
+    `leaders for ${topics.map((t) => t.topic).join(', ')}`,
+    30_000,
+  );
+}
+
 /** An orders topic and its `.dlq` of the test's own (3 partitions each). */
 export interface TestTopics {
   readonly topic: string;
@@ -49,14 +81,10 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
   }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [topic, deadLetterTopic].map((t) => ({
-        topic: t,
-        numPartitions: 3,
-        replicationFactor: 1,
-      })),
-    });
+    await createTopicsAndWait(
+      admin,
+      [topic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: 3 })),
+    );
   } finally {
     await admin.disconnect();
   }
