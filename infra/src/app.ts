@@ -1,5 +1,6 @@
 import { App, YamlOutputType } from 'cdk8s';
 import type { Environment } from './environments.js';
+import { DataChart } from './data-chart.js';
 import { GatewayChart } from './gateway-chart.js';
 import { ClusterChart, ServicesChart } from './services-chart.js';
 
@@ -11,6 +12,7 @@ export function melaApp(env: Environment, outdir: string): App {
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
   });
   new ClusterChart(app, '00-cluster', env);
+  new DataChart(app, '10-data', env);
   new ServicesChart(app, '20-services', env);
   new GatewayChart(app, '30-gateway', env);
   return app;

@@ -17,6 +17,15 @@ export interface Environment {
   readonly tls?: { readonly hostname: string; readonly clusterIssuer: string };
   /** The notification consumers KEDA keeps between (at most the topic's partitions). */
   readonly notificationReplicas: { readonly min: number; readonly max: number };
+  /** Sizes of the data layer. */
+  readonly data: {
+    readonly redisMaxMemory: string;
+    readonly redis: { readonly requests: ComputeResources; readonly limits: ComputeResources };
+    readonly mysql: { readonly requests: ComputeResources; readonly limits: ComputeResources };
+    readonly mysqlStorage: string;
+  };
+  /** Create the Secrets with development values (dev only; prod creates them outside). */
+  readonly devSecrets: boolean;
 }
 
 /** kind/minikube: one of each, small requests, everything fits a laptop. */
@@ -29,6 +38,13 @@ export const dev: Environment = {
   limits: { cpu: '500m', memory: '384Mi' },
   spreadOverZones: false,
   notificationReplicas: { min: 1, max: 2 },
+  data: {
+    redisMaxMemory: '200mb',
+    redis: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
+    mysql: { requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } },
+    mysqlStorage: '1Gi',
+  },
+  devSecrets: true,
 };
 
 /** A real cluster: at least three replicas over three zones, room to grow for a sale. */
@@ -42,6 +58,13 @@ export const prod: Environment = {
   spreadOverZones: true,
   tls: { hostname: 'shop.example.com', clusterIssuer: 'letsencrypt' },
   notificationReplicas: { min: 2, max: 6 },
+  data: {
+    redisMaxMemory: '3gb',
+    redis: { requests: { cpu: '500m', memory: '4Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+    mysql: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+    mysqlStorage: '100Gi',
+  },
+  devSecrets: false,
 };
 
 export const environments = { dev, prod } as const;

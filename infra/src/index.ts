@@ -10,3 +10,4 @@ export type {
 } from './microservice.js';
 export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
 export { GatewayChart, envoyGatewayController, publicRoutes } from './gateway-chart.js';
+export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';

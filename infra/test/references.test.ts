@@ -17,7 +17,7 @@ import {
 } from '@mela/platform';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
-import { environments, secrets } from '../src/index.js';
+import { environments, mysqlSecret, secrets } from '../src/index.js';
 import { synthObjects } from './support.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -171,10 +171,19 @@ describe('what the manifests reference exists in the code, the image and the con
       }
     });
 
-    it(`when ${env.name} reads a Secret key, then it is one of the Secrets the stack documents`, () => {
-      const known = new Set(Object.values(secrets).map((s) => `${s.secret}/${s.key}`));
-      const referenced = containersOf(objects).flatMap(({ container }) =>
-        container.env.flatMap((e) =>
+    it(`when ${env.name} reads a Secret key, then it is a documented one, and in dev the chart itself creates it`, () => {
+      const documented = new Set([
+        ...Object.values(secrets).map((s) => `${s.secret}/${s.key}`),
+        `${mysqlSecret.secret}/${mysqlSecret.rootPasswordKey}`,
+        `${mysqlSecret.secret}/${mysqlSecret.passwordKey}`,
+      ]);
+      const podSpecs = objects.flatMap((o) => {
+        const spec = o['spec'] as
+          { template?: { spec?: { containers?: { env?: Container['env'] }[] } } } | undefined;
+        return spec?.template?.spec?.containers ?? [];
+      });
+      const referenced = podSpecs.flatMap((c) =>
+        (c.env ?? []).flatMap((e) =>
           e.valueFrom ? [`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`] : [],
         ),
       );
@@ -185,10 +194,50 @@ describe('what the manifests reference exists in the code, the image and the con
             (r) => `${r.name}/${r.key}`,
           ),
         );
+      const all = [...referenced, ...triggerAuth];
       assert.deepEqual(
-        [...referenced, ...triggerAuth].filter((ref) => !known.has(ref)),
+        all.filter((ref) => !documented.has(ref)),
         [],
       );
+      if (env.devSecrets) {
+        const created = new Set(
+          objects
+            .filter((o) => o.kind === 'Secret')
+            .flatMap((o) =>
+              Object.keys((o['stringData'] ?? {}) as Record<string, string>).map(
+                (key) => `${o.metadata.name}/${key}`,
+              ),
+            ),
+        );
+        // The Kafka user's password is written by Strimzi's User Operator for its KafkaUser.
+        const fromOperators = new Set([
+          `${secrets.kafkaPassword.secret}/${secrets.kafkaPassword.key}`,
+        ]);
+        assert.deepEqual(
+          [...new Set(all)].filter((ref) => !created.has(ref) && !fromOperators.has(ref)),
+          [],
+        );
+      }
+    });
+
+    it(`when ${env.name} runs another command in the image, then its script is built and tini is in the image`, () => {
+      const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+      for (const job of objects.filter((o) => o.kind === 'Job')) {
+        const [container] = (
+          job['spec'] as { template: { spec: { containers: { command: string[] }[] } } }
+        ).template.spec.containers;
+        const [init, , , script] = container?.command ?? [];
+        assert.equal(init, '/usr/bin/tini');
+        assert.match(dockerfile, /apt-get install -y --no-install-recommends tini/);
+        const source = script?.replace(
+          /^packages\/(\w+)\/dist\/src\/(.+)\.js$/,
+          'packages/$1/src/$2.ts',
+        );
+        assert.ok(
+          source !== undefined && existsSync(join(root, source)),
+          `${job.metadata.name}: ${String(script)}`,
+        );
+      }
     });
   }
 });

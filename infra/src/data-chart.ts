@@ -1,0 +1,387 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Chart, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { localTopology } from '@mela/topology';
+import type { Environment } from './environments.js';
+import { dataLayer, secrets } from './services-chart.js';
+
+/** The MySQL shards: the same keyspaces and keyranges as local mode. */
+export function mysqlShards(): { keyspace: string; shard: string; host: string }[] {
+  return localTopology({}).mysql.instances.map(({ keyspace, shard }) => ({
+    keyspace,
+    shard,
+    host: shardHost(keyspace, shard),
+  }));
+}
+
+/** A keyrange as label values allow it (no leading or trailing '-'): `-80` → `x-80`. */
+function labelRange(shard: string): string {
+  return shard.replace(/^-/, 'x-').replace(/-$/, '-x');
+}
+
+/**
+ * A shard's Service name. Kubernetes names cannot start or end with '-', so an open keyrange
+ * end is written `x`, as Vitess's operator does: `-80` → `x-80`, `80-` → `80-x`.
+ */
+export function shardHost(keyspace: string, shard: string): string {
+  return `${dataLayer.mysql.app}-${keyspace}-${labelRange(shard)}`;
+}
+
+/** The MySQL credentials every shard is created with (a Secret the stack documents). */
+export const mysqlSecret = {
+  secret: 'mela-mysql',
+  rootPasswordKey: 'root-password',
+  passwordKey: 'password',
+  user: 'mela',
+} as const;
+
+const migrationsRoot = new URL('../../../packages/schema/migrations/', import.meta.url);
+
+/** A hash of every migration file: the schema Job's name changes when the schema does. */
+function schemaVersion(): string {
+  const hash = createHash('sha256');
+  for (const keyspace of readdirSync(migrationsRoot, { withFileTypes: true })) {
+    if (!keyspace.isDirectory()) continue;
+    const dir = join(migrationsRoot.pathname, keyspace.name);
+    for (const file of readdirSync(dir).sort()) {
+      hash.update(`${keyspace.name}/${file}\n`).update(readFileSync(join(dir, file)));
+    }
+  }
+  return hash.digest('hex').slice(0, 10);
+}
+
+const locked: k8s.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  privileged: false,
+  capabilities: { drop: ['ALL'] },
+};
+
+const dnsEgress: k8s.NetworkPolicyEgressRule = {
+  to: [
+    {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+    },
+  ],
+  ports: [
+    { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
+    { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
+  ],
+};
+
+const fromApps = (apps: readonly string[], port: number): k8s.NetworkPolicyIngressRule => ({
+  from: apps.map((app) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } })),
+  ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
+});
+
+/**
+ * What the services keep their data in, without an operator: Redis (cache, carts, rate-limit
+ * counters; persistence off — a restart empties carts, which is the documented trade for a
+ * cache-speed store), one MySQL StatefulSet per shard, the schema Job that migrates every shard,
+ * and in dev the Secrets with development values (in prod they are created outside: External
+ * Secrets, Vault, …, with the same names and keys).
+ */
+export class DataChart extends Chart {
+  constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
+    super(scope, id, { ...props, namespace: env.namespace });
+    this.#redis(env);
+    for (const shard of mysqlShards()) this.#mysql(env, shard);
+    this.#schemaJob(env);
+    if (env.devSecrets) this.#devSecrets();
+  }
+
+  #redis(env: Environment): void {
+    const name = dataLayer.redis.app;
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
+    const port = dataLayer.redis.port;
+    const probe: k8s.Probe = {
+      exec: { command: ['redis-cli', 'ping'] },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+    };
+    new k8s.KubeStatefulSet(this, 'redis', {
+      metadata: { name, labels },
+      spec: {
+        serviceName: name,
+        replicas: 1,
+        selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 999,
+              runAsGroup: 999,
+              fsGroup: 999,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name,
+                image: 'redis:7.4.2',
+                args: [
+                  '--save',
+                  '',
+                  '--appendonly',
+                  'no',
+                  '--maxmemory',
+                  env.data.redisMaxMemory,
+                  '--maxmemory-policy',
+                  'noeviction',
+                ],
+                ports: [{ name: 'redis', containerPort: port }],
+                resources: {
+                  requests: {
+                    cpu: k8s.Quantity.fromString(env.data.redis.requests.cpu),
+                    memory: k8s.Quantity.fromString(env.data.redis.requests.memory),
+                  },
+                  limits: {
+                    cpu: k8s.Quantity.fromString(env.data.redis.limits.cpu),
+                    memory: k8s.Quantity.fromString(env.data.redis.limits.memory),
+                  },
+                },
+                readinessProbe: probe,
+                livenessProbe: { ...probe, failureThreshold: 3 },
+                securityContext: locked,
+                volumeMounts: [{ name: 'data', mountPath: '/data' }],
+              },
+            ],
+            volumes: [{ name: 'data', emptyDir: {} }],
+          },
+        },
+      },
+    });
+    new k8s.KubeService(this, 'redis-service', {
+      metadata: { name, labels },
+      spec: {
+        selector: { 'app.kubernetes.io/name': name },
+        ports: [{ name: 'redis', port, targetPort: k8s.IntOrString.fromString('redis') }],
+      },
+    });
+    new k8s.KubeNetworkPolicy(this, 'redis-network-policy', {
+      metadata: { name, labels },
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [fromApps(['catalog', 'cart', 'order'], port)],
+        egress: [],
+      },
+    });
+  }
+
+  #mysql(env: Environment, shard: { keyspace: string; shard: string; host: string }): void {
+    const { host } = shard;
+    const labels = {
+      'app.kubernetes.io/name': dataLayer.mysql.app,
+      'app.kubernetes.io/instance': host,
+      'app.kubernetes.io/part-of': 'mela',
+      'mela.dev/keyspace': shard.keyspace,
+      'mela.dev/keyrange': labelRange(shard.shard),
+    };
+    // The Vitess shard name as the shard map spells it (label values cannot start with '-').
+    const annotations = { 'mela.dev/shard': shard.shard };
+    const selector = { 'app.kubernetes.io/instance': host };
+    const port = dataLayer.mysql.port;
+    const fromSecret = (key: string) => ({
+      valueFrom: { secretKeyRef: { name: mysqlSecret.secret, key } },
+    });
+    const ping: k8s.Probe = {
+      exec: {
+        command: [
+          'sh',
+          '-c',
+          'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent',
+        ],
+      },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+    };
+    new k8s.KubeStatefulSet(this, host, {
+      metadata: { name: host, labels, annotations },
+      spec: {
+        serviceName: host,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations },
+          spec: {
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 60,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 999,
+              runAsGroup: 999,
+              fsGroup: 999,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'mysql',
+                image: 'mysql:8.4',
+                env: [
+                  { name: 'MYSQL_ROOT_PASSWORD', ...fromSecret(mysqlSecret.rootPasswordKey) },
+                  { name: 'MYSQL_DATABASE', value: shard.keyspace },
+                  { name: 'MYSQL_USER', value: mysqlSecret.user },
+                  { name: 'MYSQL_PASSWORD', ...fromSecret(mysqlSecret.passwordKey) },
+                ],
+                ports: [{ name: 'mysql', containerPort: port }],
+                resources: {
+                  requests: {
+                    cpu: k8s.Quantity.fromString(env.data.mysql.requests.cpu),
+                    memory: k8s.Quantity.fromString(env.data.mysql.requests.memory),
+                  },
+                  limits: {
+                    cpu: k8s.Quantity.fromString(env.data.mysql.limits.cpu),
+                    memory: k8s.Quantity.fromString(env.data.mysql.limits.memory),
+                  },
+                },
+                startupProbe: { ...ping, periodSeconds: 5, failureThreshold: 60 },
+                readinessProbe: ping,
+                livenessProbe: { ...ping, failureThreshold: 3 },
+                securityContext: locked,
+                volumeMounts: [
+                  { name: 'data', mountPath: '/var/lib/mysql' },
+                  { name: 'run', mountPath: '/var/run/mysqld' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'run', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: k8s.Quantity.fromString(env.data.mysqlStorage) } },
+            },
+          },
+        ],
+      },
+    });
+    new k8s.KubeService(this, `${host}-service`, {
+      metadata: { name: host, labels, annotations },
+      spec: {
+        selector,
+        ports: [{ name: 'mysql', port, targetPort: k8s.IntOrString.fromString('mysql') }],
+      },
+    });
+    new k8s.KubeNetworkPolicy(this, `${host}-network-policy`, {
+      metadata: { name: host, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [fromApps(['catalog', 'order', 'notification', 'mela-schema'], port)],
+        egress: [],
+      },
+    });
+  }
+
+  #schemaJob(env: Environment): void {
+    const name = 'mela-schema';
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
+    // Named after the migrations: a Job's template cannot change, a new schema gets a new Job.
+    new k8s.KubeJob(this, 'schema-job', {
+      metadata: { name: `${name}-${schemaVersion()}`, labels },
+      spec: {
+        backoffLimit: 20,
+        ttlSecondsAfterFinished: 86_400,
+        template: {
+          metadata: { labels },
+          spec: {
+            restartPolicy: 'OnFailure',
+            automountServiceAccountToken: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 1000,
+              runAsGroup: 1000,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'migrate',
+                image: env.image,
+                command: ['/usr/bin/tini', '--', 'node', 'packages/schema/dist/src/migrate.cli.js'],
+                env: [
+                  {
+                    name: 'SHARD_MAP',
+                    valueFrom: {
+                      secretKeyRef: { name: secrets.shardMap.secret, key: secrets.shardMap.key },
+                    },
+                  },
+                  { name: 'MIGRATE_WAIT_SECONDS', value: '300' },
+                ],
+                resources: {
+                  requests: {
+                    cpu: k8s.Quantity.fromString('50m'),
+                    memory: k8s.Quantity.fromString('128Mi'),
+                  },
+                  limits: {
+                    cpu: k8s.Quantity.fromString('500m'),
+                    memory: k8s.Quantity.fromString('256Mi'),
+                  },
+                },
+                securityContext: locked,
+              },
+            ],
+          },
+        },
+      },
+    });
+    new k8s.KubeNetworkPolicy(this, 'schema-network-policy', {
+      metadata: { name, labels },
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress: [
+          dnsEgress,
+          {
+            to: [
+              { podSelector: { matchLabels: { 'app.kubernetes.io/name': dataLayer.mysql.app } } },
+            ],
+            ports: [{ port: k8s.IntOrString.fromNumber(dataLayer.mysql.port), protocol: 'TCP' }],
+          },
+        ],
+      },
+    });
+  }
+
+  /** Development values only (kind/minikube); prod creates these Secrets outside the chart. */
+  #devSecrets(): void {
+    const labels = { 'app.kubernetes.io/part-of': 'mela', 'mela.dev/values': 'development-only' };
+    const password = 'mela-dev-password';
+    const shardMap: Record<string, Record<string, string>> = {};
+    for (const { keyspace, shard, host } of mysqlShards()) {
+      shardMap[keyspace] = {
+        ...shardMap[keyspace],
+        [shard]: `mysql://${mysqlSecret.user}:${password}@${host}:${String(dataLayer.mysql.port)}/${keyspace}`,
+      };
+    }
+    const secret = (id: string, name: string, stringData: Record<string, string>) =>
+      new k8s.KubeSecret(this, id, { metadata: { name, labels }, type: 'Opaque', stringData });
+    secret('auth-secret', secrets.auth.secret, {
+      [secrets.auth.key]: 'development-only-jwt-secret-not-for-production',
+    });
+    secret('mysql-secret', mysqlSecret.secret, {
+      [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
+      [mysqlSecret.passwordKey]: password,
+    });
+    secret('shards-secret', secrets.shardMap.secret, {
+      [secrets.shardMap.key]: JSON.stringify(shardMap),
+    });
+    secret('kafka-client-secret', secrets.kafkaUsername.secret, {
+      [secrets.kafkaUsername.key]: 'mela-services',
+    });
+  }
+}
