@@ -24,6 +24,8 @@ export interface Environment {
     readonly mysql: { readonly requests: ComputeResources; readonly limits: ComputeResources };
     readonly mysqlStorage: string;
   };
+  /** Kafka nodes (each both controller and broker) and each one's volume. */
+  readonly kafka: { readonly replicas: number; readonly storage: string };
   /** Create the Secrets with development values (dev only; prod creates them outside). */
   readonly devSecrets: boolean;
 }
@@ -44,6 +46,7 @@ export const dev: Environment = {
     mysql: { requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } },
     mysqlStorage: '1Gi',
   },
+  kafka: { replicas: 1, storage: '2Gi' },
   devSecrets: true,
 };
 
@@ -64,6 +67,7 @@ export const prod: Environment = {
     mysql: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
     mysqlStorage: '100Gi',
   },
+  kafka: { replicas: 3, storage: '100Gi' },
   devSecrets: false,
 };
 

@@ -11,3 +11,4 @@ export type {
 export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
 export { GatewayChart, envoyGatewayController, publicRoutes } from './gateway-chart.js';
 export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
+export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';

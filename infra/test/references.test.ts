@@ -17,7 +17,7 @@ import {
 } from '@mela/platform';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
-import { environments, mysqlSecret, secrets } from '../src/index.js';
+import { dataLayer, environments, kafkaCluster, mysqlSecret, secrets } from '../src/index.js';
 import { synthObjects } from './support.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -216,6 +216,41 @@ describe('what the manifests reference exists in the code, the image and the con
         assert.deepEqual(
           [...new Set(all)].filter((ref) => !created.has(ref) && !fromOperators.has(ref)),
           [],
+        );
+      }
+    });
+
+    it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {
+      const user = objects.find((o) => o.kind === 'KafkaUser');
+      const scaler = objects.find((o) => o.kind === 'ScaledObject');
+      const topics = objects
+        .filter((o) => o.kind === 'KafkaTopic')
+        .map((o) => (o['spec'] as { topicName: string }).topicName);
+      const trigger = (scaler?.['spec'] as { triggers: { metadata: Record<string, string> }[] })
+        .triggers[0]?.metadata;
+
+      assert.equal(dataLayer.kafka.bootstrap, `${kafkaCluster}-kafka-bootstrap`);
+      assert.equal(
+        user?.metadata.name,
+        secrets.kafkaPassword.secret,
+        'Strimzi names the Secret after the user',
+      );
+      assert.deepEqual(topics.sort(), ['orders', 'orders.dlq']);
+      assert.equal(trigger?.['topic'], 'orders');
+      const notification = loadNotificationConfig({
+        AUTH_JWT_SECRET: 'x'.repeat(40),
+        SHARD_MAP: JSON.stringify(localShardMap(localTopology({}))),
+      });
+      assert.equal(trigger['consumerGroup'], notification.groupId);
+      if (env.devSecrets) {
+        const client = objects.find(
+          (o) => o.kind === 'Secret' && o.metadata.name === secrets.kafkaUsername.secret,
+        );
+        assert.equal(
+          (client?.['stringData'] as Record<string, string> | undefined)?.[
+            secrets.kafkaUsername.key
+          ],
+          user.metadata.name,
         );
       }
     });

@@ -1,6 +1,6 @@
 export { ensureSystemPackages } from './apt.js';
 export type { SystemRequirement } from './apt.js';
-export { ensureCrds, operatorCrds } from './crds.js';
+export { ensureCrds, ensureStrimziCrds, operatorCrds, strimziVersion } from './crds.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';

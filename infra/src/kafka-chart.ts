@@ -1,0 +1,136 @@
+import { Chart, type ChartProps } from 'cdk8s';
+import type { Construct } from 'constructs';
+import { localTopology } from '@mela/topology';
+import {
+  Kafka,
+  KafkaNodePool,
+  KafkaNodePoolSpecRoles,
+  KafkaNodePoolSpecStorageType,
+  KafkaSpecKafkaAuthorizationType,
+  KafkaSpecKafkaListenersAuthenticationType,
+  KafkaSpecKafkaListenersType,
+  KafkaTopic,
+  KafkaUser,
+  KafkaUserSpecAuthenticationType,
+  KafkaUserSpecAuthorizationAclsOperations,
+  KafkaUserSpecAuthorizationAclsResourcePatternType,
+  KafkaUserSpecAuthorizationAclsResourceType,
+  KafkaUserSpecAuthorizationType,
+} from '../imports/kafka.strimzi.io.js';
+import type { Environment } from './environments.js';
+import { dataLayer, secrets } from './services-chart.js';
+
+/** The broker version: the newest Strimzi 1.2 deploys, the same local mode runs. */
+export const kafkaVersion = '4.3.1';
+
+/** The cluster's name; Strimzi names the bootstrap Service `<name>-kafka-bootstrap`. */
+export const kafkaCluster = 'mela';
+
+/**
+ * Kafka as Strimzi runs it (`kafka.strimzi.io/v1`): a KRaft cluster of one node pool holding
+ * both roles, a SCRAM-authenticated internal listener with ACLs, the project's topics as
+ * KafkaTopics and the services' identity as a KafkaUser (the User Operator writes its password
+ * into the Secret the services read).
+ */
+export class KafkaChart extends Chart {
+  constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
+    super(scope, id, { ...props, namespace: env.namespace });
+    const cluster = { 'strimzi.io/cluster': kafkaCluster, 'app.kubernetes.io/part-of': 'mela' };
+    const { replicas, storage } = env.kafka;
+    const minInSync = Math.min(2, replicas);
+
+    new KafkaNodePool(this, 'node-pool', {
+      metadata: { name: 'dual-role', labels: cluster },
+      spec: {
+        replicas,
+        roles: [KafkaNodePoolSpecRoles.CONTROLLER, KafkaNodePoolSpecRoles.BROKER],
+        storage: {
+          type: KafkaNodePoolSpecStorageType.PERSISTENT_HYPHEN_CLAIM,
+          size: storage,
+          deleteClaim: false,
+        },
+      },
+    });
+
+    new Kafka(this, 'kafka', {
+      metadata: { name: kafkaCluster, labels: { 'app.kubernetes.io/part-of': 'mela' } },
+      spec: {
+        kafka: {
+          version: kafkaVersion,
+          listeners: [
+            {
+              name: 'plain',
+              port: dataLayer.kafka.port,
+              type: KafkaSpecKafkaListenersType.INTERNAL,
+              tls: false,
+              authentication: {
+                type: KafkaSpecKafkaListenersAuthenticationType.SCRAM_HYPHEN_SHA_HYPHEN_512,
+              },
+            },
+          ],
+          authorization: { type: KafkaSpecKafkaAuthorizationType.SIMPLE },
+          config: {
+            'default.replication.factor': replicas,
+            'min.insync.replicas': minInSync,
+            'offsets.topic.replication.factor': replicas,
+            'transaction.state.log.replication.factor': replicas,
+            'transaction.state.log.min.isr': minInSync,
+            'auto.create.topics.enable': false,
+          },
+        },
+        entityOperator: { topicOperator: {}, userOperator: {} },
+      },
+    });
+
+    for (const topic of localTopology({}).topics) {
+      new KafkaTopic(this, `topic-${topic.name}`, {
+        metadata: { name: topic.name.replace(/\./g, '-'), labels: cluster },
+        spec: {
+          topicName: topic.name,
+          partitions: topic.partitions,
+          replicas,
+          config: {
+            'min.insync.replicas': minInSync,
+            'retention.ms': 7 * 24 * 3600 * 1000,
+          },
+        },
+      });
+    }
+
+    const literal = KafkaUserSpecAuthorizationAclsResourcePatternType.LITERAL;
+    const { READ, WRITE, DESCRIBE } = KafkaUserSpecAuthorizationAclsOperations;
+    const topics = localTopology({}).topics.map((t) => t.name);
+    new KafkaUser(this, 'services-user', {
+      metadata: { name: secrets.kafkaPassword.secret, labels: cluster },
+      spec: {
+        authentication: { type: KafkaUserSpecAuthenticationType.SCRAM_HYPHEN_SHA_HYPHEN_512 },
+        authorization: {
+          type: KafkaUserSpecAuthorizationType.SIMPLE,
+          acls: [
+            ...topics.map((name) => ({
+              resource: {
+                type: KafkaUserSpecAuthorizationAclsResourceType.TOPIC,
+                name,
+                patternType: literal,
+              },
+              operations: [READ, WRITE, DESCRIBE],
+            })),
+            {
+              resource: {
+                type: KafkaUserSpecAuthorizationAclsResourceType.GROUP,
+                name: 'notification',
+                patternType: literal,
+              },
+              operations: [READ, DESCRIBE],
+            },
+            {
+              // The order service's idempotent producer.
+              resource: { type: KafkaUserSpecAuthorizationAclsResourceType.CLUSTER },
+              operations: [KafkaUserSpecAuthorizationAclsOperations.IDEMPOTENT_WRITE, DESCRIBE],
+            },
+          ],
+        },
+      },
+    });
+  }
+}
