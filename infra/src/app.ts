@@ -5,14 +5,21 @@ import { GatewayChart } from './gateway-chart.js';
 import { KafkaChart } from './kafka-chart.js';
 import { ClusterChart, ServicesChart } from './services-chart.js';
 
-/** Every chart of one environment in one cdk8s app, written to `outdir` (a file per chart). */
-export function melaApp(env: Environment, outdir: string): App {
+/**
+ * Every chart of one environment in one cdk8s app, written to `outdir` (a file per chart).
+ * For the Helm chart the namespace is left out: `helm install -n mela --create-namespace` makes it.
+ */
+export function melaApp(
+  env: Environment,
+  outdir: string,
+  options: { readonly namespace?: boolean } = {},
+): App {
   const app = new App({
     outdir,
     outputFileExtension: '.yaml',
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
   });
-  new ClusterChart(app, '00-cluster', env);
+  new ClusterChart(app, '00-cluster', env, { namespace: options.namespace ?? true });
   new DataChart(app, '10-data', env);
   new KafkaChart(app, '15-kafka', env);
   new ServicesChart(app, '20-services', env);

@@ -12,3 +12,4 @@ export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-char
 export { GatewayChart, envoyGatewayController, publicRoutes } from './gateway-chart.js';
 export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
+export { writeHelmChart } from './helm.js';

@@ -173,15 +173,22 @@ function notificationScaling(scope: Construct, env: Environment): void {
  * given) and the `mela` GatewayClass, implemented by Envoy Gateway.
  */
 export class ClusterChart extends Chart {
-  constructor(scope: Construct, id: string, env: Environment) {
+  constructor(
+    scope: Construct,
+    id: string,
+    env: Environment,
+    options: { readonly namespace: boolean },
+  ) {
     super(scope, id);
     const partOf = { 'app.kubernetes.io/part-of': 'mela' };
-    new k8s.KubeNamespace(this, 'namespace', {
-      metadata: {
-        name: env.namespace,
-        labels: { ...partOf, 'kubernetes.io/metadata.name': env.namespace },
-      },
-    });
+    if (options.namespace) {
+      new k8s.KubeNamespace(this, 'namespace', {
+        metadata: {
+          name: env.namespace,
+          labels: { ...partOf, 'kubernetes.io/metadata.name': env.namespace },
+        },
+      });
+    }
     new GatewayClass(this, 'gateway-class', {
       metadata: { name: 'mela', labels: partOf },
       spec: { controllerName: envoyGatewayController },

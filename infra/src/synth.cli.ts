@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { melaApp } from './app.js';
 import { environments } from './environments.js';
+import { writeHelmChart } from './helm.js';
 
 /**
  * `npm run synth`: writes each environment's manifests to `charts/<env>/` (deterministic:
@@ -16,3 +17,8 @@ for (const env of Object.values(environments)) {
   melaApp(env, outdir).synth();
   process.stderr.write(`[synth] ${env.name}: ${outdir}\n`);
 }
+
+// The prod environment as a Helm chart (charts/mela), for `helm install`.
+const helmChart = join(charts, 'mela');
+writeHelmChart(helmChart);
+process.stderr.write(`[synth] helm chart: ${helmChart}\n`);

@@ -1,14 +1,48 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { environments } from '../src/index.js';
+import { environments, writeHelmChart } from '../src/index.js';
 import { synthFiles } from './support.js';
 
 const charts = fileURLToPath(new URL('../../../charts/', import.meta.url));
 
+/** The files under a folder, by relative path. */
+function filesUnder(dir: string): Map<string, string> {
+  return new Map(
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name))
+      .sort()
+      .map((file) => [file.slice(dir.length), readFileSync(file, 'utf8')]),
+  );
+}
+
 describe('npm run synth', () => {
+  it('when the Helm chart is generated, then it is the prod manifests without the namespace, and what charts/mela holds', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mela-helm-'));
+    try {
+      writeHelmChart(dir);
+      const generated = filesUnder(dir);
+
+      assert.match(generated.get('/Chart.yaml') ?? '', /^name: "mela"$/m);
+      assert.equal(
+        generated.get('/templates/20-services.yaml'),
+        synthFiles(environments.prod).get('20-services.yaml'),
+      );
+      assert.doesNotMatch(generated.get('/templates/00-cluster.yaml') ?? '', /kind: Namespace/);
+      assert.deepEqual(
+        filesUnder(join(charts, 'mela')),
+        generated,
+        'charts/mela is stale: run npm run synth and commit it',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   for (const env of Object.values(environments)) {
     it(`when ${env.name} is synthesized twice, then the bytes are the same, and they are what charts/${env.name} holds`, () => {
       const first = synthFiles(env);
