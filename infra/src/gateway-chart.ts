@@ -8,10 +8,18 @@ import {
   HttpRoute,
   HttpRouteSpecRulesMatchesPathType,
 } from '../imports/gateway.networking.k8s.io.js';
+import {
+  EnvoyProxy,
+  EnvoyProxySpecProviderKubernetesEnvoyServiceType,
+  EnvoyProxySpecProviderType,
+} from '../imports/gateway.envoyproxy.io.js';
 import type { Environment } from './environments.js';
 
 /** Envoy Gateway's controller, which implements the Gateway API (ingress-nginx is retired). */
 export const envoyGatewayController = 'gateway.envoyproxy.io/gatewayclass-controller';
+
+/** The Service Envoy Gateway puts in front of the Gateway's proxies (a name skaffold can forward). */
+export const gatewayService = { name: 'mela-gateway', namespace: 'envoy-gateway-system' } as const;
 
 /** The public API and pages: path prefix → the service behind it (as the local edge routes). */
 export const publicRoutes: readonly { readonly prefix: string; readonly service: ServiceName }[] = [
@@ -67,6 +75,23 @@ export class GatewayChart extends Chart {
               ]
             : []),
         ],
+      },
+    });
+    // The GatewayClass points here: Envoy's Service gets a fixed name, a load balancer in prod.
+    new EnvoyProxy(this, 'envoy-proxy', {
+      metadata: { name: 'mela', labels },
+      spec: {
+        provider: {
+          type: EnvoyProxySpecProviderType.KUBERNETES,
+          kubernetes: {
+            envoyService: {
+              name: gatewayService.name,
+              type: tls
+                ? EnvoyProxySpecProviderKubernetesEnvoyServiceType.LOAD_BALANCER
+                : EnvoyProxySpecProviderKubernetesEnvoyServiceType.CLUSTER_IP,
+            },
+          },
+        },
       },
     });
     const services = [...new Set(publicRoutes.map((r) => r.service))];

@@ -9,7 +9,12 @@ export type {
   MicroserviceProps,
 } from './microservice.js';
 export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
-export { GatewayChart, envoyGatewayController, publicRoutes } from './gateway-chart.js';
+export {
+  GatewayChart,
+  envoyGatewayController,
+  gatewayService,
+  publicRoutes,
+} from './gateway-chart.js';
 export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
 export { writeHelmChart } from './helm.js';

@@ -191,7 +191,15 @@ export class ClusterChart extends Chart {
     }
     new GatewayClass(this, 'gateway-class', {
       metadata: { name: 'mela', labels: partOf },
-      spec: { controllerName: envoyGatewayController },
+      spec: {
+        controllerName: envoyGatewayController,
+        parametersRef: {
+          group: 'gateway.envoyproxy.io',
+          kind: 'EnvoyProxy',
+          name: 'mela',
+          namespace: env.namespace,
+        },
+      },
     });
   }
 }

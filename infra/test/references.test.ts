@@ -17,7 +17,15 @@ import {
 } from '@mela/platform';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
-import { dataLayer, environments, kafkaCluster, mysqlSecret, secrets } from '../src/index.js';
+import {
+  dataLayer,
+  environments,
+  gatewayService,
+  kafkaCluster,
+  mysqlSecret,
+  secrets,
+} from '../src/index.js';
+import { parse } from 'yaml';
 import { synthObjects } from './support.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -84,6 +92,38 @@ describe('what the manifests reference exists in the code, the image and the con
     probeUrl = `http://127.0.0.1:${String(address.port)}`;
   });
   after(() => probeTarget.stop());
+
+  it('when skaffold builds and deploys dev, then its image is the one dev runs, it applies charts/dev and forwards the Gateway', () => {
+    const skaffold = parse(readFileSync(join(root, 'skaffold.yaml'), 'utf8')) as {
+      build: { artifacts: { image: string; docker: { dockerfile: string } }[] };
+      manifests: { rawYaml: string[]; hooks: { before: { host: { command: string[] } }[] } };
+      portForward: {
+        resourceType: string;
+        resourceName: string;
+        namespace: string;
+        port: number;
+      }[];
+    };
+    const [artifact] = skaffold.build.artifacts;
+
+    assert.ok(artifact);
+    assert.equal(artifact.image, environments.dev.image.split(':')[0]);
+    assert.ok(existsSync(join(root, artifact.docker.dockerfile)));
+    assert.deepEqual(skaffold.manifests.rawYaml, ['charts/dev/*.yaml']);
+    assert.deepEqual(skaffold.manifests.hooks.before[0]?.host.command, [
+      'npm',
+      'run',
+      '--silent',
+      'synth',
+    ]);
+    assert.deepEqual(skaffold.portForward[0], {
+      resourceType: 'service',
+      resourceName: gatewayService.name,
+      namespace: gatewayService.namespace,
+      port: 80,
+      localPort: 8080,
+    });
+  });
 
   for (const env of Object.values(environments)) {
     const objects = synthObjects(env);

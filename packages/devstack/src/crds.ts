@@ -117,6 +117,14 @@ export const operatorCrds = [
     ],
   },
   {
+    operator: 'Envoy Gateway (its EnvoyProxy settings)',
+    module: 'github.com/envoyproxy/gateway',
+    version: 'v1.9.1',
+    files: [
+      'charts/gateway-helm/charts/crds/crds/generated/gateway.envoyproxy.io_envoyproxies.yaml',
+    ],
+  },
+  {
     operator: 'KEDA',
     module: 'github.com/kedacore/keda/v2',
     version: 'v2.21.0',
