@@ -1,6 +1,7 @@
 import { App, YamlOutputType } from 'cdk8s';
 import type { Environment } from './environments.js';
 import { DataChart } from './data-chart.js';
+import { EdgeCacheChart } from './edge-cache-chart.js';
 import { GatewayChart } from './gateway-chart.js';
 import { KafkaChart } from './kafka-chart.js';
 import { ClusterChart, ServicesChart } from './services-chart.js';
@@ -23,6 +24,7 @@ export function melaApp(
   new DataChart(app, '10-data', env);
   new KafkaChart(app, '15-kafka', env);
   new ServicesChart(app, '20-services', env);
+  new EdgeCacheChart(app, '25-edge-cache', env);
   new GatewayChart(app, '30-gateway', env);
   return app;
 }

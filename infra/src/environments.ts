@@ -24,6 +24,8 @@ export interface Environment {
     readonly mysql: { readonly requests: ComputeResources; readonly limits: ComputeResources };
     readonly mysqlStorage: string;
   };
+  /** The in-cluster edge cache: pods, the cache's size and its volume (a bit larger). */
+  readonly edgeCache: { readonly replicas: number; readonly size: string; readonly volume: string };
   /** Kafka nodes (each both controller and broker) and each one's volume. */
   readonly kafka: { readonly replicas: number; readonly storage: string };
   /** Create the Secrets with development values (dev only; prod creates them outside). */
@@ -46,6 +48,7 @@ export const dev: Environment = {
     mysql: { requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } },
     mysqlStorage: '1Gi',
   },
+  edgeCache: { replicas: 1, size: '256m', volume: '300Mi' },
   kafka: { replicas: 1, storage: '2Gi' },
   devSecrets: true,
 };
@@ -67,6 +70,7 @@ export const prod: Environment = {
     mysql: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
     mysqlStorage: '100Gi',
   },
+  edgeCache: { replicas: 2, size: '4g', volume: '5Gi' },
   kafka: { replicas: 3, storage: '100Gi' },
   devSecrets: false,
 };

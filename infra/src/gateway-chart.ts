@@ -13,6 +13,7 @@ import {
   EnvoyProxySpecProviderKubernetesEnvoyServiceType,
   EnvoyProxySpecProviderType,
 } from '../imports/gateway.envoyproxy.io.js';
+import { edgeCache } from './edge-cache-chart.js';
 import type { Environment } from './environments.js';
 
 /** Envoy Gateway's controller, which implements the Gateway API (ingress-nginx is retired). */
@@ -27,14 +28,15 @@ export const publicRoutes: readonly { readonly prefix: string; readonly service:
   { prefix: '/api/auth', service: 'catalog' },
   { prefix: '/api/cart', service: 'cart' },
   { prefix: '/api/orders', service: 'order' },
-  { prefix: '/static', service: 'catalog' },
-  { prefix: '/', service: 'catalog' },
 ];
+
+/** What the edge cache serves (and the catalog behind it): assets, images and the page. */
+export const cachedPrefixes = ['/static', '/'] as const;
 
 /**
  * The edge in a cluster: the `mela` Gateway of the `mela` GatewayClass (HTTP, and HTTPS
- * with a certificate cert-manager issues when `env.tls` names an issuer), and one HTTPRoute per
- * service.
+ * with a certificate cert-manager issues when `env.tls` names an issuer), one HTTPRoute per
+ * service for the API, and one to the edge cache for the static assets and the page.
  */
 export class GatewayChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
@@ -92,6 +94,20 @@ export class GatewayChart extends Chart {
             },
           },
         },
+      },
+    });
+    new HttpRoute(this, 'route-edge-cache', {
+      metadata: { name: edgeCache.name, labels },
+      spec: {
+        parentRefs: [{ name: 'mela' }],
+        rules: [
+          {
+            matches: cachedPrefixes.map((prefix) => ({
+              path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: prefix },
+            })),
+            backendRefs: [{ name: edgeCache.name, port: edgeCache.port }],
+          },
+        ],
       },
     });
     const services = [...new Set(publicRoutes.map((r) => r.service))];

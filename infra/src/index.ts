@@ -18,3 +18,4 @@ export {
 export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
 export { writeHelmChart } from './helm.js';
+export { EdgeCacheChart, edgeCache } from './edge-cache-chart.js';

@@ -67,7 +67,10 @@ function serviceProps(
       ...shared,
       env: { ...shared.env, ...redisUrl },
       secretEnv: sharded,
-      allowFrom: { apps: ['cart'], namespaces: [...gateway.namespaces, ...monitoring] },
+      allowFrom: {
+        apps: ['cart', 'edge-cache'],
+        namespaces: [...gateway.namespaces, ...monitoring],
+      },
       allowTo: [redis, mysql],
     },
     cart: {

@@ -64,9 +64,10 @@ interface Container {
   readinessProbe: { httpGet: { path: string; port: string } };
 }
 
+/** The containers of the Mela services' Deployments (not the edge cache's nginx). */
 function containersOf(objects: readonly KubeObject[]) {
   return objects
-    .filter((o) => o.kind === 'Deployment')
+    .filter((o) => o.kind === 'Deployment' && o.metadata.name in services)
     .map((o) => {
       const spec = o['spec'] as { template: { spec: { containers: Container[] } } };
       const [container] = spec.template.spec.containers;
@@ -258,6 +259,32 @@ describe('what the manifests reference exists in the code, the image and the con
           [],
         );
       }
+    });
+
+    it(`when ${env.name} runs the edge cache, then nginx's generated configuration is mounted and serves its probe path`, () => {
+      const config = objects.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name === 'edge-cache',
+      );
+      const deployment = objects.find(
+        (o) => o.kind === 'Deployment' && o.metadata.name === 'edge-cache',
+      );
+      const pod = (
+        deployment?.['spec'] as {
+          template: {
+            spec: {
+              containers: { args: string[]; readinessProbe: { httpGet: { path: string } } }[];
+            };
+          };
+        }
+      ).template.spec;
+      const nginx = (config?.['data'] as Record<string, string> | undefined)?.['nginx.conf'] ?? '';
+      const [container] = pod.containers;
+
+      assert.ok(container);
+      assert.deepEqual(container.args.slice(0, 3), ['nginx', '-c', '/etc/mela/nginx.conf']);
+      assert.match(nginx, new RegExp(`location = ${container.readinessProbe.httpGet.path} \\{`));
+      assert.match(nginx, /proxy_cache mela_edge;/);
+      assert.match(nginx, /server catalog\.mela\.svc\.cluster\.local:3000 /);
     });
 
     it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {

@@ -31,6 +31,11 @@ export interface EdgeOptions {
    * @default { maxFails: 1, failTimeoutSeconds: 10 }
    */
   readonly passiveHealth?: { readonly maxFails: number; readonly failTimeoutSeconds: number };
+  /**
+   * Where the logs go instead of `dirs.logs` (in a container: `/dev/stdout`, `/dev/stderr`).
+   * @default `<dirs.logs>/access.log`, `<dirs.logs>/error.log`
+   */
+  readonly logTo?: { readonly access: string; readonly error: string };
   /** `ngx_http_cache_purge_module.so`; without it the purge path answers 501. */
   readonly purgeModule?: string | undefined;
   /** The workers' user when the master runs as root. */
@@ -144,6 +149,10 @@ export function nginxConfig(options: EdgeOptions): string {
   const health = options.passiveHealth ?? { maxFails: 1, failTimeoutSeconds: 10 };
   const cache = options.cache ?? { maxSize: '1g', inactive: '7d' };
   const { dirs } = options;
+  const logs = options.logTo ?? {
+    access: `${dirs.logs}/access.log`,
+    error: `${dirs.logs}/error.log`,
+  };
   const services = Object.keys(options.services) as ServiceName[];
   const tries = (service: ServiceName) => options.services[service].servers.length;
 
@@ -218,7 +227,7 @@ export function nginxConfig(options: EdgeOptions): string {
     `  uwsgi_temp_path ${dirs.temp}/uwsgi;`,
     `  scgi_temp_path ${dirs.temp}/scgi;`,
     '  log_format mela escape=json \'{"time":"$time_iso8601","client":"$remote_addr","method":"$request_method","uri":"$request_uri","status":$status,"upstream":"$upstream_addr","upstreamStatus":"$upstream_status","cache":"$upstream_cache_status","seconds":$request_time,"requestId":"$request_id"}\';',
-    `  access_log ${dirs.logs}/access.log mela;`,
+    `  access_log ${logs.access} mela;`,
     `  proxy_cache_path ${dirs.cache} levels=1:2 keys_zone=${edgeCacheZone}:10m max_size=${cache.maxSize} inactive=${cache.inactive} use_temp_path=off;`,
     '  map $upstream_cache_status $mela_x_cache {',
     '    HIT HIT;',
@@ -248,7 +257,7 @@ export function nginxConfig(options: EdgeOptions): string {
     ...(options.user ? [`user ${options.user};`] : []),
     `worker_processes ${String(options.workerProcesses ?? 'auto')};`,
     `pid ${dirs.pidFile};`,
-    `error_log ${dirs.logs}/error.log warn;`,
+    `error_log ${logs.error} warn;`,
     'events {',
     '  worker_connections 4096;',
     '}',
