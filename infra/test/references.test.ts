@@ -15,6 +15,7 @@ import {
   platformConfigSchema,
   type HttpService,
 } from '@mela/platform';
+import { clusterOperators } from '@mela/devstack';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
 import {
@@ -285,6 +286,24 @@ describe('what the manifests reference exists in the code, the image and the con
       assert.match(nginx, new RegExp(`location = ${container.readinessProbe.httpGet.path} \\{`));
       assert.match(nginx, /proxy_cache mela_edge;/);
       assert.match(nginx, /server catalog\.mela\.svc\.cluster\.local:3000 /);
+    });
+
+    it(`when ${env.name} uses custom resources, then an operator cluster:up installs serves each group`, () => {
+      const builtIn = new Set(['apps', 'batch', 'policy', 'autoscaling', 'networking.k8s.io']);
+      const groups = new Set(
+        objects
+          .map((o) => o.apiVersion)
+          .filter((v) => v.includes('/'))
+          .map((v) => v.slice(0, v.indexOf('/')))
+          .filter((g) => !builtIn.has(g)),
+      );
+      const served = new Set(clusterOperators.flatMap((op) => op.provides));
+
+      assert.deepEqual(
+        [...groups].filter((g) => !served.has(g)),
+        [],
+      );
+      assert.ok(groups.has('kafka.strimzi.io') && groups.has('keda.sh'));
     });
 
     it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {

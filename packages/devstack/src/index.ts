@@ -1,5 +1,7 @@
 export { ensureSystemPackages } from './apt.js';
 export type { SystemRequirement } from './apt.js';
+export { clusterDown, clusterOperators, clusterUp, clusterUpPlan, kindCluster } from './cluster.js';
+export type { ClusterOperator, Step } from './cluster.js';
 export { ensureCrds, ensureStrimziCrds, operatorCrds, strimziVersion } from './crds.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';

@@ -1,0 +1,181 @@
+import { join } from 'node:path';
+import { repoRoot } from './paths.js';
+import { hasCommand, progress } from './processes.js';
+import { spawnSync } from 'node:child_process';
+
+/** The kind cluster's name (infra/kind.yaml) and its kubectl context. */
+export const kindCluster = { name: 'mela', context: 'kind-mela' } as const;
+
+/** An operator `cluster:up` installs with Helm, pinned. */
+export interface ClusterOperator {
+  readonly name: string;
+  /** What the operator is for, as the README says it. */
+  readonly purpose: string;
+  readonly chart: string;
+  /** The chart repository; none for an OCI chart. */
+  readonly repo?: string;
+  readonly version: string;
+  readonly namespace: string;
+  readonly values?: readonly string[];
+  /** The API groups of the custom resources it serves. */
+  readonly provides: readonly string[];
+}
+
+/** The operators the manifests rely on, in install order, each pinned. */
+export const clusterOperators: readonly ClusterOperator[] = [
+  {
+    name: 'metrics-server',
+    purpose: 'CPU and memory of pods for the HorizontalPodAutoscalers',
+    chart: 'metrics-server',
+    repo: 'https://kubernetes-sigs.github.io/metrics-server/',
+    version: '3.13.1',
+    namespace: 'kube-system',
+    // kind's kubelets serve self-signed certificates.
+    values: ['--set', 'args={--kubelet-insecure-tls}'],
+    provides: ['metrics.k8s.io'],
+  },
+  {
+    name: 'strimzi',
+    purpose:
+      'runs Kafka, its topics and users from the Kafka, KafkaNodePool, KafkaTopic and KafkaUser resources',
+    chart: 'oci://quay.io/strimzi-helm/strimzi-kafka-operator',
+    version: '1.2.0',
+    namespace: 'strimzi',
+    values: ['--set', 'watchAnyNamespace=true'],
+    provides: ['kafka.strimzi.io'],
+  },
+  {
+    name: 'envoy-gateway',
+    purpose: 'implements the Gateway API: the Gateway and HTTPRoutes in front of the services',
+    chart: 'oci://docker.io/envoyproxy/gateway-helm',
+    version: 'v1.9.1',
+    namespace: 'envoy-gateway-system',
+    provides: ['gateway.networking.k8s.io', 'gateway.envoyproxy.io'],
+  },
+  {
+    name: 'keda',
+    purpose: 'scales the notification consumers on their Kafka lag (ScaledObject)',
+    chart: 'keda',
+    repo: 'https://kedacore.github.io/charts',
+    version: '2.21.0',
+    namespace: 'keda',
+    provides: ['keda.sh'],
+  },
+  {
+    name: 'kube-prometheus-stack',
+    purpose: 'Prometheus (reads the ServiceMonitors), Grafana, kube-state-metrics, alerting',
+    chart: 'kube-prometheus-stack',
+    repo: 'https://prometheus-community.github.io/helm-charts',
+    version: '81.6.2',
+    namespace: 'monitoring',
+    provides: ['monitoring.coreos.com'],
+  },
+  {
+    name: 'k6-operator',
+    purpose: 'runs k6 load tests in the cluster (TestRun)',
+    chart: 'k6-operator',
+    repo: 'https://grafana.github.io/helm-charts',
+    version: '4.6.0',
+    namespace: 'k6-operator-system',
+    provides: ['k6.io'],
+  },
+];
+
+/** One command of a plan: what it does (for the progress line) and the argv. */
+export interface Step {
+  readonly what: string;
+  readonly argv: readonly string[];
+}
+
+/** The commands `cluster:up` runs, in order; each is idempotent. */
+export function clusterUpPlan(existing: boolean): Step[] {
+  const kubectl = ['kubectl', '--context', kindCluster.context];
+  return [
+    ...(existing
+      ? []
+      : [
+          {
+            what: 'creating the kind cluster (1 control plane, 3 workers in 3 zones)',
+            argv: [
+              'kind',
+              'create',
+              'cluster',
+              '--config',
+              join(repoRoot, 'infra/kind.yaml'),
+              '--wait',
+              '120s',
+            ],
+          },
+        ]),
+    ...clusterOperators.map((op) => ({
+      what: `installing ${op.name} ${op.version} (${op.purpose})`,
+      argv: [
+        'helm',
+        '--kube-context',
+        kindCluster.context,
+        'upgrade',
+        '--install',
+        op.name,
+        op.chart,
+        ...(op.repo ? ['--repo', op.repo] : []),
+        '--version',
+        op.version,
+        '--namespace',
+        op.namespace,
+        '--create-namespace',
+        ...(op.values ?? []),
+        '--wait',
+        '--timeout',
+        '10m',
+      ],
+    })),
+    {
+      what: 'waiting for every operator Deployment to be available',
+      argv: [
+        ...kubectl,
+        'wait',
+        '--for=condition=Available',
+        'deployment',
+        '--all',
+        '--all-namespaces',
+        '--timeout=600s',
+      ],
+    },
+  ];
+}
+
+function runStep(step: Step): void {
+  progress(step.what);
+  const [command, ...args] = step.argv;
+  const result = spawnSync(command ?? '', args, { stdio: 'inherit' });
+  if (result.status !== 0)
+    throw new Error(`${step.argv.join(' ')} failed (${String(result.status)})`);
+}
+
+function requireTools(tools: readonly string[]): void {
+  const missing = tools.filter((tool) => !hasCommand(tool));
+  if (missing.length > 0) {
+    throw new Error(
+      `cluster:up needs ${missing.join(', ')} on PATH (Docker, kind, Helm 3 and kubectl; see README "Run on kind")`,
+    );
+  }
+}
+
+/** Creates the kind cluster unless it exists and installs (or upgrades) the pinned operators. */
+export function clusterUp(): void {
+  requireTools(['docker', 'kind', 'helm', 'kubectl']);
+  const clusters = spawnSync('kind', ['get', 'clusters'], { encoding: 'utf8' }).stdout.split('\n');
+  for (const step of clusterUpPlan(clusters.includes(kindCluster.name))) runStep(step);
+  progress(
+    `cluster ready: kubectl --context ${kindCluster.context} get pods -A; then skaffold dev`,
+  );
+}
+
+/** Deletes the kind cluster. */
+export function clusterDown(): void {
+  requireTools(['kind']);
+  runStep({
+    what: 'deleting the kind cluster',
+    argv: ['kind', 'delete', 'cluster', '--name', kindCluster.name],
+  });
+}
