@@ -6,7 +6,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { localTopology } from '@mela/topology';
 import type { Environment } from './environments.js';
-import { dataLayer, secrets } from './services-chart.js';
+import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
 
 /** The MySQL shards: the same keyspaces and keyranges as local mode. */
 export function mysqlShards(): { keyspace: string; shard: string; host: string }[] {
@@ -92,6 +92,16 @@ export class DataChart extends Chart {
     this.#redis(env);
     for (const shard of mysqlShards()) this.#mysql(env, shard);
     this.#schemaJob(env);
+    // The VSchema the services route by (packages/sharding/vschema/mela.json, as the image has it).
+    new k8s.KubeConfigMap(this, 'vschema', {
+      metadata: { name: vschemaConfig.configMap, labels: { 'app.kubernetes.io/part-of': 'mela' } },
+      data: {
+        [vschemaConfig.key]: readFileSync(
+          new URL('../../../packages/sharding/vschema/mela.json', import.meta.url),
+          'utf8',
+        ),
+      },
+    });
     if (env.devSecrets) this.#devSecrets();
   }
 

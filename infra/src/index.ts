@@ -8,7 +8,13 @@ export type {
   IngressPeers,
   MicroserviceProps,
 } from './microservice.js';
-export { ClusterChart, ServicesChart, dataLayer, secrets } from './services-chart.js';
+export {
+  ClusterChart,
+  ServicesChart,
+  dataLayer,
+  secrets,
+  vschemaConfig,
+} from './services-chart.js';
 export {
   GatewayChart,
   envoyGatewayController,

@@ -62,6 +62,12 @@ export interface MicroserviceProps {
   readonly spreadOverZones?: boolean;
   /** Pods that may be down at once in a voluntary disruption (drain, upgrade). @default 1 */
   readonly maxUnavailable?: number;
+  /** Files from ConfigMaps, mounted read-only at `path` (one key each). @default none */
+  readonly configFiles?: readonly {
+    readonly configMap: string;
+    readonly key: string;
+    readonly path: string;
+  }[];
   /**
    * Who scales the Deployment: `hpa` (this construct's HorizontalPodAutoscaler) or `external`
    * (e.g. a KEDA ScaledObject made next to it, which owns its own HPA). @default 'hpa'
@@ -278,10 +284,24 @@ export class Microservice extends Construct {
                   privileged: false,
                   capabilities: { drop: ['ALL'] },
                 },
-                volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                volumeMounts: [
+                  { name: 'tmp', mountPath: '/tmp' },
+                  ...(p.configFiles ?? []).map((file, i) => ({
+                    name: `config-${String(i)}`,
+                    mountPath: file.path,
+                    subPath: file.key,
+                    readOnly: true,
+                  })),
+                ],
               },
             ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } }],
+            volumes: [
+              { name: 'tmp', emptyDir: { sizeLimit: k8s.Quantity.fromString('64Mi') } },
+              ...(p.configFiles ?? []).map((file, i) => ({
+                name: `config-${String(i)}`,
+                configMap: { name: file.configMap, items: [{ key: file.key, path: file.key }] },
+              })),
+            ],
           },
         },
       },

@@ -16,6 +16,13 @@ export const dataLayer = {
   smtp: { url: 'smtp://mail-relay:25' },
 } as const;
 
+/** The VSchema the sharded services route by: a ConfigMap the data chart makes, mounted as a file. */
+export const vschemaConfig = {
+  configMap: 'mela-vschema',
+  key: 'vschema.json',
+  path: '/etc/mela/vschema.json',
+} as const;
+
 /** Secrets the services read (created by the data-layer chart or the operators). */
 export const secrets = {
   /** The JWT secret that signs and verifies bearer tokens (or use AUTH_JWKS_URL). */
@@ -59,13 +66,21 @@ function serviceProps(
   const redis = { app: dataLayer.redis.app, ports: [dataLayer.redis.port] };
   const redisUrl = { REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}` };
   const mysql = { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] };
-  // The cart lives in Redis only; the others read and write the MySQL shards too.
+  // The cart lives in Redis only; the others read and write the MySQL shards too, routed by
+  // the VSchema from a ConfigMap (change it without rebuilding the image).
   const sharded = { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
+  const vschema = {
+    env: { VSCHEMA_FILE: vschemaConfig.path },
+    configFiles: [
+      { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
+    ],
+  };
   const kafkaPeer = { app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] };
   return {
     catalog: {
       ...shared,
-      env: { ...shared.env, ...redisUrl },
+      env: { ...shared.env, ...redisUrl, ...vschema.env },
+      configFiles: vschema.configFiles,
       secretEnv: sharded,
       allowFrom: {
         apps: ['cart', 'edge-cache'],
@@ -81,7 +96,8 @@ function serviceProps(
     },
     order: {
       ...shared,
-      env: { ...shared.env, ...redisUrl, ...kafka, CART_URL: url('cart') },
+      env: { ...shared.env, ...redisUrl, ...vschema.env, ...kafka, CART_URL: url('cart') },
+      configFiles: vschema.configFiles,
       secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
       allowFrom: { namespaces: [...gateway.namespaces, ...monitoring] },
       allowTo: [redis, mysql, kafkaPeer, { app: 'cart', ports: [port] }],
@@ -90,7 +106,8 @@ function serviceProps(
       ...shared,
       // KEDA scales the consumers on their lag (below), not on CPU.
       autoscaling: 'external',
-      env: { ...shared.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
+      env: { ...shared.env, ...vschema.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
+      configFiles: vschema.configFiles,
       secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
       allowFrom: { namespaces: monitoring },
       allowTo: [mysql, kafkaPeer, { app: 'mail-relay', ports: [25] }],

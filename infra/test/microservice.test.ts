@@ -204,6 +204,30 @@ describe('the Microservice construct', () => {
     );
   });
 
+  it('when a ConfigMap key is to be a file, then it is mounted read-only at its path, nothing else of the map', () => {
+    const pod = at(
+      synth({
+        configFiles: [
+          { configMap: 'mela-vschema', key: 'vschema.json', path: '/etc/mela/vschema.json' },
+        ],
+      }).get('Deployment'),
+      'spec',
+      'template',
+      'spec',
+    );
+
+    assert.deepEqual(at(pod, 'containers', 0, 'volumeMounts', 1), {
+      name: 'config-0',
+      mountPath: '/etc/mela/vschema.json',
+      subPath: 'vschema.json',
+      readOnly: true,
+    });
+    assert.deepEqual(at(pod, 'volumes', 1), {
+      name: 'config-0',
+      configMap: { name: 'mela-vschema', items: [{ key: 'vschema.json', path: 'vschema.json' }] },
+    });
+  });
+
   it('when properties are invalid, then synthesis stops with a message naming the service and the property', () => {
     const cases: [Partial<MicroserviceProps>, string][] = [
       [

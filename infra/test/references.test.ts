@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,41 @@ function containersOf(objects: readonly KubeObject[]) {
     });
 }
 
+/**
+ * When `path` is where a Deployment mounts a ConfigMap key, that key's content written to a
+ * temporary file (its path returned) — so the configuration loads what the pod would read.
+ */
+function mountedFile(
+  objects: readonly KubeObject[],
+  deployment: string,
+  path: string,
+): string | undefined {
+  const spec = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deployment)?.[
+    'spec'
+  ] as {
+    template: {
+      spec: {
+        containers: { volumeMounts?: { name: string; mountPath: string }[] }[];
+        volumes?: { name: string; configMap?: { name: string; items: { key: string }[] } }[];
+      };
+    };
+  };
+  const pod = spec.template.spec;
+  const mount = pod.containers[0]?.volumeMounts?.find((m) => m.mountPath === path);
+  const source = pod.volumes?.find((v) => v.name === mount?.name)?.configMap;
+  if (source === undefined) return undefined;
+  const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === source.name);
+  const key = source.items[0]?.key ?? '';
+  const content = (configMap?.['data'] as Record<string, string> | undefined)?.[key];
+  assert.ok(
+    content !== undefined,
+    `${deployment} mounts ${source.name}/${key}, which the manifests do not define`,
+  );
+  const file = join(mkdtempSync(join(tmpdir(), 'mela-mounted-')), key);
+  writeFileSync(file, content);
+  return file;
+}
+
 describe('what the manifests reference exists in the code, the image and the configuration', () => {
   let probeTarget: HttpService;
   let probeUrl: string;
@@ -143,7 +179,9 @@ describe('what the manifests reference exists in the code, the image and the con
             const ref = e.valueFrom?.secretKeyRef;
             const value = ref ? secretValues[`${ref.name}/${ref.key}`] : e.value;
             assert.ok(value !== undefined, `${deployment}: ${e.name} has no value`);
-            return [e.name, value];
+            // A path inside a mounted ConfigMap: the test reads the ConfigMap's own content.
+            const mounted = mountedFile(objects, deployment, value);
+            return [e.name, mounted ?? value];
           }),
         );
         assert.doesNotThrow(() => service.load(values), `${deployment}'s configuration`);
