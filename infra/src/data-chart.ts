@@ -6,6 +6,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { localTopology } from '@mela/topology';
 import type { Environment } from './environments.js';
+import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
 
 /** The MySQL shards: the same keyspaces and keyranges as local mode. */
@@ -52,27 +53,6 @@ function schemaVersion(): string {
   }
   return hash.digest('hex').slice(0, 10);
 }
-
-const locked: k8s.SecurityContext = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  privileged: false,
-  capabilities: { drop: ['ALL'] },
-};
-
-const dnsEgress: k8s.NetworkPolicyEgressRule = {
-  to: [
-    {
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-    },
-  ],
-  ports: [
-    { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
-    { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
-  ],
-};
 
 const fromApps = (apps: readonly string[], port: number): k8s.NetworkPolicyIngressRule => ({
   from: apps.map((app) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } })),
@@ -124,13 +104,7 @@ export class DataChart extends Chart {
           metadata: { labels },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 999,
-              runAsGroup: 999,
-              fsGroup: 999,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: nonRootPod(999),
             containers: [
               {
                 name,
@@ -146,19 +120,10 @@ export class DataChart extends Chart {
                   'noeviction',
                 ],
                 ports: [{ name: 'redis', containerPort: port }],
-                resources: {
-                  requests: {
-                    cpu: k8s.Quantity.fromString(env.data.redis.requests.cpu),
-                    memory: k8s.Quantity.fromString(env.data.redis.requests.memory),
-                  },
-                  limits: {
-                    cpu: k8s.Quantity.fromString(env.data.redis.limits.cpu),
-                    memory: k8s.Quantity.fromString(env.data.redis.limits.memory),
-                  },
-                },
+                resources: resources(env.data.redis),
                 readinessProbe: probe,
                 livenessProbe: { ...probe, failureThreshold: 3 },
-                securityContext: locked,
+                securityContext: lockedContainer,
                 volumeMounts: [{ name: 'data', mountPath: '/data' }],
               },
             ],
@@ -223,13 +188,7 @@ export class DataChart extends Chart {
           spec: {
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: 60,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 999,
-              runAsGroup: 999,
-              fsGroup: 999,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: nonRootPod(999),
             containers: [
               {
                 name: 'mysql',
@@ -241,20 +200,11 @@ export class DataChart extends Chart {
                   { name: 'MYSQL_PASSWORD', ...fromSecret(mysqlSecret.passwordKey) },
                 ],
                 ports: [{ name: 'mysql', containerPort: port }],
-                resources: {
-                  requests: {
-                    cpu: k8s.Quantity.fromString(env.data.mysql.requests.cpu),
-                    memory: k8s.Quantity.fromString(env.data.mysql.requests.memory),
-                  },
-                  limits: {
-                    cpu: k8s.Quantity.fromString(env.data.mysql.limits.cpu),
-                    memory: k8s.Quantity.fromString(env.data.mysql.limits.memory),
-                  },
-                },
+                resources: resources(env.data.mysql),
                 startupProbe: { ...ping, periodSeconds: 5, failureThreshold: 60 },
                 readinessProbe: ping,
                 livenessProbe: { ...ping, failureThreshold: 3 },
-                securityContext: locked,
+                securityContext: lockedContainer,
                 volumeMounts: [
                   { name: 'data', mountPath: '/var/lib/mysql' },
                   { name: 'run', mountPath: '/var/run/mysqld' },
@@ -311,12 +261,7 @@ export class DataChart extends Chart {
           spec: {
             restartPolicy: 'OnFailure',
             automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: nonRootPod(1000, false),
             containers: [
               {
                 name: 'migrate',
@@ -341,7 +286,7 @@ export class DataChart extends Chart {
                     memory: k8s.Quantity.fromString('256Mi'),
                   },
                 },
-                securityContext: locked,
+                securityContext: lockedContainer,
               },
             ],
           },

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { nginxConfig, type EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { Environment } from './environments.js';
+import { dnsEgress, lockedContainer, nonRootPod } from './pod-policy.js';
 
 /** The edge cache in a cluster: its name (Deployment, Service) and port. */
 export const edgeCache = { name: 'edge-cache', port: 8080 } as const;
@@ -63,12 +64,7 @@ export class EdgeCacheChart extends Chart {
           metadata: { labels, annotations: { 'mela.dev/config-hash': configHash } },
           spec: {
             automountServiceAccountToken: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 101,
-              runAsGroup: 101,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: nonRootPod(101, false),
             topologySpreadConstraints: [
               {
                 topologyKey: 'kubernetes.io/hostname',
@@ -95,13 +91,7 @@ export class EdgeCacheChart extends Chart {
                 },
                 readinessProbe: probe,
                 livenessProbe: { ...probe, failureThreshold: 3 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  privileged: false,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: lockedContainer,
                 volumeMounts: [
                   { name: 'config', mountPath: '/etc/mela', readOnly: true },
                   { name: 'cache', mountPath: '/var/cache/nginx' },
@@ -146,20 +136,7 @@ export class EdgeCacheChart extends Chart {
           },
         ],
         egress: [
-          {
-            to: [
-              {
-                namespaceSelector: {
-                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
-                },
-                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-              },
-            ],
-            ports: [
-              { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
-              { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
-            ],
-          },
+          dnsEgress,
           {
             to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'catalog' } } }],
             ports: [{ port: k8s.IntOrString.fromNumber(3000), protocol: 'TCP' }],

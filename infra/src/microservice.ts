@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { ServiceMonitor } from '../imports/monitoring.coreos.com.js';
+import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 
 /** CPU and memory as Kubernetes quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
 export interface ComputeResources {
@@ -186,10 +187,6 @@ export class Microservice extends Construct {
     this.serviceName = p.name;
     const labels = { 'app.kubernetes.io/name': p.name, 'app.kubernetes.io/part-of': 'mela' };
     const selector = { 'app.kubernetes.io/name': p.name };
-    const quantities = (r: ComputeResources) => ({
-      cpu: k8s.Quantity.fromString(r.cpu),
-      memory: k8s.Quantity.fromString(r.memory),
-    });
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: p.name, labels },
@@ -248,13 +245,7 @@ export class Microservice extends Construct {
             serviceAccountName: p.name,
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: p.drainDelaySeconds + p.shutdownTimeoutSeconds + 5,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: 1000,
-              runAsGroup: 1000,
-              fsGroup: 1000,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: nonRootPod(1000),
             topologySpreadConstraints: [
               ...(p.spreadOverZones
                 ? [spread('topology.kubernetes.io/zone', 'ScheduleAnyway')]
@@ -268,7 +259,7 @@ export class Microservice extends Construct {
                 imagePullPolicy: 'IfNotPresent',
                 ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
                 env,
-                resources: { requests: quantities(p.requests), limits: quantities(p.limits) },
+                resources: resources({ requests: p.requests, limits: p.limits }),
                 // Starting: up to 60 s to listen; then liveness restarts a hung process and
                 // readiness takes a pod out of rotation while a critical dependency is down.
                 startupProbe: probe('/livez', 2, 30),
@@ -277,13 +268,7 @@ export class Microservice extends Construct {
                 lifecycle: {
                   preStop: { exec: { command: ['sleep', String(p.drainDelaySeconds)] } },
                 },
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  privileged: false,
-                  capabilities: { drop: ['ALL'] },
-                },
+                securityContext: lockedContainer,
                 volumeMounts: [
                   { name: 'tmp', mountPath: '/tmp' },
                   ...(p.configFiles ?? []).map((file, i) => ({
@@ -356,20 +341,7 @@ export class Microservice extends Construct {
                 },
               ],
         egress: [
-          {
-            to: [
-              {
-                namespaceSelector: {
-                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
-                },
-                podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-              },
-            ],
-            ports: [
-              { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },
-              { port: k8s.IntOrString.fromNumber(53), protocol: 'TCP' },
-            ],
-          },
+          dnsEgress,
           ...(p.allowTo ?? []).map((peer) => ({
             to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': peer.app } } }],
             ports: peer.ports.map((port) => ({
