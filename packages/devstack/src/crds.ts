@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
 import { hasCommand, progress, run } from './processes.js';
@@ -125,6 +133,15 @@ export const operatorCrds = [
     ],
   },
   {
+    // The Vitess operator's own module is not served here; Vitess ships the operator's install
+    // manifest (CRDs included) in its examples, version-matched to vitess/lite v24.
+    operator: 'Vitess operator (the VitessCluster option)',
+    module: 'vitess.io/vitess',
+    version: 'v0.24.4',
+    files: ['examples/operator/operator.yaml'],
+    select: ['vitessclusters.planetscale.com'],
+  },
+  {
     operator: 'KEDA',
     module: 'github.com/kedacore/keda/v2',
     version: 'v2.21.0',
@@ -145,13 +162,36 @@ export const operatorCrds = [
 ] as const;
 
 /**
+ * The named CRDs out of a multi-document install manifest, each written to
+ * `.mela/cache/crds/<group>_<plural>.yaml` (the layout the import groups by).
+ */
+function selectCrds(manifest: string, names: readonly string[]): string[] {
+  const dir = paths.cache('crds');
+  mkdirSync(dir, { recursive: true });
+  const documents = readFileSync(manifest, 'utf8').split(/^---\s*$/m);
+  return names.map((name) => {
+    const crd = documents.find(
+      (doc) =>
+        /^kind: CustomResourceDefinition\s*$/m.test(doc) &&
+        new RegExp(`^  name: ${name.replace(/\./g, '\\.')}\\s*$`, 'm').test(doc),
+    );
+    if (crd === undefined) throw new Error(`${manifest} has no CRD ${name}`);
+    const [plural, ...group] = name.split('.');
+    const file = join(dir, `${group.join('.')}_${plural ?? name}.yaml`);
+    writeFileSync(file, `${crd.trim()}\n`);
+    return file;
+  });
+}
+
+/**
  * Every operator CRD the manifests use: the pinned Go modules' files (downloaded once; the Go
  * module cache keeps them) and Strimzi's generated ones.
  */
 export function ensureCrds(): string[] {
   if (!hasCommand('go'))
     throw new Error('fetching the operators’ CRDs needs the go command on PATH');
-  const fromModules = operatorCrds.flatMap(({ module, version, files }) => {
+  const fromModules = operatorCrds.flatMap((entry) => {
+    const { module, version, files } = entry;
     const info = JSON.parse(
       run('go', ['mod', 'download', '-json', `${module}@${version}`], {
         env: { ...process.env, GOFLAGS: '-mod=mod' },
@@ -160,10 +200,10 @@ export function ensureCrds(): string[] {
     if (info.Dir === undefined)
       throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no folder'}`);
     const dir = info.Dir;
-    return files.map((file) => {
+    return files.flatMap((file) => {
       const path = join(dir, file);
       if (!existsSync(path)) throw new Error(`${module}@${version} has no ${file}`);
-      return path;
+      return 'select' in entry ? selectCrds(path, entry.select) : [path];
     });
   });
   return [...fromModules, ...ensureStrimziCrds()];
