@@ -6,6 +6,7 @@ import { createConnection } from 'mysql2/promise';
 import { ensureSystemPackages, type SystemRequirement } from './apt.js';
 import type { Dependency, DependencyStatus } from './dependency.js';
 import { kafkaDependency } from './kafka.js';
+import { createTopicsAndWait } from './kafka-topics.js';
 import { mariadbDependency } from './mariadb.js';
 import { nginxRequirements } from './nginx.js';
 import { progress } from './processes.js';
@@ -93,14 +94,10 @@ export async function ensureTopics(topology = localTopology()): Promise<void> {
     const existing = new Set(await admin.listTopics());
     const missing = topology.topics.filter((t) => !existing.has(t.name));
     if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-      })),
-    });
+    await createTopicsAndWait(
+      admin,
+      missing.map((t) => ({ topic: t.name, numPartitions: t.partitions })),
+    );
     progress(
       `created Kafka topics ${missing.map((t) => `${t.name} (${t.partitions} partitions)`).join(', ')}`,
     );

@@ -16,12 +16,8 @@ export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';
 export { startService } from './services.js';
 export type { ServiceProcess } from './services.js';
-export {
-  createTestTopics,
-  createTopicsAndWait,
-  insertTestProducts,
-  startCatalogAndCart,
-} from './shop.js';
+export { createTopicsAndWait } from '@mela/devstack';
+export { createTestTopics, insertTestProducts, startCatalogAndCart } from './shop.js';
 export type { TestProduct, TestTopics } from './shop.js';
 export { createTestShards } from './shards.js';
 export type { TestShards } from './shards.js';

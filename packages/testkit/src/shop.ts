@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { createTopicsAndWait } from '@mela/devstack';
+import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { deadPort } from './network.js';
 import { startService, type ServiceProcess } from './services.js';
 import type { TestShards } from './shards.js';
-import { until } from './wait.js';
 
 export interface TestProduct {
   readonly id: number;
@@ -31,37 +31,6 @@ export async function insertTestProducts(
   } finally {
     await commerce.end();
   }
-}
-
-/**
- * Creates topics and waits until every partition has a leader, by polling the metadata:
- * kafkajs's own `waitForLeaders` gives up with UNKNOWN_TOPIC_OR_PARTITION when a busy, freshly
- * started broker is slow to report the new partitions.
- */
-export async function createTopicsAndWait(
-  admin: Admin,
-  topics: readonly { readonly topic: string; readonly numPartitions: number }[],
-): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: false,
-    topics: topics.map((t) => ({ ...t, replicationFactor: 1 })),
-  });
-  await until(
-    async () => {
-      const metadata = await admin
-        .fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
-        .catch(() => undefined);
-      return topics.every((wanted) => {
-        const found = metadata?.topics.find((t) => t.name === wanted.topic);
-        return (
-          found?.partitions.length === wanted.numPartitions &&
-          found.partitions.every((p) => p.leader >= 0)
-        );
-      });
-    },
-    `leaders for ${topics.map((t) => t.topic).join(', ')}`,
-    30_000,
-  );
 }
 
 /** An orders topic and its `.dlq` of the test's own (3 partitions each). */
