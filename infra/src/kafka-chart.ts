@@ -23,8 +23,8 @@ import { dataLayer, secrets } from './services-chart.js';
 /** The broker version: the newest Strimzi 1.2 deploys, the same local mode runs. */
 export const kafkaVersion = '4.3.1';
 
-/** The cluster's name; Strimzi names the bootstrap Service `<name>-kafka-bootstrap`. */
-export const kafkaCluster = 'mela';
+/** The cluster's name (the services reach its `<name>-kafka-bootstrap` Service). */
+export const kafkaCluster = dataLayer.kafka.cluster;
 
 /**
  * Kafka as Strimzi runs it (`kafka.strimzi.io/v1`): a KRaft cluster of one node pool holding

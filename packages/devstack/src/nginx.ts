@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
 import type { LocalTopology } from '@mela/topology';
 import { stateDir } from './paths.js';
 import type { SystemRequirement } from './apt.js';
-import { isListening, run, waitFor } from './processes.js';
+import { isListening, livePid, run, waitFor } from './processes.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
@@ -59,7 +59,7 @@ export function writeNginxConfig(dir: string, options: EdgeOptions): string {
 
 /**
  * Starts nginx with the edge configuration `options` in `dir`, waits until it accepts
- * connections on `options.listen`, and returns a handle to reload or stop it.
+ * connections on `options.listen`, and returns a handle to stop it.
  */
 export async function startNginx(dir: string, options: EdgeOptions): Promise<RunningNginx> {
   mkdirSync(dir, { recursive: true });
@@ -96,23 +96,14 @@ export async function startNginx(dir: string, options: EdgeOptions): Promise<Run
 
 /** An nginx of an earlier run whose supervisor died holds the ports: stop it first. */
 async function stopLeftover(pidFile: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;
-  }
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!Number.isInteger(pid) || pid <= 0 || !alive()) return;
+  const pid = livePid(pidFile);
+  if (pid === undefined) return;
   process.kill(pid, 'SIGQUIT');
-  await waitFor('the previous nginx to exit', () => Promise.resolve(!alive()), 15_000);
+  await waitFor(
+    'the previous nginx to exit',
+    () => Promise.resolve(livePid(pidFile) === undefined),
+    15_000,
+  );
 }
 
 /**

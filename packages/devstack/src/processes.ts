@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -51,11 +59,11 @@ function tail(file: string, lines: number): string {
   }
 }
 
-/** The pid recorded for a named server, if that process is still alive. */
-export function runningPid(name: string): number | undefined {
+/** The pid a pid file holds, if that process is still alive. */
+export function livePid(pidFile: string): number | undefined {
   let pid: number;
   try {
-    pid = Number(readFileSync(paths.pid(name), 'utf8').trim());
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
   } catch {
     return undefined;
   }
@@ -66,6 +74,11 @@ export function runningPid(name: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The pid recorded for a named server, if that process is still alive. */
+export function runningPid(name: string): number | undefined {
+  return livePid(paths.pid(name));
 }
 
 /**
@@ -112,6 +125,38 @@ export async function stopProcess(name: string, graceMs = 15_000): Promise<boole
   }
   process.kill(pid, 'SIGKILL');
   return true;
+}
+
+/**
+ * Makes `dir` by letting `fill` write a sibling `<dir>.partial`, then renaming it: an
+ * interrupted download leaves no half-made folder that a later run would take as done.
+ */
+export function fillAtomically(dir: string, fill: (staging: string) => void): void {
+  const staging = `${dir}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  fill(staging);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+}
+
+/** Copies a Maven project's runtime dependencies (from Maven Central) into `dir`, atomically. */
+export function copyMavenDependencies(
+  pom: string,
+  dir: string,
+  properties: Readonly<Record<string, string>>,
+): void {
+  fillAtomically(dir, (staging) => {
+    run('mvn', [
+      '-q',
+      '-B',
+      '-f',
+      pom,
+      ...Object.entries(properties).map(([key, value]) => `-D${key}=${value}`),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${staging}`,
+      '-DincludeScope=runtime',
+    ]);
+  });
 }
 
 /** Runs a command to completion, inheriting nothing but returning its output; throws on failure. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { EdgeUpstream } from '@mela/edge';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { startOwnEdge, type OwnEdge } from './edge.js';
 import { deadPort } from './network.js';
@@ -50,21 +51,19 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
   try {
     await insertTestProducts(shards, options.products);
     if (services.includes('order')) topics = await createTestTopics(kafkaBrokers(topology));
+    // Ports for the replicas of the services this shop runs; the edge points the others nowhere.
     const ports = {} as Record<ShopService, number[]>;
-    for (const name of ['catalog', 'cart', 'order'] as const) {
+    const upstreams: Partial<Record<ShopService, EdgeUpstream & { internal: boolean }>> = {};
+    for (const name of services) {
       ports[name] = [];
       for (let i = 0; i < count; i += 1) ports[name].push(await deadPort());
+      upstreams[name] = {
+        servers: ports[name].map((port) => `127.0.0.1:${String(port)}`),
+        loadBalancing: { algorithm: name === 'order' ? 'least-conn' : 'round-robin' },
+        internal: true,
+      };
     }
-    const upstream = (name: ShopService) => ({
-      servers: ports[name].map((port) => `127.0.0.1:${String(port)}`),
-      loadBalancing: { algorithm: name === 'order' ? 'least-conn' : 'round-robin' } as const,
-      internal: true,
-    });
-    edge = await startOwnEdge({
-      catalog: upstream('catalog'),
-      cart: upstream('cart'),
-      order: upstream('order'),
-    });
+    edge = await startOwnEdge(upstreams);
     const prefix = `test:edge:${randomBytes(4).toString('hex')}:`;
     const env = {
       AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
@@ -76,8 +75,8 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       CACHE_KEY_PREFIX: `${prefix}catalog:`,
       CART_KEY_PREFIX: `${prefix}cart:`,
       STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
-      CATALOG_URL: `http://${edge.internal.catalog ?? ''}`,
-      CART_URL: `http://${edge.internal.cart ?? ''}`,
+      ...(edge.internal.catalog ? { CATALOG_URL: `http://${edge.internal.catalog}` } : {}),
+      ...(edge.internal.cart ? { CART_URL: `http://${edge.internal.cart}` } : {}),
       KAFKA_BROKERS: kafkaBrokers(topology).join(','),
       ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
       ...options.env,
