@@ -64,6 +64,36 @@ async function load(url: string, seconds: number): Promise<RunFigures> {
   };
 }
 
+/**
+ * Scenarios measured side by side: each warmed up (when asked), then the repeats interleaved —
+ * one run of each in turn — so drift in the machine touches all alike; one summary each.
+ */
+async function sideBySide(
+  contenders: readonly {
+    readonly name: string;
+    readonly detail: string;
+    run(seconds: number): Promise<RunFigures>;
+  }[],
+  options: { readonly warmup?: number } = {},
+): Promise<Summary[]> {
+  if (options.warmup !== undefined) {
+    for (const contender of contenders) {
+      say(`warming up ${contender.name}`);
+      await contender.run(options.warmup);
+    }
+  }
+  const runs = contenders.map((): RunFigures[] => []);
+  for (let i = 0; i < repeats; i += 1) {
+    for (const [j, contender] of contenders.entries()) {
+      say(
+        `run ${String(i + 1)}/${String(repeats)}: ${contender.name}, ${contender.detail}, ${String(duration)} s`,
+      );
+      runs[j]?.push(await contender.run(duration));
+    }
+  }
+  return contenders.map((contender, j) => summarise(contender.name, runs[j] ?? []));
+}
+
 const productPath = '/api/catalog/products/42';
 const targets: Target[] = [];
 try {
@@ -105,21 +135,15 @@ try {
   targets.push(bare);
 
   // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
-  const contenders = [raw, bare, catalog];
-  for (const target of contenders) {
-    say(`warming up ${target.name}`);
-    await load(`${target.url}${productPath}`, warmup);
-  }
-  const runs = new Map<string, RunFigures[]>(contenders.map((t) => [t.name, []]));
-  for (let i = 0; i < repeats; i += 1) {
-    for (const target of contenders) {
-      say(`run ${i + 1}/${repeats}: ${target.name}, ${connections} connections, ${duration} s`);
-      runs.get(target.name)?.push(await load(`${target.url}${productPath}`, duration));
-    }
-  }
-  const [rawSummary, bareSummary, catalogSummary] = contenders.map((t) =>
-    summarise(t.name, runs.get(t.name) ?? []),
-  ) as [Summary, Summary, Summary];
+  const hitOn = (target: Target) => `${target.url}${productPath}`;
+  const [rawSummary, bareSummary, catalogSummary] = (await sideBySide(
+    [raw, bare, catalog].map((target) => ({
+      name: target.name,
+      detail: `${String(connections)} connections`,
+      run: (seconds) => load(hitOn(target), seconds),
+    })),
+    { warmup },
+  )) as [Summary, Summary, Summary];
 
   // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
   // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
@@ -128,26 +152,14 @@ try {
     { target: catalog, name: 'rate limiter off' },
     { target: limitedCatalog, name: 'rate limiter on (Redis, per client)' },
   ];
-  for (const { target } of limiterContenders) {
-    say(`warming up ${target.name} with ${String(clients)} clients`);
-    await loadFromClients(`${target.url}${productPath}`, { seconds: warmup, connections, clients });
-  }
-  const limiterRuns = new Map<string, RunFigures[]>(limiterContenders.map((c) => [c.name, []]));
-  for (let i = 0; i < repeats; i += 1) {
-    for (const { target, name } of limiterContenders) {
-      say(`run ${i + 1}/${repeats}: ${name}, ${connections} connections, ${duration} s`);
-      limiterRuns.get(name)?.push(
-        await loadFromClients(`${target.url}${productPath}`, {
-          seconds: duration,
-          connections,
-          clients,
-        }),
-      );
-    }
-  }
-  const [limiterOff, limiterOn] = limiterContenders.map((c) =>
-    summarise(c.name, limiterRuns.get(c.name) ?? []),
-  ) as [Summary, Summary];
+  const [limiterOff, limiterOn] = (await sideBySide(
+    limiterContenders.map(({ target, name }) => ({
+      name,
+      detail: `${String(connections)} connections, ${String(clients)} clients`,
+      run: (seconds) => loadFromClients(hitOn(target), { seconds, connections, clients }),
+    })),
+    { warmup },
+  )) as [Summary, Summary];
 
   // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
   let nextId = 1000;
@@ -156,49 +168,41 @@ try {
     return `/api/catalog/products/${nextId}`;
   };
   const latencyConnections = 4;
-  const hitRuns: RunFigures[] = [];
-  const missRuns: RunFigures[] = [];
-  for (let i = 0; i < repeats; i += 1) {
-    say(`run ${i + 1}/${repeats}: cache hit vs miss, ${latencyConnections} connections`);
-    hitRuns.push(
-      await measureLatency(catalog.url, {
+  const latencyOf =
+    (target: Target, path: () => string, headers?: () => Record<string, string>) =>
+    (seconds: number) =>
+      measureLatency(target.url, {
         connections: latencyConnections,
-        seconds: duration,
-        path: () => productPath,
-      }),
-    );
-    missRuns.push(
-      await measureLatency(catalog.url, {
-        connections: latencyConnections,
-        seconds: duration,
-        path: coldPath,
-      }),
-    );
-  }
-  const hit = summarise('catalog, cache hit', hitRuns);
-  const miss = summarise('catalog, cache miss (MySQL)', missRuns);
+        seconds,
+        path,
+        ...(headers ? { headers } : {}),
+      });
+  const [hit, miss] = (await sideBySide([
+    {
+      name: 'catalog, cache hit',
+      detail: `${String(latencyConnections)} connections`,
+      run: latencyOf(catalog, () => productPath),
+    },
+    {
+      name: 'catalog, cache miss (MySQL)',
+      detail: `${String(latencyConnections)} connections`,
+      run: latencyOf(catalog, coldPath),
+    },
+  ])) as [Summary, Summary];
 
   // 5, continued: the limiter's latency at a concurrency where latency is not queueing.
-  const limiterLatencyRuns = new Map<string, RunFigures[]>(
-    limiterContenders.map((c) => [c.name, []]),
-  );
   const client = clientAddresses(clients);
-  for (let i = 0; i < repeats; i += 1) {
-    for (const { target, name } of limiterContenders) {
-      say(`run ${i + 1}/${repeats}: ${name}, ${latencyConnections} connections`);
-      limiterLatencyRuns.get(name)?.push(
-        await measureLatency(target.url, {
-          connections: latencyConnections,
-          seconds: duration,
-          path: () => productPath,
-          headers: () => ({ 'x-forwarded-for': client() }),
-        }),
-      );
-    }
-  }
-  const [limiterOffLatency, limiterOnLatency] = limiterContenders.map((c) =>
-    summarise(c.name, limiterLatencyRuns.get(c.name) ?? []),
-  ) as [Summary, Summary];
+  const [limiterOffLatency, limiterOnLatency] = (await sideBySide(
+    limiterContenders.map(({ target, name }) => ({
+      name,
+      detail: `${String(latencyConnections)} connections`,
+      run: latencyOf(
+        target,
+        () => productPath,
+        () => ({ 'x-forwarded-for': client() }),
+      ),
+    })),
+  )) as [Summary, Summary];
 
   const ms = (n: number) => n.toFixed(3);
   const throughput = summaryTable(
