@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { request as httpRequestOf } from 'node:http';
+import { request as httpsRequestOf } from 'node:https';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -7,8 +8,9 @@ export interface HttpAnswer {
 }
 
 /**
- * One HTTP request on a fresh connection, optionally from another loopback address
- * (`127.0.0.2`, …) — a different client as far as the edge can tell — which fetch cannot do.
+ * One HTTP(S) request on a fresh connection, optionally from another loopback address
+ * (`127.0.0.2`, …) — a different client as far as the edge can tell — or to a server with a
+ * self-signed certificate (`insecure`), which fetch can do neither of.
  */
 export function httpRequest(
   url: string,
@@ -17,12 +19,16 @@ export function httpRequest(
     readonly headers?: Readonly<Record<string, string>>;
     readonly body?: string;
     readonly localAddress?: string;
+    /** Accept any certificate (test servers' self-signed ones). */
+    readonly insecure?: boolean;
   } = {},
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
+    const request = url.startsWith('https:') ? httpsRequestOf : httpRequestOf;
     const req = request(
       url,
       {
+        ...(options.insecure ? { rejectUnauthorized: false } : {}),
         agent: false,
         method: options.method ?? 'GET',
         headers: { ...options.headers },

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureKubeBinaries } from '@mela/devstack';
+import { httpRequest } from './http.js';
 import { deadPort } from './network.js';
 import { stopChild } from './process.js';
 import { until } from './wait.js';
@@ -46,37 +46,25 @@ export interface OwnKubeApi {
   stop(): Promise<void>;
 }
 
-/** One HTTPS request to the API server (its certificate is self-signed). */
-function call(
+/** One request to the API server as its `system:masters` user (the certificate is self-signed). */
+async function call(
   server: string,
   token: string,
   method: string,
   path: string,
   body?: { readonly text: string; readonly type: string },
 ): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${server}${path}`,
-      {
-        method,
-        rejectUnauthorized: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body ? { 'content-type': body.type } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, text });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body?.text);
+  const answer = await httpRequest(`${server}${path}`, {
+    method,
+    insecure: true,
+    headers: {
+      authorization: `Bearer ${token}`,
+      accept: 'application/json',
+      ...(body ? { 'content-type': body.type } : {}),
+    },
+    ...(body ? { body: body.text } : {}),
   });
+  return { status: answer.status, text: answer.body };
 }
 
 /** Server-side apply and reads against one API server, finding resources by discovery. */
