@@ -12,6 +12,7 @@ export type { KubeBinaries } from './kube.js';
 export { mariadbDependency } from './mariadb.js';
 export {
   edgeDirs,
+  localNginx,
   nginxRequirements,
   nginxUser,
   purgeModulePath,

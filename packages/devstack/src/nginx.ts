@@ -43,6 +43,11 @@ export function nginxUser(): string | undefined {
   return process.getuid?.() === 0 ? userInfo().username : undefined;
 }
 
+/** How this machine's nginx runs an edge kept in `dir`: its folders, the purge module, the user. */
+export function localNginx(dir: string): Pick<EdgeOptions, 'dirs' | 'purgeModule' | 'user'> {
+  return { dirs: edgeDirs(dir), purgeModule: purgeModulePath, user: nginxUser() };
+}
+
 /**
  * Writes `dir/nginx.conf` for `options` (and the folders it names) and checks it with
  * `nginx -t`, which names the line of a wrong directive; returns the file.
@@ -112,14 +117,7 @@ async function stopLeftover(pidFile: string): Promise<void> {
  */
 export function startLocalEdge(topology: LocalTopology): Promise<RunningNginx> {
   const dir = join(stateDir, 'edge', String(topology.edge.port));
-  return startNginx(
-    dir,
-    localEdgeOptions(topology, {
-      dirs: edgeDirs(dir),
-      purgeModule: purgeModulePath,
-      user: nginxUser(),
-    }),
-  );
+  return startNginx(dir, localEdgeOptions(topology, localNginx(dir)));
 }
 
 function splitListen(listen: string): [string, number] {

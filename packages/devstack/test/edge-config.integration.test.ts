@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { localEdgeOptions, type EdgeOptions } from '@mela/edge';
 import { localTopology } from '@mela/topology';
-import { edgeDirs, nginxUser, purgeModulePath, writeNginxConfig } from '../src/index.js';
+import { localNginx, writeNginxConfig } from '../src/index.js';
 
 describe('the local edge configuration as nginx reads it (nginx -t)', () => {
   const dirs: string[] = [];
@@ -18,11 +18,7 @@ describe('the local edge configuration as nginx reads it (nginx -t)', () => {
     const topology = localTopology(env);
     return {
       dir,
-      options: localEdgeOptions(topology, {
-        dirs: edgeDirs(dir),
-        purgeModule: purgeModulePath,
-        user: nginxUser(),
-      }),
+      options: localEdgeOptions(topology, localNginx(dir)),
     };
   }
 

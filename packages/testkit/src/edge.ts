@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { edgeDirs, nginxUser, purgeModulePath, startNginx } from '@mela/devstack';
+import { localNginx, startNginx } from '@mela/devstack';
 import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import { deadPort } from './network.js';
@@ -51,9 +51,7 @@ export async function startOwnEdge(
     listen: `127.0.0.1:${String(port)}`,
     services: upstreams,
     serviceListen: internal,
-    dirs: edgeDirs(dir),
-    purgeModule: purgeModulePath,
-    user: nginxUser(),
+    ...localNginx(dir),
     workerProcesses: 2,
   };
   const nginx = await startNginx(dir, options);
