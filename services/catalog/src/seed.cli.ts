@@ -16,7 +16,12 @@ if (!Number.isInteger(products) || products < 1 || products > 10_000_000) {
   process.stderr.write('--products must be an integer from 1 to 10000000\n');
   process.exit(2);
 }
-const db = openShardedDatabase(loadShardingConfig(process.env), new Registry());
+// A batch job: building the full-text index over 100k rows takes far longer than a request's
+// statement timeout, more so on a busy machine, so the seeder waits up to ten minutes.
+const db = openShardedDatabase(
+  { ...loadShardingConfig(process.env), queryTimeoutMs: 600_000 },
+  new Registry(),
+);
 try {
   const report = await seedCatalog(db, {
     products,
