@@ -10,6 +10,8 @@ import { migrate, migrationsRoot, readMigrations } from './migrate.js';
  * (`SHARD_MAP`, or the file `SHARD_MAP_FILE`: `{"keyspace": {"shard": "mysql://…"}}`) — what the
  * Kubernetes schema Job runs. Waits up to `MIGRATE_WAIT_SECONDS` (default 120) for each shard to
  * accept connections; safe to run again (applied migrations are skipped, changed ones refused).
+ * `MIGRATE_LOCK=false` skips the session lock (through Vitess's vtgate, where the Job is the one
+ * runner and a session lock would not hold; see {@link migrate}).
  */
 function shardMap(): Record<string, Record<string, string>> {
   const inline = process.env['SHARD_MAP'];
@@ -33,12 +35,13 @@ async function connect(uri: string, deadline: number): Promise<Connection> {
 async function main(): Promise<void> {
   const waitSeconds = Number(process.env['MIGRATE_WAIT_SECONDS'] ?? '120');
   const deadline = Date.now() + waitSeconds * 1000;
+  const lock = process.env['MIGRATE_LOCK'] !== 'false';
   for (const [keyspace, shards] of Object.entries(shardMap())) {
     const migrations = await readMigrations(join(migrationsRoot, keyspace));
     for (const [shard, uri] of Object.entries(shards)) {
       const connection = await connect(uri, deadline);
       try {
-        const report = await migrate(connection, migrations);
+        const report = await migrate(connection, migrations, { lock });
         process.stdout.write(
           `${keyspace}/${shard}: ${report.applied.length > 0 ? `applied ${report.applied.join(', ')}` : 'up to date'}\n`,
         );

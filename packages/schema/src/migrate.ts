@@ -62,11 +62,15 @@ export interface MigrationReport {
 /**
  * Applies the pending migrations, in order, to the connection's current database, recording
  * each in `schema_migrations`. A migration already applied whose file has since changed is an
- * error: history is never rewritten silently. A lock keeps concurrent runners from racing.
+ * error: history is never rewritten silently. A session lock (`GET_LOCK`) keeps concurrent
+ * runners from racing; `lock: false` leaves it out where a session lock cannot hold — through a
+ * shard-targeted vtgate session each statement may reach another pooled tablet connection — and
+ * one runner is guaranteed otherwise (a Kubernetes Job runs one pod at a time).
  */
 export async function migrate(
   connection: Connection,
   migrations: readonly Migration[],
+  options: { readonly lock?: boolean } = {},
 ): Promise<MigrationReport> {
   await connection.query(
     `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -80,11 +84,14 @@ export async function migrate(
     'SELECT DATABASE() AS name',
   );
   const lockName = `mela_migrate_${database?.name ?? ''}`;
-  const [[lock]] = await connection.query<({ got: number | null } & RowDataPacket)[]>(
-    'SELECT GET_LOCK(?, 60) AS got',
-    [lockName],
-  );
-  if (lock?.got !== 1) throw new Error(`could not take the migration lock ${lockName}`);
+  const locking = options.lock ?? true;
+  if (locking) {
+    const [[lock]] = await connection.query<({ got: number | null } & RowDataPacket)[]>(
+      'SELECT GET_LOCK(?, 60) AS got',
+      [lockName],
+    );
+    if (lock?.got !== 1) throw new Error(`could not take the migration lock ${lockName}`);
+  }
   try {
     const [rows] = await connection.query<
       ({ version: number; checksum: string } & RowDataPacket)[]
@@ -114,7 +121,7 @@ export async function migrate(
     }
     return { applied, alreadyApplied };
   } finally {
-    await connection.query('SELECT RELEASE_LOCK(?)', [lockName]);
+    if (locking) await connection.query('SELECT RELEASE_LOCK(?)', [lockName]);
   }
 }
 

@@ -66,6 +66,34 @@ describe('migrations on a real MariaDB shard', () => {
     );
   });
 
+  it('when told not to lock (the Vitess Job), then it migrates even while another session holds the lock', async () => {
+    assert.ok(shard);
+    const other = await createConnection({ uri: mysqlUrl(topology, shard, database) });
+    const unlocked = await mkdtemp(join(tmpdir(), 'mela-migrations-unlocked-'));
+    try {
+      const [[held]] = await other.query<RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [
+        `mela_migrate_${database}`,
+      ]);
+      assert.equal(held?.['got'], 1);
+      await writeFile(
+        join(unlocked, '0003_add_colour.sql'),
+        "ALTER TABLE widgets ADD COLUMN colour VARCHAR(10) NOT NULL DEFAULT 'red';\n",
+      );
+
+      const report = await migrate(connection, await readMigrations(unlocked), { lock: false });
+
+      assert.deepEqual(report, { applied: [3], alreadyApplied: [] });
+      const [rows] = await connection.query<RowDataPacket[]>('SELECT colour FROM widgets');
+      assert.deepEqual(
+        rows.map((r) => ({ ...r })),
+        [{ colour: 'red' }],
+      );
+    } finally {
+      await other.end();
+      await rm(unlocked, { recursive: true, force: true });
+    }
+  });
+
   it('when a file is badly named, then reading the migrations fails and names it', async () => {
     const bad = await mkdtemp(join(tmpdir(), 'mela-migrations-bad-'));
     await writeFile(join(bad, '1_oops.sql'), 'SELECT 1;');
