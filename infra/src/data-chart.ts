@@ -8,6 +8,14 @@ import { localTopology } from '@mela/topology';
 import type { Environment } from './environments.js';
 import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
+import {
+  VitessShards,
+  tabletInitScript,
+  vitessCluster,
+  vitessShardMap,
+  vitessShards,
+  vtgateUsers,
+} from './vitess.js';
 
 /** The MySQL shards: the same keyspaces and keyranges as local mode. */
 export function mysqlShards(): { keyspace: string; shard: string; host: string }[] {
@@ -70,19 +78,31 @@ export class DataChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
     super(scope, id, { ...props, namespace: env.namespace });
     this.#redis(env);
-    for (const shard of mysqlShards()) this.#mysql(env, shard);
+    if (env.vitess) new VitessShards(this, 'vitess', env, env.vitess);
+    else for (const shard of mysqlShards()) this.#mysql(env, shard);
     this.#schemaJob(env);
-    // The VSchema the services route by (packages/sharding/vschema/mela.json, as the image has it).
+    // The VSchema the services route by (packages/sharding/vschema/mela.json, as the image has
+    // it); with Vitess also each keyspace's part on its own, as ApplyVSchema takes it.
+    const vschema = readFileSync(
+      new URL('../../../packages/sharding/vschema/mela.json', import.meta.url),
+      'utf8',
+    );
+    const keyspaces = (JSON.parse(vschema) as { keyspaces: Record<string, unknown> }).keyspaces;
     new k8s.KubeConfigMap(this, 'vschema', {
       metadata: { name: vschemaConfig.configMap, labels: { 'app.kubernetes.io/part-of': 'mela' } },
       data: {
-        [vschemaConfig.key]: readFileSync(
-          new URL('../../../packages/sharding/vschema/mela.json', import.meta.url),
-          'utf8',
-        ),
+        [vschemaConfig.key]: vschema,
+        ...(env.vitess
+          ? Object.fromEntries(
+              Object.entries(keyspaces).map(([name, keyspace]) => [
+                `${name}.json`,
+                `${JSON.stringify(keyspace, null, 2)}\n`,
+              ]),
+            )
+          : {}),
       },
     });
-    if (env.devSecrets) this.#devSecrets();
+    if (env.devSecrets) this.#devSecrets(env);
   }
 
   #redis(env: Environment): void {
@@ -247,9 +267,54 @@ export class DataChart extends Chart {
     });
   }
 
+  /**
+   * The Job that migrates every shard (`mela-migrate` from the services' image). With Vitess it
+   * migrates through vtgate, each shard targeted, and then applies each keyspace's VSchema with
+   * vtctldclient (from the Vitess image), so the services' routing exists once the tables do.
+   */
   #schemaJob(env: Environment): void {
     const name = 'mela-schema';
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
+    const small = {
+      requests: { cpu: '50m', memory: '128Mi' },
+      limits: { cpu: '500m', memory: '256Mi' },
+    };
+    const migrate: k8s.Container = {
+      name: 'migrate',
+      image: env.image,
+      command: ['/usr/bin/tini', '--', 'node', 'packages/schema/dist/src/migrate.cli.js'],
+      env: [
+        {
+          name: 'SHARD_MAP',
+          valueFrom: {
+            secretKeyRef: { name: secrets.shardMap.secret, key: secrets.shardMap.key },
+          },
+        },
+        { name: 'MIGRATE_WAIT_SECONDS', value: '300' },
+        // A session lock cannot hold through vtgate; the Job is the one runner.
+        ...(env.vitess ? [{ name: 'MIGRATE_LOCK', value: 'false' }] : []),
+      ],
+      resources: resources(small),
+      securityContext: lockedContainer,
+    };
+    const vschemaDir = '/etc/mela/vschema';
+    const applyVSchema: k8s.Container | undefined = env.vitess && {
+      name: 'apply-vschema',
+      image: env.vitess.image,
+      command: [
+        'sh',
+        '-ec',
+        vitessShards()
+          .map(
+            ({ keyspace }) =>
+              `vtctldclient --server ${vitessCluster.vtctld.service}:${String(vitessCluster.vtctld.port)} ApplyVSchema --vschema-file ${vschemaDir}/${keyspace}.json ${keyspace}`,
+          )
+          .join('\n'),
+      ],
+      resources: resources(small),
+      securityContext: lockedContainer,
+      volumeMounts: [{ name: 'vschema', mountPath: vschemaDir, readOnly: true }],
+    };
     // Named after the migrations: a Job's template cannot change, a new schema gets a new Job.
     new k8s.KubeJob(this, 'schema-job', {
       metadata: { name: `${name}-${schemaVersion()}`, labels },
@@ -262,37 +327,28 @@ export class DataChart extends Chart {
             restartPolicy: 'OnFailure',
             automountServiceAccountToken: false,
             securityContext: nonRootPod(1000, false),
-            containers: [
-              {
-                name: 'migrate',
-                image: env.image,
-                command: ['/usr/bin/tini', '--', 'node', 'packages/schema/dist/src/migrate.cli.js'],
-                env: [
-                  {
-                    name: 'SHARD_MAP',
-                    valueFrom: {
-                      secretKeyRef: { name: secrets.shardMap.secret, key: secrets.shardMap.key },
-                    },
-                  },
-                  { name: 'MIGRATE_WAIT_SECONDS', value: '300' },
-                ],
-                resources: {
-                  requests: {
-                    cpu: k8s.Quantity.fromString('50m'),
-                    memory: k8s.Quantity.fromString('128Mi'),
-                  },
-                  limits: {
-                    cpu: k8s.Quantity.fromString('500m'),
-                    memory: k8s.Quantity.fromString('256Mi'),
-                  },
-                },
-                securityContext: lockedContainer,
-              },
-            ],
+            ...(applyVSchema
+              ? {
+                  initContainers: [migrate],
+                  containers: [applyVSchema],
+                  volumes: [{ name: 'vschema', configMap: { name: vschemaConfig.configMap } }],
+                }
+              : { containers: [migrate] }),
           },
         },
       },
     });
+    const peers = env.vitess
+      ? [
+          { labels: vitessCluster.podLabels('vtgate'), port: vitessCluster.vtgate.port },
+          { labels: vitessCluster.podLabels('vtctld'), port: vitessCluster.vtctld.port },
+        ]
+      : [
+          {
+            labels: { 'app.kubernetes.io/name': dataLayer.mysql.app },
+            port: dataLayer.mysql.port,
+          },
+        ];
     new k8s.KubeNetworkPolicy(this, 'schema-network-policy', {
       metadata: { name, labels },
       spec: {
@@ -301,19 +357,17 @@ export class DataChart extends Chart {
         ingress: [],
         egress: [
           dnsEgress,
-          {
-            to: [
-              { podSelector: { matchLabels: { 'app.kubernetes.io/name': dataLayer.mysql.app } } },
-            ],
-            ports: [{ port: k8s.IntOrString.fromNumber(dataLayer.mysql.port), protocol: 'TCP' }],
-          },
+          ...peers.map((peer) => ({
+            to: [{ podSelector: { matchLabels: peer.labels } }],
+            ports: [{ port: k8s.IntOrString.fromNumber(peer.port), protocol: 'TCP' }],
+          })),
         ],
       },
     });
   }
 
   /** Development values only (kind/minikube); prod creates these Secrets outside the chart. */
-  #devSecrets(): void {
+  #devSecrets(env: Environment): void {
     const labels = { 'app.kubernetes.io/part-of': 'mela', 'mela.dev/values': 'development-only' };
     const password = 'mela-dev-password';
     const shardMap: Record<string, Record<string, string>> = {};
@@ -328,13 +382,24 @@ export class DataChart extends Chart {
     secret('auth-secret', secrets.auth.secret, {
       [secrets.auth.key]: 'development-only-jwt-secret-not-for-production',
     });
-    secret('mysql-secret', mysqlSecret.secret, {
-      [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
-      [mysqlSecret.passwordKey]: password,
-    });
     secret('shards-secret', secrets.shardMap.secret, {
-      [secrets.shardMap.key]: JSON.stringify(shardMap),
+      [secrets.shardMap.key]: JSON.stringify(env.vitess ? vitessShardMap(password) : shardMap),
     });
+    if (env.vitess) {
+      const vtgate = `${vitessCluster.vtgate.service}:${String(vitessCluster.vtgate.port)}`;
+      secret('vtgate-secret', secrets.vtgateUrl.secret, {
+        [secrets.vtgateUrl.key]: `mysql://${vitessCluster.user}:${password}@${vtgate}`,
+      });
+      secret('vitess-secret', vitessCluster.config.secret, {
+        [vitessCluster.config.users]: vtgateUsers(password),
+        [vitessCluster.config.initDb]: tabletInitScript(),
+      });
+    } else {
+      secret('mysql-secret', mysqlSecret.secret, {
+        [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
+        [mysqlSecret.passwordKey]: password,
+      });
+    }
     secret('kafka-client-secret', secrets.kafkaUsername.secret, {
       [secrets.kafkaUsername.key]: 'mela-services',
     });

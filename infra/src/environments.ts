@@ -2,7 +2,7 @@ import type { ComputeResources } from './microservice.js';
 
 /** What differs between where Mela runs: sizes, counts, the image. */
 export interface Environment {
-  readonly name: 'dev' | 'prod';
+  readonly name: 'dev' | 'prod' | 'dev-vitess';
   /** The namespace every Mela object lives in. */
   readonly namespace: string;
   /** The image every service runs (skaffold replaces it with what it built). */
@@ -30,6 +30,23 @@ export interface Environment {
   readonly kafka: { readonly replicas: number; readonly storage: string };
   /** Create the Secrets with development values (dev only; prod creates them outside). */
   readonly devSecrets: boolean;
+  /**
+   * Run the shards with the Vitess operator — a VitessCluster whose vtgate the services query
+   * (`MYSQL_MODE=vtgate`) — instead of one MySQL StatefulSet per keyrange. @default StatefulSets
+   */
+  readonly vitess?: VitessOptions;
+}
+
+/** The VitessCluster's sizes and policies (what the operator's examples leave to the user). */
+export interface VitessOptions {
+  /** The vitess/lite image of every Vitess component, version-matched to the operator. */
+  readonly image: string;
+  /** Tablets per shard (the first becomes primary); 2+ for failover. */
+  readonly tabletsPerShard: number;
+  /** `none` (a laptop) or `semi_sync` (acknowledged writes survive losing the primary). */
+  readonly durabilityPolicy: 'none' | 'semi_sync';
+  readonly vtgateReplicas: number;
+  readonly tabletStorage: string;
 }
 
 /** kind/minikube: one of each, small requests, everything fits a laptop. */
@@ -75,4 +92,20 @@ export const prod: Environment = {
   devSecrets: false,
 };
 
-export const environments = { dev, prod } as const;
+/**
+ * dev with the shards run by the Vitess operator (installed by `npm run cluster:up -- --vitess`):
+ * one tablet per shard and no semi-sync, so it fits kind next to everything else.
+ */
+export const devVitess: Environment = {
+  ...dev,
+  name: 'dev-vitess',
+  vitess: {
+    image: 'vitess/lite:v24.0.4',
+    tabletsPerShard: 1,
+    durabilityPolicy: 'none',
+    vtgateReplicas: 1,
+    tabletStorage: '1Gi',
+  },
+};
+
+export const environments = { dev, prod, 'dev-vitess': devVitess } as const;

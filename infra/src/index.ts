@@ -1,6 +1,6 @@
 export { melaApp } from './app.js';
-export { dev, environments, prod } from './environments.js';
-export type { Environment } from './environments.js';
+export { dev, devVitess, environments, prod } from './environments.js';
+export type { Environment, VitessOptions } from './environments.js';
 export { Microservice } from './microservice.js';
 export type {
   ComputeResources,
@@ -25,3 +25,10 @@ export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js'
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
 export { writeHelmChart } from './helm.js';
 export { EdgeCacheChart, edgeCache } from './edge-cache-chart.js';
+export {
+  VitessShards,
+  vitessCluster,
+  vitessShardMap,
+  vitessShards,
+  vtgateUsers,
+} from './vitess.js';

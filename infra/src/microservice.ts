@@ -18,11 +18,17 @@ export interface IngressPeers {
 }
 
 /** Where the service's pods may connect, besides DNS. */
-export interface EgressPeer {
-  /** `app.kubernetes.io/name` of pods in the same namespace (a service, Redis, a MySQL shard). */
-  readonly app: string;
-  readonly ports: readonly number[];
-}
+export type EgressPeer =
+  | {
+      /** `app.kubernetes.io/name` of pods in the same namespace (a service, Redis, a MySQL shard). */
+      readonly app: string;
+      readonly ports: readonly number[];
+    }
+  | {
+      /** Labels of pods an operator makes (e.g. Vitess's vtgate), in the same namespace. */
+      readonly pods: Readonly<Record<string, string>>;
+      readonly ports: readonly number[];
+    };
 
 export interface MicroserviceProps {
   /** The service: names every object and is the `app.kubernetes.io/name` label. */
@@ -343,7 +349,13 @@ export class Microservice extends Construct {
         egress: [
           dnsEgress,
           ...(p.allowTo ?? []).map((peer) => ({
-            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': peer.app } } }],
+            to: [
+              {
+                podSelector: {
+                  matchLabels: 'app' in peer ? { 'app.kubernetes.io/name': peer.app } : peer.pods,
+                },
+              },
+            ],
             ports: peer.ports.map((port) => ({
               port: k8s.IntOrString.fromNumber(port),
               protocol: 'TCP',

@@ -6,7 +6,8 @@ import { GatewayClass } from '../imports/gateway.networking.k8s.io.js';
 import { ScaledObject, TriggerAuthentication } from '../imports/keda.sh.js';
 import { envoyGatewayController } from './gateway-chart.js';
 import type { Environment } from './environments.js';
-import { Microservice, type MicroserviceProps } from './microservice.js';
+import { Microservice, type EgressPeer, type MicroserviceProps } from './microservice.js';
+import { vitessCluster } from './vitess.js';
 
 /** In-cluster names of what the services connect to (the data-layer chart creates them). */
 const kafkaCluster = 'mela';
@@ -37,6 +38,8 @@ export const secrets = {
   auth: { secret: 'mela-auth', key: 'jwt-secret' },
   /** SHARD_MAP: every keyspace's shards with their credentials. */
   shardMap: { secret: 'mela-shards', key: 'shard-map' },
+  /** VTGATE_URL, `mysql://user:password@mela-vtgate:3306`, when the shards run under Vitess. */
+  vtgateUrl: { secret: 'mela-vtgate', key: 'url' },
   /** The KafkaUser's SCRAM password (Strimzi writes it into a Secret named after the user). */
   kafkaPassword: { secret: 'mela-services', key: 'password' },
   /** The KafkaUser's name, for KEDA's Kafka scaler (Strimzi's Secret holds only the password). */
@@ -73,12 +76,20 @@ function serviceProps(
   const monitoring = ['monitoring'];
   const redis = { app: dataLayer.redis.app, ports: [dataLayer.redis.port] };
   const redisUrl = { REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}` };
-  const mysql = { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] };
   // The cart lives in Redis only; the others read and write the MySQL shards too, routed by
-  // the VSchema from a ConfigMap (change it without rebuilding the image).
-  const sharded = { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
+  // the VSchema from a ConfigMap (change it without rebuilding the image) — or, with the
+  // Vitess operator, through vtgate, which routes by the same VSchema.
+  const mysql: EgressPeer = env.vitess
+    ? { pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }
+    : { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] };
+  const sharded = env.vitess
+    ? { ...shared.secretEnv, VTGATE_URL: secrets.vtgateUrl }
+    : { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
   const vschema = {
-    env: { VSCHEMA_FILE: vschemaConfig.path },
+    env: {
+      VSCHEMA_FILE: vschemaConfig.path,
+      ...(env.vitess ? { MYSQL_MODE: 'vtgate' } : {}),
+    },
     configFiles: [
       { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
     ],

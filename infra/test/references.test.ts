@@ -16,7 +16,7 @@ import {
   platformConfigSchema,
   type HttpService,
 } from '@mela/platform';
-import { clusterOperators } from '@mela/devstack';
+import { clusterOperators, vitessOperator } from '@mela/devstack';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
 import {
@@ -50,6 +50,8 @@ const secretValues: Record<string, string> = {
     localShardMap(localTopology({})),
   ),
   [`${secrets.kafkaPassword.secret}/${secrets.kafkaPassword.key}`]: 'a-password',
+  [`${secrets.vtgateUrl.secret}/${secrets.vtgateUrl.key}`]:
+    'mysql://mela:a-password@mela-vtgate:3306',
 };
 
 interface Container {
@@ -131,10 +133,11 @@ describe('what the manifests reference exists in the code, the image and the con
   });
   after(() => probeTarget.stop());
 
-  it('when skaffold builds and deploys dev, then its image is the one dev runs, it applies charts/dev and forwards the Gateway', () => {
+  it('when skaffold builds and deploys dev, then its image is the one dev runs, it applies charts/dev (charts/dev-vitess with -p vitess) and forwards the Gateway', () => {
     const skaffold = parse(readFileSync(join(root, 'skaffold.yaml'), 'utf8')) as {
       build: { artifacts: { image: string; docker: { dockerfile: string } }[] };
       manifests: { rawYaml: string[]; hooks: { before: { host: { command: string[] } }[] } };
+      profiles: { name: string; patches?: { op: string; path: string; value: string }[] }[];
       portForward: {
         resourceType: string;
         resourceName: string;
@@ -148,6 +151,11 @@ describe('what the manifests reference exists in the code, the image and the con
     assert.equal(artifact.image, environments.dev.image.split(':')[0]);
     assert.ok(existsSync(join(root, artifact.docker.dockerfile)));
     assert.deepEqual(skaffold.manifests.rawYaml, ['charts/dev/*.yaml']);
+    const vitess = skaffold.profiles.find((p) => p.name === 'vitess');
+    assert.deepEqual(vitess?.patches, [
+      { op: 'replace', path: '/manifests/rawYaml/0', value: 'charts/dev-vitess/*.yaml' },
+    ]);
+    assert.equal(environments['dev-vitess'].image, environments.dev.image);
     assert.deepEqual(skaffold.manifests.hooks.before[0]?.host.command, [
       'npm',
       'run',
@@ -259,8 +267,19 @@ describe('what the manifests reference exists in the code, the image and the con
       ]);
       const podSpecs = objects.flatMap((o) => {
         const spec = o['spec'] as
-          { template?: { spec?: { containers?: { env?: Container['env'] }[] } } } | undefined;
-        return spec?.template?.spec?.containers ?? [];
+          | {
+              template?: {
+                spec?: {
+                  containers?: { env?: Container['env'] }[];
+                  initContainers?: { env?: Container['env'] }[];
+                };
+              };
+            }
+          | undefined;
+        return [
+          ...(spec?.template?.spec?.initContainers ?? []),
+          ...(spec?.template?.spec?.containers ?? []),
+        ];
       });
       const referenced = podSpecs.flatMap((c) =>
         (c.env ?? []).flatMap((e) =>
@@ -335,7 +354,7 @@ describe('what the manifests reference exists in the code, the image and the con
           .map((v) => v.slice(0, v.indexOf('/')))
           .filter((g) => !builtIn.has(g)),
       );
-      const served = new Set(clusterOperators.flatMap((op) => op.provides));
+      const served = new Set([...clusterOperators, vitessOperator].flatMap((op) => op.provides));
 
       assert.deepEqual(
         [...groups].filter((g) => !served.has(g)),
@@ -382,9 +401,19 @@ describe('what the manifests reference exists in the code, the image and the con
     it(`when ${env.name} runs another command in the image, then its script is built and tini is in the image`, () => {
       const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
       for (const job of objects.filter((o) => o.kind === 'Job')) {
-        const [container] = (
-          job['spec'] as { template: { spec: { containers: { command: string[] }[] } } }
-        ).template.spec.containers;
+        const pod = (
+          job['spec'] as {
+            template: {
+              spec: {
+                containers: { image: string; command: string[] }[];
+                initContainers?: { image: string; command: string[] }[];
+              };
+            };
+          }
+        ).template.spec;
+        const container = [...(pod.initContainers ?? []), ...pod.containers].find(
+          (c) => c.image === env.image,
+        );
         const [init, , , script] = container?.command ?? [];
         assert.equal(init, '/usr/bin/tini');
         assert.match(dockerfile, /apt-get install -y --no-install-recommends tini/);

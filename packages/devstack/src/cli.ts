@@ -22,7 +22,8 @@ const usage = `usage: mela <command>
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
-  cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm)
+  cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
+                 --vitess adds the Vitess operator for charts/dev-vitess
   cluster down   delete it
   import-crds    regenerate infra/imports from the operators' pinned CRDs (cdk8s import)
   start          deps up + migrate + seed, then the services (2 replicas each) behind nginx until Ctrl-C
@@ -117,7 +118,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     case 'cluster': {
       const [action] = rest;
-      if (action === 'up') clusterUp();
+      if (action === 'up') await clusterUp({ vitess: rest.includes('--vitess') });
       else if (action === 'down') clusterDown();
       else {
         process.stderr.write(`${usage}\n`);

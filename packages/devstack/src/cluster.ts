@@ -81,14 +81,48 @@ export const clusterOperators: readonly ClusterOperator[] = [
   },
 ];
 
-/** One command of a plan: what it does (for the progress line) and the argv. */
+/**
+ * The Vitess operator, for the `dev-vitess` environment (`cluster:up -- --vitess`). It has no
+ * Helm chart we can pin; Vitess ships its install manifest with the examples, version-matched
+ * to vitess/lite v24 — the same file whose VitessCluster CRD the manifests are checked against.
+ */
+export const vitessOperator = {
+  name: 'vitess-operator',
+  purpose: 'runs the dev-vitess environment’s VitessCluster: vtgate, vttablets, vtctld, VTOrc',
+  /** The operator image that manifest runs. */
+  version: 'v2.17.1',
+  manifest:
+    'https://raw.githubusercontent.com/vitessio/vitess/v24.0.4/examples/operator/operator.yaml',
+  /** Where the operator runs, and the namespace it watches (Mela's). */
+  namespace: 'default',
+  watches: 'mela',
+  provides: ['planetscale.com'],
+} as const;
+
+/**
+ * The example manifest made to run the operator in `default` and watch Mela's namespace: it is
+ * written for an `example` namespace, which it both uses and watches.
+ */
+export function vitessOperatorManifest(example: string): string {
+  const watch = /(- name: WATCH_NAMESPACE\s+value: )"default,example"/;
+  if (!watch.test(example)) throw new Error('the Vitess operator manifest sets no WATCH_NAMESPACE');
+  return example
+    .replace(watch, `$1"${vitessOperator.watches}"`)
+    .replaceAll(/^(\s*namespace: )example\s*$/gm, `$1${vitessOperator.namespace}`);
+}
+
+/** One command of a plan: what it does (for the progress line), the argv and its input. */
 export interface Step {
   readonly what: string;
   readonly argv: readonly string[];
+  readonly stdin?: string;
 }
 
-/** The commands `cluster:up` runs, in order; each is idempotent. */
-export function clusterUpPlan(existing: boolean): Step[] {
+/**
+ * The commands `cluster:up` runs, in order; each is idempotent. With `vitessManifest` (the
+ * operator's manifest, fetched) the Vitess operator is applied after the Helm charts.
+ */
+export function clusterUpPlan(existing: boolean, vitessManifest?: string): Step[] {
   const kubectl = ['kubectl', '--context', kindCluster.context];
   return [
     ...(existing
@@ -129,6 +163,23 @@ export function clusterUpPlan(existing: boolean): Step[] {
         '10m',
       ],
     })),
+    ...(vitessManifest === undefined
+      ? []
+      : [
+          {
+            what: `installing ${vitessOperator.name} ${vitessOperator.version} (${vitessOperator.purpose})`,
+            argv: [
+              ...kubectl,
+              'apply',
+              '--server-side',
+              '--namespace',
+              vitessOperator.namespace,
+              '-f',
+              '-',
+            ],
+            stdin: vitessOperatorManifest(vitessManifest),
+          },
+        ]),
     {
       what: 'waiting for every operator Deployment to be available',
       argv: [
@@ -147,7 +198,10 @@ export function clusterUpPlan(existing: boolean): Step[] {
 function runStep(step: Step): void {
   progress(step.what);
   const [command, ...args] = step.argv;
-  const result = spawnSync(command ?? '', args, { stdio: 'inherit' });
+  const result = spawnSync(command ?? '', args, {
+    stdio: [step.stdin === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
+    ...(step.stdin === undefined ? {} : { input: step.stdin }),
+  });
   if (result.status !== 0)
     throw new Error(`${step.argv.join(' ')} failed (${String(result.status)})`);
 }
@@ -161,11 +215,23 @@ function requireTools(tools: readonly string[]): void {
   }
 }
 
-/** Creates the kind cluster unless it exists and installs (or upgrades) the pinned operators. */
-export function clusterUp(): void {
+/**
+ * Creates the kind cluster unless it exists and installs (or upgrades) the pinned operators;
+ * `vitess` adds the Vitess operator (for `charts/dev-vitess`).
+ */
+export async function clusterUp(options: { readonly vitess?: boolean } = {}): Promise<void> {
   requireTools(['docker', 'kind', 'helm', 'kubectl']);
   const clusters = spawnSync('kind', ['get', 'clusters'], { encoding: 'utf8' }).stdout.split('\n');
-  for (const step of clusterUpPlan(clusters.includes(kindCluster.name))) runStep(step);
+  let vitessManifest: string | undefined;
+  if (options.vitess === true) {
+    progress(`fetching ${vitessOperator.manifest}`);
+    const response = await fetch(vitessOperator.manifest);
+    if (!response.ok)
+      throw new Error(`${vitessOperator.manifest}: HTTP ${String(response.status)}`);
+    vitessManifest = await response.text();
+  }
+  const plan = clusterUpPlan(clusters.includes(kindCluster.name), vitessManifest);
+  for (const step of plan) runStep(step);
   progress(
     `cluster ready: kubectl --context ${kindCluster.context} get pods -A; then skaffold dev`,
   );

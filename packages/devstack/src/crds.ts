@@ -167,27 +167,33 @@ function selectCrds(manifest: string, names: readonly string[]): string[] {
 }
 
 /**
+ * A file of a pinned Go module, downloaded into the Go module cache the first time (and read
+ * from there after).
+ */
+export function goModuleFile(module: string, version: string, file: string): string {
+  if (!hasCommand('go')) throw new Error(`fetching ${module}@${version} needs the go command`);
+  const info = JSON.parse(
+    run('go', ['mod', 'download', '-json', `${module}@${version}`], {
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+    }),
+  ) as { Dir?: string; Error?: string };
+  if (info.Dir === undefined)
+    throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no folder'}`);
+  const path = join(info.Dir, file);
+  if (!existsSync(path)) throw new Error(`${module}@${version} has no ${file}`);
+  return path;
+}
+
+/**
  * Every operator CRD the manifests use: the pinned Go modules' files (downloaded once; the Go
  * module cache keeps them) and Strimzi's generated ones.
  */
 export function ensureCrds(): string[] {
-  if (!hasCommand('go'))
-    throw new Error('fetching the operators’ CRDs needs the go command on PATH');
-  const fromModules = operatorCrds.flatMap((entry) => {
-    const { module, version, files } = entry;
-    const info = JSON.parse(
-      run('go', ['mod', 'download', '-json', `${module}@${version}`], {
-        env: { ...process.env, GOFLAGS: '-mod=mod' },
-      }),
-    ) as { Dir?: string; Error?: string };
-    if (info.Dir === undefined)
-      throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no folder'}`);
-    const dir = info.Dir;
-    return files.flatMap((file) => {
-      const path = join(dir, file);
-      if (!existsSync(path)) throw new Error(`${module}@${version} has no ${file}`);
+  const fromModules = operatorCrds.flatMap((entry) =>
+    entry.files.flatMap((file) => {
+      const path = goModuleFile(entry.module, entry.version, file);
       return 'select' in entry ? selectCrds(path, entry.select) : [path];
-    });
-  });
+    }),
+  );
   return [...fromModules, ...ensureStrimziCrds()];
 }

@@ -1,8 +1,22 @@
 export { ensureSystemPackages } from './apt.js';
 export type { SystemRequirement } from './apt.js';
-export { clusterDown, clusterOperators, clusterUp, clusterUpPlan, kindCluster } from './cluster.js';
+export {
+  clusterDown,
+  clusterOperators,
+  clusterUp,
+  clusterUpPlan,
+  kindCluster,
+  vitessOperator,
+  vitessOperatorManifest,
+} from './cluster.js';
 export type { ClusterOperator, Step } from './cluster.js';
-export { ensureCrds, ensureStrimziCrds, operatorCrds, strimziVersion } from './crds.js';
+export {
+  ensureCrds,
+  ensureStrimziCrds,
+  goModuleFile,
+  operatorCrds,
+  strimziVersion,
+} from './crds.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';

@@ -5,10 +5,13 @@ import { describe, it } from 'node:test';
 import {
   clusterOperators,
   clusterUpPlan,
+  goModuleFile,
   kindCluster,
   operatorCrds,
   repoRoot,
   strimziVersion,
+  vitessOperator,
+  vitessOperatorManifest,
 } from '../src/index.js';
 
 describe('npm run cluster:up, as a plan of commands', () => {
@@ -64,5 +67,41 @@ describe('npm run cluster:up, as a plan of commands', () => {
     assert.equal(version('strimzi'), strimziVersion);
     assert.equal(version('envoy-gateway'), crdModule('github.com/envoyproxy/gateway'));
     assert.equal(`v${version('keda') ?? ''}`, crdModule('github.com/kedacore/keda/v2'));
+  });
+
+  it('when asked for Vitess, then its operator comes from the manifest whose CRD was checked, runs in default and watches mela', () => {
+    const crds = operatorCrds.find((c) => c.module === 'vitess.io/vitess');
+    assert.ok(crds);
+    const example = readFileSync(goModuleFile(crds.module, crds.version, crds.files[0]), 'utf8');
+    const manifest = vitessOperatorManifest(example);
+    const plan = clusterUpPlan(true, example);
+    const install = plan.find((step) => step.stdin !== undefined);
+
+    // Go module v0.24.4 is Vitess release v24.0.4.
+    assert.ok(
+      vitessOperator.manifest.includes(`/v${crds.version.replace(/^v0\.(\d+)\./, '$1.0.')}/`),
+    );
+    assert.match(
+      manifest,
+      new RegExp(`image: planetscale/vitess-operator:${vitessOperator.version}\\s`),
+    );
+    assert.match(manifest, /- name: WATCH_NAMESPACE\s+value: "mela"/);
+    assert.doesNotMatch(manifest, /namespace: example|default,example/);
+    assert.equal(
+      manifest.match(/^\s*namespace: default\s*$/gm)?.length,
+      example.match(/^\s*namespace: (example|default)\s*$/gm)?.length,
+    );
+    assert.deepEqual(install?.argv.slice(3), [
+      'apply',
+      '--server-side',
+      '--namespace',
+      'default',
+      '-f',
+      '-',
+    ]);
+    assert.equal(install.stdin, manifest);
+    assert.equal(plan.at(-1)?.argv[3], 'wait', 'waited for with the others');
+    assert.equal(clusterUpPlan(true).filter((step) => step.stdin !== undefined).length, 0);
+    assert.throws(() => vitessOperatorManifest('kind: Deployment\n'), /sets no WATCH_NAMESPACE/);
   });
 });
