@@ -105,6 +105,9 @@ export class CacheAside {
       labelNames: ['cache', 'result'] as const,
       registers,
     });
+    // Every outcome exported from the start, so a ratio over them is 0, not "no data".
+    for (const result of ['hit', 'miss', 'stale', 'error'])
+      this.#requests.inc({ cache: options.name, result }, 0);
     const breaker = this.#breaker;
     new Gauge({
       name: 'cache_breaker_open',

@@ -1,4 +1,5 @@
 import type { Express, RequestHandler } from 'express';
+import { Gauge, type Registry } from 'prom-client';
 import type { DestinationStream } from 'pino';
 import {
   createDevTokenIssuer,
@@ -35,6 +36,9 @@ export function createPlatform(
   options: { readonly logDestination?: DestinationStream } = {},
 ): Platform {
   const { auth } = config;
+  const metrics = createHttpMetrics({ service });
+  const health = new Health({ timeoutMs: config.readinessTimeoutMs });
+  exportDependencyHealth(health, metrics.registry);
   return {
     service,
     config,
@@ -43,8 +47,8 @@ export function createPlatform(
       level: config.logLevel,
       ...(options.logDestination ? { destination: options.logDestination } : {}),
     }),
-    metrics: createHttpMetrics({ service }),
-    health: new Health({ timeoutMs: config.readinessTimeoutMs }),
+    metrics,
+    health,
     tokens: createTokenVerifier(auth),
     devTokens:
       auth.devTokens && auth.secret !== undefined
@@ -121,5 +125,26 @@ export function serviceRateLimit(platform: Platform, redis: unknown): RequestHan
     tokens: platform.tokens,
     rules: defaultRateLimitRules.map((rule) => ({ ...rule, ...overrides[rule.name] })),
     keyPrefix,
+  });
+}
+
+/**
+ * `dependency_up{dependency}`: 1 when the readiness check of that dependency (a shard, Redis,
+ * Kafka) passes, 0 when it fails — run at scrape time, so an alert sees a shard go down even
+ * while no request touches it.
+ */
+function exportDependencyHealth(health: Health, registry: Registry): void {
+  new Gauge({
+    name: 'dependency_up',
+    help: 'Whether the readiness check of each dependency passes (1) or fails (0), checked at scrape time',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+    async collect() {
+      const report = await health.readiness();
+      this.reset();
+      for (const [dependency, check] of Object.entries(report.checks)) {
+        this.set({ dependency }, check.status === 'up' ? 1 : 0);
+      }
+    },
   });
 }

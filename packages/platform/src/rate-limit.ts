@@ -121,6 +121,11 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     labelNames: ['rule', 'policy'] as const,
     registers: [options.registry],
   });
+  // Every rule exported from the start, so "429s per rule" shows 0 rather than no data.
+  for (const rule of options.rules ?? defaultRateLimitRules) {
+    limited.inc({ rule: rule.name }, 0);
+    fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure }, 0);
+  }
   const rules = (options.rules ?? defaultRateLimitRules).map((rule) => ({
     rule,
     pattern: matcher(rule.path),

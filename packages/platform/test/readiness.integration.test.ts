@@ -42,6 +42,13 @@ describe('/readyz against real Redis and MariaDB', () => {
     assert.equal(report.checks['redis']?.status, 'up');
     assert.equal(report.checks['mysql-commerce']?.status, 'up');
   });
+
+  it('when scraped, then each dependency is exported as up', async () => {
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+
+    assert.match(metrics, /^dependency_up\{dependency="redis",service="[^"]+"\} 1$/m);
+    assert.match(metrics, /^dependency_up\{dependency="mysql-commerce",service="[^"]+"\} 1$/m);
+  });
 });
 
 describe('/readyz when dependencies fail', () => {
@@ -94,5 +101,12 @@ describe('/readyz when dependencies fail', () => {
     assert.match(sessions.error ?? '', /timed out after 300 ms/);
     assert.equal(report.checks['cache']?.status, 'down');
     assert.ok(took < 2000, `answered in ${Math.round(took)} ms`);
+  });
+
+  it('when scraped, then the failing dependencies are exported as down, without the scrape hanging', async () => {
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+
+    assert.match(metrics, /^dependency_up\{dependency="cache",service="[^"]+"\} 0$/m);
+    assert.match(metrics, /^dependency_up\{dependency="sessions",service="[^"]+"\} 0$/m);
   });
 });

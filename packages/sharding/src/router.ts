@@ -154,6 +154,11 @@ export class ShardRouter implements ShardedDatabase {
         registers,
       }),
     };
+    // Every shard's error reasons exported from the start, so error rates are 0, not no data.
+    for (const shard of [...this.#shards.values()].flat()) {
+      for (const reason of ['unavailable', 'timeout', 'resharding', 'sql'])
+        this.#metrics.errors.inc({ keyspace: shard.keyspace, shard: shard.name, reason }, 0);
+    }
   }
 
   #open(definition: ShardDefinition): Shard {

@@ -72,6 +72,10 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
     'notifications_failed_total',
     'Notifications given up on after their retries',
   );
+  // Each configured channel exported from the start, so its rates read 0 rather than no data.
+  for (const { name: channel } of channels) {
+    for (const metric of [sent, skipped, failed]) metric.inc({ channel }, 0);
+  }
   const notifier = new Notifier({
     channels,
     log: new DeliveryLogRepository(db),

@@ -75,6 +75,8 @@ export function buildOrder(config: OrderConfig): OrderApp {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  // The reasons a sale dashboard watches, exported from the start (0 rather than no data).
+  for (const reason of ['sold_out', 'payment_declined', 'cart_empty']) rejected.inc({ reason }, 0);
   const orders = new OrderService({
     carts: new CartClient({ baseUrl: config.cartUrl, timeoutMs: config.cartTimeoutMs }),
     stock,

@@ -37,6 +37,8 @@ export class OrdersConsumer {
       labelNames: ['reason'] as const,
       registers: [options.registry],
     });
+    // Exported from the start, so the dead-letter rate reads 0 rather than no data.
+    this.#deadLetters.inc({ reason: 'invalid_event' }, 0);
   }
 
   async start(): Promise<void> {
