@@ -97,7 +97,9 @@ async function main(args: readonly string[]): Promise<number> {
       // and install the operators' CRDs from their Go modules.
       ensureKubeBinaries();
       ensureCrds();
+      // The dashboards and alerts are checked by Debian's Prometheus and promtool.
       await depsUp(undefined, [
+        { command: 'promtool', aptPackage: 'prometheus' },
         { command: 'chromium', aptPackage: 'chromium' },
         {
           file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
