@@ -4,6 +4,7 @@ import { DataChart } from './data-chart.js';
 import { EdgeCacheChart } from './edge-cache-chart.js';
 import { GatewayChart } from './gateway-chart.js';
 import { KafkaChart } from './kafka-chart.js';
+import { MonitoringChart } from './monitoring-chart.js';
 import { ClusterChart, ServicesChart } from './services-chart.js';
 
 /**
@@ -26,5 +27,6 @@ export function melaApp(
   new ServicesChart(app, '20-services', env);
   new EdgeCacheChart(app, '25-edge-cache', env);
   new GatewayChart(app, '30-gateway', env);
+  new MonitoringChart(app, '40-monitoring', env);
   return app;
 }

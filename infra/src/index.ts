@@ -23,7 +23,7 @@ export {
 } from './gateway-chart.js';
 export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
-export { writeHelmChart } from './helm.js';
+export { escapeHelmTemplates, writeHelmChart } from './helm.js';
 export { EdgeCacheChart, edgeCache } from './edge-cache-chart.js';
 export {
   VitessShards,
@@ -32,3 +32,4 @@ export {
   vitessShards,
   vtgateUsers,
 } from './vitess.js';
+export { MonitoringChart, monitoringLabels } from './monitoring-chart.js';

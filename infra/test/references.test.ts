@@ -363,6 +363,48 @@ describe('what the manifests reference exists in the code, the image and the con
       assert.ok(groups.has('kafka.strimzi.io') && groups.has('keda.sh'));
     });
 
+    it(`when ${env.name} autoscales and is watched, then the adapter serves the HPAs' metric from a series the services export, and Grafana and Prometheus select the monitoring objects`, async () => {
+      const adapter = parse(
+        readFileSync(join(root, 'infra/cluster/prometheus-adapter.values.yaml'), 'utf8'),
+      ) as {
+        rules: { custom: { seriesQuery: string; name: { as: string } }[] };
+      };
+      const stack = parse(
+        readFileSync(join(root, 'infra/cluster/kube-prometheus-stack.values.yaml'), 'utf8'),
+      ) as {
+        grafana: {
+          sidecar: { dashboards: { label: string; labelValue: string; searchNamespace: string } };
+        };
+      };
+      const served = new Map(
+        adapter.rules.custom.map((rule) => [rule.name.as, rule.seriesQuery.split('{')[0]]),
+      );
+      const exported = await (await fetch(`${probeUrl}/metrics`)).text();
+      for (const hpa of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
+        const metrics = (
+          hpa['spec'] as { metrics: { type: string; pods?: { metric: { name: string } } }[] }
+        ).metrics;
+        for (const metric of metrics.filter((m) => m.type === 'Pods')) {
+          const series = served.get(metric.pods?.metric.name ?? '');
+          assert.ok(series, `${hpa.metadata.name}: ${String(metric.pods?.metric.name)} is served`);
+          assert.match(exported, new RegExp(`^${series}\\{`, 'm'), `${series} is exported`);
+        }
+      }
+      const { label, labelValue, searchNamespace } = stack.grafana.sidecar.dashboards;
+      const dashboards = objects.filter(
+        (o) => o.kind === 'ConfigMap' && o.metadata.labels?.[label] === labelValue,
+      );
+      assert.equal(dashboards.length, 7);
+      assert.equal(searchNamespace, 'ALL');
+      const release = clusterOperators.find((op) => op.name === 'kube-prometheus-stack')?.name;
+      for (const kind of ['PrometheusRule', 'ServiceMonitor']) {
+        const selected = objects.filter((o) => o.kind === kind);
+        assert.ok(selected.length > 0, kind);
+        for (const o of selected)
+          assert.equal(o.metadata.labels?.['release'], release, o.metadata.name);
+      }
+    });
+
     it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {
       const user = objects.find((o) => o.kind === 'KafkaUser');
       const scaler = objects.find((o) => o.kind === 'ScaledObject');

@@ -9,7 +9,7 @@ import { progress, run } from './processes.js';
 import { startMailbox } from './mailbox.js';
 import { clusterDown, clusterUp } from './cluster.js';
 import { ensureCrds } from './crds.js';
-import { ensureKubeBinaries } from './kube.js';
+import { ensureHelm, ensureKubeBinaries } from './kube.js';
 import { startLocalEdge } from './nginx.js';
 import { seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
@@ -96,6 +96,7 @@ async function main(args: readonly string[]): Promise<number> {
       // The real-API tests run kube-apiserver and etcd, built from the Go module proxy once,
       // and install the operators' CRDs from their Go modules.
       ensureKubeBinaries();
+      ensureHelm();
       ensureCrds();
       // The dashboards and alerts are checked by Debian's Prometheus and promtool.
       await depsUp(undefined, [
@@ -113,6 +114,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     case 'test-k8s': {
       ensureKubeBinaries();
+      ensureHelm();
       ensureCrds();
       const files = globSync('infra/dist/test/**/*.test.js', { cwd: repoRoot }).sort();
       progress(`running ${files.length} test files against a real kube-apiserver`);

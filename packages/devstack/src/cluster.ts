@@ -68,7 +68,19 @@ export const clusterOperators: readonly ClusterOperator[] = [
     repo: 'https://prometheus-community.github.io/helm-charts',
     version: '81.6.2',
     namespace: 'monitoring',
+    values: ['-f', join(repoRoot, 'infra/cluster/kube-prometheus-stack.values.yaml')],
     provides: ['monitoring.coreos.com'],
+  },
+  {
+    name: 'prometheus-adapter',
+    purpose:
+      'serves the http_requests_per_second pods metric the HorizontalPodAutoscalers scale on, from Prometheus',
+    chart: 'prometheus-adapter',
+    repo: 'https://prometheus-community.github.io/helm-charts',
+    version: '5.2.0',
+    namespace: 'monitoring',
+    values: ['-f', join(repoRoot, 'infra/cluster/prometheus-adapter.values.yaml')],
+    provides: ['custom.metrics.k8s.io'],
   },
   {
     name: 'k6-operator',

@@ -43,3 +43,29 @@ export function ensureKubeBinaries(): KubeBinaries {
   }
   return { kubeApiserver: at('kube-apiserver'), etcd: at('etcd') };
 }
+
+/** The Helm release the chart is checked with (`helm lint`, `helm template`). */
+export const helmVersion = 'v3.22.0';
+
+/**
+ * Builds the `helm` command from the Go module proxy (once, about a minute; cached in
+ * `.mela/cache/helm-<version>/bin`) and returns its path.
+ */
+export function ensureHelm(): string {
+  const bin = join(paths.cache(`helm-${helmVersion}`), 'bin');
+  const helm = join(bin, 'helm');
+  if (existsSync(helm)) return helm;
+  if (!hasCommand('go')) throw new Error('building helm needs Go (the go command) on PATH');
+  progress(`building helm ${helmVersion} from the Go module proxy — once, about a minute`);
+  const partial = join(bin, 'partial');
+  mkdirSync(partial, { recursive: true });
+  run(
+    'go',
+    ['install', '-trimpath', '-ldflags', '-s -w', `helm.sh/helm/v3/cmd/helm@${helmVersion}`],
+    {
+      env: { ...process.env, CGO_ENABLED: '0', GOBIN: partial },
+    },
+  );
+  renameSync(join(partial, 'helm'), helm);
+  return helm;
+}
