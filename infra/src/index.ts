@@ -33,3 +33,11 @@ export {
   vtgateUsers,
 } from './vitess.js';
 export { MonitoringChart, monitoringLabels } from './monitoring-chart.js';
+export {
+  LoadTestChart,
+  k6RemoteWrite,
+  k6RunnerImage,
+  k6Scenarios,
+  k6Scripts,
+  loadTestApp,
+} from './load-test-chart.js';

@@ -11,7 +11,8 @@ import { clusterDown, clusterUp } from './cluster.js';
 import { ensureCrds } from './crds.js';
 import { ensureHelm, ensureKubeBinaries } from './kube.js';
 import { startLocalEdge } from './nginx.js';
-import { seedCatalog, serviceEnvironment, startServices } from './services.js';
+import { startLocalPrometheus } from './prometheus.js';
+import { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
 
 const usage = `usage: mela <command>
@@ -22,6 +23,7 @@ const usage = `usage: mela <command>
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
+  load           drive the running shop: --scenario flash-sale|shop [--peak N] (npm start first)
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
                  --vitess adds the Vitess operator for charts/dev-vitess
   cluster down   delete it
@@ -174,6 +176,14 @@ async function main(args: readonly string[]): Promise<number> {
         serviceEnvironment(topology, 'catalog'),
       );
     }
+    case 'load': {
+      // Against the shop `npm start` runs; tokens are signed with its dev secret.
+      const topology = localTopology();
+      return runNode([join(repoRoot, 'packages/load/dist/src/load.cli.js'), ...rest], {
+        ...localSecrets(),
+        MELA_EDGE_PORT: String(topology.edge.port),
+      });
+    }
     case 'start': {
       await depsUp();
       await migrateAll();
@@ -193,6 +203,15 @@ async function main(args: readonly string[]): Promise<number> {
         throw error;
       });
       progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
+      const prometheus = await startLocalPrometheus(topology).catch(async (error: unknown) => {
+        await edge.stop();
+        await services.stop();
+        await mailbox.close();
+        throw error;
+      });
+      progress(
+        `Prometheus on ${prometheus.url} (every replica scraped, Mela's rules and alerts loaded)`,
+      );
       await printStatus();
       const shop = `http://${topology.host}:${String(topology.edge.port)}`;
       const mail = `http://${topology.host}:${String(topology.mailbox.httpPort)}`;
@@ -214,9 +233,11 @@ async function main(args: readonly string[]): Promise<number> {
             .map(([name, url]) => `${name} ${url}`)
             .join(', ')}   (load balancers; /metrics per replica on port +100, +200)`,
           `  edge log   .mela/edge/${String(topology.edge.port)}/logs/access.log (upstream tried, X-Cache)`,
+          `  metrics    ${prometheus.url}/   (Prometheus: the dashboards' queries, ${prometheus.url}/alerts)`,
+          '  load       npm run load -- --scenario flash-sale   (in another terminal)',
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
-          'Ctrl-C stops the services and nginx; `npm run deps -- down` stops the databases, Redis and Kafka.',
+          'Ctrl-C stops the services, nginx and Prometheus; `npm run deps -- down` stops the databases, Redis and Kafka.',
           '',
         ].join('\n'),
       );
@@ -224,9 +245,10 @@ async function main(args: readonly string[]): Promise<number> {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      progress('stopping the services and the edge');
+      progress('stopping the services, the edge and Prometheus');
       await services.stop();
       await edge.stop();
+      await prometheus.stop();
       await mailbox.close();
       return 0;
     }

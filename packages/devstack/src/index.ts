@@ -47,3 +47,12 @@ export {
   localDependencies,
   migrateAll,
 } from './stack.js';
+export {
+  localScrape,
+  localTargets,
+  prometheusConfig,
+  prometheusRequirements,
+  startLocalPrometheus,
+  startPrometheus,
+} from './prometheus.js';
+export type { RunningPrometheus } from './prometheus.js';

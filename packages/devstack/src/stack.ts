@@ -9,6 +9,7 @@ import { kafkaDependency } from './kafka.js';
 import { createTopicsAndWait } from './kafka-topics.js';
 import { mariadbDependency } from './mariadb.js';
 import { nginxRequirements } from './nginx.js';
+import { prometheusRequirements } from './prometheus.js';
 import { progress } from './processes.js';
 import { redisDependency } from './redis.js';
 
@@ -36,6 +37,7 @@ export async function depsUp(
     { command: 'java', aptPackage: 'openjdk-17-jre-headless' },
     { command: 'mvn', aptPackage: 'maven' },
     ...nginxRequirements,
+    ...prometheusRequirements,
     ...also,
   ]);
   const results = await Promise.allSettled(localDependencies(topology).map((d) => d.up()));

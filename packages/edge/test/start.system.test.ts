@@ -24,6 +24,7 @@ describe('npm start: the whole shop behind the edge', () => {
       MELA_NOTIFICATION_PORT: await freePort(),
       MELA_MAILBOX_SMTP_PORT: await freePort(),
       MELA_MAILBOX_HTTP_PORT: await freePort(),
+      MELA_PROMETHEUS_PORT: await freePort(),
     };
     const child = spawn(
       process.execPath,
@@ -64,6 +65,20 @@ describe('npm start: the whole shop behind the edge', () => {
     assert.equal(page.status, 200, page.body);
     assert.match(page.body, /<title>Mela/);
     assert.equal(products.status, 200, products.body);
+    const prometheus = `http://127.0.0.1:${String(ports.MELA_PROMETHEUS_PORT)}`;
+    assert.match(output, new RegExp(`metrics +${prometheus}/`));
+    // Every replica of the four services, scraped and up.
+    await until(
+      async () => {
+        const targets = (await (await fetch(`${prometheus}/api/v1/targets`)).json()) as {
+          data: { activeTargets: { health: string }[] };
+        };
+        const up = targets.data.activeTargets.filter((t) => t.health === 'up');
+        return up.length === 8;
+      },
+      'Prometheus to scrape the eight replicas',
+      15_000,
+    );
     assert.equal((JSON.parse(products.body) as { items: unknown[] }).items.length, 3);
     const catalogReplicas = [ports.MELA_CATALOG_PORT + 100, ports.MELA_CATALOG_PORT + 200];
     for (const port of catalogReplicas)
@@ -73,7 +88,11 @@ describe('npm start: the whole shop behind the edge', () => {
     child.kill('SIGINT');
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, output);
-    for (const url of [`${edge}/`, `http://127.0.0.1:${String(catalogReplicas[0])}/livez`])
+    for (const url of [
+      `${edge}/`,
+      `http://127.0.0.1:${String(catalogReplicas[0])}/livez`,
+      `${prometheus}/-/ready`,
+    ])
       await assert.rejects(httpRequest(url), /ECONNREFUSED/, `${url} still answers`);
   });
 });

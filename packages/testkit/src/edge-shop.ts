@@ -7,21 +7,26 @@ import { startService, type ServiceProcess } from './services.js';
 import { createTestShards, type TestShards } from './shards.js';
 import { createTestTopics, insertTestProducts, type TestProduct, type TestTopics } from './shop.js';
 
-type ShopService = 'catalog' | 'cart' | 'order';
+type ShopService = 'catalog' | 'cart' | 'order' | 'notification';
 
-/** Catalog, cart and order as processes, several replicas each, behind a real nginx edge. */
+/**
+ * Catalog, cart and order as processes, several replicas each, behind a real nginx edge (and
+ * the notification consumers, which the edge does not route to, when asked for).
+ */
 export interface ShopBehindEdge {
   /** The edge: storefront, API, cached static assets. */
   readonly url: string;
   readonly edge: OwnEdge;
   readonly shards: TestShards;
   readonly replicas: Readonly<Record<ShopService, readonly ServiceProcess[]>>;
+  /** The orders topic of the test's own (when order runs). */
+  readonly topics: TestTopics | undefined;
   close(): Promise<void>;
 }
 
 export interface ShopBehindEdgeOptions {
   readonly products: readonly TestProduct[];
-  /** @default ['catalog', 'cart', 'order'] */
+  /** @default ['catalog', 'cart', 'order']; notification needs SMTP_URL in `env` */
   readonly services?: readonly ShopService[];
   /** @default 2 */
   readonly replicas?: number;
@@ -50,13 +55,15 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
   };
   try {
     await insertTestProducts(shards, options.products);
-    if (services.includes('order')) topics = await createTestTopics(kafkaBrokers(topology));
+    if (services.includes('order') || services.includes('notification'))
+      topics = await createTestTopics(kafkaBrokers(topology));
     // Ports for the replicas of the services this shop runs; the edge points the others nowhere.
     const ports = {} as Record<ShopService, number[]>;
     const upstreams: Partial<Record<ShopService, EdgeUpstream & { internal: boolean }>> = {};
     for (const name of services) {
       ports[name] = [];
       for (let i = 0; i < count; i += 1) ports[name].push(await deadPort());
+      if (name === 'notification') continue;
       upstreams[name] = {
         servers: ports[name].map((port) => `127.0.0.1:${String(port)}`),
         loadBalancing: { algorithm: name === 'order' ? 'least-conn' : 'round-robin' },
@@ -81,7 +88,10 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
       ...options.env,
     };
-    const replicas = { catalog: [], cart: [], order: [] } as Record<ShopService, ServiceProcess[]>;
+    const replicas = { catalog: [], cart: [], order: [], notification: [] } as Record<
+      ShopService,
+      ServiceProcess[]
+    >;
     for (const name of services) {
       replicas[name] = await Promise.all(
         ports[name].map(async (port) => {
@@ -91,7 +101,7 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
         }),
       );
     }
-    return { url: edge.url, edge, shards, replicas, close };
+    return { url: edge.url, edge, shards, replicas, topics, close };
   } catch (error) {
     await close();
     throw error;

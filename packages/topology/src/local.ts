@@ -26,6 +26,8 @@ export interface LocalTopology {
   readonly edge: { readonly port: number };
   /** The development mailbox: where local mode's email (SMTP) and SMS/push (webhooks) land. */
   readonly mailbox: { readonly smtpPort: number; readonly httpPort: number };
+  /** Prometheus, scraping every replica and evaluating Mela's rules, in local mode. */
+  readonly prometheus: { readonly port: number };
 }
 
 /**
@@ -183,6 +185,7 @@ export function localTopology(
       smtpPort: portFrom(env, 'MELA_MAILBOX_SMTP_PORT', 2525),
       httpPort: portFrom(env, 'MELA_MAILBOX_HTTP_PORT', 3025),
     },
+    prometheus: { port: portFrom(env, 'MELA_PROMETHEUS_PORT', 9095) },
   };
 }
 

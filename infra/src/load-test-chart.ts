@@ -1,0 +1,93 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { ApiObject, App, Chart, YamlOutputType, type ChartProps } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import type { Environment } from './environments.js';
+import { gatewayService } from './gateway-chart.js';
+import { secrets } from './services-chart.js';
+
+/** The k6 runner the TestRuns use, pinned (k6 runs the TypeScript scripts as they are). */
+export const k6RunnerImage = 'grafana/k6:2.3.0';
+
+/** Where k6 pushes its results: kube-prometheus-stack's Prometheus (remote-write receiver on). */
+export const k6RemoteWrite =
+  'http://kube-prometheus-stack-prometheus.monitoring.svc:9090/api/v1/write';
+
+const scriptsDir = new URL('../../../packages/load/k6/', import.meta.url);
+
+/** The k6 scripts and the files they import (everything in packages/load/k6 but its tsconfig). */
+export function k6Scripts(): Map<string, string> {
+  return new Map(
+    readdirSync(scriptsDir)
+      .filter((file) => file.endsWith('.ts'))
+      .sort()
+      .map((file) => [file, readFileSync(new URL(file, scriptsDir), 'utf8')]),
+  );
+}
+
+/** The load tests shipped to the cluster, one TestRun per scenario. */
+export const k6Scenarios = [
+  { name: 'flash-sale', script: 'flash-sale.ts', parallelism: 2 },
+  { name: 'shop', script: 'shop.ts', parallelism: 2 },
+] as const;
+
+/**
+ * The k6 load tests for the k6-operator: the scripts in a ConfigMap (mounted at /test, so their
+ * relative imports resolve) and a `k6.io/v1alpha1` TestRun per scenario, driving the Gateway,
+ * signing its shoppers' tokens with the `mela-auth` key and remote-writing its results to
+ * Prometheus. Kept out of the environment's charts: applying one starts a load test.
+ */
+export class LoadTestChart extends Chart {
+  constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
+    super(scope, id, { ...props, namespace: env.namespace });
+    const labels = {
+      'app.kubernetes.io/part-of': 'mela',
+      'app.kubernetes.io/component': 'load-test',
+    };
+    const configMap = 'mela-k6-scripts';
+    new k8s.KubeConfigMap(this, 'scripts', {
+      metadata: { name: configMap, labels },
+      data: Object.fromEntries(k6Scripts()),
+    });
+    const gateway = `http://${gatewayService.name}.${gatewayService.namespace}.svc`;
+    for (const scenario of k6Scenarios) {
+      new ApiObject(this, `test-run-${scenario.name}`, {
+        apiVersion: 'k6.io/v1alpha1',
+        kind: 'TestRun',
+        metadata: { name: `mela-${scenario.name}`, labels },
+        spec: {
+          parallelism: scenario.parallelism,
+          script: { configMap: { name: configMap, file: scenario.script } },
+          arguments: `--out experimental-prometheus-rw --tag testid=${scenario.name}`,
+          runner: {
+            image: k6RunnerImage,
+            env: [
+              { name: 'BASE_URL', value: gateway },
+              {
+                name: 'AUTH_JWT_SECRET',
+                valueFrom: { secretKeyRef: { name: secrets.auth.secret, key: secrets.auth.key } },
+              },
+              { name: 'K6_PROMETHEUS_RW_SERVER_URL', value: k6RemoteWrite },
+              { name: 'K6_PROMETHEUS_RW_TREND_STATS', value: 'p(50),p(95),p(99),max' },
+            ],
+            resources: {
+              requests: { cpu: '500m', memory: '512Mi' },
+              limits: { cpu: '2', memory: '2Gi' },
+            },
+          },
+        },
+      });
+    }
+  }
+}
+
+/** The load-test chart of `env` as an app of its own (charts/load). */
+export function loadTestApp(env: Environment, outdir: string): App {
+  const app = new App({
+    outdir,
+    outputFileExtension: '.yaml',
+    yamlOutputType: YamlOutputType.FILE_PER_CHART,
+  });
+  new LoadTestChart(app, 'k6', env);
+  return app;
+}
