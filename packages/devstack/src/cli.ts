@@ -9,7 +9,7 @@ import { progress, run } from './processes.js';
 import { startMailbox } from './mailbox.js';
 import { clusterDown, clusterUp } from './cluster.js';
 import { ensureCrds } from './crds.js';
-import { ensureHelm, ensureKubeBinaries } from './kube.js';
+import { ensureHelm, ensureKubeBinaries, ensureKwok } from './kube.js';
 import { startLocalEdge } from './nginx.js';
 import { startLocalPrometheus } from './prometheus.js';
 import { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';
@@ -27,6 +27,9 @@ const usage = `usage: mela <command>
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
                  --vitess adds the Vitess operator for charts/dev-vitess
   cluster down   delete it
+  cluster sim    a simulated cluster here (control plane + kwok nodes) whose HPAs follow npm start's load
+  scale-watch    live table of the HPAs, Deployments, pods and scaling events (--record FILE)
+  scale-report   chart + summary from scale-watch's and load's records (--watch F --load F --out DIR)
   import-crds    regenerate infra/imports from the operators' pinned CRDs (cdk8s import)
   start          deps up + migrate + seed, then the services (2 replicas each) behind nginx until Ctrl-C
   bench [--smoke] deps up + migrate + seed, then the benchmarks (packages/bench)`;
@@ -126,7 +129,15 @@ async function main(args: readonly string[]): Promise<number> {
       const [action] = rest;
       if (action === 'up') await clusterUp({ vitess: rest.includes('--vitess') });
       else if (action === 'down') clusterDown();
-      else {
+      else if (action === 'sim') {
+        // The simulated cluster: the control plane's binaries and kwok, built once.
+        ensureKubeBinaries();
+        ensureKwok();
+        const topology = localTopology();
+        return runNode([join(repoRoot, 'packages/scaling/dist/src/sim.cli.js'), ...rest.slice(1)], {
+          MELA_PROMETHEUS_PORT: String(topology.prometheus.port),
+        });
+      } else {
         process.stderr.write(`${usage}\n`);
         return 2;
       }
@@ -184,6 +195,10 @@ async function main(args: readonly string[]): Promise<number> {
         MELA_EDGE_PORT: String(topology.edge.port),
       });
     }
+    case 'scale-watch':
+      return runNode([join(repoRoot, 'packages/scaling/dist/src/watch.cli.js'), ...rest], {});
+    case 'scale-report':
+      return runNode([join(repoRoot, 'packages/scaling/dist/src/report.cli.js'), ...rest], {});
     case 'start': {
       await depsUp();
       await migrateAll();

@@ -21,7 +21,14 @@ export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
 export { createTopicsAndWait } from './kafka-topics.js';
-export { ensureHelm, ensureKubeBinaries, helmVersion, kubeVersion } from './kube.js';
+export {
+  ensureHelm,
+  ensureKubeBinaries,
+  ensureKwok,
+  helmVersion,
+  kubeVersion,
+  kwokVersion,
+} from './kube.js';
 export type { KubeBinaries } from './kube.js';
 export { mariadbDependency } from './mariadb.js';
 export {

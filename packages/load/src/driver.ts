@@ -37,6 +37,8 @@ export interface LoadOptions {
 
 /** One second of a run. */
 export interface LoadSample {
+  /** Wall-clock milliseconds (to line up with scale:watch's record). */
+  readonly at: number;
   /** Seconds since the start. */
   readonly t: number;
   /** The arrival rate aimed at. */
@@ -147,6 +149,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const ticker = setInterval(() => {
     const t = Math.round((performance.now() - started) / 1000);
     options.onSecond?.({
+      at: Date.now(),
       t,
       target,
       rps: window.count,

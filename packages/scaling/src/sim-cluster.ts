@@ -1,0 +1,341 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { parseAllDocuments, stringify } from 'yaml';
+import { ensureKubeBinaries, ensureKwok, goModuleFile, kwokVersion } from '@mela/devstack';
+import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
+
+/**
+ * A cluster that really autoscales, on this machine, without containers: etcd,
+ * kube-apiserver, kube-controller-manager (Deployments, ReplicaSets, HorizontalPodAutoscalers)
+ * and kube-scheduler built from the Go module proxy; kwok's fake nodes, on which pods "run";
+ * and a metrics adapter serving the pods' CPU and request rate through the aggregation layer.
+ */
+/** A manifest as plain data (client-node's types want class instances; the API wants JSON). */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string } & Record<
+    string,
+    unknown
+  >;
+  readonly [field: string]: unknown;
+}
+
+export interface SimCluster {
+  /** A kubeconfig file for kubectl, scale:watch, … (token auth, self-signed server). */
+  readonly kubeconfig: string;
+  readonly config: KubeConfig;
+  /** Server-side apply of each object, in order. */
+  apply(objects: readonly Manifest[]): Promise<void>;
+  /** What the processes wrote last (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** The kwok stages (from kwok's own module): nodes become Ready, pods Running, and go away. */
+const kwokStages = [
+  'kustomize/stage/node/fast/node-initialize.yaml',
+  'kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+  'kustomize/stage/pod/fast/pod-ready.yaml',
+  'kustomize/stage/pod/fast/pod-complete.yaml',
+  'kustomize/stage/pod/fast/pod-delete.yaml',
+];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/**
+ * An address the API server may proxy to: the aggregation layer refuses loopback endpoints,
+ * so the adapter listens on the machine's first non-internal IPv4 address.
+ */
+export function adapterHost(): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  if (address === undefined) {
+    throw new Error(
+      'the metrics adapter needs a non-loopback IPv4 address (the API server will not proxy to 127.0.0.1)',
+    );
+  }
+  return address.address;
+}
+
+/** Fake nodes for kwok, one per zone, roomy enough for every replica. */
+function fakeNodes(count: number): Manifest[] {
+  return Array.from({ length: count }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: `kwok-node-${String(i)}`,
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+      labels: {
+        'kubernetes.io/hostname': `kwok-node-${String(i)}`,
+        'kubernetes.io/os': 'linux',
+        'topology.kubernetes.io/zone': `zone-${String.fromCharCode(97 + (i % 3))}`,
+        type: 'kwok',
+      },
+    },
+    status: {
+      allocatable: { cpu: '32', memory: '256Gi', pods: '110' },
+      capacity: { cpu: '32', memory: '256Gi', pods: '110' },
+    },
+  }));
+}
+
+export async function startSimCluster(options: {
+  /** Where its files go (etcd's data, certificates, kubeconfig, logs). */
+  readonly dir: string;
+  readonly source: MetricsSource;
+  /** @default 3 */
+  readonly nodes?: number;
+  /** How often the HPA controller re-evaluates. @default 5 */
+  readonly hpaSyncSeconds?: number;
+}): Promise<SimCluster> {
+  const binaries = ensureKubeBinaries();
+  const kwok = ensureKwok();
+  const { dir } = options;
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const token = randomBytes(24).toString('hex');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = join(dir, 'service-accounts.key');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  writeFileSync(join(dir, 'tokens.csv'), `${token},mela-admin,mela-admin,system:masters\n`);
+  const server = `https://127.0.0.1:${String(apiPort)}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'mela-sim', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'mela-admin', user: { token } }],
+      contexts: [{ name: 'mela-sim', context: { cluster: 'mela-sim', user: 'mela-admin' } }],
+      'current-context': 'mela-sim',
+    }),
+  );
+  const stagesFile = join(dir, 'kwok-stages.yaml');
+  writeFileSync(
+    stagesFile,
+    kwokStages
+      .map((file) =>
+        readFileSync(goModuleFile('sigs.k8s.io/kwok', kwokVersion, file), 'utf8').trim(),
+      )
+      .join('\n---\n'),
+  );
+
+  let output = '';
+  const children: ChildProcess[] = [];
+  const launch = (name: string, command: string, args: string[]) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => {
+      output = `${output}${chunk.toString().replace(/^/gm, `[${name}] `)}`.slice(-30_000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    children.push(child);
+    return child;
+  };
+  const stop = async () => {
+    await adapter?.close();
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }),
+    );
+  };
+  let adapter: Awaited<ReturnType<typeof startMetricsAdapter>> | undefined;
+  try {
+    const etcd = `http://127.0.0.1:${String(etcdPort)}`;
+    launch('etcd', binaries.etcd, [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcd}`,
+      `--advertise-client-urls=${etcd}`,
+      `--listen-peer-urls=http://127.0.0.1:${String(peerPort)}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${String(peerPort)}`,
+      `--initial-cluster=default=http://127.0.0.1:${String(peerPort)}`,
+      '--unsafe-no-fsync',
+    ]);
+    launch('kube-apiserver', binaries.kubeApiserver, [
+      `--etcd-servers=${etcd}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${String(apiPort)}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${keyFile}`,
+      `--service-account-signing-key-file=${keyFile}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      // The metrics adapter is reached at its endpoint's address (there is no kube-proxy).
+      '--enable-aggregator-routing=true',
+    ]);
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    const core = config.makeApiClient(CoreV1Api);
+    const objects = KubernetesObjectApi.makeApiClient(config);
+    await waitUntil(
+      'the API server',
+      async () => {
+        try {
+          await core.listNamespace();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      () => output,
+    );
+    const common = [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0'];
+    launch('kube-controller-manager', binaries.kubeControllerManager, [
+      ...common,
+      `--service-account-private-key-file=${keyFile}`,
+      '--use-service-account-credentials=false',
+      // Its self-signed serving certificate is no CA to publish.
+      '--controllers=*,-kube-apiserver-serving-clustertrustbundle-publisher-controller,-serviceaccount-token-controller',
+      `--horizontal-pod-autoscaler-sync-period=${String(options.hpaSyncSeconds ?? 5)}s`,
+      '--horizontal-pod-autoscaler-initial-readiness-delay=0s',
+      '--horizontal-pod-autoscaler-cpu-initialization-period=10s',
+    ]);
+    launch('kube-scheduler', binaries.kubeScheduler, common);
+    launch('kwok', kwok, [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${stagesFile}`,
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--node-lease-duration-seconds=40',
+      '--cidr=10.244.0.1/16',
+      '--node-ip=10.244.0.1',
+    ]);
+    const apply = async (list: readonly Manifest[]) => {
+      for (const object of list) {
+        await objects.patch(
+          object,
+          undefined,
+          undefined,
+          'mela',
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+      }
+    };
+    const certs = join(dir, 'certs');
+    await waitUntil(
+      'the API server’s certificate',
+      () => Promise.resolve(existsSync(join(certs, 'apiserver.key'))),
+      10_000,
+      () => output,
+    );
+    const host = adapterHost();
+    adapter = await startMetricsAdapter({
+      host,
+      cert: readFileSync(join(certs, 'apiserver.crt'), 'utf8'),
+      key: readFileSync(join(certs, 'apiserver.key'), 'utf8'),
+      core,
+      source: options.source,
+    });
+    const service = { name: 'mela-metrics-adapter', namespace: 'kube-system' };
+    await apply([
+      ...fakeNodes(options.nodes ?? 3),
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: service,
+        spec: { ports: [{ port: 443, targetPort: adapter.port }] },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: service,
+        subsets: [{ addresses: [{ ip: host }], ports: [{ port: adapter.port }] }],
+      },
+      ...[
+        ['metrics.k8s.io', 'v1beta1'],
+        ['custom.metrics.k8s.io', 'v1beta2'],
+      ].map(
+        ([group = '', version = '']) =>
+          ({
+            apiVersion: 'apiregistration.k8s.io/v1',
+            kind: 'APIService',
+            metadata: { name: `${version}.${group}` },
+            spec: {
+              group,
+              version,
+              service: { ...service, port: 443 },
+              insecureSkipTLSVerify: true,
+              groupPriorityMinimum: 100,
+              versionPriority: 100,
+            },
+          }) satisfies Manifest,
+      ),
+    ]);
+    await waitUntil(
+      'the nodes to be Ready',
+      async () => {
+        const nodes = (await core.listNode()).items;
+        return (
+          nodes.length === (options.nodes ?? 3) &&
+          nodes.every((n) =>
+            n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          )
+        );
+      },
+      30_000,
+      () => output,
+    );
+    return { kubeconfig, config, apply, output: () => output, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  throw new Error(`${what}: not within ${String(timeoutMs)} ms\n${output().slice(-3000)}`);
+}
+
+/** The kinds of Mela's manifests the simulated cluster runs (no data layer, no operators). */
+const simulatedKinds = new Set([
+  'Namespace',
+  'ServiceAccount',
+  'Service',
+  'Deployment',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+]);
+
+/**
+ * The services of an environment's committed manifests (`charts/<env>`): the namespace, each
+ * service's Deployment, Service and HorizontalPodAutoscaler — what autoscaling is about.
+ */
+export function scalableManifests(chartDir: string): Manifest[] {
+  return ['00-cluster.yaml', '20-services.yaml']
+    .flatMap((file) => parseAllDocuments(readFileSync(join(chartDir, file), 'utf8')))
+    .map((doc) => doc.toJS() as Manifest)
+    .filter((object) => simulatedKinds.has(object.kind));
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { repoRoot, stateDir } from '@mela/devstack';
+import { prometheusSource } from './metrics-adapter.js';
+import { scalableManifests, startSimCluster } from './sim-cluster.js';
+
+/**
+ * `npm run cluster:sim [-- --prometheus URL]`: the simulated cluster on this machine, running
+ * charts/dev's services on kwok nodes; their HPAs read the load `npm start`'s shop is under
+ * (from its Prometheus), so `npm run load` makes them scale. Ctrl-C stops it.
+ */
+const { values } = parseArgs({
+  options: {
+    prometheus: {
+      type: 'string',
+      default: `http://127.0.0.1:${process.env['MELA_PROMETHEUS_PORT'] ?? '9095'}`,
+    },
+  },
+});
+const dir = join(stateDir, 'sim-cluster');
+rmSync(dir, { recursive: true, force: true });
+process.stderr.write(
+  '[mela] starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and the metrics adapter\n',
+);
+const sim = await startSimCluster({ dir, source: prometheusSource(values.prometheus) });
+await sim.apply(scalableManifests(join(repoRoot, 'charts/dev')));
+process.stdout.write(
+  [
+    '',
+    'The simulated cluster is running (3 kwok nodes; charts/dev services with their HPAs):',
+    `  kubeconfig   ${sim.kubeconfig}`,
+    `  kubectl      kubectl --kubeconfig ${sim.kubeconfig} -n mela get hpa,deploy,pods`,
+    '  watch        npm run scale:watch -- --record .mela/scale-watch.jsonl',
+    `  metrics      the load of the shop npm start runs, from ${values.prometheus}`,
+    '',
+    'Ctrl-C stops it.',
+    '',
+  ].join('\n'),
+);
+await new Promise<void>((resolve) => {
+  process.once('SIGINT', resolve);
+  process.once('SIGTERM', resolve);
+});
+await sim.stop();
