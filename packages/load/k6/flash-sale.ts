@@ -18,7 +18,7 @@ import {
   searchTerms,
   shopMix,
   slo,
-  type Action,
+  sloThresholds,
 } from './shapes.ts';
 
 const base = __ENV['BASE_URL'] ?? 'http://localhost:8080';
@@ -67,16 +67,10 @@ export const options: Options = {
     },
   },
   thresholds: {
-    http_req_failed: [`rate<${String(slo.errorRate)}`],
+    ...sloThresholds(),
     // Never more orders than units: the oversell check.
     sale_orders_placed: [`count<=${String(shape.stock)}`],
     bot_requests_limited: [`rate>=${String(slo.botsLimitedShare)}`],
-    ...Object.fromEntries(
-      (Object.keys(slo.latency) as Action[]).map((action) => [
-        `http_req_duration{action:${action}}`,
-        [`p(95)<${String(slo.latency[action].p95)}`, `p(99)<${String(slo.latency[action].p99)}`],
-      ]),
-    ),
   },
 };
 

@@ -105,6 +105,19 @@ export const slo = {
   botsLimitedShare: 0.5,
 } as const;
 
+/** The SLOs as k6 thresholds: server failures overall, p95 and p99 per action (tag `action`). */
+export function sloThresholds(): Record<string, string[]> {
+  return {
+    http_req_failed: [`rate<${String(slo.errorRate)}`],
+    ...Object.fromEntries(
+      (Object.keys(slo.latency) as Action[]).map((action) => [
+        `http_req_duration{action:${action}}`,
+        [`p(95)<${String(slo.latency[action].p95)}`, `p(99)<${String(slo.latency[action].p99)}`],
+      ]),
+    ),
+  };
+}
+
 /** A weighted pick: `roll` in [0, 100). */
 export function pickAction(mix: Readonly<Record<Action, number>>, roll: number): Action {
   let sum = 0;

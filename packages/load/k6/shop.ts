@@ -8,15 +8,7 @@ import { check } from 'k6';
 import type { Options } from 'k6/options';
 import { bearer } from './auth.ts';
 import { pick, readShelf, type Shelf } from './catalog.ts';
-import {
-  actionRoutes,
-  pickAction,
-  rampTo,
-  searchTerms,
-  shopMix,
-  slo,
-  type Action,
-} from './shapes.ts';
+import { actionRoutes, pickAction, rampTo, searchTerms, shopMix, sloThresholds } from './shapes.ts';
 
 const base = __ENV['BASE_URL'] ?? 'http://localhost:8080';
 const peak = Number(__ENV['PEAK'] ?? '400');
@@ -38,13 +30,7 @@ export const options: Options = {
     },
   },
   thresholds: {
-    http_req_failed: [`rate<${String(slo.errorRate)}`],
-    ...Object.fromEntries(
-      (Object.keys(slo.latency) as Action[]).map((action) => [
-        `http_req_duration{action:${action}}`,
-        [`p(95)<${String(slo.latency[action].p95)}`, `p(99)<${String(slo.latency[action].p99)}`],
-      ]),
-    ),
+    ...sloThresholds(),
   },
 };
 
