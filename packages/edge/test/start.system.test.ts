@@ -13,7 +13,9 @@ import { freePort, httpRequest, stopChild, until } from '@mela/testkit';
  */
 describe('npm start: the whole shop behind the edge', () => {
   const children: ReturnType<typeof spawn>[] = [];
-  after(() => Promise.all(children.map((child) => stopChild(child, 'SIGKILL'))));
+  // When a check failed before Ctrl-C: SIGINT first, so npm start stops its replicas, nginx and
+  // Prometheus (they run detached) — SIGKILL would leave them behind.
+  after(() => Promise.all(children.map((child) => stopChild(child, 'SIGINT'))));
 
   it('when it says the shop is running, then the storefront and the API answer through the edge; Ctrl-C stops everything', async () => {
     const ports = {

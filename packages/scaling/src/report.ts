@@ -44,10 +44,15 @@ function panel(
   const yMax = niceCeiling(Math.max(1, ...series.flatMap((s) => s.points.map(([, y]) => y))));
   const x = (t: number) => geometry.left + (t / Math.max(1, xMax)) * geometry.width;
   const y = (v: number) => top + geometry.height - (v / yMax) * geometry.height;
+  // A step line needs only its changes (and its last point).
+  const changes = (s: Series) =>
+    s.step
+      ? s.points.filter((p, i, all) => i === 0 || i === all.length - 1 || p[1] !== all[i - 1]?.[1])
+      : s.points;
   const path = (s: Series) =>
-    s.points
+    changes(s)
       .map(([t, v], i) => {
-        const previous = s.points[i - 1];
+        const previous = changes(s)[i - 1];
         const stepTo =
           s.step && previous ? `L${x(t).toFixed(1)},${y(previous[1]).toFixed(1)} ` : '';
         return `${i === 0 ? 'M' : `${stepTo}L`}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
@@ -122,7 +127,7 @@ export function buildReport(
           points: load.map((p) => [t(p.at), p.rps]),
         },
         {
-          name: 'aimed at',
+          name: 'aimed at (shopper mix; bots and the sale on top)',
           color: '#888',
           dashed: true,
           points: load.map((p) => [t(p.at), p.target]),
