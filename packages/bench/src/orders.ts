@@ -12,12 +12,14 @@ import {
   until,
   type ServiceProcess,
 } from '@mela/testkit';
-import { createPool } from 'mysql2/promise';
+import { createConnection, createPool } from 'mysql2/promise';
 import { percentile } from './latency.js';
 import type { RunFigures } from './stats.js';
 
 export interface OrderBenchOptions {
   readonly repeats: number;
+  /** The flash sale: buyers checking out at the same instant, units on sale. */
+  readonly sale: { readonly buyers: number; readonly stock: number };
   /** Orders per repeat (and raw transactions per repeat). */
   readonly orders: number;
   readonly connections: number;
@@ -37,6 +39,17 @@ export interface OrderBenchFigures {
   readonly notification: NotifyFigures[];
   /** The same for the orders placed one at a time. */
   readonly soloNotification: NotifyFigures[];
+  /** The flash sale, per repeat: every buyer's checkout at once for a few units. */
+  readonly flashSale: SaleFigures[];
+}
+
+export interface SaleFigures {
+  /** Decisions (placed or sold out) per second over the burst; latency of each decision. */
+  readonly decisions: RunFigures;
+  readonly placed: number;
+  readonly soldOut: number;
+  /** Order lines for the product beyond its stock, counted on every shard: must be 0. */
+  readonly oversold: number;
 }
 
 export interface NotifyFigures {
@@ -113,14 +126,14 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
 
     const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
     const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.connections, 32) });
-    const shoppers = async (label: string, count: number) => {
+    const shoppers = async (label: string, count: number, productId?: number) => {
       const users = Array.from({ length: count }, (_, i) => `bench-${label}-${String(i)}`);
       const tokens = await Promise.all(
         users.map((userId) => issuer.issue({ userId, roles: ['user'] })),
       );
       await inParallel(tokens, 32, async (token, i) => {
         const added = await post(agent, `${cart.url}/api/cart/items`, token, {
-          productId: `${productFor(i)?.id ?? 1}`,
+          productId: `${productId ?? productFor(i)?.id ?? 1}`,
           quantity: 1,
         });
         if (added.status !== 201) throw new Error(`filling a cart: ${String(added.status)}`);
@@ -174,6 +187,61 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       rawInsert: [],
       notification: [],
       soloNotification: [],
+      flashSale: [],
+    };
+    // The flash sale: a product with a few units, every buyer's cart holding one, and all their
+    // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
+    const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
+    const flashSale = async (repeat: number): Promise<SaleFigures> => {
+      const productId = 900_000 + repeat;
+      const commerce = await createConnection({ uri: shards.url('commerce', '0') });
+      await commerce
+        .query(
+          `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
+           VALUES (?, ?, 'Flash sale phone', 'On sale', 1, 4999900, ?)`,
+          [productId, `FLASH-${String(productId)}`, options.sale.stock],
+        )
+        .finally(() => commerce.end());
+      const tokens = await shoppers(`sale-${String(repeat)}`, options.sale.buyers, productId);
+      const samples: number[] = [];
+      let placed = 0;
+      let soldOut = 0;
+      let errors = 0;
+      const started = performance.now();
+      await Promise.all(
+        tokens.map(async (token) => {
+          const t0 = performance.now();
+          const answer = await post(burst, `${order.url}/api/orders`, token, {}, randomUUID());
+          samples.push(performance.now() - t0);
+          if (answer.status === 201) placed += 1;
+          else if ((answer.body as { code?: string } | undefined)?.code === 'sold_out')
+            soldOut += 1;
+          else errors += 1;
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      let sold = 0;
+      for (const shard of ['-80', '80-']) {
+        const connection = await createConnection({ uri: shards.url('customer', shard) });
+        const [rows] = await connection
+          .query('SELECT COALESCE(SUM(quantity), 0) AS n FROM order_items WHERE product_id = ?', [
+            productId,
+          ])
+          .finally(() => connection.end());
+        sold += Number((rows as { n: number | string }[])[0]?.n ?? 0);
+      }
+      samples.sort((a, b) => a - b);
+      return {
+        decisions: {
+          requestsPerSecond: (placed + soldOut) / seconds,
+          p50Ms: percentile(samples, 50),
+          p99Ms: percentile(samples, 99),
+          errors,
+        },
+        placed,
+        soldOut,
+        oversold: Math.max(0, sold - options.sale.stock),
+      };
     };
     const soloCount = Math.max(10, Math.ceil(options.orders / 10));
     for (let i = 0; i < options.repeats; i += 1) {
@@ -191,8 +259,13 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       figures.soloNotification.push(await notified(solo.committedAt));
       say(`${run}: the same rows by one mysql2 transaction each`);
       figures.rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
+      say(
+        `${run}: flash sale, ${String(options.sale.buyers)} buyers at once for ${String(options.sale.stock)} units`,
+      );
+      figures.flashSale.push(await flashSale(i));
     }
     agent.destroy();
+    burst.destroy();
     return figures;
   } finally {
     await Promise.all(services.map((s) => s.stop()));

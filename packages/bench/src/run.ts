@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { measureLatency } from './latency.js';
 import { benchOrders, type NotifyFigures } from './orders.js';
+import { benchScatter } from './shards.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
 import { assertLimited, clientAddresses, loadFromClients } from './rate-limit.js';
 import {
@@ -35,6 +36,8 @@ const { values } = parseArgs({
     products: { type: 'string', default: '100000' },
     orders: { type: 'string', default: '1500' },
     'order-connections': { type: 'string', default: '16' },
+    'sale-buyers': { type: 'string', default: '1000' },
+    'sale-stock': { type: 'string', default: '100' },
     out: { type: 'string' },
     smoke: { type: 'boolean', default: false },
   },
@@ -47,6 +50,10 @@ const connections = Number(values.connections);
 const products = Number(values.products);
 const ordersPerRun = smoke ? 30 : Number(values.orders);
 const orderConnections = Number(values['order-connections']);
+const sale = {
+  buyers: smoke ? 50 : Number(values['sale-buyers']),
+  stock: smoke ? 10 : Number(values['sale-stock']),
+};
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const outDir = values.out ?? join(root, '.mela', 'bench');
 
@@ -204,6 +211,25 @@ try {
     })),
   )) as [Summary, Summary];
 
+  // 7. A scatter query against a single-shard query on the customer keyspace, at a concurrency
+  // where latency is not queueing.
+  const scatterBench = await benchScatter({ connections: latencyConnections, say });
+  const [singleShard, scatterQuery] = (await sideBySide(
+    [
+      {
+        name: "one shard: a user's latest orders",
+        detail: `${String(latencyConnections)} connections`,
+        run: scatterBench.single,
+      },
+      {
+        name: 'every shard: the same query, scattered and merged',
+        detail: `${String(latencyConnections)} connections`,
+        run: scatterBench.scatter,
+      },
+    ],
+    { warmup },
+  ).finally(() => scatterBench.close())) as [Summary, Summary];
+
   const ms = (n: number) => n.toFixed(3);
   const throughput = summaryTable(
     'GET /api/catalog/products/:id',
@@ -245,6 +271,7 @@ try {
     repeats,
     orders: ordersPerRun,
     connections: orderConnections,
+    sale,
     redisUrl: process.env['REDIS_URL'] ?? redisUrl(localTopology()),
     brokers: process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology()),
     say,
@@ -278,6 +305,45 @@ try {
       notifyRow('placed one at a time', orderRuns.soloNotification),
     ],
   );
+  const sales = orderRuns.flashSale;
+  const saleSummary = summarise(
+    `${String(sale.buyers)} buyers at once for ${String(sale.stock)} units`,
+    sales.map((s) => s.decisions),
+  );
+  const saleTable = table(
+    [
+      'flash sale',
+      'decisions/s (median)',
+      'decisions/s min–max',
+      'p50 ms',
+      'p99 ms',
+      'placed',
+      'sold out',
+      'oversold',
+      'other answers',
+      'vs ordinary orders/s',
+    ],
+    [
+      [
+        saleSummary.name,
+        formatRate(saleSummary.requestsPerSecond.median),
+        `${formatRate(saleSummary.requestsPerSecond.min)}–${formatRate(saleSummary.requestsPerSecond.max)}`,
+        ms(saleSummary.p50Ms),
+        ms(saleSummary.p99Ms),
+        sales.map((s) => String(s.placed)).join(' / '),
+        sales.map((s) => String(s.soldOut)).join(' / '),
+        String(sales.reduce((n, s) => n + s.oversold, 0)),
+        String(saleSummary.errors),
+        ratio(saleSummary.requestsPerSecond.median, placeOrder.requestsPerSecond.median),
+      ],
+    ],
+  );
+  const scatterTable = summaryTable(
+    `customer keyspace, ${String(latencyConnections)} connections, µs timing`,
+    'queries',
+    [singleShard, scatterQuery],
+    { baselines: [{ label: 'one shard', summary: singleShard }], latency: ms },
+  );
   const report = [
     `## Catalog hot path (${new Date().toISOString()})`,
     '',
@@ -309,6 +375,18 @@ try {
     '',
     notifyTable,
     '',
+    '## Flash sale',
+    '',
+    `Per repeat, a product with ${String(sale.stock)} units, ${String(sale.buyers)} buyers each holding one in their cart, and all their checkouts sent at the same instant (one connection each) to one order replica. A decision is a placed order or a sold-out answer; oversold counts order lines for the product beyond its stock, summed on every shard (must be 0). The ratio compares with ordinary orders/s above.`,
+    '',
+    saleTable,
+    '',
+    '## Scatter vs single-shard query',
+    '',
+    `Through the router on the customer keyspace (two shards), 6,000 orders of 2,000 users: a user's latest 20 orders routed to the user's shard by the vindex, against the same indexed query sent to every shard and merged (as for a column without a vindex) — the difference is the fan-out and the merge alone.`,
+    '',
+    scatterTable,
+    '',
   ].join('\n');
   process.stdout.write(`${report}\n`);
   mkdirSync(outDir, { recursive: true });
@@ -333,6 +411,8 @@ try {
           notification: orderRuns.notification,
           soloNotification: orderRuns.soloNotification,
         },
+        flashSale: { sale, runs: orderRuns.flashSale, summary: saleSummary },
+        scatter: { singleShard, scatter: scatterQuery },
       },
       null,
       2,

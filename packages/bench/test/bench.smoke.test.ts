@@ -71,6 +71,15 @@ describe('npm run bench, as a smoke run', () => {
       /\| rate limiter on \(Redis, per client\) \| [\d,.]+ .* \| 0 \| [\d.]+× \|/,
     );
     assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time \| [\d,.]+ /);
+    // The flash sale: every unit sold once, everyone else told it is sold out, nothing oversold.
+    assert.match(
+      run.stdout,
+      /\| 50 buyers at once for 10 units \| [\d,.]+ \| [\d,.]+–[\d,.]+ \| [\d.]+ \| [\d.]+ \| 10 \| 40 \| 0 \| 0 \| [\d.]+× \|/,
+    );
+    assert.match(
+      run.stdout,
+      /\| every shard: the same query, scattered and merged \| [\d,.]+ .* \| [\d.]+× \|/,
+    );
     assert.match(run.stdout, /\| placed one at a time \| \d+ \| [\d.]+ \| [\d.]+ \|/);
     const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
     assert.ok(file);
