@@ -17,9 +17,24 @@ import {
   vtgateUsers,
 } from './vitess.js';
 
-/** The MySQL shards: the same keyspaces and keyranges as local mode. */
-export function mysqlShards(): { keyspace: string; shard: string; host: string }[] {
-  return localTopology({}).mysql.instances.map(({ keyspace, shard }) => ({
+/**
+ * The MySQL shards: the same keyspaces and keyranges as local mode, or the customer keyspace
+ * split as the environment says (the capacity model's `bbd`).
+ */
+export function mysqlShards(
+  env?: Pick<Environment, 'customerShards'>,
+): { keyspace: string; shard: string; host: string }[] {
+  const instances = localTopology({}).mysql.instances.map(({ keyspace, shard }) => ({
+    keyspace,
+    shard,
+  }));
+  const shards = env?.customerShards
+    ? [
+        ...instances.filter((i) => i.keyspace !== 'customer'),
+        ...env.customerShards.map((shard) => ({ keyspace: 'customer', shard })),
+      ]
+    : instances;
+  return shards.map(({ keyspace, shard }) => ({
     keyspace,
     shard,
     host: shardHost(keyspace, shard),
@@ -79,7 +94,7 @@ export class DataChart extends Chart {
     super(scope, id, { ...props, namespace: env.namespace });
     this.#redis(env);
     if (env.vitess) new VitessShards(this, 'vitess', env, env.vitess);
-    else for (const shard of mysqlShards()) this.#mysql(env, shard);
+    else for (const shard of mysqlShards(env)) this.#mysql(env, shard);
     this.#schemaJob(env);
     // The VSchema the services route by (packages/sharding/vschema/mela.json, as the image has
     // it); with Vitess also each keyspace's part on its own, as ApplyVSchema takes it.
@@ -371,7 +386,7 @@ export class DataChart extends Chart {
     const labels = { 'app.kubernetes.io/part-of': 'mela', 'mela.dev/values': 'development-only' };
     const password = 'mela-dev-password';
     const shardMap: Record<string, Record<string, string>> = {};
-    for (const { keyspace, shard, host } of mysqlShards()) {
+    for (const { keyspace, shard, host } of mysqlShards(env)) {
       shardMap[keyspace] = {
         ...shardMap[keyspace],
         [shard]: `mysql://${mysqlSecret.user}:${password}@${host}:${String(dataLayer.mysql.port)}/${keyspace}`,

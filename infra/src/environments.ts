@@ -1,14 +1,23 @@
+import { readFileSync } from 'node:fs';
 import type { ComputeResources } from './microservice.js';
 
 /** What differs between where Mela runs: sizes, counts, the image. */
 export interface Environment {
-  readonly name: 'dev' | 'prod' | 'dev-vitess';
+  readonly name: 'dev' | 'prod' | 'dev-vitess' | 'bbd';
   /** The namespace every Mela object lives in. */
   readonly namespace: string;
   /** The image every service runs (skaffold replaces it with what it built). */
   readonly image: string;
   /** Replicas of each service the autoscaler keeps between. */
   readonly replicas: { readonly min: number; readonly max: number };
+  /** Per service, instead of `replicas` (the capacity model sizes each on its own). */
+  readonly serviceReplicas?: Readonly<
+    Partial<Record<'catalog' | 'cart' | 'order', { readonly min: number; readonly max: number }>>
+  >;
+  /** The customer keyspace's shards (keyranges), instead of the topology's `-80`, `80-`. */
+  readonly customerShards?: readonly string[];
+  /** Partitions of `orders` and `orders.dlq`, instead of the topology's. */
+  readonly ordersPartitions?: number;
   readonly requests: ComputeResources;
   readonly limits: ComputeResources;
   /** Spread replicas over zones (real clusters) as well as nodes. */
@@ -108,4 +117,37 @@ export const devVitess: Environment = {
   },
 };
 
-export const environments = { dev, prod, 'dev-vitess': devVitess } as const;
+/** What `npm run capacity` wrote to infra/environments/bbd.json. */
+interface CapacityOutput {
+  readonly serviceReplicas: Record<'catalog' | 'cart' | 'order', { min: number; max: number }>;
+  readonly notificationReplicas: { min: number; max: number };
+  readonly customerShards: string[];
+  readonly ordersPartitions: number;
+  readonly redisMaxMemory: string;
+  readonly mysqlStorage: string;
+}
+
+const capacity = JSON.parse(
+  readFileSync(new URL('../../environments/bbd.json', import.meta.url), 'utf8'),
+) as CapacityOutput;
+
+/**
+ * Big-Billion Day: prod, sized by the capacity model (`npm run capacity`, which writes
+ * infra/environments/bbd.json from the measured figures): each service's replicas, the
+ * customer shards, the order partitions and consumers, Redis memory and shard storage.
+ */
+export const bbd: Environment = {
+  ...prod,
+  name: 'bbd',
+  serviceReplicas: capacity.serviceReplicas,
+  notificationReplicas: capacity.notificationReplicas,
+  customerShards: capacity.customerShards,
+  ordersPartitions: capacity.ordersPartitions,
+  data: {
+    ...prod.data,
+    redisMaxMemory: capacity.redisMaxMemory,
+    mysqlStorage: capacity.mysqlStorage,
+  },
+};
+
+export const environments = { dev, prod, 'dev-vitess': devVitess, bbd } as const;

@@ -87,7 +87,7 @@ export class KafkaChart extends Chart {
         metadata: { name: topic.name.replace(/\./g, '-'), labels: cluster },
         spec: {
           topicName: topic.name,
-          partitions: topic.partitions,
+          partitions: env.ordersPartitions ?? topic.partitions,
           replicas,
           config: {
             'min.insync.replicas': minInSync,

@@ -145,8 +145,10 @@ export class ServicesChart extends Chart {
     for (const name of Object.keys(all) as ServiceName[]) {
       const props = all[name];
       // One image for every service; MELA_SERVICE picks which one it runs.
+      const sized = name === 'notification' ? undefined : env.serviceReplicas?.[name];
       this.services[name] = new Microservice(this, name, {
         ...props,
+        ...(sized ? { replicas: sized } : {}),
         name,
         image: env.image,
         env: { ...props.env, MELA_SERVICE: name },

@@ -23,6 +23,7 @@ const usage = `usage: mela <command>
   deps migrate   (also: migrate)        apply each keyspace's migrations to all of its shards
   test [files]   deps up + migrate, then run the test suites (node:test)
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
+  capacity       the capacity model for --requests-per-day N --peak-factor F; writes the bbd environment
   load           drive the running shop: --scenario flash-sale|shop [--peak N] (npm start first)
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
                  --vitess adds the Vitess operator for charts/dev-vitess
@@ -195,6 +196,8 @@ async function main(args: readonly string[]): Promise<number> {
         MELA_EDGE_PORT: String(topology.edge.port),
       });
     }
+    case 'capacity':
+      return runNode([join(repoRoot, 'packages/capacity/dist/src/capacity.cli.js'), ...rest], {});
     case 'scale-watch':
       return runNode([join(repoRoot, 'packages/scaling/dist/src/watch.cli.js'), ...rest], {});
     case 'scale-report':
