@@ -7,6 +7,7 @@ import {
   createTestTopics,
   freePort,
   insertTestProducts,
+  metricTotal,
   startCatalogAndCart,
   startService,
   until,
@@ -41,6 +42,8 @@ export interface OrderBenchFigures {
   readonly soloNotification: NotifyFigures[];
   /** The flash sale, per repeat: every buyer's checkout at once for a few units. */
   readonly flashSale: SaleFigures[];
+  /** CPU the order service spent per order placed (ms), per repeat of the concurrent run. */
+  readonly cpuMsPerOrder: number[];
 }
 
 export interface SaleFigures {
@@ -100,6 +103,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       LOG_LEVEL: 'warn',
       KAFKA_BROKERS: options.brokers.join(','),
       ORDERS_TOPIC: topics.topic,
+      // An A/B of mysql2's stack capture: MYSQL_TRACE=true npm run bench.
+      ...(process.env['MYSQL_TRACE'] ? { MYSQL_TRACE: process.env['MYSQL_TRACE'] } : {}),
     };
     say('starting catalog, cart, order and notification on the bench databases');
     const { catalog, cart } = await startCatalogAndCart(common, prefix);
@@ -109,6 +114,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       CART_URL: cart.url,
       STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
       PAYMENT_SANDBOX_LATENCY_MS: '0',
+      // BENCH_PROFILE_DIR=… writes a CPU profile of the order service when the bench stops it.
+      ...(process.env['BENCH_PROFILE_DIR']
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
+        : {}),
     });
     services.push(order);
     services.push(
@@ -188,7 +197,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       notification: [],
       soloNotification: [],
       flashSale: [],
+      cpuMsPerOrder: [],
     };
+    const orderCpuSeconds = () => metricTotal([order], 'process_cpu_seconds_total');
     // The flash sale: a product with a few units, every buyer's cart holding one, and all their
     // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
     const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
@@ -250,7 +261,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       say(
         `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
       );
+      const cpuBefore = await orderCpuSeconds();
       const placed = await placeAll(tokens, options.connections);
+      const cpu = (await orderCpuSeconds()) - cpuBefore;
+      figures.cpuMsPerOrder.push((cpu * 1000) / Math.max(1, placed.committedAt.size));
       figures.orders.push(placed.figures);
       figures.notification.push(await notified(placed.committedAt));
       say(`${run}: ${String(soloCount)} orders one at a time`);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, envInt } from '@mela/platform';
+import { ConfigError, envBool, envInt } from '@mela/platform';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { ShardedDatabase } from './database.js';
@@ -23,6 +23,7 @@ export type ShardingConfig =
       readonly poolSize: number;
       readonly queryTimeoutMs: number;
       readonly scatterTimeoutMs: number;
+      readonly trace: boolean;
     }
   | {
       readonly mode: 'vtgate';
@@ -30,6 +31,7 @@ export type ShardingConfig =
       readonly vtgateUrl: string;
       readonly poolSize: number;
       readonly queryTimeoutMs: number;
+      readonly trace: boolean;
     };
 
 const env = z.object({
@@ -46,6 +48,11 @@ const env = z.object({
   MYSQL_POOL_SIZE: envInt({ min: 1, max: 500 }).default(10),
   MYSQL_QUERY_TIMEOUT_MS: envInt({ min: 50, max: 600_000 }).default(5000),
   MYSQL_SCATTER_TIMEOUT_MS: envInt({ min: 50, max: 600_000 }).default(2000),
+  /**
+   * mysql2's long stack traces (the caller's stack captured on every query, for error
+   * messages): off by default — the order service's profile showed it at 3.4 % of its CPU.
+   */
+  MYSQL_TRACE: envBool().default(false),
 });
 
 /** The variables the sharding configuration reads. */
@@ -95,6 +102,7 @@ export function loadShardingConfig(
       vtgateUrl: e.VTGATE_URL,
       poolSize: e.MYSQL_POOL_SIZE,
       queryTimeoutMs: e.MYSQL_QUERY_TIMEOUT_MS,
+      trace: e.MYSQL_TRACE,
     };
   }
   const variable = e.SHARD_MAP !== undefined ? 'SHARD_MAP' : 'SHARD_MAP_FILE';
@@ -116,6 +124,7 @@ export function loadShardingConfig(
     poolSize: e.MYSQL_POOL_SIZE,
     queryTimeoutMs: e.MYSQL_QUERY_TIMEOUT_MS,
     scatterTimeoutMs: e.MYSQL_SCATTER_TIMEOUT_MS,
+    trace: e.MYSQL_TRACE,
   };
 }
 
@@ -135,6 +144,7 @@ export function openShardedDatabase(config: ShardingConfig, registry: Registry):
       registry,
       poolSize: config.poolSize,
       queryTimeoutMs: config.queryTimeoutMs,
+      trace: config.trace,
     });
   }
   return new ShardRouter({
@@ -144,5 +154,6 @@ export function openShardedDatabase(config: ShardingConfig, registry: Registry):
     poolSize: config.poolSize,
     queryTimeoutMs: config.queryTimeoutMs,
     scatterTimeoutMs: config.scatterTimeoutMs,
+    trace: config.trace,
   });
 }

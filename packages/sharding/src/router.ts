@@ -66,6 +66,8 @@ export interface RouterOptions {
   readonly queryTimeoutMs?: number;
   /** Per-shard timeout of scatter queries. @default 2000 */
   readonly scatterTimeoutMs?: number;
+  /** mysql2's per-query stack capture for error messages (costly on the hot path). @default false */
+  readonly trace?: boolean;
 }
 
 /** An open shard: its keyrange and its connection pool. */
@@ -166,6 +168,7 @@ export class ShardRouter implements ShardedDatabase {
       uri: definition.url,
       connectionLimit: this.#options.poolSize ?? 10,
       connectTimeout: this.#options.connectTimeoutMs ?? 2000,
+      trace: this.#options.trace ?? false,
       waitForConnections: true,
       queueLimit: 1000,
       enableKeepAlive: true,

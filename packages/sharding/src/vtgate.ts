@@ -27,6 +27,8 @@ export interface VtgateOptions {
   readonly poolSize?: number;
   /** @default 5000 */
   readonly queryTimeoutMs?: number;
+  /** mysql2's per-query stack capture. @default false */
+  readonly trace?: boolean;
 }
 
 /**
@@ -58,6 +60,7 @@ export class VtgateDatabase implements ShardedDatabase {
         createPool({
           uri: url.toString(),
           connectionLimit: options.poolSize ?? 10,
+          trace: options.trace ?? false,
           supportBigNumbers: true,
           bigNumberStrings: true,
           dateStrings: true,

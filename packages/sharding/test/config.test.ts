@@ -30,6 +30,8 @@ describe('sharding configuration', () => {
 
     assert.equal(config.mode, 'router');
     assert.ok(config.vschema.keyspaces.get('customer')?.sharded);
+    assert.equal(config.trace, false, 'mysql2 stack capture is off unless asked for');
+    assert.equal(loadShardingConfig({ SHARD_MAP: good, MYSQL_TRACE: 'true' }).trace, true);
   });
 
   it('when the shard map is malformed, then start-up fails naming the variable and the problem', () => {
