@@ -1,11 +1,5 @@
 import { Agent, request } from 'node:http';
-import type { RunFigures } from './stats.js';
-
-/** The `p`th percentile of sorted samples (nearest rank). */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
+import { figuresOf, type RunFigures } from './stats.js';
 
 /**
  * A closed-loop latency probe with microsecond timing (autocannon reports whole milliseconds):
@@ -61,11 +55,5 @@ export async function measureLatency(
   );
   const elapsed = (performance.now() - started) / 1000;
   agent.destroy();
-  samples.sort((a, b) => a - b);
-  return {
-    requestsPerSecond: samples.length / elapsed,
-    p50Ms: percentile(samples, 50),
-    p99Ms: percentile(samples, 99),
-    errors,
-  };
+  return figuresOf(samples, elapsed, errors);
 }

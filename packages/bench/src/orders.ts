@@ -14,8 +14,7 @@ import {
   type ServiceProcess,
 } from '@mela/testkit';
 import { createConnection, createPool } from 'mysql2/promise';
-import { percentile } from './latency.js';
-import type { RunFigures } from './stats.js';
+import { figuresOf, percentile, type RunFigures } from './stats.js';
 
 export interface OrderBenchOptions {
   readonly repeats: number;
@@ -342,16 +341,6 @@ async function rawInserts(
   const seconds = (performance.now() - started) / 1000;
   await pool.end();
   return figuresOf(samples, seconds, errors);
-}
-
-function figuresOf(samples: number[], seconds: number, errors: number): RunFigures {
-  samples.sort((a, b) => a - b);
-  return {
-    requestsPerSecond: samples.length / seconds,
-    p50Ms: percentile(samples, 50),
-    p99Ms: percentile(samples, 99),
-    errors,
-  };
 }
 
 /** Runs `work` over `items`, at most `width` at a time. */

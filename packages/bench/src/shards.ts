@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { loadShardingConfig, openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { createTestShards } from '@mela/testkit';
-import { percentile } from './latency.js';
-import type { RunFigures } from './stats.js';
+import { figuresOf, type RunFigures } from './stats.js';
 
 const users = 2000;
 const ordersPerUser = 3;
@@ -83,14 +82,7 @@ export async function benchScatter(options: {
           }
         }),
       );
-      const elapsed = (performance.now() - started) / 1000;
-      samples.sort((a, b) => a - b);
-      return {
-        requestsPerSecond: samples.length / elapsed,
-        p50Ms: percentile(samples, 50),
-        p99Ms: percentile(samples, 99),
-        errors,
-      };
+      return figuresOf(samples, (performance.now() - started) / 1000, errors);
     };
   return {
     single: timed(single),

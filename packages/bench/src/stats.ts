@@ -20,6 +20,23 @@ export interface Summary {
   readonly errors: number;
 }
 
+/** The `p`th percentile of sorted samples (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+/** A run's figures from its latency samples (ms, sorted here), its length and its failures. */
+export function figuresOf(samples: number[], seconds: number, errors: number): RunFigures {
+  samples.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: samples.length / seconds,
+    p50Ms: percentile(samples, 50),
+    p99Ms: percentile(samples, 99),
+    errors,
+  };
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
