@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'node:http';
 import { startSmtpServer } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
@@ -140,10 +141,17 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         users.map((userId) => issuer.issue({ userId, roles: ['user'] })),
       );
       await inParallel(tokens, 32, async (token, i) => {
-        const added = await post(agent, `${cart.url}/api/cart/items`, token, {
-          productId: `${productId ?? productFor(i)?.id ?? 1}`,
-          quantity: 1,
-        });
+        const add = () =>
+          post(agent, `${cart.url}/api/cart/items`, token, {
+            productId: `${productId ?? productFor(i)?.id ?? 1}`,
+            quantity: 1,
+          });
+        let added = await add();
+        // A 503 (the cart could not reach the catalog in time on a busy machine) says retry.
+        for (let attempt = 1; added.status === 503 && attempt <= 5; attempt += 1) {
+          await delay(200 * attempt);
+          added = await add();
+        }
         if (added.status !== 201) throw new Error(`filling a cart: ${String(added.status)}`);
       });
       return tokens;
