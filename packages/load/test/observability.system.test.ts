@@ -72,6 +72,13 @@ describe('the dashboards and alerts, evaluated by a real Prometheus after a flas
       bots: 2,
       auth: { secret },
     });
+    // The notification's lag is read from Kafka at scrape time once its consumer group exists;
+    // on a busy machine that takes a few scrapes.
+    await until(
+      async () => ((await query('kafka_consumer_lag')).data?.result.length ?? 0) > 0,
+      'the notification consumers’ lag to be scraped',
+      60_000,
+    );
     // Until the recording rules have been evaluated over data scraped after the sale.
     await until(
       async () => {
