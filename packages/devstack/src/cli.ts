@@ -62,7 +62,9 @@ function runNode(args: readonly string[], env: Record<string, string>): Promise<
 }
 
 function runTests(files: readonly string[]): Promise<number> {
-  const concurrency = process.env['MELA_TEST_CONCURRENCY'] ?? '4';
+  // Two files at a time: the system tests each run a shop of several processes (and one a
+  // control plane); on a two-core machine more at once only trades time for timing flakes.
+  const concurrency = process.env['MELA_TEST_CONCURRENCY'] ?? '2';
   return runNode(
     ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=120000', ...files],
     { NODE_ENV: 'test' },
