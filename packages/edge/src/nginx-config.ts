@@ -42,7 +42,17 @@ export interface EdgeOptions {
   readonly user?: string | undefined;
   /** @default 'auto' (one per core) */
   readonly workerProcesses?: number | 'auto';
+  /**
+   * The checkout waiting room: `POST /api/orders` reaches the order replicas at most
+   * `ratePerSecond`, the rest wait at the edge in arrival order (up to `burst`; beyond that a
+   * 503 with Retry-After). A flash sale's burst becomes a queue instead of connect timeouts.
+   * `false` turns it off. @default { ratePerSecond: 300, burst: 10000 }
+   */
+  readonly checkoutQueue?: { readonly ratePerSecond: number; readonly burst: number } | false;
 }
+
+/** The default waiting room: about what two order replicas commit on the reference machine. */
+export const defaultCheckoutQueue = { ratePerSecond: 300, burst: 10_000 } as const;
 
 /** The cache zone's name; the purge path names it too. */
 export const edgeCacheZone = 'mela_edge';
@@ -118,6 +128,19 @@ function proxyTo(service: ServiceName, tries: number): string[] {
   ];
 }
 
+/**
+ * `POST /api/orders` in arrival order at the waiting room's rate (delayed, not refused, up to the
+ * burst); a full room answers 503 problem+json with Retry-After. The location's own error pages
+ * replace the server's, so the unavailable-upstream page is named again.
+ */
+function checkoutWaitingRoom(queue: { readonly burst: number }): string[] {
+  return [
+    `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
+    'error_page 502 504 = @unavailable;',
+    'error_page 503 = @checkout_queue_full;',
+  ];
+}
+
 /** The edge cache for what the origin marks cacheable; `X-Cache` says what happened. */
 const cached = [
   `proxy_cache ${edgeCacheZone};`,
@@ -154,6 +177,18 @@ export function nginxConfig(options: EdgeOptions): string {
     error: `${dirs.logs}/error.log`,
   };
   const services = Object.keys(options.services) as ServiceName[];
+  const queue = options.checkoutQueue === undefined ? defaultCheckoutQueue : options.checkoutQueue;
+  if (
+    queue &&
+    (!Number.isInteger(queue.ratePerSecond) ||
+      queue.ratePerSecond < 1 ||
+      !Number.isInteger(queue.burst) ||
+      queue.burst < 0)
+  ) {
+    throw new Error(
+      `checkoutQueue needs a whole ratePerSecond ≥ 1 and burst ≥ 0, got ${String(queue.ratePerSecond)} and ${String(queue.burst)}`,
+    );
+  }
   const tries = (service: ServiceName) => options.services[service].servers.length;
 
   const purge = options.purgeModule
@@ -179,11 +214,23 @@ export function nginxConfig(options: EdgeOptions): string {
         `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"upstream_unavailable","detail":"No replica could answer; try again shortly."}';`,
       ]),
     ),
+    ...indent(
+      location('@checkout_queue_full', [
+        'default_type application/problem+json;',
+        'add_header Retry-After 5 always;',
+        `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"checkout_queue_full","detail":"So many checkouts are waiting that this one cannot join the queue; try again in a few seconds."}';`,
+      ]),
+    ),
     '  # Operations endpoints stay inside.',
     ...indent(location('~ ^/(?:metrics|livez|readyz)$', ['return 404;'])),
     ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
     ...publicRoutes.flatMap(({ location: match, service }) =>
-      indent(location(match, proxyTo(service, tries(service)))),
+      indent(
+        location(match, [
+          ...(match === '= /api/orders' && queue ? checkoutWaitingRoom(queue) : []),
+          ...proxyTo(service, tries(service)),
+        ]),
+      ),
     ),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',
     ...indent(location('/static/', [...proxyTo('catalog', tries('catalog')), ...cached])),
@@ -241,6 +288,17 @@ export function nginxConfig(options: EdgeOptions): string {
     '  proxy_set_header Host $host;',
     '  proxy_connect_timeout 2s;',
     '  proxy_read_timeout 60s;',
+    ...(queue
+      ? [
+          '  # The checkout waiting room: only POSTs to /api/orders are counted (an empty key is not).',
+          '  map $request_method $mela_checkout {',
+          '    POST checkout;',
+          '    default "";',
+          '  }',
+          `  limit_req_zone $mela_checkout zone=mela_checkout:1m rate=${String(queue.ratePerSecond)}r/s;`,
+          '  limit_req_status 503;',
+        ]
+      : []),
     '',
     ...services.flatMap((service) =>
       indent(upstreamBlock(service, options.services[service], health)),

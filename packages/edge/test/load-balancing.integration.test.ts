@@ -199,3 +199,96 @@ describe('load balancing at the edge (real nginx)', () => {
     assert.equal(replicas[0]?.hits, 0);
   });
 });
+
+/** An order replica that records when each request arrived and how many it held at once. */
+async function startOrderReplica(answerAfterMs: number) {
+  const arrivals: number[] = [];
+  let active = 0;
+  let mostActive = 0;
+  const server = createServer((req, res) => {
+    arrivals.push(performance.now());
+    active += 1;
+    mostActive = Math.max(mostActive, active);
+    setTimeout(() => {
+      active -= 1;
+      res.setHeader('content-type', 'application/json').end(`{"method":"${req.method ?? ''}"}`);
+    }, answerAfterMs);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    address: `127.0.0.1:${String(port)}`,
+    arrivals,
+    mostActive: () => mostActive,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('the checkout waiting room at the edge (real nginx)', () => {
+  const running: { stop(): Promise<void> }[] = [];
+  after(() => Promise.all(running.map((r) => r.stop())));
+
+  it('when a burst of checkouts arrives at once, then every one is answered, fed to the order replica at the room’s rate, and GETs skip the queue', async () => {
+    const replica = await startOrderReplica(20);
+    const edge = await startOwnEdge(
+      { order: { servers: [replica.address], loadBalancing: { algorithm: 'least-conn' } } },
+      { checkoutQueue: { ratePerSecond: 20, burst: 100 } },
+    );
+    running.push(edge, replica);
+
+    const checkouts = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        httpRequest(`${edge.url}/api/orders`, { method: 'POST', body: '{}' }),
+      ),
+    );
+    const gets = replica.arrivals.length;
+    const heldAtOnce = replica.mostActive();
+    const reads = await Promise.all(
+      Array.from({ length: 20 }, () => httpRequest(`${edge.url}/api/orders`)),
+    );
+
+    assert.deepEqual(
+      checkouts.map((a) => a.status),
+      Array.from({ length: 30 }, () => 200),
+    );
+    // 30 arrivals at 20 per second: the last comes at least ~1.4 s after the first (nginx
+    // spaces them 50 ms apart), and the replica never held more than a couple at once.
+    const spread = (replica.arrivals[gets - 1] ?? 0) - (replica.arrivals[0] ?? 0);
+    assert.ok(spread >= 29 * 50 * 0.9, `arrivals spread over ${spread.toFixed(0)} ms`);
+    assert.ok(heldAtOnce <= 3, `the replica held ${String(heldAtOnce)} checkouts at once`);
+    assert.deepEqual(
+      reads.map((a) => a.status),
+      Array.from({ length: 20 }, () => 200),
+    );
+  });
+
+  it('when the room is full, then the late checkouts get 503 problem+json with Retry-After and never reach the replica', async () => {
+    const replica = await startOrderReplica(20);
+    const edge = await startOwnEdge(
+      { order: { servers: [replica.address], loadBalancing: { algorithm: 'least-conn' } } },
+      { checkoutQueue: { ratePerSecond: 5, burst: 3 } },
+    );
+    running.push(edge, replica);
+
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        httpRequest(`${edge.url}/api/orders`, { method: 'POST', body: '{}' }),
+      ),
+    );
+    const refused = answers.filter((a) => a.status === 503);
+
+    assert.equal(
+      answers.filter((a) => a.status === 200).length,
+      4,
+      'one at once plus a queue of 3',
+    );
+    assert.equal(refused.length, 8);
+    assert.equal(replica.arrivals.length, 4);
+    for (const answer of refused) {
+      assert.equal(answer.headers['retry-after'], '5');
+      assert.match(String(answer.headers['content-type']), /application\/problem\+json/);
+      assert.equal((JSON.parse(answer.body) as { code: string }).code, 'checkout_queue_full');
+    }
+  });
+});

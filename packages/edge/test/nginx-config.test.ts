@@ -111,4 +111,27 @@ describe('the edge nginx configuration from the topology', () => {
     assert.doesNotMatch(without, /load_module/);
     assert.match(without, /return 501 .*"code":"purge_unavailable"/);
   });
+
+  it('when the checkout waiting room is on (the default), then only POST /api/orders queues at its rate and a full room answers problem+json', () => {
+    const text = config();
+    const block = (match: string) =>
+      text.slice(text.indexOf(`location ${match} {`)).split('}')[0] ?? '';
+
+    assert.match(text, /map \$request_method \$mela_checkout \{\s+POST checkout;\s+default "";/);
+    assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=300r\/s;/);
+    assert.match(block('= /api/orders'), /limit_req zone=mela_checkout burst=10000;/);
+    assert.match(block('= /api/orders'), /error_page 502 504 = @unavailable;/);
+    assert.doesNotMatch(block('/api/orders/'), /limit_req/);
+    assert.doesNotMatch(block('/api/catalog/'), /limit_req/);
+    assert.match(block('@checkout_queue_full'), /"code":"checkout_queue_full"/);
+    assert.doesNotMatch(config({}, { checkoutQueue: false }), /limit_req/);
+    assert.match(
+      config({}, { checkoutQueue: { ratePerSecond: 50, burst: 0 } }),
+      /rate=50r\/s;[\s\S]*limit_req zone=mela_checkout burst=0;/,
+    );
+    assert.throws(
+      () => config({}, { checkoutQueue: { ratePerSecond: 0, burst: 10 } }),
+      /checkoutQueue needs a whole ratePerSecond ≥ 1 and burst ≥ 0, got 0 and 10/,
+    );
+  });
 });

@@ -34,7 +34,7 @@ export interface OwnEdge {
  */
 export async function startOwnEdge(
   services: Readonly<Partial<Record<ServiceName, EdgeUpstream & { readonly internal?: boolean }>>>,
-  rest: Pick<EdgeOptions, 'passiveHealth'> = {},
+  rest: Pick<EdgeOptions, 'passiveHealth' | 'checkoutQueue'> = {},
 ): Promise<OwnEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'mela-edge-'));
   const port = await deadPort();
