@@ -15,6 +15,7 @@ import {
   type ServiceProcess,
 } from '@mela/testkit';
 import { createConnection, createPool } from 'mysql2/promise';
+import { inParallel } from './parallel.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
 
 export interface OrderBenchOptions {
@@ -349,24 +350,6 @@ async function rawInserts(
   const seconds = (performance.now() - started) / 1000;
   await pool.end();
   return figuresOf(samples, seconds, errors);
-}
-
-/** Runs `work` over `items`, at most `width` at a time. */
-async function inParallel<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next;
-        next += 1;
-        await work(items[index] as T, index);
-      }
-    }),
-  );
 }
 
 /** A JSON POST with a bearer token over a keep-alive agent. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { loadShardingConfig, openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { createTestShards } from '@mela/testkit';
+import { inParallel } from './parallel.js';
 import { figuresOf, type RunFigures } from './stats.js';
 
 const users = 2000;
@@ -92,21 +93,4 @@ export async function benchScatter(options: {
       await shards.drop();
     },
   };
-}
-
-async function inParallel<T>(
-  items: readonly T[],
-  width: number,
-  work: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const item = items[next] as T;
-        next += 1;
-        await work(item);
-      }
-    }),
-  );
 }

@@ -22,8 +22,11 @@ export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from
 export type { KafkaNode } from './kafka.js';
 export { createTopicsAndWait } from './kafka-topics.js';
 export {
+  controlPlaneCredentials,
   ensureHelm,
   ensureKubeBinaries,
+  etcdArgs,
+  kubeApiserverArgs,
   ensureKwok,
   helmVersion,
   kubeVersion,
@@ -43,6 +46,7 @@ export {
 } from './nginx.js';
 export type { RunningNginx } from './nginx.js';
 export { paths, repoRoot, stateDir } from './paths.js';
+export { waitFor } from './processes.js';
 export { redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';
 export type { ReceivedMail } from './smtp.js';

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
-import { hasCommand, progress, run } from './processes.js';
+import { fillAtomically, hasCommand, progress, run } from './processes.js';
 
 /** The Kubernetes release the real-API tests run (and its etcd, as Kubernetes pins it). */
 export const kubeVersion = 'v1.37.2';
@@ -70,12 +71,12 @@ function ensureGoTool(name: string, pkg: string, version: string, minutes: strin
   if (existsSync(binary)) return binary;
   if (!hasCommand('go')) throw new Error(`building ${name} needs Go (the go command) on PATH`);
   progress(`building ${name} ${version} from the Go module proxy — once, ${minutes}`);
-  const partial = join(bin, 'partial');
-  mkdirSync(partial, { recursive: true });
-  run('go', ['install', '-trimpath', '-ldflags', '-s -w', `${pkg}@${version}`], {
-    env: { ...process.env, CGO_ENABLED: '0', GOBIN: partial },
+  fillAtomically(bin, (staging) => {
+    mkdirSync(staging, { recursive: true });
+    run('go', ['install', '-trimpath', '-ldflags', '-s -w', `${pkg}@${version}`], {
+      env: { ...process.env, CGO_ENABLED: '0', GOBIN: staging },
+    });
   });
-  renameSync(join(partial, name), binary);
   return binary;
 }
 
@@ -87,4 +88,61 @@ export function ensureHelm(): string {
 /** The `kwok` controller, built from the Go module proxy. */
 export function ensureKwok(): string {
   return ensureGoTool('kwok', 'sigs.k8s.io/kwok/cmd/kwok', kwokVersion, 'about a minute');
+}
+
+/**
+ * What a throwaway control plane in `dir` authenticates with: a service-account signing key
+ * and a bearer token of `system:masters` (a static token file).
+ */
+export function controlPlaneCredentials(dir: string): {
+  readonly token: string;
+  readonly keyFile: string;
+  readonly tokenFile: string;
+} {
+  const token = randomBytes(24).toString('hex');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = join(dir, 'service-accounts.key');
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  const tokenFile = join(dir, 'tokens.csv');
+  writeFileSync(tokenFile, `${token},mela-admin,mela-admin,system:masters\n`);
+  return { token, keyFile, tokenFile };
+}
+
+/** A single-member etcd on loopback, its data in `dir/etcd`, fsync off (throwaway). */
+export function etcdArgs(dir: string, clientPort: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${String(clientPort)}`;
+  const peer = `http://127.0.0.1:${String(peerPort)}`;
+  return [
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
+    '--unsafe-no-fsync',
+  ];
+}
+
+/** kube-apiserver on loopback over that etcd, with RBAC and the credentials above. */
+export function kubeApiserverArgs(options: {
+  readonly dir: string;
+  readonly etcdPort: number;
+  readonly port: number;
+  readonly credentials: { readonly keyFile: string; readonly tokenFile: string };
+  readonly extra?: readonly string[];
+}): string[] {
+  const { keyFile, tokenFile } = options.credentials;
+  return [
+    `--etcd-servers=http://127.0.0.1:${String(options.etcdPort)}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${String(options.port)}`,
+    `--cert-dir=${join(options.dir, 'certs')}`,
+    `--token-auth-file=${tokenFile}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${keyFile}`,
+    `--service-account-signing-key-file=${keyFile}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    ...(options.extra ?? []),
+  ];
 }

@@ -49,15 +49,17 @@ function panel(
     s.step
       ? s.points.filter((p, i, all) => i === 0 || i === all.length - 1 || p[1] !== all[i - 1]?.[1])
       : s.points;
-  const path = (s: Series) =>
-    changes(s)
+  const path = (s: Series) => {
+    const points = changes(s);
+    return points
       .map(([t, v], i) => {
-        const previous = changes(s)[i - 1];
+        const previous = points[i - 1];
         const stepTo =
           s.step && previous ? `L${x(t).toFixed(1)},${y(previous[1]).toFixed(1)} ` : '';
         return `${i === 0 ? 'M' : `${stepTo}L`}${x(t).toFixed(1)},${y(v).toFixed(1)}`;
       })
       .join(' ');
+  };
   const grid = [0, 0.5, 1]
     .map((f) => {
       const value = yMax * f;

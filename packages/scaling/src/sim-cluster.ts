@@ -1,13 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ensureKubeBinaries, ensureKwok, goModuleFile, kwokVersion } from '@mela/devstack';
+import {
+  controlPlaneCredentials,
+  ensureKubeBinaries,
+  ensureKwok,
+  etcdArgs,
+  goModuleFile,
+  kubeApiserverArgs,
+  kwokVersion,
+  waitFor,
+} from '@mela/devstack';
 import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
 
 /**
@@ -106,13 +114,10 @@ export async function startSimCluster(options: {
   const binaries = ensureKubeBinaries();
   const kwok = ensureKwok();
   const { dir } = options;
-  mkdirSync(join(dir, 'logs'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const token = randomBytes(24).toString('hex');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyFile = join(dir, 'service-accounts.key');
-  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  writeFileSync(join(dir, 'tokens.csv'), `${token},mela-admin,mela-admin,system:masters\n`);
+  const credentials = controlPlaneCredentials(dir);
+  const { token, keyFile } = credentials;
   const server = `https://127.0.0.1:${String(apiPort)}`;
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(
@@ -161,30 +166,19 @@ export async function startSimCluster(options: {
   };
   let adapter: Awaited<ReturnType<typeof startMetricsAdapter>> | undefined;
   try {
-    const etcd = `http://127.0.0.1:${String(etcdPort)}`;
-    launch('etcd', binaries.etcd, [
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=${etcd}`,
-      `--advertise-client-urls=${etcd}`,
-      `--listen-peer-urls=http://127.0.0.1:${String(peerPort)}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${String(peerPort)}`,
-      `--initial-cluster=default=http://127.0.0.1:${String(peerPort)}`,
-      '--unsafe-no-fsync',
-    ]);
-    launch('kube-apiserver', binaries.kubeApiserver, [
-      `--etcd-servers=${etcd}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${String(apiPort)}`,
-      `--cert-dir=${join(dir, 'certs')}`,
-      `--token-auth-file=${join(dir, 'tokens.csv')}`,
-      '--authorization-mode=RBAC',
-      '--service-account-issuer=https://kubernetes.default.svc',
-      `--service-account-key-file=${keyFile}`,
-      `--service-account-signing-key-file=${keyFile}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
-      // The metrics adapter is reached at its endpoint's address (there is no kube-proxy).
-      '--enable-aggregator-routing=true',
-    ]);
+    launch('etcd', binaries.etcd, etcdArgs(dir, etcdPort, peerPort));
+    launch(
+      'kube-apiserver',
+      binaries.kubeApiserver,
+      kubeApiserverArgs({
+        dir,
+        etcdPort,
+        port: apiPort,
+        credentials,
+        // The metrics adapter is reached at its endpoint's address (there is no kube-proxy).
+        extra: ['--enable-aggregator-routing=true'],
+      }),
+    );
     const config = new KubeConfig();
     config.loadFromFile(kubeconfig);
     const core = config.makeApiClient(CoreV1Api);
@@ -305,18 +299,16 @@ export async function startSimCluster(options: {
   }
 }
 
-async function waitUntil(
+/** devstack's waitFor, with what the processes wrote last when it gives up. */
+function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
   timeoutMs: number,
   output: () => string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-  throw new Error(`${what}: not within ${String(timeoutMs)} ms\n${output().slice(-3000)}`);
+  return waitFor(what, probe, timeoutMs).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${output().slice(-3000)}`, { cause: error });
+  });
 }
 
 /** The kinds of Mela's manifests the simulated cluster runs (no data layer, no operators). */

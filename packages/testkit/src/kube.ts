@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureKubeBinaries } from '@mela/devstack';
+import {
+  controlPlaneCredentials,
+  ensureKubeBinaries,
+  etcdArgs,
+  kubeApiserverArgs,
+} from '@mela/devstack';
 import { httpRequest } from './http.js';
 import { deadPort } from './network.js';
 import { stopChild } from './process.js';
@@ -136,12 +140,8 @@ export async function startOwnKubeApi(): Promise<OwnKubeApi> {
   const binaries = ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'mela-kube-'));
   const [etcdPort, peerPort, apiPort] = [await deadPort(), await deadPort(), await deadPort()];
-  const token = randomBytes(24).toString('hex');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyFile = join(dir, 'service-accounts.key');
-  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},mela-test,mela-test,system:masters\n`);
+  const credentials = controlPlaneCredentials(dir);
+  const { token } = credentials;
   let output = '';
   const keep = (name: string) => (chunk: Buffer) => {
     output = `${output}${chunk.toString().replace(/^/gm, `[${name}] `)}`.slice(-30_000);
@@ -154,44 +154,12 @@ export async function startOwnKubeApi(): Promise<OwnKubeApi> {
     children.push(child);
     return child;
   };
-  const etcdUrl = `http://127.0.0.1:${String(etcdPort)}`;
-  launch('etcd', binaries.etcd, [
-    '--data-dir',
-    join(dir, 'etcd'),
-    '--listen-client-urls',
-    etcdUrl,
-    '--advertise-client-urls',
-    etcdUrl,
-    '--listen-peer-urls',
-    `http://127.0.0.1:${String(peerPort)}`,
-    '--initial-advertise-peer-urls',
-    `http://127.0.0.1:${String(peerPort)}`,
-    '--initial-cluster',
-    `default=http://127.0.0.1:${String(peerPort)}`,
-    '--unsafe-no-fsync',
-  ]);
-  const apiserver = launch('kube-apiserver', binaries.kubeApiserver, [
-    '--etcd-servers',
-    etcdUrl,
-    '--bind-address',
-    '127.0.0.1',
-    '--secure-port',
-    String(apiPort),
-    '--cert-dir',
-    join(dir, 'certs'),
-    '--token-auth-file',
-    tokenFile,
-    '--authorization-mode',
-    'RBAC',
-    '--service-account-issuer',
-    'https://kubernetes.default.svc',
-    '--service-account-key-file',
-    keyFile,
-    '--service-account-signing-key-file',
-    keyFile,
-    '--service-cluster-ip-range',
-    '10.96.0.0/16',
-  ]);
+  launch('etcd', binaries.etcd, etcdArgs(dir, etcdPort, peerPort));
+  const apiserver = launch(
+    'kube-apiserver',
+    binaries.kubeApiserver,
+    kubeApiserverArgs({ dir, etcdPort, port: apiPort, credentials }),
+  );
   const server = `https://127.0.0.1:${String(apiPort)}`;
   // Throwaway servers: killed, not drained (a graceful kube-apiserver shutdown takes a minute).
   const stop = async () => {
