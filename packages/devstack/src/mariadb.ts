@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -66,12 +66,31 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
       );
       if (fresh) {
         progress(`initialising MariaDB data directory for ${instance.name}`);
-        mkdirSync(dataDir, { recursive: true });
-        run('mariadb-install-db', [
-          `--defaults-file=${configFile}`,
-          '--auth-root-authentication-method=socket',
-          '--skip-test-db',
-        ]);
+        const install = () => {
+          mkdirSync(dataDir, { recursive: true });
+          run('mariadb-install-db', [
+            `--defaults-file=${configFile}`,
+            '--auth-root-authentication-method=socket',
+            '--skip-test-db',
+          ]);
+        };
+        try {
+          install();
+        } catch (error) {
+          // mariadbd can crash while bootstrapping a new data directory on a loaded machine (a
+          // fresh-clone CI run saw signal 11 with three initialising at once): start it over once.
+          progress(
+            `initialising ${instance.name} failed (${String(error).split('\n')[0] ?? ''}); once more`,
+          );
+          rmSync(dataDir, { recursive: true, force: true });
+          try {
+            install();
+          } catch (again) {
+            // Leave no half-made directory a later run would take as initialised.
+            rmSync(dataDir, { recursive: true, force: true });
+            throw again;
+          }
+        }
       }
       progress(`starting MariaDB ${instance.name} on ${host}:${instance.port}`);
       startDetached(name, mariadbd, [`--defaults-file=${configFile}`]);
