@@ -47,6 +47,9 @@ export async function waitFor(
     if (await probe()) return;
     await delay(wait);
   }
+  // Once more after the deadline: a synchronous step elsewhere (a database initialising its
+  // data directory) can hold the event loop past it without the probe having had a turn.
+  if (await probe()) return;
   const hint = logFile === undefined ? '' : `; see ${logFile}:\n${tail(logFile, 15)}`;
   throw new Error(`${what} did not come up within ${timeoutMs} ms${hint}`);
 }
