@@ -1,5 +1,5 @@
 import { App, YamlOutputType } from 'cdk8s';
-import type { Environment } from './environments.js';
+import { allAddons, type Environment } from './environments.js';
 import { DataChart } from './data-chart.js';
 import { EdgeCacheChart } from './edge-cache-chart.js';
 import { GatewayChart } from './gateway-chart.js';
@@ -25,8 +25,11 @@ export function melaApp(
   new DataChart(app, '10-data', env);
   new KafkaChart(app, '15-kafka', env);
   new ServicesChart(app, '20-services', env);
-  new EdgeCacheChart(app, '25-edge-cache', env);
-  new GatewayChart(app, '30-gateway', env);
-  new MonitoringChart(app, '40-monitoring', env);
+  const addons = env.addons ?? allAddons;
+  if (addons.gateway) {
+    new EdgeCacheChart(app, '25-edge-cache', env);
+    new GatewayChart(app, '30-gateway', env);
+  }
+  if (addons.prometheusOperator) new MonitoringChart(app, '40-monitoring', env);
   return app;
 }

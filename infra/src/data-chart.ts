@@ -6,6 +6,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { localTopology } from '@mela/topology';
 import type { Environment } from './environments.js';
+import { externalPeers, externalService } from './external-data.js';
 import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
 import {
@@ -92,9 +93,12 @@ const fromApps = (apps: readonly string[], port: number): k8s.NetworkPolicyIngre
 export class DataChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
     super(scope, id, { ...props, namespace: env.namespace });
-    this.#redis(env);
-    if (env.vitess) new VitessShards(this, 'vitess', env, env.vitess);
-    else for (const shard of mysqlShards(env)) this.#mysql(env, shard);
+    if (env.externalData) this.#external(env, env.externalData);
+    else {
+      this.#redis(env);
+      if (env.vitess) new VitessShards(this, 'vitess', env, env.vitess);
+      else for (const shard of mysqlShards(env)) this.#mysql(env, shard);
+    }
     this.#schemaJob(env);
     // The VSchema the services route by (packages/sharding/vschema/mela.json, as the image has
     // it); with Vitess also each keyspace's part on its own, as ApplyVSchema takes it.
@@ -118,6 +122,48 @@ export class DataChart extends Chart {
       },
     });
     if (env.devSecrets) this.#devSecrets(env);
+  }
+
+  /**
+   * The data layer outside the cluster: Redis, each shard and the mail relay under the names
+   * the in-cluster ones have, as Services without selectors pointing at the servers.
+   */
+  #external(env: Environment, data: NonNullable<Environment['externalData']>): void {
+    const partOf = { 'app.kubernetes.io/part-of': 'mela' };
+    externalService(this, 'redis', {
+      name: dataLayer.redis.app,
+      port: dataLayer.redis.port,
+      portName: 'redis',
+      endpoint: data.redis,
+      labels: { 'app.kubernetes.io/name': dataLayer.redis.app, ...partOf },
+    });
+    for (const { keyspace, shard, host } of mysqlShards(env)) {
+      const endpoint = data.mysql[`${keyspace}/${shard}`];
+      if (endpoint === undefined) {
+        throw new Error(`${env.name}: externalData.mysql has no ${keyspace}/${shard}`);
+      }
+      externalService(this, host, {
+        name: host,
+        port: dataLayer.mysql.port,
+        portName: 'mysql',
+        endpoint,
+        labels: {
+          'app.kubernetes.io/name': dataLayer.mysql.app,
+          'app.kubernetes.io/instance': host,
+          'mela.dev/keyspace': keyspace,
+          'mela.dev/keyrange': labelRange(shard),
+          ...partOf,
+        },
+        annotations: { 'mela.dev/shard': shard },
+      });
+    }
+    externalService(this, 'mail-relay', {
+      name: 'mail-relay',
+      port: 25,
+      portName: 'smtp',
+      endpoint: data.smtp,
+      labels: { 'app.kubernetes.io/name': 'mail-relay', ...partOf },
+    });
   }
 
   #redis(env: Environment): void {
@@ -353,17 +399,27 @@ export class DataChart extends Chart {
         },
       },
     });
-    const peers = env.vitess
-      ? [
-          { labels: vitessCluster.podLabels('vtgate'), port: vitessCluster.vtgate.port },
-          { labels: vitessCluster.podLabels('vtctld'), port: vitessCluster.vtctld.port },
-        ]
-      : [
-          {
-            labels: { 'app.kubernetes.io/name': dataLayer.mysql.app },
-            port: dataLayer.mysql.port,
-          },
-        ];
+    const external = env.externalData;
+    const peers: { to: k8s.NetworkPolicyPeer[]; ports: number[] }[] = external
+      ? externalPeers(Object.values(external.mysql)).map((peer) => ({
+          to: [{ ipBlock: { cidr: 'cidr' in peer ? peer.cidr : '' } }],
+          ports: [...peer.ports],
+        }))
+      : (env.vitess
+          ? [
+              { labels: vitessCluster.podLabels('vtgate'), port: vitessCluster.vtgate.port },
+              { labels: vitessCluster.podLabels('vtctld'), port: vitessCluster.vtctld.port },
+            ]
+          : [
+              {
+                labels: { 'app.kubernetes.io/name': dataLayer.mysql.app },
+                port: dataLayer.mysql.port,
+              },
+            ]
+        ).map((peer) => ({
+          to: [{ podSelector: { matchLabels: peer.labels } }],
+          ports: [peer.port],
+        }));
     new k8s.KubeNetworkPolicy(this, 'schema-network-policy', {
       metadata: { name, labels },
       spec: {
@@ -373,8 +429,11 @@ export class DataChart extends Chart {
         egress: [
           dnsEgress,
           ...peers.map((peer) => ({
-            to: [{ podSelector: { matchLabels: peer.labels } }],
-            ports: [{ port: k8s.IntOrString.fromNumber(peer.port), protocol: 'TCP' }],
+            to: peer.to,
+            ports: peer.ports.map((port) => ({
+              port: k8s.IntOrString.fromNumber(port),
+              protocol: 'TCP',
+            })),
           })),
         ],
       },
@@ -384,12 +443,16 @@ export class DataChart extends Chart {
   /** Development values only (kind/minikube); prod creates these Secrets outside the chart. */
   #devSecrets(env: Environment): void {
     const labels = { 'app.kubernetes.io/part-of': 'mela', 'mela.dev/values': 'development-only' };
-    const password = 'mela-dev-password';
+    // The external servers' own user, or the one the StatefulSets create.
+    const { user, password } = env.externalData?.mysqlCredentials ?? {
+      user: mysqlSecret.user,
+      password: 'mela-dev-password',
+    };
     const shardMap: Record<string, Record<string, string>> = {};
     for (const { keyspace, shard, host } of mysqlShards(env)) {
       shardMap[keyspace] = {
         ...shardMap[keyspace],
-        [shard]: `mysql://${mysqlSecret.user}:${password}@${host}:${String(dataLayer.mysql.port)}/${keyspace}`,
+        [shard]: `mysql://${user}:${password}@${host}:${String(dataLayer.mysql.port)}/${keyspace}`,
       };
     }
     const secret = (id: string, name: string, stringData: Record<string, string>) =>
@@ -409,7 +472,7 @@ export class DataChart extends Chart {
         [vitessCluster.config.users]: vtgateUsers(password),
         [vitessCluster.config.initDb]: tabletInitScript(),
       });
-    } else {
+    } else if (!env.externalData) {
       secret('mysql-secret', mysqlSecret.secret, {
         [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
         [mysqlSecret.passwordKey]: password,

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { localClusterNetwork, localTopology } from '@mela/topology';
 import type { ComputeResources } from './microservice.js';
 
 /** What differs between where Mela runs: sizes, counts, the image. */
 export interface Environment {
-  readonly name: 'dev' | 'prod' | 'dev-vitess' | 'bbd';
+  readonly name: 'dev' | 'prod' | 'dev-vitess' | 'bbd' | 'local-cluster';
   /** The namespace every Mela object lives in. */
   readonly namespace: string;
   /** The image every service runs (skaffold replaces it with what it built). */
@@ -44,7 +45,53 @@ export interface Environment {
    * (`MYSQL_MODE=vtgate`) — instead of one MySQL StatefulSet per keyrange. @default StatefulSets
    */
   readonly vitess?: VitessOptions;
+  /**
+   * The data layer outside the cluster — managed databases, or local mode's servers — reached
+   * through Services without selectors and EndpointSlices at these addresses (and allowed by
+   * NetworkPolicies as address blocks), instead of the Redis and MySQL StatefulSets and Strimzi.
+   * @default in the cluster
+   */
+  readonly externalData?: ExternalData;
+  /** What the cluster has installed besides Kubernetes itself. @default all of it */
+  readonly addons?: ClusterAddons;
 }
+
+/** One server outside the cluster. */
+export interface ExternalEndpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ExternalData {
+  readonly redis: ExternalEndpoint;
+  /** Each MySQL shard by `keyspace/shard` (`commerce/0`, `customer/-80`, …). */
+  readonly mysql: Readonly<Record<string, ExternalEndpoint>>;
+  /** The user and password the services and the schema Job connect with. */
+  readonly mysqlCredentials: { readonly user: string; readonly password: string };
+  /** A Kafka broker without authentication; it advertises its own address to clients. */
+  readonly kafka: ExternalEndpoint;
+  /** The mail relay the notification service sends through. */
+  readonly smtp: ExternalEndpoint;
+}
+
+/** Operators and adapters an environment's manifests rely on. */
+export interface ClusterAddons {
+  /** Envoy Gateway (Gateway API) and the in-cluster edge cache in front of the services. */
+  readonly gateway: boolean;
+  /** The Prometheus Operator: ServiceMonitors, the PrometheusRule, the dashboards. */
+  readonly prometheusOperator: boolean;
+  /** KEDA: the notification consumers scale on their lag (else on CPU). */
+  readonly keda: boolean;
+  /** A custom-metrics adapter serving `http_requests_per_second` to the HPAs. */
+  readonly customMetrics: boolean;
+}
+
+export const allAddons: ClusterAddons = {
+  gateway: true,
+  prometheusOperator: true,
+  keda: true,
+  customMetrics: true,
+};
 
 /** The VitessCluster's sizes and policies (what the operator's examples leave to the user). */
 export interface VitessOptions {
@@ -150,4 +197,36 @@ export const bbd: Environment = {
   },
 };
 
-export const environments = { dev, prod, 'dev-vitess': devVitess, bbd } as const;
+/**
+ * dev on the real single-node cluster this machine runs (`npm run cluster:local`): the same
+ * services, HPAs, PDBs, NetworkPolicies and security, with the data layer outside the cluster
+ * (local mode's servers on the data host) and without the operators that cluster lacks.
+ */
+export const localCluster: Environment = {
+  ...dev,
+  name: 'local-cluster',
+  addons: { gateway: false, prometheusOperator: false, keda: false, customMetrics: false },
+  externalData: (() => {
+    // The data host (`npm run cluster:local`): local mode's servers, as managed databases would
+    // run, outside the cluster.
+    const topology = localTopology({ MELA_HOST: localClusterNetwork.dataHost });
+    const at = (port: number) => ({ address: topology.host, port });
+    return {
+      redis: at(topology.redis.port),
+      mysql: Object.fromEntries(
+        topology.mysql.instances.map((i) => [`${i.keyspace}/${i.shard}`, at(i.port)]),
+      ),
+      mysqlCredentials: { user: topology.mysql.user, password: topology.mysql.password },
+      kafka: at(topology.kafka.port),
+      smtp: at(topology.mailbox.smtpPort),
+    };
+  })(),
+};
+
+export const environments = {
+  dev,
+  prod,
+  'dev-vitess': devVitess,
+  bbd,
+  'local-cluster': localCluster,
+} as const;

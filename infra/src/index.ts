@@ -1,6 +1,12 @@
 export { melaApp } from './app.js';
-export { dev, devVitess, environments, prod } from './environments.js';
-export type { Environment, VitessOptions } from './environments.js';
+export { allAddons, dev, devVitess, environments, localCluster, prod } from './environments.js';
+export type {
+  ClusterAddons,
+  Environment,
+  ExternalData,
+  ExternalEndpoint,
+  VitessOptions,
+} from './environments.js';
 export { Microservice } from './microservice.js';
 export type {
   ComputeResources,
@@ -41,3 +47,4 @@ export {
   k6Scripts,
   loadTestApp,
 } from './load-test-chart.js';
+export { externalPeers, externalService } from './external-data.js';

@@ -18,6 +18,7 @@ import {
   KafkaUserSpecAuthorizationType,
 } from '../imports/kafka.strimzi.io.js';
 import type { Environment } from './environments.js';
+import { externalService } from './external-data.js';
 import { dataLayer, secrets } from './services-chart.js';
 
 /** The broker version: the newest Strimzi 1.2 deploys, the same local mode runs. */
@@ -35,6 +36,21 @@ export const kafkaCluster = dataLayer.kafka.cluster;
 export class KafkaChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
     super(scope, id, { ...props, namespace: env.namespace });
+    if (env.externalData) {
+      // A broker outside the cluster: its bootstrap under the name Strimzi would give it (the
+      // topics are the broker's business there).
+      externalService(this, 'kafka-bootstrap', {
+        name: dataLayer.kafka.bootstrap,
+        port: dataLayer.kafka.port,
+        portName: 'tcp-clients',
+        endpoint: env.externalData.kafka,
+        labels: {
+          'app.kubernetes.io/name': dataLayer.kafka.app,
+          'app.kubernetes.io/part-of': 'mela',
+        },
+      });
+      return;
+    }
     const cluster = { 'strimzi.io/cluster': kafkaCluster, 'app.kubernetes.io/part-of': 'mela' };
     const { replicas, storage } = env.kafka;
     const minInSync = Math.min(2, replicas);

@@ -28,6 +28,11 @@ export type EgressPeer =
       /** Labels of pods an operator makes (e.g. Vitess's vtgate), in the same namespace. */
       readonly pods: Readonly<Record<string, string>>;
       readonly ports: readonly number[];
+    }
+  | {
+      /** Addresses outside the cluster (a managed database), e.g. `10.0.3.7/32`. */
+      readonly cidr: string;
+      readonly ports: readonly number[];
     };
 
 export interface MicroserviceProps {
@@ -85,6 +90,13 @@ export interface MicroserviceProps {
    * release name). @default { release: 'kube-prometheus-stack' }
    */
   readonly monitorLabels?: Readonly<Record<string, string>>;
+  /** A ServiceMonitor for the Prometheus Operator (a cluster without it has no such kind). @default true */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Scale on requests per second as well as CPU (needs a custom-metrics adapter such as
+   * prometheus-adapter; without one the HPA could never scale down). @default true
+   */
+  readonly requestRateMetric?: boolean;
 }
 
 const dnsLabel = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -170,6 +182,18 @@ function resolve(props: MicroserviceProps) {
     spreadOverZones: props.spreadOverZones ?? true,
     autoscaling: props.autoscaling ?? 'hpa',
     monitorLabels: props.monitorLabels ?? { release: 'kube-prometheus-stack' },
+    serviceMonitor: props.serviceMonitor ?? true,
+    requestRateMetric: props.requestRateMetric ?? true,
+  };
+}
+
+/** The NetworkPolicy peer of an egress destination. */
+function egressPeer(peer: EgressPeer): k8s.NetworkPolicyPeer {
+  if ('cidr' in peer) return { ipBlock: { cidr: peer.cidr } };
+  return {
+    podSelector: {
+      matchLabels: 'app' in peer ? { 'app.kubernetes.io/name': peer.app } : peer.pods,
+    },
   };
 }
 
@@ -349,13 +373,7 @@ export class Microservice extends Construct {
         egress: [
           dnsEgress,
           ...(p.allowTo ?? []).map((peer) => ({
-            to: [
-              {
-                podSelector: {
-                  matchLabels: 'app' in peer ? { 'app.kubernetes.io/name': peer.app } : peer.pods,
-                },
-              },
-            ],
+            to: [egressPeer(peer)],
             ports: peer.ports.map((port) => ({
               port: k8s.IntOrString.fromNumber(port),
               protocol: 'TCP',
@@ -364,13 +382,15 @@ export class Microservice extends Construct {
         ],
       },
     });
-    new ServiceMonitor(this, 'service-monitor', {
-      metadata: { name: p.name, labels: { ...labels, ...p.monitorLabels } },
-      spec: {
-        selector: { matchLabels: selector },
-        endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }],
-      },
-    });
+    if (p.serviceMonitor) {
+      new ServiceMonitor(this, 'service-monitor', {
+        metadata: { name: p.name, labels: { ...labels, ...p.monitorLabels } },
+        spec: {
+          selector: { matchLabels: selector },
+          endpoints: [{ port: 'http', path: '/metrics', interval: '15s' }],
+        },
+      });
+    }
   }
 
   #autoscaler(p: ReturnType<typeof resolve>, labels: Record<string, string>): void {
@@ -388,16 +408,20 @@ export class Microservice extends Construct {
               target: { type: 'Utilization', averageUtilization: p.targetCpuUtilization },
             },
           },
-          {
-            type: 'Pods',
-            pods: {
-              metric: { name: 'http_requests_per_second' },
-              target: {
-                type: 'AverageValue',
-                averageValue: k8s.Quantity.fromString(String(p.targetRequestsPerSecond)),
-              },
-            },
-          },
+          ...(p.requestRateMetric
+            ? [
+                {
+                  type: 'Pods',
+                  pods: {
+                    metric: { name: 'http_requests_per_second' },
+                    target: {
+                      type: 'AverageValue',
+                      averageValue: k8s.Quantity.fromString(String(p.targetRequestsPerSecond)),
+                    },
+                  },
+                },
+              ]
+            : []),
         ],
         // A sale arrives in seconds: double (or add 4 pods) every 15 s with no stabilisation;
         // it leaves slowly: 10 % a minute after 5 minutes of lower load, so a dip does not flap.

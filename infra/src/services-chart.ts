@@ -5,7 +5,8 @@ import type { ServiceName } from '@mela/topology';
 import { GatewayClass } from '../imports/gateway.networking.k8s.io.js';
 import { ScaledObject, TriggerAuthentication } from '../imports/keda.sh.js';
 import { envoyGatewayController } from './gateway-chart.js';
-import type { Environment } from './environments.js';
+import { allAddons, type Environment } from './environments.js';
+import { externalPeers } from './external-data.js';
 import { Microservice, type EgressPeer, type MicroserviceProps } from './microservice.js';
 import { vitessCluster } from './vitess.js';
 
@@ -67,21 +68,30 @@ function serviceProps(
     },
     secretEnv: { AUTH_JWT_SECRET: secrets.auth },
   };
+  const external = env.externalData;
+  const addons = env.addons ?? allAddons;
+  // Strimzi's listener takes SCRAM; an external broker here takes no authentication.
   const kafka = {
     KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
-    KAFKA_SASL_MECHANISM: 'scram-sha-512',
-    KAFKA_USERNAME: 'mela-services',
+    ...(external ? {} : { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_USERNAME: 'mela-services' }),
   };
+  const kafkaSecret: Record<string, { readonly secret: string; readonly key: string }> = external
+    ? {}
+    : { KAFKA_PASSWORD: secrets.kafkaPassword };
   const gateway = { namespaces: ['envoy-gateway-system'] };
   const monitoring = ['monitoring'];
-  const redis = { app: dataLayer.redis.app, ports: [dataLayer.redis.port] };
+  const redis: EgressPeer[] = external
+    ? externalPeers([external.redis])
+    : [{ app: dataLayer.redis.app, ports: [dataLayer.redis.port] }];
   const redisUrl = { REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}` };
   // The cart lives in Redis only; the others read and write the MySQL shards too, routed by
   // the VSchema from a ConfigMap (change it without rebuilding the image) — or, with the
   // Vitess operator, through vtgate, which routes by the same VSchema.
-  const mysql: EgressPeer = env.vitess
-    ? { pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }
-    : { app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] };
+  const mysql: EgressPeer[] = env.vitess
+    ? [{ pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }]
+    : external
+      ? externalPeers(Object.values(external.mysql))
+      : [{ app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] }];
   const sharded = env.vitess
     ? { ...shared.secretEnv, VTGATE_URL: secrets.vtgateUrl }
     : { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
@@ -94,7 +104,12 @@ function serviceProps(
       { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
     ],
   };
-  const kafkaPeer = { app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] };
+  const kafkaPeer: EgressPeer[] = external
+    ? externalPeers([external.kafka])
+    : [{ app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] }];
+  const mailRelay: EgressPeer[] = external
+    ? externalPeers([external.smtp])
+    : [{ app: 'mail-relay', ports: [25] }];
   return {
     catalog: {
       ...shared,
@@ -105,31 +120,31 @@ function serviceProps(
         apps: ['cart', 'edge-cache'],
         namespaces: [...gateway.namespaces, ...monitoring],
       },
-      allowTo: [redis, mysql],
+      allowTo: [...redis, ...mysql],
     },
     cart: {
       ...shared,
       env: { ...shared.env, ...redisUrl, CATALOG_URL: url('catalog') },
       allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [redis, { app: 'catalog', ports: [port] }],
+      allowTo: [...redis, { app: 'catalog', ports: [port] }],
     },
     order: {
       ...shared,
       env: { ...shared.env, ...redisUrl, ...vschema.env, ...kafka, CART_URL: url('cart') },
       configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
+      secretEnv: { ...sharded, ...kafkaSecret },
       allowFrom: { namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [redis, mysql, kafkaPeer, { app: 'cart', ports: [port] }],
+      allowTo: [...redis, ...mysql, ...kafkaPeer, { app: 'cart', ports: [port] }],
     },
     notification: {
       ...shared,
-      // KEDA scales the consumers on their lag (below), not on CPU.
-      autoscaling: 'external',
+      // KEDA scales the consumers on their lag (below), not on CPU; without KEDA, on CPU.
+      autoscaling: addons.keda ? 'external' : 'hpa',
       env: { ...shared.env, ...vschema.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
       configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, KAFKA_PASSWORD: secrets.kafkaPassword },
+      secretEnv: { ...sharded, ...kafkaSecret },
       allowFrom: { namespaces: monitoring },
-      allowTo: [mysql, kafkaPeer, { app: 'mail-relay', ports: [25] }],
+      allowTo: [...mysql, ...kafkaPeer, ...mailRelay],
     },
   };
 }
@@ -141,6 +156,7 @@ export class ServicesChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
     super(scope, id, { ...props, namespace: env.namespace });
     const all = serviceProps(env);
+    const addons = env.addons ?? allAddons;
     this.services = {} as Record<ServiceName, Microservice>;
     for (const name of Object.keys(all) as ServiceName[]) {
       const props = all[name];
@@ -152,9 +168,11 @@ export class ServicesChart extends Chart {
         name,
         image: env.image,
         env: { ...props.env, MELA_SERVICE: name },
+        serviceMonitor: addons.prometheusOperator,
+        requestRateMetric: addons.customMetrics,
       });
     }
-    notificationScaling(this, env);
+    if (addons.keda) notificationScaling(this, env);
   }
 }
 
@@ -230,6 +248,7 @@ export class ClusterChart extends Chart {
         },
       });
     }
+    if (!(env.addons ?? allAddons).gateway) return;
     new GatewayClass(this, 'gateway-class', {
       metadata: { name: 'mela', labels: partOf },
       spec: {

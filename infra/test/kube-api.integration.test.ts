@@ -10,7 +10,7 @@ import {
   type OwnKubeApi,
 } from '@mela/testkit';
 import { parseAllDocuments } from 'yaml';
-import { environments } from '../src/index.js';
+import { allAddons, environments } from '../src/index.js';
 import { synthObjects } from './support.js';
 
 /**
@@ -67,19 +67,17 @@ for (const env of Object.values(environments)) {
 
       assert.deepEqual(refused, []);
       const kinds = new Set(objects.map((o) => o.kind));
+      const addons = env.addons ?? allAddons;
       for (const kind of [
         'Deployment',
-        'StatefulSet',
         'Job',
         'HorizontalPodAutoscaler',
-        'ScaledObject',
-        'Kafka',
-        'KafkaNodePool',
-        'KafkaTopic',
-        'KafkaUser',
-        'ServiceMonitor',
-        'HTTPRoute',
-        'Gateway',
+        ...(env.externalData
+          ? ['EndpointSlice']
+          : ['StatefulSet', 'Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser']),
+        ...(addons.keda ? ['ScaledObject'] : []),
+        ...(addons.prometheusOperator ? ['ServiceMonitor'] : []),
+        ...(addons.gateway ? ['HTTPRoute', 'Gateway'] : []),
       ])
         assert.ok(kinds.has(kind), `${env.name} has a ${kind}`);
     });

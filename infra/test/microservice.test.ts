@@ -269,4 +269,28 @@ describe('the Microservice construct', () => {
       assert.throws(() => synth(props), { message }, JSON.stringify(props));
     }
   });
+  it('when the cluster has no Prometheus Operator nor custom-metrics adapter, then there is no ServiceMonitor and the HPA scales on CPU alone', () => {
+    const objects = synth({ serviceMonitor: false, requestRateMetric: false });
+
+    assert.equal(objects.has('ServiceMonitor'), false);
+    assert.deepEqual(at(objects.get('HorizontalPodAutoscaler'), 'spec', 'metrics'), [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+      },
+    ]);
+  });
+
+  it('when a destination is outside the cluster, then egress allows its address block on its ports only', () => {
+    const objects = synth({ allowTo: [{ cidr: '10.0.3.7/32', ports: [6390, 3407] }] });
+    const egress = at(objects.get('NetworkPolicy'), 'spec', 'egress') as unknown[];
+
+    assert.deepEqual(egress[1], {
+      to: [{ ipBlock: { cidr: '10.0.3.7/32' } }],
+      ports: [
+        { port: 6390, protocol: 'TCP' },
+        { port: 3407, protocol: 'TCP' },
+      ],
+    });
+  });
 });

@@ -21,6 +21,7 @@ import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
 import {
   dataLayer,
+  allAddons,
   environments,
   gatewayService,
   kafkaCluster,
@@ -319,34 +320,55 @@ describe('what the manifests reference exists in the code, the image and the con
       }
     });
 
-    it(`when ${env.name} runs the edge cache, then nginx's generated configuration is mounted and serves its probe path`, () => {
-      const config = objects.find(
-        (o) => o.kind === 'ConfigMap' && o.metadata.name === 'edge-cache',
-      );
-      const deployment = objects.find(
-        (o) => o.kind === 'Deployment' && o.metadata.name === 'edge-cache',
-      );
-      const pod = (
-        deployment?.['spec'] as {
-          template: {
-            spec: {
-              containers: { args: string[]; readinessProbe: { httpGet: { path: string } } }[];
-            };
-          };
-        }
-      ).template.spec;
-      const nginx = (config?.['data'] as Record<string, string> | undefined)?.['nginx.conf'] ?? '';
-      const [container] = pod.containers;
+    const addons = env.addons ?? allAddons;
 
-      assert.ok(container);
-      assert.deepEqual(container.args.slice(0, 3), ['nginx', '-c', '/etc/mela/nginx.conf']);
-      assert.match(nginx, new RegExp(`location = ${container.readinessProbe.httpGet.path} \\{`));
-      assert.match(nginx, /proxy_cache mela_edge;/);
-      assert.match(nginx, /server catalog\.mela\.svc\.cluster\.local:3000 /);
-    });
+    if (!addons.gateway) {
+      it(`when ${env.name}'s cluster has no Gateway, then neither a Gateway, its routes nor the edge cache are in it`, () => {
+        const kinds = new Set(objects.map((o) => o.kind));
+        for (const kind of ['Gateway', 'HTTPRoute', 'GatewayClass', 'EnvoyProxy'])
+          assert.equal(kinds.has(kind), false, kind);
+        assert.equal(
+          objects.some((o) => o.metadata.name === 'edge-cache'),
+          false,
+        );
+      });
+    } else
+      it(`when ${env.name} runs the edge cache, then nginx's generated configuration is mounted and serves its probe path`, () => {
+        const config = objects.find(
+          (o) => o.kind === 'ConfigMap' && o.metadata.name === 'edge-cache',
+        );
+        const deployment = objects.find(
+          (o) => o.kind === 'Deployment' && o.metadata.name === 'edge-cache',
+        );
+        const pod = (
+          deployment?.['spec'] as {
+            template: {
+              spec: {
+                containers: { args: string[]; readinessProbe: { httpGet: { path: string } } }[];
+              };
+            };
+          }
+        ).template.spec;
+        const nginx =
+          (config?.['data'] as Record<string, string> | undefined)?.['nginx.conf'] ?? '';
+        const [container] = pod.containers;
+
+        assert.ok(container);
+        assert.deepEqual(container.args.slice(0, 3), ['nginx', '-c', '/etc/mela/nginx.conf']);
+        assert.match(nginx, new RegExp(`location = ${container.readinessProbe.httpGet.path} \\{`));
+        assert.match(nginx, /proxy_cache mela_edge;/);
+        assert.match(nginx, /server catalog\.mela\.svc\.cluster\.local:3000 /);
+      });
 
     it(`when ${env.name} uses custom resources, then an operator cluster:up installs serves each group`, () => {
-      const builtIn = new Set(['apps', 'batch', 'policy', 'autoscaling', 'networking.k8s.io']);
+      const builtIn = new Set([
+        'apps',
+        'batch',
+        'policy',
+        'autoscaling',
+        'networking.k8s.io',
+        'discovery.k8s.io',
+      ]);
       const groups = new Set(
         objects
           .map((o) => o.apiVersion)
@@ -360,7 +382,9 @@ describe('what the manifests reference exists in the code, the image and the con
         [...groups].filter((g) => !served.has(g)),
         [],
       );
-      assert.ok(groups.has('kafka.strimzi.io') && groups.has('keda.sh'));
+      assert.equal(groups.has('kafka.strimzi.io'), env.externalData === undefined);
+      assert.equal(groups.has('keda.sh'), addons.keda);
+      assert.equal(groups.has('monitoring.coreos.com'), addons.prometheusOperator);
     });
 
     it(`when ${env.name} autoscales and is watched, then the adapter serves the HPAs' metric from a series the services export, and Grafana and Prometheus select the monitoring objects`, async () => {
@@ -390,6 +414,21 @@ describe('what the manifests reference exists in the code, the image and the con
           assert.match(exported, new RegExp(`^${series}\\{`, 'm'), `${series} is exported`);
         }
       }
+      if (!addons.customMetrics) {
+        // Without an adapter a Pods metric would never be served, and the HPA never scale down.
+        const types = objects
+          .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+          .flatMap((hpa) => (hpa['spec'] as { metrics: { type: string }[] }).metrics)
+          .map((m) => m.type);
+        assert.deepEqual([...new Set(types)], ['Resource']);
+      }
+      if (!addons.prometheusOperator) {
+        assert.equal(
+          objects.some((o) => ['PrometheusRule', 'ServiceMonitor'].includes(o.kind)),
+          false,
+        );
+        return;
+      }
       const { label, labelValue, searchNamespace } = stack.grafana.sidecar.dashboards;
       const dashboards = objects.filter(
         (o) => o.kind === 'ConfigMap' && o.metadata.labels?.[label] === labelValue,
@@ -405,40 +444,59 @@ describe('what the manifests reference exists in the code, the image and the con
       }
     });
 
-    it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {
-      const user = objects.find((o) => o.kind === 'KafkaUser');
-      const scaler = objects.find((o) => o.kind === 'ScaledObject');
-      const topics = objects
-        .filter((o) => o.kind === 'KafkaTopic')
-        .map((o) => (o['spec'] as { topicName: string }).topicName);
-      const trigger = (scaler?.['spec'] as { triggers: { metadata: Record<string, string> }[] })
-        .triggers[0]?.metadata;
-
-      assert.equal(dataLayer.kafka.bootstrap, `${kafkaCluster}-kafka-bootstrap`);
-      assert.equal(
-        user?.metadata.name,
-        secrets.kafkaPassword.secret,
-        'Strimzi names the Secret after the user',
-      );
-      assert.deepEqual(topics.sort(), ['orders', 'orders.dlq']);
-      assert.equal(trigger?.['topic'], 'orders');
-      const notification = loadNotificationConfig({
-        AUTH_JWT_SECRET: 'x'.repeat(40),
-        SHARD_MAP: JSON.stringify(localShardMap(localTopology({}))),
+    if (env.externalData) {
+      const { kafka } = env.externalData;
+      it(`when ${env.name}'s Kafka is outside the cluster, then its bootstrap Service has Strimzi's name and points at the broker, which the services reach without SCRAM`, () => {
+        const slice = objects.find(
+          (o) =>
+            o.kind === 'EndpointSlice' &&
+            o.metadata.labels?.['kubernetes.io/service-name'] === dataLayer.kafka.bootstrap,
+        );
+        assert.deepEqual(
+          (slice?.['endpoints'] as { addresses: string[] }[] | undefined)?.[0]?.addresses,
+          [kafka.address],
+        );
+        for (const { container } of containersOf(objects)) {
+          const names = container.env.map((e) => e.name);
+          assert.equal(names.includes('KAFKA_SASL_MECHANISM'), false);
+          assert.equal(names.includes('KAFKA_PASSWORD'), false);
+        }
       });
-      assert.equal(trigger['consumerGroup'], notification.groupId);
-      if (env.devSecrets) {
-        const client = objects.find(
-          (o) => o.kind === 'Secret' && o.metadata.name === secrets.kafkaUsername.secret,
-        );
+    } else
+      it(`when ${env.name} connects to Kafka, then the names are those Strimzi and the services use`, () => {
+        const user = objects.find((o) => o.kind === 'KafkaUser');
+        const scaler = objects.find((o) => o.kind === 'ScaledObject');
+        const topics = objects
+          .filter((o) => o.kind === 'KafkaTopic')
+          .map((o) => (o['spec'] as { topicName: string }).topicName);
+        const trigger = (scaler?.['spec'] as { triggers: { metadata: Record<string, string> }[] })
+          .triggers[0]?.metadata;
+
+        assert.equal(dataLayer.kafka.bootstrap, `${kafkaCluster}-kafka-bootstrap`);
         assert.equal(
-          (client?.['stringData'] as Record<string, string> | undefined)?.[
-            secrets.kafkaUsername.key
-          ],
-          user.metadata.name,
+          user?.metadata.name,
+          secrets.kafkaPassword.secret,
+          'Strimzi names the Secret after the user',
         );
-      }
-    });
+        assert.deepEqual(topics.sort(), ['orders', 'orders.dlq']);
+        assert.equal(trigger?.['topic'], 'orders');
+        const notification = loadNotificationConfig({
+          AUTH_JWT_SECRET: 'x'.repeat(40),
+          SHARD_MAP: JSON.stringify(localShardMap(localTopology({}))),
+        });
+        assert.equal(trigger['consumerGroup'], notification.groupId);
+        if (env.devSecrets) {
+          const client = objects.find(
+            (o) => o.kind === 'Secret' && o.metadata.name === secrets.kafkaUsername.secret,
+          );
+          assert.equal(
+            (client?.['stringData'] as Record<string, string> | undefined)?.[
+              secrets.kafkaUsername.key
+            ],
+            user.metadata.name,
+          );
+        }
+      });
 
     it(`when ${env.name} runs another command in the image, then its script is built and tini is in the image`, () => {
       const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');

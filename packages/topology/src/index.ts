@@ -1,5 +1,6 @@
 export {
   kafkaBrokers,
+  localClusterNetwork,
   localShardMap,
   loadBalancingAlgorithms,
   localTopology,
@@ -12,6 +13,7 @@ export {
 export type {
   LoadBalancing,
   LoadBalancingAlgorithm,
+  LocalClusterNetwork,
   LocalTopology,
   MysqlInstance,
   ServiceName,

@@ -145,15 +145,21 @@ export function replicaPorts(service: ServiceTopology): number[] {
 
 /**
  * The local topology. Ports avoid the usual defaults (6379, 3306, 9092) so a developer's own
- * servers do not collide with Mela's; each can be moved with a `MELA_*_PORT` variable.
+ * servers do not collide with Mela's; each can be moved with a `MELA_*_PORT` variable. Every
+ * server listens on `MELA_HOST` (default 127.0.0.1; the local cluster's data layer listens on
+ * its node's bridge address, where pods reach it).
  * Default shards: `commerce` unsharded (`0`), `customer` in two keyranges (`-80`, `80-`).
  */
 export function localTopology(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): LocalTopology {
   const mysqlBase = portFrom(env, 'MELA_MYSQL_BASE_PORT', 3407);
+  const host = env['MELA_HOST'] || '127.0.0.1';
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) {
+    throw new Error(`MELA_HOST must be an IPv4 address of this machine, got "${host}"`);
+  }
   return {
-    host: '127.0.0.1',
+    host,
     redis: { port: portFrom(env, 'MELA_REDIS_PORT', 6390) },
     mysql: {
       user: 'mela',
@@ -216,3 +222,35 @@ export function localShardMap(topology: LocalTopology): Record<string, Record<st
   }
   return map;
 }
+
+/**
+ * The network of the local cluster (`npm run cluster:local`), which exists only on this machine:
+ * a bridge whose address is the node's IP and the pods' gateway, the pods' range on it, the
+ * service range routed to it, and the data host — a network namespace on the same bridge where
+ * the data layer runs outside the cluster, above the range the pods' IPAM hands out.
+ */
+export interface LocalClusterNetwork {
+  readonly bridge: string;
+  /** The bridge's address: the node's InternalIP, the API server's, the pods' gateway. */
+  readonly nodeIp: string;
+  readonly podCidr: string;
+  /** The last address the pods' IPAM hands out. */
+  readonly podRangeEnd: string;
+  readonly serviceCidr: string;
+  /** The `kubernetes` Service's ClusterIP, and the cluster DNS's. */
+  readonly kubernetesServiceIp: string;
+  readonly dnsServiceIp: string;
+  /** The data host's address (Redis, the MariaDB shards, Kafka, the mailbox). */
+  readonly dataHost: string;
+}
+
+export const localClusterNetwork: LocalClusterNetwork = {
+  bridge: 'mela0',
+  nodeIp: '10.244.0.1',
+  podCidr: '10.244.0.0/24',
+  podRangeEnd: '10.244.0.200',
+  serviceCidr: '10.96.0.0/16',
+  kubernetesServiceIp: '10.96.0.1',
+  dnsServiceIp: '10.96.0.10',
+  dataHost: '10.244.0.250',
+};
