@@ -28,9 +28,12 @@ const usage = `usage: mela <command>
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
                  --vitess adds the Vitess operator for charts/dev-vitess
   cluster down   delete it
+  cluster-local  a real single-node cluster here (up|down|status|purge; root, no Docker)
   cluster sim    a simulated cluster here (control plane + kwok nodes) whose HPAs follow npm start's load
   scale-watch    live table of the HPAs, Deployments, pods and scaling events (--record FILE)
   scale-report   chart + summary from scale-watch's and load's records (--watch F --load F --out DIR)
+  mailbox        the dev mailbox alone (SMTP + webhooks, as npm start runs it) until SIGTERM
+  image          build Mela's image from the Dockerfile with buildah (no Docker, no registry)
   import-crds    regenerate infra/imports from the operators' pinned CRDs (cdk8s import)
   start          deps up + migrate + seed, then the services (2 replicas each) behind nginx until Ctrl-C
   bench [--smoke] deps up + migrate + seed, then the benchmarks (packages/bench)`;
@@ -198,6 +201,23 @@ async function main(args: readonly string[]): Promise<number> {
         MELA_EDGE_PORT: String(topology.edge.port),
       });
     }
+    case 'cluster-local':
+      return runNode([join(repoRoot, 'packages/cluster/dist/src/cli.js'), ...rest], {});
+    case 'mailbox': {
+      const topology = localTopology();
+      const mailbox = await startMailbox(topology);
+      progress(
+        `mailbox: SMTP ${topology.host}:${String(topology.mailbox.smtpPort)}, HTTP ${topology.host}:${String(topology.mailbox.httpPort)}`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await mailbox.close();
+      return 0;
+    }
+    case 'image':
+      return runNode([join(repoRoot, 'packages/cluster/dist/src/image.cli.js'), ...rest], {});
     case 'capacity':
       return runNode([join(repoRoot, 'packages/capacity/dist/src/capacity.cli.js'), ...rest], {});
     case 'scale-watch':

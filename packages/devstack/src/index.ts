@@ -23,6 +23,7 @@ export type { KafkaNode } from './kafka.js';
 export { createTopicsAndWait } from './kafka-topics.js';
 export {
   controlPlaneCredentials,
+  ensureGoTool,
   ensureHelm,
   ensureKubeBinaries,
   etcdArgs,
@@ -46,7 +47,18 @@ export {
 } from './nginx.js';
 export type { RunningNginx } from './nginx.js';
 export { paths, repoRoot, stateDir } from './paths.js';
-export { waitFor } from './processes.js';
+export {
+  fillAtomically,
+  hasCommand,
+  isListening,
+  livePid,
+  progress,
+  run,
+  runningPid,
+  startDetached,
+  stopProcess,
+  waitFor,
+} from './processes.js';
 export { redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';
 export type { ReceivedMail } from './smtp.js';

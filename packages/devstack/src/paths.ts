@@ -23,5 +23,6 @@ export const paths = {
   log: (name: string) => join(stateDir, 'logs', `${name}.log`),
   pid: (name: string) => join(stateDir, 'run', `${name}.pid`),
   run: join(stateDir, 'run'),
-  cache: (name: string) => join(stateDir, 'cache', name),
+  /** Downloads and builds, shared by every stack of the checkout (`MELA_CACHE_DIR` moves them). */
+  cache: (name: string) => join(process.env['MELA_CACHE_DIR'] ?? join(stateDir, 'cache'), name),
 };

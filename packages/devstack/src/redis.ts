@@ -41,6 +41,10 @@ export function redisDependency(topology: LocalTopology): Dependency {
         '512mb',
         '--maxmemory-policy',
         'noeviction',
+        // Bound to an address other than loopback (the local cluster's data host, a namespace
+        // on a bridge that exists only on this machine), Redis without a password would refuse
+        // every client there.
+        ...(topology.host.startsWith('127.') ? [] : ['--protected-mode', 'no']),
       ]);
       await waitFor('Redis', () => isListening(port, topology.host), 10_000, paths.log(name));
     },

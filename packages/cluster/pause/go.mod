@@ -1,0 +1,3 @@
+module mela.local/pause
+
+go 1.26.0

@@ -1,0 +1,23 @@
+export { addonImages, addonVersions } from './addons.js';
+export type { Manifest } from './addons.js';
+export { nodeNetwork } from './host-network.js';
+export type { NodeNetwork } from './host-network.js';
+export {
+  buildImage,
+  ensureBaseImage,
+  imageRequirements,
+  imageSize,
+  loadIntoContainerd,
+  scratchImage,
+} from './image.js';
+export type { BuiltImage } from './image.js';
+export {
+  clusterDown,
+  clusterPurge,
+  clusterRequirements,
+  clusterStatus,
+  clusterUp,
+  nodeName,
+  runningCluster,
+} from './node-cluster.js';
+export type { LocalCluster } from './node-cluster.js';

@@ -1,0 +1,793 @@
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import {
+  ensureGoTool,
+  ensureKubeBinaries,
+  ensureSystemPackages,
+  etcdArgs,
+  kubeApiserverArgs,
+  livePid,
+  paths,
+  progress,
+  repoRoot,
+  run,
+  runningPid,
+  startDetached,
+  stopProcess,
+  waitFor,
+  type KubeBinaries,
+} from '@mela/devstack';
+import {
+  addonImages,
+  addonVersions,
+  coreDns,
+  kubeNetworkPolicies,
+  metricsServerRegistration,
+  type Manifest,
+} from './addons.js';
+import {
+  createNodeNetwork,
+  deleteNetns,
+  netnsNames,
+  nodeNetwork,
+  readSysctls,
+  removeKubeFirewall,
+  removeNodeNetwork,
+  removeUnreachableRoutes,
+  writeSysctls,
+  type NodeNetwork,
+} from './host-network.js';
+import { buildImage, imageRequirements, loadIntoContainerd, scratchImage } from './image.js';
+import { ensurePki } from './pki.js';
+import { dataHost, dataHostDown, dataHostUp, type DataHost } from './data-host.js';
+
+/** The node's name, and where the cluster listens (the API server on the node's address). */
+export const nodeName = 'mela-node';
+const ports = {
+  etcd: 2479,
+  etcdPeer: 2480,
+  apiserver: 6443,
+  kubelet: 10250,
+  kubeletHealthz: 10348,
+  kubeProxyHealthz: 10356,
+  kubeProxyMetrics: 10349,
+  metricsServer: 4443,
+} as const;
+
+/** Everything the cluster keeps: `.mela/cluster` (its processes' pids and logs are devstack's). */
+const dir = paths.data('cluster');
+const files = {
+  pki: join(dir, 'pki'),
+  etcd: dir,
+  apiserverCerts: join(dir, 'apiserver-certs'),
+  adminKubeconfig: join(dir, 'admin.kubeconfig'),
+  nodeKubeconfig: join(dir, 'node.kubeconfig'),
+  tokens: join(dir, 'tokens.csv'),
+  serviceAccountKey: join(dir, 'service-accounts.key'),
+  containerdConfig: join(dir, 'containerd.toml'),
+  containerdRoot: join(dir, 'containerd'),
+  cniConfDir: join(dir, 'cni/net.d'),
+  cniIpam: join(dir, 'cni/ipam'),
+  kubeletRoot: join(dir, 'kubelet'),
+  kubeletConfig: join(dir, 'kubelet.yaml'),
+  kubeletCerts: join(dir, 'kubelet-pki'),
+  podLogs: join(dir, 'pod-logs'),
+  resolvConf: join(dir, 'resolv.conf'),
+  kubeProxyConfig: join(dir, 'kube-proxy.yaml'),
+  metricsServerCerts: join(dir, 'metrics-server-certs'),
+  /** What the machine had before the cluster came, to restore when it goes. */
+  before: join(dir, 'before.json'),
+};
+/** containerd's state and socket: on /run like every runtime's. */
+const containerdState = '/run/mela-containerd';
+const containerdSocket = join(containerdState, 'containerd.sock');
+
+/** The processes, in start order; stopped in the reverse order (see `clusterDown`). */
+const processNames = [
+  'cluster-etcd',
+  'cluster-kube-apiserver',
+  'cluster-kube-controller-manager',
+  'cluster-kube-scheduler',
+  'cluster-containerd',
+  'cluster-kubelet',
+  'cluster-kube-proxy',
+  'cluster-metrics-server',
+] as const;
+type ProcessName = (typeof processNames)[number];
+
+/** What the host had before `up`; `down` puts it back and removes only what is new. */
+interface Before {
+  readonly sysctls: Record<string, string>;
+  readonly netns: string[];
+  /** Folders the kubelet or containerd create outside the cluster's own, whatever their flags. */
+  readonly existed: Record<string, boolean>;
+}
+const strayFolders = [
+  '/var/log/containers',
+  '/var/log/pods',
+  '/run/containerd',
+  '/var/lib/kubelet',
+];
+
+/**
+ * One `up` or `down` at a time on this machine (a second one would tear down what the first is
+ * starting): a lock folder holding the owner's pid; a dead owner's lock is taken over.
+ */
+async function exclusively<T>(action: () => Promise<T>): Promise<T> {
+  const lock = join(paths.run, 'cluster.lock');
+  mkdirSync(paths.run, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      const owner = livePid(join(lock, 'pid'));
+      if (owner !== undefined && owner !== process.pid) {
+        throw new Error(`the local cluster is busy: process ${String(owner)} holds ${lock}`);
+      }
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  writeFileSync(join(lock, 'pid'), `${String(process.pid)}\n`);
+  try {
+    return await action();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** A running local cluster. */
+export interface LocalCluster {
+  readonly kubeconfig: string;
+  readonly config: KubeConfig;
+  readonly network: NodeNetwork;
+  readonly binaries: KubeBinaries;
+  /** Where the data layer runs, outside the cluster (Redis, the shards, Kafka, the mailbox). */
+  readonly dataHost: DataHost;
+  /** Server-side apply of each object, in order. */
+  apply(objects: readonly Manifest[]): Promise<void>;
+  /** `kubectl` with the admin kubeconfig; throws with its output when it fails. */
+  kubectl(args: readonly string[]): string;
+}
+
+export const clusterRequirements = [
+  ...imageRequirements,
+  { command: 'containerd', aptPackage: 'containerd' },
+  { command: 'ctr', aptPackage: 'containerd' },
+  { file: '/usr/lib/cni/bridge', aptPackage: 'containernetworking-plugins' },
+  { command: 'iptables', aptPackage: 'iptables' },
+  { command: 'conntrack', aptPackage: 'conntrack' },
+  { command: 'openssl', aptPackage: 'openssl' },
+  { command: 'mount', aptPackage: 'mount' },
+] as const;
+
+/** The Go programs of the add-ons (built once from the Go module proxy). */
+function ensureAddonBinaries(): { coredns: string; metricsServer: string; netpol: string } {
+  return {
+    coredns: ensureGoTool(
+      'coredns',
+      'github.com/coredns/coredns',
+      addonVersions.coredns,
+      'a few minutes',
+    ),
+    metricsServer: ensureGoTool(
+      'metrics-server',
+      'sigs.k8s.io/metrics-server/cmd/metrics-server',
+      addonVersions.metricsServer,
+      'a few minutes',
+    ),
+    netpol: ensureGoTool(
+      'kube-network-policies',
+      'sigs.k8s.io/kube-network-policies/cmd',
+      addonVersions.kubeNetworkPolicies,
+      'a minute',
+    ),
+  };
+}
+
+/** The pause program (packages/cluster/pause), built once. */
+function ensurePause(): string {
+  const binary = join(paths.cache('pause'), 'pause');
+  if (existsSync(binary)) return binary;
+  mkdirSync(paths.cache('pause'), { recursive: true });
+  run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', binary, '.'], {
+    cwd: join(repoRoot, 'packages/cluster/pause'),
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  return binary;
+}
+
+function kubeconfigFile(server: string, user: string, token: string, ca: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'mela-local', cluster: { server, 'certificate-authority': ca } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: 'mela-local', context: { cluster: 'mela-local', user } }],
+    'current-context': 'mela-local',
+  });
+}
+
+/** The tokens (static token file): the admin, and the node's own credential (Node authorizer). */
+function ensureCredentials(net: NodeNetwork, caCert: string): void {
+  if (existsSync(files.tokens) && existsSync(files.serviceAccountKey)) return;
+  const admin = randomBytes(24).toString('hex');
+  const node = randomBytes(24).toString('hex');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(files.serviceAccountKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), {
+    mode: 0o600,
+  });
+  writeFileSync(
+    files.tokens,
+    `${admin},mela-admin,mela-admin,system:masters\n${node},system:node:${nodeName},system:node:${nodeName},system:nodes\n`,
+    { mode: 0o600 },
+  );
+  const server = `https://${net.nodeIp}:${String(ports.apiserver)}`;
+  writeFileSync(files.adminKubeconfig, kubeconfigFile(server, 'mela-admin', admin, caCert), {
+    mode: 0o600,
+  });
+  writeFileSync(
+    files.nodeKubeconfig,
+    kubeconfigFile(server, `system:node:${nodeName}`, node, caCert),
+    {
+      mode: 0o600,
+    },
+  );
+}
+
+function containerdConfig(): string {
+  return [
+    'version = 2',
+    `root = "${files.containerdRoot}"`,
+    `state = "${containerdState}"`,
+    'disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.internal.v1.opt", "io.containerd.tracing.processor.v1.otlp"]',
+    '[grpc]',
+    `  address = "${containerdSocket}"`,
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = "${addonImages.pause}"`,
+    // This sandbox lacks CAP_SYS_RESOURCE: a pod's oom_score_adj may only be raised.
+    '  restrict_oom_score_adj = true',
+    '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+    '    snapshotter = "overlayfs"',
+    '    default_runtime_name = "runc"',
+    '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
+    '      runtime_type = "io.containerd.runc.v2"',
+    '      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
+    // runc: crun refuses cgroup v1 hybrid mode; cgroupfs: there is no systemd.
+    '        BinaryName = "/usr/bin/runc"',
+    '        SystemdCgroup = false',
+    '  [plugins."io.containerd.grpc.v1.cri".cni]',
+    '    bin_dir = "/usr/lib/cni"',
+    `    conf_dir = "${files.cniConfDir}"`,
+    '',
+  ].join('\n');
+}
+
+function cniConfig(net: NodeNetwork): string {
+  return JSON.stringify(
+    {
+      cniVersion: '1.0.0',
+      name: 'mela',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: net.bridge,
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            dataDir: files.cniIpam,
+            ranges: [[{ subnet: net.podCidr, gateway: net.nodeIp, rangeEnd: net.podRangeEnd }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+function kubeletConfig(net: NodeNetwork, caCert: string): string {
+  return stringify({
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    address: net.nodeIp,
+    port: ports.kubelet,
+    readOnlyPort: 0,
+    healthzBindAddress: '127.0.0.1',
+    healthzPort: ports.kubeletHealthz,
+    authentication: {
+      anonymous: { enabled: false },
+      webhook: { enabled: true },
+      x509: { clientCAFile: caCert },
+    },
+    authorization: { mode: 'Webhook' },
+    containerRuntimeEndpoint: `unix://${containerdSocket}`,
+    // This machine: cgroup v1, no systemd, swap allowed, no node-allocatable enforcement.
+    cgroupDriver: 'cgroupfs',
+    failCgroupV1: false,
+    failSwapOn: false,
+    cgroupsPerQOS: true,
+    enforceNodeAllocatable: [],
+    protectKernelDefaults: false,
+    makeIPTablesUtilChains: false,
+    clusterDomain: 'cluster.local',
+    clusterDNS: [net.dnsServiceIp],
+    resolvConf: files.resolvConf,
+    podLogsDir: files.podLogs,
+    serializeImagePulls: false,
+    // The images are made here and can never be pulled again: never collect them.
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
+    evictionHard: {
+      'memory.available': '100Mi',
+      'nodefs.available': '1%',
+      'imagefs.available': '1%',
+    },
+    maxPods: 110,
+  });
+}
+
+function kubeProxyConfig(net: NodeNetwork): string {
+  return stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: files.adminKubeconfig },
+    hostnameOverride: nodeName,
+    mode: 'iptables',
+    clusterCIDR: net.podCidr,
+    bindAddress: net.nodeIp,
+    healthzBindAddress: `127.0.0.1:${String(ports.kubeProxyHealthz)}`,
+    metricsBindAddress: `127.0.0.1:${String(ports.kubeProxyMetrics)}`,
+    nodePortAddresses: [`${net.nodeIp}/32`],
+    iptables: { localhostNodePorts: false, masqueradeAll: false },
+    // Leave the conntrack sysctls as they are.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+  });
+}
+
+function start(name: ProcessName, command: string, args: readonly string[]): void {
+  if (runningPid(name) !== undefined) return;
+  startDetached(name, command, args, {
+    env: { ...process.env, PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+  });
+}
+
+function logTail(name: string): string {
+  try {
+    return readFileSync(paths.log(name), 'utf8').trimEnd().split('\n').slice(-20).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function until(what: string, probe: () => Promise<boolean>, ms: number, log?: ProcessName) {
+  await waitFor(what, probe, ms).catch((error: unknown) => {
+    throw new Error(`${String(error)}${log ? `\n${log}:\n${logTail(log)}` : ''}`, { cause: error });
+  });
+}
+
+function handle(kubeconfig: string, binaries: KubeBinaries, net: NodeNetwork): LocalCluster {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfig);
+  const objects = KubernetesObjectApi.makeApiClient(config);
+  return {
+    kubeconfig,
+    config,
+    network: net,
+    binaries,
+    dataHost: dataHost(net.dataHost),
+    async apply(list) {
+      for (const object of list) {
+        await objects.patch(
+          object,
+          undefined,
+          undefined,
+          'mela',
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+      }
+    },
+    kubectl(args) {
+      return run(binaries.kubectl, [`--kubeconfig=${kubeconfig}`, ...args]);
+    },
+  };
+}
+
+async function apiReady(core: CoreV1Api): Promise<boolean> {
+  try {
+    await core.listNamespace();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The images the cluster runs: Mela's (built from the Dockerfile) and the add-ons'. */
+function loadImages(): { mela: { size: string; seconds: number } } {
+  const addons = ensureAddonBinaries();
+  const pause = ensurePause();
+  const scratch = [
+    { name: addonImages.pause, binary: pause, path: '/pause' },
+    { name: addonImages.coredns, binary: addons.coredns, path: '/coredns' },
+    { name: addonImages.kubeNetworkPolicies, binary: addons.netpol, path: '/bin/netpol' },
+  ];
+  const present = run('ctr', [
+    '--address',
+    containerdSocket,
+    '--namespace',
+    'k8s.io',
+    'images',
+    'list',
+    '--quiet',
+  ]);
+  for (const image of scratch) {
+    scratchImage(image.name, image.binary, image.path);
+    if (!present.split('\n').includes(image.name))
+      loadIntoContainerd(image.name, image.name, containerdSocket);
+  }
+  const mela = buildImage();
+  progress(`loading ${mela.name} into the node's containerd`);
+  loadIntoContainerd(mela.name, 'docker.io/library/mela:dev', containerdSocket);
+  return { mela };
+}
+
+/**
+ * Starts the cluster (each part only if it is not running): the node network; etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler; containerd; the images; the kubelet
+ * and kube-proxy; then CoreDNS, kube-network-policies and metrics-server — and waits until the
+ * node is Ready and every add-on answers. Needs root.
+ */
+export function clusterUp(net: NodeNetwork = nodeNetwork): Promise<LocalCluster> {
+  return exclusively(() => up(net));
+}
+
+async function up(net: NodeNetwork): Promise<LocalCluster> {
+  if (process.getuid?.() !== 0)
+    throw new Error('the local cluster needs root (bridges, iptables, mounts, cgroups)');
+  ensureSystemPackages(clusterRequirements);
+  const binaries = ensureKubeBinaries();
+  const addons = ensureAddonBinaries();
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(files.before)) {
+    const before: Before = {
+      sysctls: readSysctls(),
+      netns: netnsNames(),
+      existed: Object.fromEntries(strayFolders.map((f) => [f, existsSync(f)])),
+    };
+    writeFileSync(files.before, JSON.stringify(before, null, 2));
+  }
+  createNodeNetwork(net);
+  progress(`starting the data host (Redis, MariaDB shards, Kafka, mailbox) on ${net.dataHost}`);
+  await dataHostUp(net, dataHost(net.dataHost));
+  const pki = ensurePki(files.pki, net.nodeIp, net.kubernetesServiceIp);
+  ensureCredentials(net, pki.caCert);
+
+  start('cluster-etcd', binaries.etcd, etcdArgs(files.etcd, ports.etcd, ports.etcdPeer));
+  start(
+    'cluster-kube-apiserver',
+    binaries.kubeApiserver,
+    kubeApiserverArgs({
+      dir: files.apiserverCerts,
+      etcdPort: ports.etcd,
+      port: ports.apiserver,
+      credentials: { keyFile: files.serviceAccountKey, tokenFile: files.tokens },
+      bindAddress: net.nodeIp,
+      authorizationModes: ['Node', 'RBAC'],
+      extra: [
+        `--advertise-address=${net.nodeIp}`,
+        `--service-cluster-ip-range=${net.serviceCidr}`,
+        `--tls-cert-file=${pki.apiserver.cert}`,
+        `--tls-private-key-file=${pki.apiserver.key}`,
+        `--client-ca-file=${pki.caCert}`,
+        '--enable-admission-plugins=NodeRestriction',
+        `--kubelet-client-certificate=${pki.kubeletClient.cert}`,
+        `--kubelet-client-key=${pki.kubeletClient.key}`,
+        '--kubelet-preferred-address-types=InternalIP',
+        // The aggregation layer (metrics.k8s.io) and its front-proxy identity.
+        `--requestheader-client-ca-file=${pki.caCert}`,
+        '--requestheader-allowed-names=front-proxy-client',
+        '--requestheader-username-headers=X-Remote-User',
+        '--requestheader-group-headers=X-Remote-Group',
+        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+        `--proxy-client-cert-file=${pki.frontProxy.cert}`,
+        `--proxy-client-key-file=${pki.frontProxy.key}`,
+        '--enable-aggregator-routing=true',
+        '--allow-privileged=true',
+      ],
+    }),
+  );
+  const kube = handle(files.adminKubeconfig, binaries, net);
+  const core = kube.config.makeApiClient(CoreV1Api);
+  await until('the API server', () => apiReady(core), 90_000, 'cluster-kube-apiserver');
+
+  const common = [`--kubeconfig=${files.adminKubeconfig}`, '--leader-elect=false'];
+  start('cluster-kube-controller-manager', binaries.kubeControllerManager, [
+    ...common,
+    '--secure-port=0',
+    `--service-account-private-key-file=${files.serviceAccountKey}`,
+    `--root-ca-file=${pki.caCert}`,
+    '--use-service-account-credentials=false',
+    `--cluster-cidr=${net.podCidr}`,
+    `--service-cluster-ip-range=${net.serviceCidr}`,
+    '--controllers=*,-kube-apiserver-serving-clustertrustbundle-publisher-controller',
+    '--horizontal-pod-autoscaler-sync-period=5s',
+  ]);
+  start('cluster-kube-scheduler', binaries.kubeScheduler, [...common, '--secure-port=0']);
+
+  mkdirSync(files.cniConfDir, { recursive: true });
+  writeFileSync(join(files.cniConfDir, '10-mela.conflist'), cniConfig(net));
+  writeFileSync(files.containerdConfig, containerdConfig());
+  start('cluster-containerd', 'containerd', ['--config', files.containerdConfig]);
+  await until(
+    'containerd',
+    () =>
+      Promise.resolve(
+        spawnSync('ctr', ['--address', containerdSocket, 'version'], { stdio: 'ignore' }).status ===
+          0,
+      ),
+    30_000,
+    'cluster-containerd',
+  );
+  loadImages();
+
+  writeFileSync(
+    files.resolvConf,
+    '# the cluster resolves cluster.local only; nothing leaves this machine\n',
+  );
+  writeFileSync(files.kubeletConfig, kubeletConfig(net, pki.caCert));
+  mkdirSync(files.kubeletRoot, { recursive: true });
+  start('cluster-kubelet', binaries.kubelet, [
+    `--config=${files.kubeletConfig}`,
+    `--kubeconfig=${files.nodeKubeconfig}`,
+    `--root-dir=${files.kubeletRoot}`,
+    `--cert-dir=${files.kubeletCerts}`,
+    `--node-ip=${net.nodeIp}`,
+    `--hostname-override=${nodeName}`,
+    '--node-labels=topology.kubernetes.io/zone=local',
+  ]);
+  writeFileSync(files.kubeProxyConfig, kubeProxyConfig(net));
+  start('cluster-kube-proxy', binaries.kubeProxy, [`--config=${files.kubeProxyConfig}`]);
+  await until(
+    'the node to be Ready',
+    async () => {
+      try {
+        const node = await core.readNode({ name: nodeName });
+        return (
+          node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false
+        );
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+    'cluster-kubelet',
+  );
+  start('cluster-metrics-server', addons.metricsServer, [
+    `--kubeconfig=${files.adminKubeconfig}`,
+    `--authentication-kubeconfig=${files.adminKubeconfig}`,
+    `--authorization-kubeconfig=${files.adminKubeconfig}`,
+    `--bind-address=${net.nodeIp}`,
+    `--secure-port=${String(ports.metricsServer)}`,
+    `--cert-dir=${files.metricsServerCerts}`,
+    '--kubelet-insecure-tls',
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-port=${String(ports.kubelet)}`,
+    '--metric-resolution=15s',
+  ]);
+  await kube.apply([
+    ...coreDns(net),
+    ...kubeNetworkPolicies(),
+    ...metricsServerRegistration(net, ports.metricsServer),
+  ]);
+  await until(
+    'the add-ons (CoreDNS, kube-network-policies, metrics-server)',
+    async () => {
+      try {
+        const pods = (await core.listNamespacedPod({ namespace: 'kube-system' })).items;
+        const ready = (prefix: string) =>
+          pods.some(
+            (p) =>
+              p.metadata?.name?.startsWith(prefix) === true &&
+              p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+          );
+        if (!ready('coredns') || !ready('kube-network-policies')) return false;
+        kube.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes']);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    120_000,
+    'cluster-kubelet',
+  );
+  return kube;
+}
+
+/** The running cluster, if it is up. */
+export function runningCluster(net: NodeNetwork = nodeNetwork): LocalCluster | undefined {
+  if (runningPid('cluster-kube-apiserver') === undefined || !existsSync(files.adminKubeconfig))
+    return undefined;
+  return handle(files.adminKubeconfig, ensureKubeBinaries(), net);
+}
+
+export function clusterStatus(): { name: string; pid: number | undefined }[] {
+  return processNames.map((name) => ({ name, pid: runningPid(name) }));
+}
+
+/** Mount points under `prefix` (deepest first), from this process's mount table. */
+function mountsUnder(prefixes: readonly string[]): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
+    .filter((point) => prefixes.some((p) => point === p || point.startsWith(`${p}/`)))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** The containerd shims of this cluster's containerd (they outlive it by design). */
+function shimPids(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return cmdline[0]?.endsWith('containerd-shim-runc-v2') === true &&
+          cmdline.includes(containerdSocket)
+          ? [Number(pid)]
+          : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Removes the kubelet's cgroups (`kubepods` under every v1 controller), leaves first. */
+function removeKubepodsCgroups(): void {
+  const root = '/sys/fs/cgroup';
+  if (!existsSync(root)) return;
+  const remove = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) remove(join(path, entry.name));
+    }
+    try {
+      rmdirSync(path);
+    } catch {
+      // still has tasks: the processes below are being killed
+    }
+  };
+  for (const controller of readdirSync(root)) {
+    const kubepods = join(root, controller, 'kubepods');
+    if (existsSync(kubepods)) remove(kubepods);
+  }
+}
+
+async function deleteAllPods(cluster: LocalCluster): Promise<void> {
+  const core = cluster.config.makeApiClient(CoreV1Api);
+  // Controllers first, so that nothing makes the pods again; then the pods, and wait until the
+  // kubelet has torn down their sandboxes (CNI DEL, netns, mounts).
+  try {
+    cluster.kubectl([
+      'delete',
+      'deployments,daemonsets,statefulsets,replicasets,jobs,horizontalpodautoscalers',
+      '--all',
+      '--all-namespaces',
+      '--wait=false',
+    ]);
+    cluster.kubectl([
+      'delete',
+      'pods',
+      '--all',
+      '--all-namespaces',
+      '--grace-period=5',
+      '--wait=false',
+    ]);
+  } catch (error) {
+    progress(
+      `deleting the cluster's pods: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return;
+  }
+  await waitFor(
+    'every pod to be gone',
+    async () => {
+      try {
+        return (await core.listPodForAllNamespaces()).items.length === 0;
+      } catch {
+        return true;
+      }
+    },
+    60_000,
+  ).catch((error: unknown) => progress(String(error)));
+}
+
+/**
+ * Stops the cluster and removes everything it made: pods first (so the kubelet unmounts their
+ * volumes and deletes their network namespaces), kube-proxy's rules, the kubelet, containerd and
+ * its shims, the control plane, etcd last; then mounts, cgroups, the node network, the folders
+ * the kubelet writes anyway, and the kernel settings as they were. Only its own processes.
+ */
+export function clusterDown(net: NodeNetwork = nodeNetwork): Promise<void> {
+  return exclusively(() => down(net));
+}
+
+async function down(net: NodeNetwork): Promise<void> {
+  const cluster = runningCluster(net);
+  if (cluster !== undefined && runningPid('cluster-kubelet') !== undefined)
+    await deleteAllPods(cluster);
+  const stop = async (name: ProcessName, graceMs = 10_000) => {
+    if (await stopProcess(name, graceMs)) progress(`stopped ${name.replace('cluster-', '')}`);
+  };
+  await stop('cluster-kube-proxy');
+  const binaries = ensureKubeBinaries();
+  spawnSync(binaries.kubeProxy, ['--cleanup'], { stdio: 'ignore' });
+  removeKubeFirewall();
+  await stop('cluster-metrics-server');
+  await stop('cluster-kubelet');
+  await stop('cluster-containerd');
+  for (const pid of shimPids()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  await stop('cluster-kube-scheduler');
+  await stop('cluster-kube-controller-manager');
+  // The API server before etcd: without etcd it hangs on SIGTERM.
+  await stop('cluster-kube-apiserver');
+  await stop('cluster-etcd');
+  for (const point of mountsUnder([
+    files.kubeletRoot,
+    files.containerdRoot,
+    containerdState,
+    '/run/containerd',
+    '/run/netns',
+  ])) {
+    if (point.startsWith('/run/netns') && !point.includes('/cni-')) continue;
+    spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+  }
+  removeKubepodsCgroups();
+  let before: Before | undefined;
+  try {
+    before = JSON.parse(readFileSync(files.before, 'utf8')) as Before;
+  } catch {
+    before = undefined;
+  }
+  for (const name of netnsNames()) {
+    if (name.startsWith('cni-') && !(before?.netns.includes(name) ?? false)) deleteNetns(name);
+  }
+  await dataHostDown(dataHost(net.dataHost));
+  removeNodeNetwork(net);
+  if (processNames.every((name) => runningPid(name) === undefined)) removeUnreachableRoutes(net);
+  rmSync(containerdState, { recursive: true, force: true });
+  if (before !== undefined) {
+    for (const folder of strayFolders) {
+      if (before.existed[folder] === false) rmSync(folder, { recursive: true, force: true });
+    }
+    writeSysctls(before.sysctls);
+    rmSync(files.before);
+  }
+  // The data (etcd, containerd's images, certificates) stays, for a fast next start.
+}
+
+/** Deletes the cluster's data too (etcd, containerd's images, certificates). */
+export async function clusterPurge(net: NodeNetwork = nodeNetwork): Promise<void> {
+  await clusterDown(net);
+  for (const point of mountsUnder([dir])) spawnSync('umount', ['-l', point], { stdio: 'ignore' });
+  rmSync(dir, { recursive: true, force: true });
+}
