@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
-import { goModuleFile } from '@mela/devstack';
 import type { NodeNetwork } from './host-network.js';
 
 /** A manifest as plain data. */
@@ -18,14 +15,13 @@ export interface Manifest {
 export const addonVersions = {
   coredns: 'v1.15.0',
   metricsServer: 'v0.8.0',
-  kubeNetworkPolicies: 'v0.8.0',
+  kubeRouter: 'v2.1.0',
 } as const;
 
 /** The images of the add-ons that run as pods (a static binary on an empty image). */
 export const addonImages = {
   pause: 'localhost/mela-addons/pause:1',
   coredns: `localhost/mela-addons/coredns:${addonVersions.coredns}`,
-  kubeNetworkPolicies: `localhost/mela-addons/kube-network-policies:${addonVersions.kubeNetworkPolicies}`,
 } as const;
 
 const kubeSystem = 'kube-system';
@@ -150,63 +146,6 @@ export function coreDns(net: NodeNetwork): Manifest[] {
       },
     },
   ];
-}
-
-/**
- * kube-network-policies — the NetworkPolicy enforcer of Kubernetes SIG Network (nftables and an
- * nfqueue, on the node's network) — from its own install manifest at the pinned version, with
- * the image made here and NRI off (containerd 1.6 has none).
- */
-export function kubeNetworkPolicies(): Manifest[] {
-  const file = goModuleFile(
-    'sigs.k8s.io/kube-network-policies',
-    addonVersions.kubeNetworkPolicies,
-    'install.yaml',
-  );
-  const objects = parseAllDocuments(readFileSync(file, 'utf8'))
-    .map((doc) => doc.toJS() as Manifest | null)
-    .filter((object): object is Manifest => object !== null);
-  return objects.map((object) => {
-    if (object.kind !== 'DaemonSet') return object;
-    const spec = object['spec'] as { template: { spec: Record<string, unknown> } };
-    const pod = spec.template.spec as {
-      containers: Record<string, unknown>[];
-      volumes: { name: string }[];
-    };
-    const [container] = pod.containers;
-    if (container === undefined) throw new Error(`${file}: the DaemonSet has no container`);
-    const mounts = container['volumeMounts'] as { name: string }[];
-    return {
-      ...object,
-      spec: {
-        ...spec,
-        template: {
-          ...spec.template,
-          spec: {
-            ...pod,
-            // /var/run is a symlink here; containerd wants the mount itself (/run/netns, shared)
-            // for HostToContainer propagation.
-            volumes: pod.volumes
-              .filter((v) => v.name !== 'nri-plugin')
-              .map((v) => (v.name === 'netns' ? { name: 'netns', hostPath: { path: '/run/netns' } } : v)),
-            containers: [
-              {
-                ...container,
-                image: addonImages.kubeNetworkPolicies,
-                imagePullPolicy: 'IfNotPresent',
-                args: [
-                  ...(container['args'] as string[]),
-                  '--disable-nri',
-                  '--metrics-bind-address=127.0.0.1:9080',
-                ],
-                volumeMounts: mounts.filter((m) => m.name !== 'nri-plugin'),
-              },
-            ],
-          },
-        },
-      },
-    };
-  });
 }
 
 /**

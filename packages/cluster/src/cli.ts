@@ -5,7 +5,7 @@ const usage = `usage: npm run cluster:local -- up|down|status|purge
 
   up      a real single-node cluster here (root): etcd, kube-apiserver, controller-manager,
           scheduler, containerd + runc, kubelet, kube-proxy (iptables), a CNI bridge on
-          10.244.0.0/24, CoreDNS, kube-network-policies, metrics-server; Mela's image built
+          10.244.0.0/24, CoreDNS, kube-router's NetworkPolicy controller, metrics-server; Mela's image built
           from the Dockerfile and loaded into the node
   down    stop it and remove what it made (pods, rules, mounts, cgroups, the bridge)
   status  its processes

@@ -33,7 +33,6 @@ import {
   addonImages,
   addonVersions,
   coreDns,
-  kubeNetworkPolicies,
   metricsServerRegistration,
   type Manifest,
 } from './addons.js';
@@ -103,6 +102,7 @@ const processNames = [
   'cluster-containerd',
   'cluster-kubelet',
   'cluster-kube-proxy',
+  'cluster-kube-router',
   'cluster-metrics-server',
 ] as const;
 type ProcessName = (typeof processNames)[number];
@@ -174,7 +174,7 @@ export const clusterRequirements = [
 ] as const;
 
 /** The Go programs of the add-ons (built once from the Go module proxy). */
-function ensureAddonBinaries(): { coredns: string; metricsServer: string; netpol: string } {
+function ensureAddonBinaries(): { coredns: string; metricsServer: string; kubeRouter: string } {
   return {
     coredns: ensureGoTool(
       'coredns',
@@ -188,11 +188,11 @@ function ensureAddonBinaries(): { coredns: string; metricsServer: string; netpol
       addonVersions.metricsServer,
       'a few minutes',
     ),
-    netpol: ensureGoTool(
-      'kube-network-policies',
-      'sigs.k8s.io/kube-network-policies/cmd',
-      addonVersions.kubeNetworkPolicies,
-      'a minute',
+    kubeRouter: ensureGoTool(
+      'kube-router',
+      'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router',
+      addonVersions.kubeRouter,
+      'a few minutes',
     ),
   };
 }
@@ -360,6 +360,15 @@ function kubeProxyConfig(net: NodeNetwork): string {
   });
 }
 
+/**
+ * Writes a configuration file only when its content differs: kube-proxy exits when its
+ * configuration file changes, even to the same bytes.
+ */
+function writeIfChanged(file: string, content: string): void {
+  if (existsSync(file) && readFileSync(file, 'utf8') === content) return;
+  writeFileSync(file, content);
+}
+
 function start(name: ProcessName, command: string, args: readonly string[]): void {
   if (runningPid(name) !== undefined) return;
   startDetached(name, command, args, {
@@ -425,7 +434,6 @@ function loadImages(): { mela: { size: string; seconds: number } } {
   const scratch = [
     { name: addonImages.pause, binary: pause, path: '/pause' },
     { name: addonImages.coredns, binary: addons.coredns, path: '/coredns' },
-    { name: addonImages.kubeNetworkPolicies, binary: addons.netpol, path: '/bin/netpol' },
   ];
   const present = run('ctr', [
     '--address',
@@ -450,7 +458,7 @@ function loadImages(): { mela: { size: string; seconds: number } } {
 /**
  * Starts the cluster (each part only if it is not running): the node network; etcd,
  * kube-apiserver, kube-controller-manager, kube-scheduler; containerd; the images; the kubelet
- * and kube-proxy; then CoreDNS, kube-network-policies and metrics-server — and waits until the
+ * and kube-proxy; then CoreDNS, kube-router's NetworkPolicy controller and metrics-server — and waits until the
  * node is Ready and every add-on answers. Needs root.
  */
 export function clusterUp(net: NodeNetwork = nodeNetwork): Promise<LocalCluster> {
@@ -531,8 +539,8 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   start('cluster-kube-scheduler', binaries.kubeScheduler, [...common, '--secure-port=0']);
 
   mkdirSync(files.cniConfDir, { recursive: true });
-  writeFileSync(join(files.cniConfDir, '10-mela.conflist'), cniConfig(net));
-  writeFileSync(files.containerdConfig, containerdConfig());
+  writeIfChanged(join(files.cniConfDir, '10-mela.conflist'), cniConfig(net));
+  writeIfChanged(files.containerdConfig, containerdConfig());
   start('cluster-containerd', 'containerd', ['--config', files.containerdConfig]);
   await until(
     'containerd',
@@ -550,7 +558,7 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
     files.resolvConf,
     '# the cluster resolves cluster.local only; nothing leaves this machine\n',
   );
-  writeFileSync(files.kubeletConfig, kubeletConfig(net, pki.caCert));
+  writeIfChanged(files.kubeletConfig, kubeletConfig(net, pki.caCert));
   mkdirSync(files.kubeletRoot, { recursive: true });
   start('cluster-kubelet', binaries.kubelet, [
     `--config=${files.kubeletConfig}`,
@@ -561,7 +569,7 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
     `--hostname-override=${nodeName}`,
     '--node-labels=topology.kubernetes.io/zone=local',
   ]);
-  writeFileSync(files.kubeProxyConfig, kubeProxyConfig(net));
+  writeIfChanged(files.kubeProxyConfig, kubeProxyConfig(net));
   start('cluster-kube-proxy', binaries.kubeProxy, [`--config=${files.kubeProxyConfig}`]);
   await until(
     'the node to be Ready',
@@ -590,13 +598,25 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
     `--kubelet-port=${String(ports.kubelet)}`,
     '--metric-resolution=15s',
   ]);
-  await kube.apply([
-    ...coreDns(net),
-    ...kubeNetworkPolicies(),
-    ...metricsServerRegistration(net, ports.metricsServer),
+  // NetworkPolicies: kube-router's policy controller alone (no routing, no service proxy),
+  // with iptables and ipsets on the node. kube-network-policies, SIG Network's enforcer, needs
+  // nftables' queue expression, which this kernel lacks.
+  start('cluster-kube-router', addons.kubeRouter, [
+    `--kubeconfig=${files.adminKubeconfig}`,
+    `--hostname-override=${nodeName}`,
+    '--run-firewall=true',
+    '--run-router=false',
+    '--run-service-proxy=false',
+    '--run-loadbalancer=false',
+    '--enable-ipv6=false',
+    '--health-port=0',
+    '--metrics-port=0',
+    `--service-cluster-ip-range=${net.serviceCidr}`,
+    '--iptables-sync-period=1m',
   ]);
+  await kube.apply([...coreDns(net), ...metricsServerRegistration(net, ports.metricsServer)]);
   await until(
-    'the add-ons (CoreDNS, kube-network-policies, metrics-server)',
+    'the add-ons (CoreDNS, kube-router’s policy controller, metrics-server)',
     async () => {
       try {
         const pods = (await core.listNamespacedPod({ namespace: 'kube-system' })).items;
@@ -606,7 +626,7 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
               p.metadata?.name?.startsWith(prefix) === true &&
               p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
           );
-        if (!ready('coredns') || !ready('kube-network-policies')) return false;
+        if (!ready('coredns') || !policyControllerSynced()) return false;
         kube.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes']);
         return true;
       } catch {
@@ -617,6 +637,14 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
     'cluster-kubelet',
   );
   return kube;
+}
+
+/** kube-router's policy controller has written its chains (it then enforces every policy). */
+function policyControllerSynced(): boolean {
+  return (
+    spawnSync('iptables', ['-w', '-n', '-L', 'KUBE-ROUTER-FORWARD'], { stdio: 'ignore' }).status ===
+    0
+  );
 }
 
 /** The running cluster, if it is up. */
@@ -736,6 +764,11 @@ async function down(net: NodeNetwork): Promise<void> {
   const binaries = ensureKubeBinaries();
   spawnSync(binaries.kubeProxy, ['--cleanup'], { stdio: 'ignore' });
   removeKubeFirewall();
+  await stop('cluster-kube-router');
+  // Its chains and ipsets (the policy controller leaves them for a restart to pick up).
+  spawnSync(ensureAddonBinaries().kubeRouter, ['--cleanup-config', '--run-service-proxy=false'], {
+    stdio: 'ignore',
+  });
   await stop('cluster-metrics-server');
   await stop('cluster-kubelet');
   await stop('cluster-containerd');
