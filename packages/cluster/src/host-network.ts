@@ -131,3 +131,33 @@ export function netnsNames(): string[] {
 export function deleteNetns(name: string): void {
   quiet('ip', ['netns', 'delete', name]);
 }
+
+/**
+ * What kube-router's policy controller leaves (its own `--cleanup-config` panics here, in the
+ * service proxy's IPVS cleanup, before reaching the firewall's): the jumps from INPUT, FORWARD
+ * and OUTPUT, its filter chains (`KUBE-ROUTER-*`, per-policy `KUBE-NWPLCY-*`, per-pod
+ * `KUBE-POD-FW-*`) and its ipsets (`KUBE-SRC-*`, `KUBE-DST-*`).
+ */
+export function removeKubeRouterPolicies(): void {
+  const saved = spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).stdout;
+  const ours = /^(KUBE-ROUTER-|KUBE-NWPLCY-|KUBE-POD-FW-)/;
+  for (const line of saved.split('\n')) {
+    const jump = /^-A (INPUT|FORWARD|OUTPUT) (.*-j (KUBE-ROUTER-\S+))$/.exec(line);
+    if (jump?.[1] !== undefined && jump[2] !== undefined) {
+      // The rule as iptables-save printed it, deleted by its specification.
+      spawnSync('sh', ['-c', `iptables -w -t filter -D ${jump[1]} ${jump[2]}`], {
+        stdio: 'ignore',
+      });
+    }
+  }
+  const chains = saved
+    .split('\n')
+    .flatMap((line) => (line.startsWith(':') ? [line.slice(1).split(' ')[0] ?? ''] : []))
+    .filter((chain) => ours.test(chain));
+  for (const chain of chains) quiet('iptables', ['-w', '-t', 'filter', '-F', chain]);
+  for (const chain of chains) quiet('iptables', ['-w', '-t', 'filter', '-X', chain]);
+  const sets = spawnSync('ipset', ['list', '-n'], { encoding: 'utf8' }).stdout;
+  for (const set of sets.split('\n').filter((name) => /^KUBE-(SRC|DST)-/.test(name))) {
+    quiet('ipset', ['destroy', set]);
+  }
+}

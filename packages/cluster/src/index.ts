@@ -21,3 +21,5 @@ export {
   runningCluster,
 } from './node-cluster.js';
 export type { LocalCluster } from './node-cluster.js';
+export { defaultClusterEdgePort, startClusterEdge } from './edge.js';
+export type { ClusterEdge } from './edge.js';

@@ -43,6 +43,7 @@ import {
   nodeNetwork,
   readSysctls,
   removeKubeFirewall,
+  removeKubeRouterPolicies,
   removeNodeNetwork,
   removeUnreachableRoutes,
   writeSysctls,
@@ -123,11 +124,13 @@ const strayFolders = [
 
 /**
  * One `up` or `down` at a time on this machine (a second one would tear down what the first is
- * starting): a lock folder holding the owner's pid; a dead owner's lock is taken over.
+ * starting, whichever checkout it runs from): a lock folder holding the owner's pid; a dead
+ * owner's lock is taken over.
  */
 async function exclusively<T>(action: () => Promise<T>): Promise<T> {
-  const lock = join(paths.run, 'cluster.lock');
-  mkdirSync(paths.run, { recursive: true });
+  // Machine-wide, like what it guards (the bridge, the namespaces, containerd's socket): a
+  // second checkout's cluster would collide with this one.
+  const lock = '/run/mela-cluster.lock';
   for (;;) {
     try {
       mkdirSync(lock);
@@ -169,6 +172,7 @@ export const clusterRequirements = [
   { file: '/usr/lib/cni/bridge', aptPackage: 'containernetworking-plugins' },
   { command: 'iptables', aptPackage: 'iptables' },
   { command: 'conntrack', aptPackage: 'conntrack' },
+  { command: 'ipset', aptPackage: 'ipset' },
   { command: 'openssl', aptPackage: 'openssl' },
   { command: 'mount', aptPackage: 'mount' },
 ] as const;
@@ -765,10 +769,7 @@ async function down(net: NodeNetwork): Promise<void> {
   spawnSync(binaries.kubeProxy, ['--cleanup'], { stdio: 'ignore' });
   removeKubeFirewall();
   await stop('cluster-kube-router');
-  // Its chains and ipsets (the policy controller leaves them for a restart to pick up).
-  spawnSync(ensureAddonBinaries().kubeRouter, ['--cleanup-config', '--run-service-proxy=false'], {
-    stdio: 'ignore',
-  });
+  removeKubeRouterPolicies();
   await stop('cluster-metrics-server');
   await stop('cluster-kubelet');
   await stop('cluster-containerd');

@@ -196,8 +196,11 @@ async function main(args: readonly string[]): Promise<number> {
     case 'load': {
       // Against the shop `npm start` runs; tokens are signed with its dev secret.
       const topology = localTopology();
+      // Another shop's signing secret (the local cluster's), when given, wins over npm start's.
+      const secret = process.env['AUTH_JWT_SECRET'];
       return runNode([join(repoRoot, 'packages/load/dist/src/load.cli.js'), ...rest], {
         ...localSecrets(),
+        ...(secret ? { AUTH_JWT_SECRET: secret } : {}),
         MELA_EDGE_PORT: String(topology.edge.port),
       });
     }
