@@ -89,6 +89,9 @@ export class EdgeCacheChart extends Chart {
                     memory: k8s.Quantity.fromString('256Mi'),
                   },
                 },
+                // Like the services': liveness starts only once nginx has answered, so a slow
+                // start (a large cache to load) is not taken for a hang.
+                startupProbe: { ...probe, periodSeconds: 2, failureThreshold: 30 },
                 readinessProbe: probe,
                 livenessProbe: { ...probe, failureThreshold: 3 },
                 securityContext: lockedContainer,

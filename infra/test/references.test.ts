@@ -344,7 +344,11 @@ describe('what the manifests reference exists in the code, the image and the con
           deployment?.['spec'] as {
             template: {
               spec: {
-                containers: { args: string[]; readinessProbe: { httpGet: { path: string } } }[];
+                containers: {
+                  args: string[];
+                  readinessProbe: { httpGet: { path: string } };
+                  startupProbe?: { httpGet: { path: string } };
+                }[];
               };
             };
           }
@@ -356,6 +360,7 @@ describe('what the manifests reference exists in the code, the image and the con
         assert.ok(container);
         assert.deepEqual(container.args.slice(0, 3), ['nginx', '-c', '/etc/mela/nginx.conf']);
         assert.match(nginx, new RegExp(`location = ${container.readinessProbe.httpGet.path} \\{`));
+        assert.equal(container.startupProbe?.httpGet.path, container.readinessProbe.httpGet.path);
         assert.match(nginx, /proxy_cache mela_edge;/);
         assert.match(nginx, /server catalog\.mela\.svc\.cluster\.local:3000 /);
       });
