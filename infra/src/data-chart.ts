@@ -55,6 +55,13 @@ export function shardHost(keyspace: string, shard: string): string {
   return `${dataLayer.mysql.app}-${keyspace}-${labelRange(shard)}`;
 }
 
+/**
+ * The server each shard runs: the family and major version every test runs (Debian 12's
+ * MariaDB 10.11), as the official image — not MySQL 8.4, which nothing here could test. The
+ * VitessCluster option keeps MySQL, which Vitess's tablets require.
+ */
+export const shardServerImage = 'mariadb:10.11';
+
 /** The MySQL credentials every shard is created with (a Secret the stack documents). */
 export const mysqlSecret = {
   secret: 'mela-mysql',
@@ -252,7 +259,7 @@ export class DataChart extends Chart {
         command: [
           'sh',
           '-c',
-          'mysqladmin ping -h 127.0.0.1 -uroot -p"$MYSQL_ROOT_PASSWORD" --silent',
+          'mariadb-admin ping -h 127.0.0.1 -uroot -p"$MARIADB_ROOT_PASSWORD" --silent',
         ],
       },
       periodSeconds: 10,
@@ -273,12 +280,12 @@ export class DataChart extends Chart {
             containers: [
               {
                 name: 'mysql',
-                image: 'mysql:8.4',
+                image: shardServerImage,
                 env: [
-                  { name: 'MYSQL_ROOT_PASSWORD', ...fromSecret(mysqlSecret.rootPasswordKey) },
-                  { name: 'MYSQL_DATABASE', value: shard.keyspace },
-                  { name: 'MYSQL_USER', value: mysqlSecret.user },
-                  { name: 'MYSQL_PASSWORD', ...fromSecret(mysqlSecret.passwordKey) },
+                  { name: 'MARIADB_ROOT_PASSWORD', ...fromSecret(mysqlSecret.rootPasswordKey) },
+                  { name: 'MARIADB_DATABASE', value: shard.keyspace },
+                  { name: 'MARIADB_USER', value: mysqlSecret.user },
+                  { name: 'MARIADB_PASSWORD', ...fromSecret(mysqlSecret.passwordKey) },
                 ],
                 ports: [{ name: 'mysql', containerPort: port }],
                 resources: resources(env.data.mysql),
@@ -288,7 +295,7 @@ export class DataChart extends Chart {
                 securityContext: lockedContainer,
                 volumeMounts: [
                   { name: 'data', mountPath: '/var/lib/mysql' },
-                  { name: 'run', mountPath: '/var/run/mysqld' },
+                  { name: 'run', mountPath: '/run/mysqld' },
                   { name: 'tmp', mountPath: '/tmp' },
                 ],
               },

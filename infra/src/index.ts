@@ -27,7 +27,7 @@ export {
   gatewayService,
   publicRoutes,
 } from './gateway-chart.js';
-export { DataChart, mysqlSecret, mysqlShards, shardHost } from './data-chart.js';
+export { DataChart, mysqlSecret, mysqlShards, shardHost, shardServerImage } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
 export { escapeHelmTemplates, writeHelmChart } from './helm.js';
 export { EdgeCacheChart, edgeCache } from './edge-cache-chart.js';
