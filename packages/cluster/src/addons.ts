@@ -1,15 +1,5 @@
+import type { Manifest } from '@mela/devstack';
 import type { NodeNetwork } from './host-network.js';
-
-/** A manifest as plain data. */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string } & Record<
-    string,
-    unknown
-  >;
-  readonly [field: string]: unknown;
-}
 
 /** The add-ons' versions: each built from the Go module proxy and run from an image made here. */
 export const addonVersions = {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { untilSignal } from '@mela/devstack';
 import { defaultClusterEdgePort, startClusterEdge } from './edge.js';
 import {
   clusterDown,
@@ -44,10 +45,7 @@ async function main(action: string | undefined): Promise<number> {
       process.stdout.write(
         `the shop on the local cluster: ${edge.url}/ (API ${edge.url}/api/catalog/products); Ctrl-C stops the edge\n`,
       );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignal();
       await edge.stop();
       return 0;
     }

@@ -103,28 +103,17 @@ export function ensureBaseImage(): string {
   }
   const archive = join(work, 'rootfs.tar');
   run('tar', ['--numeric-owner', '-cf', archive, '-C', rootfs, '.']);
-  const container = buildah(['from', 'scratch']).trim();
-  try {
+  fromScratch(name, (container) => {
     buildah(['add', container, archive, '/']);
-    buildah([
-      'config',
+    return [
       '--env',
       `NODE_VERSION=${nodeVersion}`,
       '--env',
       'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       '--cmd',
       'node',
-      '--os',
-      'linux',
-      '--arch',
-      'amd64',
-      container,
-    ]);
-    buildah(['commit', '--quiet', '--rm', container, name]);
-  } catch (error) {
-    spawnSync('buildah', ['rm', container], { stdio: 'ignore' });
-    throw error;
-  }
+    ];
+  });
   rmSync(work, { recursive: true, force: true });
   return name;
 }
@@ -135,19 +124,20 @@ export function ensureBaseImage(): string {
  */
 export function scratchImage(name: string, binary: string, path: string): void {
   if (imageExists(name)) return;
+  fromScratch(name, (container) => {
+    buildah(['copy', '--chmod', '0755', container, binary, path]);
+    return ['--entrypoint', JSON.stringify([path])];
+  });
+}
+
+/**
+ * Commits `name` from an empty container that `fill` fills; `fill` returns its configuration
+ * (`buildah config` flags). The container goes either way.
+ */
+function fromScratch(name: string, fill: (container: string) => readonly string[]): void {
   const container = buildah(['from', 'scratch']).trim();
   try {
-    buildah(['copy', '--chmod', '0755', container, binary, path]);
-    buildah([
-      'config',
-      '--entrypoint',
-      JSON.stringify([path]),
-      '--os',
-      'linux',
-      '--arch',
-      'amd64',
-      container,
-    ]);
+    buildah(['config', ...fill(container), '--os', 'linux', '--arch', 'amd64', container]);
     buildah(['commit', '--quiet', '--rm', container, name]);
   } catch (error) {
     spawnSync('buildah', ['rm', container], { stdio: 'ignore' });

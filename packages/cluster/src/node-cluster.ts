@@ -10,9 +10,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import {
+  applyServerSide,
   ensureGoTool,
   ensureKubeBinaries,
   ensureSystemPackages,
@@ -28,14 +29,9 @@ import {
   stopProcess,
   waitFor,
   type KubeBinaries,
-} from '@mela/devstack';
-import {
-  addonImages,
-  addonVersions,
-  coreDns,
-  metricsServerRegistration,
   type Manifest,
-} from './addons.js';
+} from '@mela/devstack';
+import { addonImages, addonVersions, coreDns, metricsServerRegistration } from './addons.js';
 import {
   createNodeNetwork,
   deleteNetns,
@@ -397,25 +393,13 @@ async function until(what: string, probe: () => Promise<boolean>, ms: number, lo
 function handle(kubeconfig: string, binaries: KubeBinaries, net: NodeNetwork): LocalCluster {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfig);
-  const objects = KubernetesObjectApi.makeApiClient(config);
   return {
     kubeconfig,
     config,
     network: net,
     binaries,
     dataHost: dataHost(net.dataHost),
-    async apply(list) {
-      for (const object of list) {
-        await objects.patch(
-          object,
-          undefined,
-          undefined,
-          'mela',
-          true,
-          PatchStrategy.ServerSideApply,
-        );
-      }
-    },
+    apply: (list) => applyServerSide(config, list),
     kubectl(args) {
       return run(binaries.kubectl, [`--kubeconfig=${kubeconfig}`, ...args]);
     },

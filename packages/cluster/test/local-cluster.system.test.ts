@@ -445,15 +445,20 @@ describe(
         const watcher = new ScaleWatcher(cluster.config, namespace);
         await watcher.start();
         const samples: ScaleSample[] = [];
+        const reaction = { up: 0, down: 0 };
         const ticker = setInterval(() => samples.push(watcher.sample()), 1000);
         const catalog = () => samples.at(-1)?.hpas.find((h) => h.name === 'catalog');
         try {
+          // Quiet first: one replica, its CPU (as the HPA reads it) under target, so that what
+          // follows is the load's doing — a restarted pod's start-up CPU scales it up on its own.
+          const cpu = () => Number.parseInt(catalog()?.metrics[0]?.current ?? 'NaN', 10);
           await until(
-            () => catalog()?.current === 1,
-            'the catalog at one replica before the load',
-            180_000,
+            () => catalog()?.current === 1 && catalog()?.desired === 1 && cpu() < 70,
+            'the catalog quiet at one replica before the load',
+            300_000,
           );
           const secret = await core.readNamespacedSecret({ name: 'mela-auth', namespace });
+          const loadStarted = Date.now();
           const load = runLoad({
             url: edgeUrl(),
             scenario: 'shop',
@@ -470,8 +475,14 @@ describe(
             'the catalog HPA to add replicas',
             180_000,
           );
+          reaction.up = (Date.now() - loadStarted) / 1000;
           await load;
+          const loadEnded = Date.now();
           await until(() => catalog()?.current === 1, 'the catalog back at one replica', 240_000);
+          reaction.down = (Date.now() - loadEnded) / 1000;
+          process.stderr.write(
+            `[cluster] catalog HPA: more replicas ${reaction.up.toFixed(0)} s after the load began, back to one ${reaction.down.toFixed(0)} s after it ended\n`,
+          );
         } finally {
           clearInterval(ticker);
           watcher.stop();

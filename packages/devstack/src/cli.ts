@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { localTopology, serviceNames } from '@mela/topology';
 import { repoRoot } from './paths.js';
-import { progress, run } from './processes.js';
+import { progress, run, untilSignal } from './processes.js';
 import { startMailbox } from './mailbox.js';
 import { clusterDown, clusterUp } from './cluster.js';
 import { ensureCrds } from './crds.js';
@@ -212,10 +212,7 @@ async function main(args: readonly string[]): Promise<number> {
       progress(
         `mailbox: SMTP ${topology.host}:${String(topology.mailbox.smtpPort)}, HTTP ${topology.host}:${String(topology.mailbox.httpPort)}`,
       );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignal();
       await mailbox.close();
       return 0;
     }
@@ -284,10 +281,7 @@ async function main(args: readonly string[]): Promise<number> {
           '',
         ].join('\n'),
       );
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilSignal();
       progress('stopping the services, the edge and Prometheus');
       await services.stop();
       await edge.stop();

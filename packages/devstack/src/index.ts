@@ -22,6 +22,7 @@ export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from
 export type { KafkaNode } from './kafka.js';
 export { createTopicsAndWait } from './kafka-topics.js';
 export {
+  applyServerSide,
   controlPlaneCredentials,
   ensureGoTool,
   ensureHelm,
@@ -33,7 +34,7 @@ export {
   kubeVersion,
   kwokVersion,
 } from './kube.js';
-export type { KubeBinaries } from './kube.js';
+export type { KubeBinaries, Manifest } from './kube.js';
 export { mariadbDependency } from './mariadb.js';
 export {
   edgeDirs,
@@ -57,6 +58,7 @@ export {
   runningPid,
   startDetached,
   stopProcess,
+  untilSignal,
   waitFor,
 } from './processes.js';
 export { redisDependency } from './redis.js';

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
@@ -178,4 +179,26 @@ export function kubeApiserverArgs(options: {
     '--service-cluster-ip-range=10.96.0.0/16',
     ...(options.extra ?? []),
   ];
+}
+
+/** A manifest as plain data (client-node's types want class instances; the API wants JSON). */
+export interface Manifest {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { readonly name: string; readonly namespace?: string } & Record<
+    string,
+    unknown
+  >;
+  readonly [field: string]: unknown;
+}
+
+/** Server-side apply (field manager `mela`, conflicts forced) of each object, in order. */
+export async function applyServerSide(
+  config: KubeConfig,
+  objects: readonly Manifest[],
+): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(config);
+  for (const object of objects) {
+    await api.patch(object, undefined, undefined, 'mela', true, PatchStrategy.ServerSideApply);
+  }
 }

@@ -4,9 +4,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import {
+  applyServerSide,
   controlPlaneCredentials,
   ensureKubeBinaries,
   ensureKwok,
@@ -15,6 +16,7 @@ import {
   kubeApiserverArgs,
   kwokVersion,
   waitFor,
+  type Manifest,
 } from '@mela/devstack';
 import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
 
@@ -24,17 +26,6 @@ import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
  * and kube-scheduler built from the Go module proxy; kwok's fake nodes, on which pods "run";
  * and a metrics adapter serving the pods' CPU and request rate through the aggregation layer.
  */
-/** A manifest as plain data (client-node's types want class instances; the API wants JSON). */
-export interface Manifest {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly metadata: { readonly name: string; readonly namespace?: string } & Record<
-    string,
-    unknown
-  >;
-  readonly [field: string]: unknown;
-}
-
 export interface SimCluster {
   /** A kubeconfig file for kubectl, scale:watch, … (token auth, self-signed server). */
   readonly kubeconfig: string;
@@ -182,7 +173,6 @@ export async function startSimCluster(options: {
     const config = new KubeConfig();
     config.loadFromFile(kubeconfig);
     const core = config.makeApiClient(CoreV1Api);
-    const objects = KubernetesObjectApi.makeApiClient(config);
     await waitUntil(
       'the API server',
       async () => {
@@ -216,18 +206,7 @@ export async function startSimCluster(options: {
       '--cidr=10.244.0.1/16',
       '--node-ip=10.244.0.1',
     ]);
-    const apply = async (list: readonly Manifest[]) => {
-      for (const object of list) {
-        await objects.patch(
-          object,
-          undefined,
-          undefined,
-          'mela',
-          true,
-          PatchStrategy.ServerSideApply,
-        );
-      }
-    };
+    const apply = (list: readonly Manifest[]) => applyServerSide(config, list);
     const certs = join(dir, 'certs');
     await waitUntil(
       'the API server’s certificate',

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, stateDir } from '@mela/devstack';
+import { repoRoot, stateDir, untilSignal } from '@mela/devstack';
 import { prometheusSource } from './metrics-adapter.js';
 import { scalableManifests, startSimCluster } from './sim-cluster.js';
 
@@ -39,8 +39,5 @@ process.stdout.write(
     '',
   ].join('\n'),
 );
-await new Promise<void>((resolve) => {
-  process.once('SIGINT', resolve);
-  process.once('SIGTERM', resolve);
-});
+await untilSignal();
 await sim.stop();
