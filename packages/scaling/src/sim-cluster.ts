@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
+import { localClusterNetwork } from '@mela/topology';
 import {
   applyServerSide,
   controlPlaneCredentials,
@@ -60,9 +61,11 @@ async function freePort(): Promise<number> {
  * so the adapter listens on the machine's first non-internal IPv4 address.
  */
 export function adapterHost(): string {
-  const address = Object.values(networkInterfaces())
-    .flat()
-    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal);
+  // Not the local cluster's bridge (npm run cluster:local): it may go while this cluster runs.
+  const address = Object.entries(networkInterfaces())
+    .filter(([name]) => name !== localClusterNetwork.bridge)
+    .flatMap(([, addresses]) => addresses ?? [])
+    .find((a) => a.family === 'IPv4' && !a.internal);
   if (address === undefined) {
     throw new Error(
       'the metrics adapter needs a non-loopback IPv4 address (the API server will not proxy to 127.0.0.1)',

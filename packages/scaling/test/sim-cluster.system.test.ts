@@ -30,6 +30,7 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
   let watcher: ScaleWatcher;
   const samples: ScaleSample[] = [];
   let ticker: NodeJS.Timeout;
+  const stops: (() => Promise<void> | void)[] = [];
 
   const until = async (what: string, probe: () => Promise<boolean>, ms: number) => {
     const deadline = Date.now() + ms;
@@ -40,18 +41,25 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
     throw new Error(`${what}: not within ${String(ms)} ms\n${sim.output().slice(-2000)}`);
   };
 
-  before(async () => {
-    load.set('catalog', { requestsPerSecond: 20, cpuCores: 0.005, memoryBytes: 100e6 });
-    sim = await startSimCluster({ dir, source: () => Promise.resolve(load), hpaSyncSeconds: 2 });
-    await sim.apply(scalableManifests(join(repoRoot, 'charts/dev')));
-    watcher = new ScaleWatcher(sim.config, 'mela');
-    await watcher.start();
-    ticker = setInterval(() => samples.push(watcher.sample()), 500);
-  });
+  before(
+    async () => {
+      load.set('catalog', { requestsPerSecond: 20, cpuCores: 0.005, memoryBytes: 100e6 });
+      sim = await startSimCluster({ dir, source: () => Promise.resolve(load), hpaSyncSeconds: 2 });
+      stops.push(() => sim.stop());
+      await sim.apply(scalableManifests(join(repoRoot, 'charts/dev')));
+      watcher = new ScaleWatcher(sim.config, 'mela');
+      stops.push(() => {
+        watcher.stop();
+      });
+      await watcher.start();
+      ticker = setInterval(() => samples.push(watcher.sample()), 500);
+    },
+    { timeout: 300_000 },
+  );
   after(async () => {
     clearInterval(ticker);
-    watcher.stop();
-    await sim.stop();
+    // What started, in reverse (a failed start leaves the rest unassigned).
+    for (const stop of stops.reverse()) await stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
