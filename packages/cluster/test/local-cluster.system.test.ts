@@ -184,6 +184,15 @@ describe(
 
     it('when a shopper browses, fills a cart and orders through the edge, then the order is confirmed and its email arrives on the data host', async () => {
       edge = await startClusterEdge(cluster, { port: await freePort() });
+      // A pod is Ready a moment before kube-proxy routes its Service to it: until then the edge
+      // answers 503. Each service answering for itself (a 401 without a token) means routed.
+      for (const path of ['/api/catalog/categories', '/api/cart', '/api/orders']) {
+        await until(
+          async () => (await httpRequest(`${edgeUrl()}${path}`)).status < 500,
+          `the edge reaching ${path}`,
+          60_000,
+        );
+      }
       const product = await httpRequest(`${edgeUrl()}/api/catalog/products/${String(productId)}`);
       assert.equal(product.status, 200, product.body);
       assert.equal((JSON.parse(product.body) as { name: string }).name, productName);
