@@ -692,6 +692,8 @@ function removeKubepodsCgroups(): void {
   }
 }
 
+const systemNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
 async function deleteAllPods(cluster: LocalCluster): Promise<void> {
   const core = cluster.config.makeApiClient(CoreV1Api);
   // Controllers first, so that nothing makes the pods again; then the pods, and wait until the
@@ -712,6 +714,12 @@ async function deleteAllPods(cluster: LocalCluster): Promise<void> {
       '--grace-period=5',
       '--wait=false',
     ]);
+    // And what was applied to it: the next `up` starts from an empty cluster (etcd is kept
+    // for its own objects, the add-ons re-applied).
+    const applied = (await core.listNamespace()).items
+      .map((n) => n.metadata?.name ?? '')
+      .filter((name) => name !== '' && !systemNamespaces.has(name));
+    if (applied.length > 0) cluster.kubectl(['delete', 'namespace', ...applied, '--wait=false']);
   } catch (error) {
     progress(
       `deleting the cluster's pods: ${error instanceof Error ? error.message : String(error)}`,
@@ -719,10 +727,14 @@ async function deleteAllPods(cluster: LocalCluster): Promise<void> {
     return;
   }
   await waitFor(
-    'every pod to be gone',
+    'every pod and applied namespace to be gone',
     async () => {
       try {
-        return (await core.listPodForAllNamespaces()).items.length === 0;
+        const pods = (await core.listPodForAllNamespaces()).items.length;
+        const namespaces = (await core.listNamespace()).items.filter(
+          (n) => !systemNamespaces.has(n.metadata?.name ?? ''),
+        ).length;
+        return pods === 0 && namespaces === 0;
       } catch {
         return true;
       }

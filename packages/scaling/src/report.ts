@@ -173,7 +173,10 @@ export function buildReport(
 
   const peakLoad = Math.max(0, ...load.map((p) => p.rps));
   const p99s = load.map((p) => p.p99).filter((v): v is number => v !== null && !Number.isNaN(v));
-  const events = watch.flatMap((s) => s.events);
+  // Only what happened while it was watched: a namespace's older events come with the first
+  // sample (events have second precision, hence the second of slack).
+  const watchedFrom = (watch[0]?.at ?? 0) - 1000;
+  const events = watch.flatMap((s) => s.events).filter((e) => Date.parse(e.at) >= watchedFrom);
   const rows = names.map((name) => {
     const counts = watch.flatMap((s) =>
       s.deployments.filter((d) => d.name === name).map((d) => d.ready),
