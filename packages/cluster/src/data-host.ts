@@ -12,7 +12,7 @@ import {
   stopProcess,
   waitFor,
 } from '@mela/devstack';
-import type { NodeNetwork } from './host-network.js';
+import { quiet, type NodeNetwork } from './host-network.js';
 
 /**
  * The local cluster's data host: a network namespace on the node's bridge, at an address the
@@ -38,9 +38,6 @@ export function dataHost(address: string): DataHost {
     stateDir: paths.data('cluster-data-host'),
   };
 }
-
-const quiet = (command: string, args: readonly string[]) =>
-  spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 const cli = join(repoRoot, 'packages/devstack/dist/src/cli.js');
 

@@ -45,7 +45,8 @@ export function writeSysctls(values: Readonly<Record<string, string>>): void {
   }
 }
 
-const quiet = (command: string, args: readonly string[]) =>
+/** Runs a command for its exit status alone. */
+export const quiet = (command: string, args: readonly string[]) =>
   spawnSync(command, args, { stdio: 'ignore' }).status === 0;
 
 export function bridgeExists(net: NodeNetwork): boolean {

@@ -9,11 +9,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import {
+  apiServerAnswers,
   applyServerSide,
+  controlPlaneCredentials,
   ensureGoTool,
   ensureKubeBinaries,
   ensureSystemPackages,
@@ -220,31 +221,19 @@ function kubeconfigFile(server: string, user: string, token: string, ca: string)
   });
 }
 
-/** The tokens (static token file): the admin, and the node's own credential (Node authorizer). */
+/**
+ * The tokens (static token file) — the admin's, and the node's own credential for the Node
+ * authorizer — and the kubeconfigs with them; made once, kept with the cluster's data.
+ */
 function ensureCredentials(net: NodeNetwork, caCert: string): void {
   if (existsSync(files.tokens) && existsSync(files.serviceAccountKey)) return;
-  const admin = randomBytes(24).toString('hex');
-  const node = randomBytes(24).toString('hex');
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(files.serviceAccountKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), {
-    mode: 0o600,
-  });
-  writeFileSync(
-    files.tokens,
-    `${admin},mela-admin,mela-admin,system:masters\n${node},system:node:${nodeName},system:node:${nodeName},system:nodes\n`,
-    { mode: 0o600 },
-  );
+  const node = `system:node:${nodeName}`;
+  const credentials = controlPlaneCredentials(dir, [{ name: node, group: 'system:nodes' }]);
   const server = `https://${net.nodeIp}:${String(ports.apiserver)}`;
-  writeFileSync(files.adminKubeconfig, kubeconfigFile(server, 'mela-admin', admin, caCert), {
-    mode: 0o600,
-  });
-  writeFileSync(
-    files.nodeKubeconfig,
-    kubeconfigFile(server, `system:node:${nodeName}`, node, caCert),
-    {
-      mode: 0o600,
-    },
-  );
+  const write = (file: string, user: string, token: string) =>
+    writeFileSync(file, kubeconfigFile(server, user, token, caCert), { mode: 0o600 });
+  write(files.adminKubeconfig, 'mela-admin', credentials.token);
+  write(files.nodeKubeconfig, node, credentials.tokens[node] ?? '');
 }
 
 function containerdConfig(): string {
@@ -376,18 +365,9 @@ function start(name: ProcessName, command: string, args: readonly string[]): voi
   });
 }
 
-function logTail(name: string): string {
-  try {
-    return readFileSync(paths.log(name), 'utf8').trimEnd().split('\n').slice(-20).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-async function until(what: string, probe: () => Promise<boolean>, ms: number, log?: ProcessName) {
-  await waitFor(what, probe, ms).catch((error: unknown) => {
-    throw new Error(`${String(error)}${log ? `\n${log}:\n${logTail(log)}` : ''}`, { cause: error });
-  });
+/** devstack's waitFor, with the tail of a process's log when it gives up. */
+function until(what: string, probe: () => Promise<boolean>, ms: number, log?: ProcessName) {
+  return waitFor(what, probe, ms, log === undefined ? undefined : paths.log(log));
 }
 
 function handle(kubeconfig: string, binaries: KubeBinaries, net: NodeNetwork): LocalCluster {
@@ -406,18 +386,8 @@ function handle(kubeconfig: string, binaries: KubeBinaries, net: NodeNetwork): L
   };
 }
 
-async function apiReady(core: CoreV1Api): Promise<boolean> {
-  try {
-    await core.listNamespace();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The images the cluster runs: Mela's (built from the Dockerfile) and the add-ons'. */
-function loadImages(): { mela: { size: string; seconds: number } } {
-  const addons = ensureAddonBinaries();
+function loadImages(addons: ReturnType<typeof ensureAddonBinaries>): void {
   const pause = ensurePause();
   const scratch = [
     { name: addonImages.pause, binary: pause, path: '/pause' },
@@ -440,7 +410,6 @@ function loadImages(): { mela: { size: string; seconds: number } } {
   const mela = buildImage();
   progress(`loading ${mela.name} into the node's containerd`);
   loadIntoContainerd(mela.name, 'docker.io/library/mela:dev', containerdSocket);
-  return { mela };
 }
 
 /**
@@ -485,9 +454,9 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
       credentials: { keyFile: files.serviceAccountKey, tokenFile: files.tokens },
       bindAddress: net.nodeIp,
       authorizationModes: ['Node', 'RBAC'],
+      serviceCidr: net.serviceCidr,
       extra: [
         `--advertise-address=${net.nodeIp}`,
-        `--service-cluster-ip-range=${net.serviceCidr}`,
         `--tls-cert-file=${pki.apiserver.cert}`,
         `--tls-private-key-file=${pki.apiserver.key}`,
         `--client-ca-file=${pki.caCert}`,
@@ -510,7 +479,7 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   );
   const kube = handle(files.adminKubeconfig, binaries, net);
   const core = kube.config.makeApiClient(CoreV1Api);
-  await until('the API server', () => apiReady(core), 90_000, 'cluster-kube-apiserver');
+  await until('the API server', () => apiServerAnswers(core), 90_000, 'cluster-kube-apiserver');
 
   const common = [`--kubeconfig=${files.adminKubeconfig}`, '--leader-elect=false'];
   start('cluster-kube-controller-manager', binaries.kubeControllerManager, [
@@ -540,7 +509,7 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
     30_000,
     'cluster-containerd',
   );
-  loadImages();
+  loadImages(addons);
 
   writeFileSync(
     files.resolvConf,
@@ -694,7 +663,7 @@ function removeKubepodsCgroups(): void {
 
 const systemNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
-async function deleteAllPods(cluster: LocalCluster): Promise<void> {
+async function deleteApplied(cluster: LocalCluster): Promise<void> {
   const core = cluster.config.makeApiClient(CoreV1Api);
   // Controllers first, so that nothing makes the pods again; then the pods, and wait until the
   // kubelet has torn down their sandboxes (CNI DEL, netns, mounts).
@@ -756,7 +725,7 @@ export function clusterDown(net: NodeNetwork = nodeNetwork): Promise<void> {
 async function down(net: NodeNetwork): Promise<void> {
   const cluster = runningCluster(net);
   if (cluster !== undefined && runningPid('cluster-kubelet') !== undefined)
-    await deleteAllPods(cluster);
+    await deleteApplied(cluster);
   const stop = async (name: ProcessName, graceMs = 10_000) => {
     if (await stopProcess(name, graceMs)) progress(`stopped ${name.replace('cluster-', '')}`);
   };

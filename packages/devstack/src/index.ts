@@ -22,6 +22,7 @@ export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from
 export type { KafkaNode } from './kafka.js';
 export { createTopicsAndWait } from './kafka-topics.js';
 export {
+  apiServerAnswers,
   applyServerSide,
   controlPlaneCredentials,
   ensureGoTool,

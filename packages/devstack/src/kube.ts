@@ -1,5 +1,10 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from '@kubernetes/client-node';
+import {
+  KubernetesObjectApi,
+  PatchStrategy,
+  type CoreV1Api,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
@@ -121,18 +126,33 @@ export function ensureKwok(): string {
  * What a throwaway control plane in `dir` authenticates with: a service-account signing key
  * and a bearer token of `system:masters` (a static token file).
  */
-export function controlPlaneCredentials(dir: string): {
+export function controlPlaneCredentials(
+  dir: string,
+  /** More users of the token file, e.g. a node's `system:node:<name>` in `system:nodes`. */
+  users: readonly { readonly name: string; readonly group: string }[] = [],
+): {
   readonly token: string;
   readonly keyFile: string;
   readonly tokenFile: string;
+  /** Each of `users`' tokens, by name. */
+  readonly tokens: Readonly<Record<string, string>>;
 } {
   const token = randomBytes(24).toString('hex');
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keyFile = join(dir, 'service-accounts.key');
-  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  writeFileSync(keyFile, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+  const tokens = Object.fromEntries(users.map((u) => [u.name, randomBytes(24).toString('hex')]));
   const tokenFile = join(dir, 'tokens.csv');
-  writeFileSync(tokenFile, `${token},mela-admin,mela-admin,system:masters\n`);
-  return { token, keyFile, tokenFile };
+  writeFileSync(
+    tokenFile,
+    [
+      `${token},mela-admin,mela-admin,system:masters`,
+      ...users.map((u) => `${tokens[u.name] ?? ''},${u.name},${u.name},${u.group}`),
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return { token, keyFile, tokenFile, tokens };
 }
 
 /** A single-member etcd on loopback, its data in `dir/etcd`, fsync off (throwaway). */
@@ -163,6 +183,8 @@ export function kubeApiserverArgs(options: {
   readonly bindAddress?: string;
   /** @default RBAC */
   readonly authorizationModes?: readonly string[];
+  /** @default 10.96.0.0/16 */
+  readonly serviceCidr?: string;
   readonly extra?: readonly string[];
 }): string[] {
   const { keyFile, tokenFile } = options.credentials;
@@ -176,7 +198,7 @@ export function kubeApiserverArgs(options: {
     '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${keyFile}`,
     `--service-account-signing-key-file=${keyFile}`,
-    '--service-cluster-ip-range=10.96.0.0/16',
+    `--service-cluster-ip-range=${options.serviceCidr ?? '10.96.0.0/16'}`,
     ...(options.extra ?? []),
   ];
 }
@@ -200,5 +222,15 @@ export async function applyServerSide(
   const api = KubernetesObjectApi.makeApiClient(config);
   for (const object of objects) {
     await api.patch(object, undefined, undefined, 'mela', true, PatchStrategy.ServerSideApply);
+  }
+}
+
+/** True once the API server answers (a namespace list), for start-up waits. */
+export async function apiServerAnswers(core: CoreV1Api): Promise<boolean> {
+  try {
+    await core.listNamespace();
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { localClusterNetwork } from '@mela/topology';
 import {
+  apiServerAnswers,
   applyServerSide,
   controlPlaneCredentials,
   ensureKubeBinaries,
@@ -178,14 +179,7 @@ export async function startSimCluster(options: {
     const core = config.makeApiClient(CoreV1Api);
     await waitUntil(
       'the API server',
-      async () => {
-        try {
-          await core.listNamespace();
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      () => apiServerAnswers(core),
       60_000,
       () => output,
     );
