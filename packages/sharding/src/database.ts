@@ -13,6 +13,13 @@ import type { KeyValue } from './vindexes/vindex.js';
 export interface ShardHealthCheck {
   readonly name: string;
   readonly keyspace: string;
+  /**
+   * Whether the replica is useless without it, so readiness should fail: true for the one
+   * shard of an unsharded keyspace (or a vtgate), false for one shard of a sharded keyspace,
+   * which holds only some users' rows — those users get a 503 per request, everyone else is
+   * served, and `dependency_up` plus the MelaShardDown alert tell the operator.
+   */
+  readonly critical: boolean;
   readonly probe: () => Promise<unknown>;
 }
 

@@ -506,6 +506,7 @@ export class ShardRouter implements ShardedDatabase {
       .map((shard) => ({
         name: `mysql ${shard.keyspace}/${shard.name}`,
         keyspace: shard.keyspace,
+        critical: !this.keyspace(shard.keyspace).sharded,
         probe: () =>
           shard.pool.query({ sql: 'SELECT 1', timeout: this.#options.queryTimeoutMs ?? 5000 }),
       }));

@@ -215,6 +215,8 @@ export class VtgateDatabase implements ShardedDatabase {
     return pools.map(([keyspace, pool]) => ({
       name: `vtgate ${keyspace}`,
       keyspace,
+      // vtgate is this replica's one path to the keyspace, whichever shards are behind it.
+      critical: true,
       probe: () => pool.query('SELECT 1'),
     }));
   }

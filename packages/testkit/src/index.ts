@@ -1,6 +1,8 @@
 export { artifactPath } from './artifacts.js';
 export { KubeApiError, startOwnKubeApi } from './kube.js';
 export type { KubeObject, OwnKubeApi } from './kube.js';
+export { startOwnMariaDb } from './mariadb.js';
+export type { OwnMariaDb } from './mariadb.js';
 export { metricTotal } from './metrics.js';
 export { httpRequest } from './http.js';
 export type { HttpAnswer } from './http.js';

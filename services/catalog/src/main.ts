@@ -47,7 +47,7 @@ export function buildCatalog(config: CatalogConfig): Catalog {
   const catalog = new CatalogService(new CatalogRepository(db), cache, config.ttls);
 
   for (const check of db.healthChecks(['commerce']))
-    platform.health.register(check.name, check.probe);
+    platform.health.register(check.name, check.probe, { critical: check.critical });
   // The catalog answers from MySQL when Redis is gone: slower, not down.
   platform.health.register('redis cache', () => cache.probe(), { critical: false });
 

@@ -112,7 +112,7 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
   const admin = kafka.admin();
   registerConsumerLag({ admin, registry, groupId: config.groupId, topic: config.topic });
   for (const check of db.healthChecks(['customer']))
-    platform.health.register(check.name, check.probe);
+    platform.health.register(check.name, check.probe, { critical: check.critical });
 
   let stopping = false;
   let consuming: Promise<void> | undefined;

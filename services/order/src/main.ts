@@ -96,7 +96,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   });
 
   for (const check of db.healthChecks(['commerce', 'customer']))
-    platform.health.register(check.name, check.probe);
+    platform.health.register(check.name, check.probe, { critical: check.critical });
   // Without Redis the gate steps aside (MySQL still refuses oversell); without Kafka the
   // outbox holds the events. Neither makes the service unready.
   platform.health.register('redis', () => redis.ping(), { critical: false });
