@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { localTopology, mysqlUrl } from '@mela/topology';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
+import { migrationsRoot, readMigrations } from '../src/index.js';
 
 const topology = localTopology();
 const cli = fileURLToPath(new URL('../src/migrate.cli.js', import.meta.url));
@@ -35,10 +37,14 @@ describe('mela-migrate, as the Kubernetes schema Job runs it', () => {
     const first = run({ SHARD_MAP: JSON.stringify(shardMap) });
     const second = run({ SHARD_MAP: JSON.stringify(shardMap) });
 
+    const versions = async (keyspace: string) =>
+      (await readMigrations(join(migrationsRoot, keyspace))).map((m) => m.version).join(', ');
     assert.equal(first.status, 0, first.stderr);
-    assert.match(first.stdout, /^commerce\/0: applied 1, 2, 3$/m);
-    assert.match(first.stdout, /^customer\/-80: applied 1, 2$/m);
-    assert.match(first.stdout, /^customer\/80-: applied 1, 2$/m);
+    assert.ok(first.stdout.includes(`commerce/0: applied ${await versions('commerce')}\n`));
+    for (const shard of ['-80', '80-'])
+      assert.ok(
+        first.stdout.includes(`customer/${shard}: applied ${await versions('customer')}\n`),
+      );
     assert.equal(second.status, 0, second.stderr);
     assert.equal(second.stdout.match(/up to date/g)?.length, 3);
     const shard = topology.mysql.instances.find((i) => i.shard === '80-');

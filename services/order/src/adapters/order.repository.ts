@@ -158,12 +158,12 @@ export class OrderRepository implements OrderStore {
     });
   }
 
-  async get(orderId: string): Promise<Order | undefined> {
+  async get(userId: string, orderId: string): Promise<Order | undefined> {
     const rows = await this.#db.execute(
       { keyspace: 'customer', table: 'orders', key: orderId, column: 'id' },
       `SELECT ${orderColumns} FROM orders o JOIN order_items i ON i.order_id = o.id
-        WHERE o.id = ? ORDER BY i.product_id`,
-      [orderId],
+        WHERE o.id = ? AND o.user_id = ? ORDER BY i.product_id`,
+      [orderId, userId],
     );
     return toOrders(rows)[0];
   }

@@ -284,7 +284,7 @@ export class OrderService {
 
   /** One order, only for its owner (anyone else gets the same 404 as for no order). */
   async get(userId: string, orderId: string): Promise<OrderView> {
-    const order = await this.#deps.orders.get(orderId);
+    const order = await this.#deps.orders.get(userId, orderId);
     if (order?.userId !== userId) throw new NotFoundError('No such order.', 'order_not_found');
     return orderView(order);
   }

@@ -105,7 +105,8 @@ export interface OrderStore {
    * completed with this order; otherwise the claim is removed so the order can never commit.
    */
   settle(reservation: Reservation): Promise<'committed' | 'abandoned'>;
-  get(orderId: string): Promise<Order | undefined>;
+  /** The order if it exists and `userId` owns it (the owner is part of the query). */
+  get(userId: string, orderId: string): Promise<Order | undefined>;
   list(
     userId: string,
     options: { readonly limit: number; readonly before?: string },
