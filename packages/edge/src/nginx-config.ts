@@ -117,6 +117,25 @@ function upstreamBlock(
   ];
 }
 
+/**
+ * The request headers every proxied request carries: keep-alive to the upstream (HTTP/1.1 with
+ * no `Connection: close`) and the client's Host. nginx inherits `proxy_set_header` from the
+ * enclosing level only where a level sets none of its own, so a level that adds one header must
+ * repeat them all — which is why they are one list, emitted whole wherever a level sets any.
+ */
+const upstreamHeaders = ['proxy_set_header Connection "";', 'proxy_set_header Host $host;'];
+
+/**
+ * What the public edge adds: it is the first trusted hop, so it replaces whatever
+ * X-Forwarded-For a client sent.
+ */
+const edgeHeaders = [
+  ...upstreamHeaders,
+  'proxy_set_header X-Forwarded-For $remote_addr;',
+  'proxy_set_header X-Forwarded-Proto $scheme;',
+  'proxy_set_header X-Request-Id $request_id;',
+];
+
 /** Proxying to a service: HTTP/1.1 keep-alive, and a refused replica's request goes to the next. */
 function proxyTo(service: ServiceName, tries: number): string[] {
   return [
@@ -201,10 +220,7 @@ export function nginxConfig(options: EdgeOptions): string {
   const edge = [
     'server {',
     `  listen ${options.listen};`,
-    '  # The edge is the first trusted hop: it replaces whatever X-Forwarded-For a client sent.',
-    '  proxy_set_header X-Forwarded-For $remote_addr;',
-    '  proxy_set_header X-Forwarded-Proto $scheme;',
-    '  proxy_set_header X-Request-Id $request_id;',
+    ...indent(edgeHeaders),
     '  error_page 502 504 = @unavailable;',
     '',
     ...indent(
@@ -243,6 +259,7 @@ export function nginxConfig(options: EdgeOptions): string {
         'internal;',
         `proxy_pass http://${upstreamName('catalog')}/api/auth/me?role=admin;`,
         'proxy_pass_request_body off;',
+        ...edgeHeaders,
         'proxy_set_header Content-Length "";',
       ]),
     ),
@@ -284,8 +301,7 @@ export function nginxConfig(options: EdgeOptions): string {
     '    default MISS;',
     '  }',
     '  proxy_http_version 1.1;',
-    '  proxy_set_header Connection "";',
-    '  proxy_set_header Host $host;',
+    ...indent(upstreamHeaders),
     '  proxy_connect_timeout 2s;',
     '  proxy_read_timeout 60s;',
     ...(queue

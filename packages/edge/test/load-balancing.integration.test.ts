@@ -12,6 +12,10 @@ interface Replica {
   readonly index: number;
   readonly address: string;
   hits: number;
+  /** TCP connections the edge opened to it. */
+  connections: number;
+  /** The Host header each request arrived with. */
+  readonly hosts: (string | undefined)[];
   /** The X-Forwarded-For each request arrived with. */
   readonly forwardedFor: (string | undefined)[];
   /** Dies: stops listening and drops its connections, as a killed process would. */
@@ -24,6 +28,7 @@ async function startReplicas(count: number, answerAfterMs: readonly number[] = [
       const sockets = new Set<Socket>();
       const server: Server = createServer((req, res) => {
         replica.hits += 1;
+        replica.hosts.push(req.headers.host);
         const forwarded = req.headers['x-forwarded-for'];
         replica.forwardedFor.push(Array.isArray(forwarded) ? forwarded.join(',') : forwarded);
         const answer = () => res.setHeader('content-type', 'application/json').end(`${index}`);
@@ -32,6 +37,7 @@ async function startReplicas(count: number, answerAfterMs: readonly number[] = [
         else answer();
       });
       server.on('connection', (socket) => {
+        replica.connections += 1;
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
       });
@@ -42,6 +48,8 @@ async function startReplicas(count: number, answerAfterMs: readonly number[] = [
         index,
         address: `127.0.0.1:${String(port)}`,
         hits: 0,
+        connections: 0,
+        hosts: [],
         forwardedFor: [],
         async kill() {
           const closed = once(server, 'close');
@@ -90,6 +98,20 @@ describe('load balancing at the edge (real nginx)', () => {
       replicas.map((r) => r.hits),
       [30, 30, 30],
     );
+  });
+
+  it('when clients send many requests, then the edge reuses its connections to the replica and passes the client Host', async () => {
+    const [replica] = await startReplicas(1);
+    assert.ok(replica);
+    const edge = await edgeOver([replica], { algorithm: 'round-robin' });
+
+    const statuses = await sequential(edge, 100);
+
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal(replica.hits, 100);
+    // One pool per nginx worker (one per core): a handful of connections, not one per request.
+    assert.ok(replica.connections <= 4, `${String(replica.connections)} upstream connections`);
+    assert.deepEqual(new Set(replica.hosts), new Set(['127.0.0.1']));
   });
 
   it('when the algorithm is weighted 3:1, then the first replica takes three requests in four', async () => {

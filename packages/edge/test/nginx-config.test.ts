@@ -87,6 +87,25 @@ describe('the edge nginx configuration from the topology', () => {
     assert.match(server(text, '127.0.0.1:3003'), /proxy_pass http:\/\/mela_order;/);
   });
 
+  it('when any block sets a proxy header, then it also keeps the upstream connection alive and the client Host (nginx inherits none of them there)', () => {
+    const blocks: string[][] = [];
+    const open: string[][] = [];
+    for (const line of config({}, { purgeModule: '/m.so' })
+      .split('\n')
+      .map((l) => l.trim())) {
+      if (line.endsWith('{')) open.push([line]);
+      else if (line === '}') blocks.push(open.pop() ?? []);
+      else open.at(-1)?.push(line);
+    }
+    const setting = blocks.filter((b) => b.some((l) => l.startsWith('proxy_set_header ')));
+
+    assert.ok(setting.length >= 3, 'http, the public server and the purge check set headers');
+    for (const block of setting) {
+      assert.ok(block.includes('proxy_set_header Connection "";'), block[0]);
+      assert.ok(block.includes('proxy_set_header Host $host;'), block[0]);
+    }
+  });
+
   it('when static assets and the page are served, then they go through the cache, the API does not', () => {
     const edge = server(config(), '127.0.0.1:8080');
     const block = (match: string) => edge.slice(edge.indexOf(`location ${match} {`)).split('}')[0];
