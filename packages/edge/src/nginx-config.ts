@@ -237,8 +237,15 @@ export function nginxConfig(options: EdgeOptions): string {
         `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"checkout_queue_full","detail":"So many checkouts are waiting that this one cannot join the queue; try again in a few seconds."}';`,
       ]),
     ),
-    '  # Operations endpoints stay inside.',
-    ...indent(location('~ ^/(?:metrics|livez|readyz)$', ['return 404;'])),
+    '  # Operations endpoints stay inside, in every spelling (nginx matches the decoded, merged,',
+    '  # dot-resolved path; case and trailing slashes are caught here, and the services route',
+    '  # case-sensitively and strictly, so no other spelling reaches a handler either).',
+    ...indent(
+      location('~* ^/(?:metrics|livez|readyz)(?:/.*)?$', [
+        'default_type application/problem+json;',
+        `return 404 '{"type":"about:blank","title":"Not found","status":404,"code":"route_not_found","detail":"No such page."}';`,
+      ]),
+    ),
     ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
     ...publicRoutes.flatMap(({ location: match, service }) =>
       indent(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { EdgeUpstream } from '@mela/edge';
@@ -64,6 +64,17 @@ async function startReplicas(count: number, answerAfterMs: readonly number[] = [
 }
 
 const path = '/api/catalog/products';
+
+/** A GET with the path sent exactly as given (no URL parsing resolves dots or escapes). */
+async function rawGet(base: string, rawPath: string): Promise<{ status: number; type: string }> {
+  const { hostname, port } = new URL(base);
+  const req = request({ host: hostname, port, path: rawPath, agent: false });
+  req.end();
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  res.resume();
+  await once(res, 'end');
+  return { status: res.statusCode ?? 0, type: String(res.headers['content-type']) };
+}
 
 describe('load balancing at the edge (real nginx)', () => {
   const running: { stop(): Promise<void> }[] = [];
@@ -216,8 +227,16 @@ describe('load balancing at the edge (real nginx)', () => {
     const replicas = await startReplicas(1);
     const edge = await edgeOver(replicas, { algorithm: 'round-robin' });
 
-    for (const endpoint of ['/metrics', '/livez', '/readyz'])
-      assert.equal((await httpRequest(`${edge.url}${endpoint}`)).status, 404, endpoint);
+    const spellings = [
+      ...['/metrics', '/livez', '/readyz'],
+      ...['/METRICS', '/Livez', '/ReadyZ', '/metrics/', '/readyz/', '/livez/x'],
+      ...['//metrics', '/./metrics', '/api/../metrics', '/%6Detrics', '/metrics%2F', '/%2E/readyz'],
+    ];
+    for (const spelling of spellings) {
+      const answer = await rawGet(edge.url, spelling);
+      assert.equal(answer.status, 404, spelling);
+      assert.equal(answer.type, 'application/problem+json', spelling);
+    }
     assert.equal(replicas[0]?.hits, 0);
   });
 });

@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
-import { Router } from 'express';
+import type { NextFunction, Request, Response, Router } from 'express';
 import {
   SignJWT,
   createRemoteJWKSet,
@@ -9,6 +8,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
+import { createRouter } from './http.js';
 import { parseInput } from './validation.js';
 
 /** Who is calling: `sub` of the verified token and its `roles` claim. */
@@ -176,7 +176,7 @@ const devTokenRequest = z.object({
 
 /** `POST /api/auth/dev-token {userId, roles?}` → `{token}`; mount only when dev tokens are on. */
 export function devTokenRouter(issuer: TokenIssuer): Router {
-  const router = Router();
+  const router = createRouter();
   router.post('/api/auth/dev-token', async (req, res) => {
     const body = parseInput(devTokenRequest, req.body, 'body');
     const token = await issuer.issue({ userId: body.userId, roles: body.roles });
@@ -196,7 +196,7 @@ const meQuery = z.strictObject({ role: z.enum(['user', 'admin']).optional() });
  * it before an admin purges its cache.
  */
 export function whoAmIRouter(verifier: TokenVerifier): Router {
-  const router = Router();
+  const router = createRouter();
   router.get('/api/auth/me', requireUser(verifier), (req, res) => {
     const { role } = parseInput(meQuery, req.query, 'query');
     const principal = principalOf(req);

@@ -1,4 +1,5 @@
 import express, {
+  Router,
   type ErrorRequestHandler,
   type Express,
   type NextFunction,
@@ -29,6 +30,19 @@ export interface HttpAppOptions {
   readonly routes: (app: Express) => void;
 }
 
+/**
+ * Paths have one spelling: routes match case-sensitively and a trailing slash is another path.
+ * Express's defaults (case-insensitive, trailing slash ignored) let `/METRICS`, `/readyz/` or
+ * `/api/catalog/PRODUCTS` reach a handler while the edge's and the rate limiter's matchers,
+ * which compare exactly, did not recognise them; now what they do not match is not served.
+ */
+const canonicalPaths = { caseSensitive: true, strict: true } as const;
+
+/** An express Router with the canonical path rules every service's routes use. */
+export function createRouter(): Router {
+  return Router(canonicalPaths);
+}
+
 /** The media type of every error body (RFC 9457). */
 export const problemMediaType = 'application/problem+json';
 
@@ -41,6 +55,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const { health, metrics } = options;
   const app = express();
   app.disable('x-powered-by');
+  app.set('case sensitive routing', canonicalPaths.caseSensitive);
+  app.set('strict routing', canonicalPaths.strict);
   app.set('trust proxy', options.trustProxyHops ?? 0);
   app.set('etag', options.etag === true ? 'strong' : false);
 

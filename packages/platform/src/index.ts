@@ -35,7 +35,13 @@ export {
 export type { AppErrorOptions, FieldIssue } from './errors.js';
 export { Health } from './health.js';
 export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health.js';
-export { createHttpApp, problemHandler, problemMediaType, toAppError } from './http.js';
+export {
+  createHttpApp,
+  createRouter,
+  problemHandler,
+  problemMediaType,
+  toAppError,
+} from './http.js';
 export type { HttpAppOptions } from './http.js';
 export { HttpService, stopOnSignals } from './lifecycle.js';
 export type { Closer, HttpServiceOptions, StopResult, Worker } from './lifecycle.js';

@@ -100,7 +100,8 @@ function matcher(path: string): RegExp {
       segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
     )
     .join('/');
-  return new RegExp(`^${pattern}/?$`);
+  // Exactly the spelling express serves (see createRouter): case-sensitive, no trailing slash.
+  return new RegExp(`^${pattern}$`);
 }
 
 /**

@@ -176,6 +176,25 @@ describe('the HTTP app every service runs', () => {
     assert.match(metrics, /process_cpu_seconds_total/);
   });
 
+  it('when a path is spelled another way (case, trailing slash, doubled slash), then nothing is served', async () => {
+    const spellings = [
+      '/METRICS',
+      '/Metrics',
+      '/metrics/',
+      '/Livez',
+      '/livez/',
+      '/READYZ',
+      '/readyz/',
+    ];
+    for (const spelling of [...spellings, '//metrics', '/ITEMS/7', '/items/7/']) {
+      const res = await fetch(`${running.url}${spelling}`);
+
+      assert.equal(res.status, 404, spelling);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(((await res.json()) as { code: string }).code, 'route_not_found');
+    }
+  });
+
   it('then /livez answers and /readyz reports ready with no checks registered', async () => {
     const live = await fetch(`${running.url}/livez`);
     assert.equal(live.status, 200);

@@ -102,6 +102,17 @@ describe('rate limiting shared by replicas through Redis', () => {
     assert.ok((sample(metrics, 'rate_limited_total', { rule: 'products' }) ?? 0) >= 1);
   });
 
+  it('when a client is over its limit, then no other spelling of the path is served either', async () => {
+    const headers = { 'x-forwarded-for': '203.0.113.7' };
+    for (const spelling of ['/PRODUCTS', '/Products', '/products/', '/products//', '/%70roducts']) {
+      const res = await fetch(`${apps[0]?.url ?? ''}${spelling}`, { headers });
+
+      assert.equal(res.status, 404, spelling);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    }
+    assert.equal((await get(0, headers)).status, 429);
+  });
+
   it('when clients differ, then each has its own budget: users by token, others by client IP', async () => {
     const alice = `Bearer ${await issuer.issue({ userId: 'alice', roles: [] })}`;
     const ok = await get(1, { 'x-forwarded-for': '203.0.113.8' });

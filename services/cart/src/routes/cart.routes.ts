@@ -1,5 +1,11 @@
-import { Router, type Request } from 'express';
-import { parseInput, principalOf, requireUser, type TokenVerifier } from '@mela/platform';
+import { type Router, type Request } from 'express';
+import {
+  createRouter,
+  parseInput,
+  principalOf,
+  requireUser,
+  type TokenVerifier,
+} from '@mela/platform';
 import { z } from 'zod';
 import {
   addItemSchema,
@@ -20,7 +26,7 @@ export function cartRoutes(options: {
   const { carts } = options;
   const addItem = addItemSchema(options.limits);
   const setQuantity = setQuantitySchema(options.limits);
-  const router = Router();
+  const router = createRouter();
   router.use('/api/cart', requireUser(options.tokens), (_req, res, next) => {
     res.set('Cache-Control', 'private, no-store');
     next();

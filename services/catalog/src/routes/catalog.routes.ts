@@ -1,5 +1,11 @@
-import { Router, type Response } from 'express';
-import { parseInput, requireRole, requireUser, type TokenVerifier } from '@mela/platform';
+import { type Router, type Response } from 'express';
+import {
+  createRouter,
+  parseInput,
+  requireRole,
+  requireUser,
+  type TokenVerifier,
+} from '@mela/platform';
 import { z } from 'zod';
 import type { CatalogService } from '../domain/catalog.service.js';
 import { listQuery, productCreate, productId, productUpdate } from '../domain/catalog-query.js';
@@ -16,7 +22,7 @@ const idParams = z.object({ id: productId });
 /** `/api/catalog/*`: thin handlers that parse, call the catalog, and set caching headers. */
 export function catalogRoutes(options: CatalogRoutesOptions): Router {
   const { catalog } = options;
-  const router = Router();
+  const router = createRouter();
   const publicRead = (res: Response) => res.set('Cache-Control', options.publicCacheControl);
 
   router.get('/api/catalog/products', async (req, res) => {

@@ -1,5 +1,5 @@
-import { Router } from 'express';
-import { NotFoundError } from '@mela/platform';
+import { type Router } from 'express';
+import { createRouter, NotFoundError } from '@mela/platform';
 import type { CatalogService } from '../domain/catalog.service.js';
 import { productImage } from '../domain/product-image.js';
 
@@ -10,7 +10,7 @@ const imageFile = /^([1-9]\d{0,18})\.([0-9a-f]{16})\.svg$/;
  * the edge (`immutable`), with a strong ETag for revalidation.
  */
 export function imageRoutes(catalog: CatalogService): Router {
-  const router = Router();
+  const router = createRouter();
   router.get('/static/img/products/:file', async (req, res) => {
     const match = imageFile.exec(req.params.file);
     if (!match?.[1] || !match[2]) throw new NotFoundError('No such image.', 'image_not_found');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Router } from 'express';
-import { NotFoundError } from '@mela/platform';
+import { type Router } from 'express';
+import { createRouter, NotFoundError } from '@mela/platform';
 
 interface Served {
   readonly body: Buffer;
@@ -51,7 +51,7 @@ export function loadStorefront(
  * for a day if the origin fails — and `/static/assets/<name>.<hash>.<ext>`, immutable.
  */
 export function storefrontRoutes(storefront: Storefront, pageMaxAgeSeconds: number): Router {
-  const router = Router();
+  const router = createRouter();
   const pageCacheControl = `public, max-age=${String(pageMaxAgeSeconds)}, stale-while-revalidate=${String(pageMaxAgeSeconds)}, stale-if-error=86400`;
   router.get('/', (_req, res) => {
     const { page } = storefront;

@@ -1,5 +1,12 @@
-import { Router, type Request } from 'express';
-import { AppError, parseInput, principalOf, requireUser, type TokenVerifier } from '@mela/platform';
+import { type Router, type Request } from 'express';
+import {
+  createRouter,
+  AppError,
+  parseInput,
+  principalOf,
+  requireUser,
+  type TokenVerifier,
+} from '@mela/platform';
 import { z } from 'zod';
 import {
   decodeOrderCursor,
@@ -19,7 +26,7 @@ export function orderRoutes(options: {
   readonly tokens: TokenVerifier;
 }): Router {
   const { orders } = options;
-  const router = Router();
+  const router = createRouter();
   router.use('/api/orders', requireUser(options.tokens), (_req, res, next) => {
     res.set('Cache-Control', 'private, no-store');
     next();
