@@ -7,6 +7,7 @@ import {
   type PlatformConfig,
 } from '@mela/platform';
 import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mela/sharding';
+import { stockChangesEnv } from '@mela/stock';
 import { z } from 'zod';
 import { defaultTtls, type CatalogTtls } from './domain/cache-policy.js';
 
@@ -15,6 +16,7 @@ const seconds = (fallback: number) => envInt({ min: 1, max: 86_400 }).default(fa
 const catalogEnv = z
   .object({
     ...platformEnv,
+    ...stockChangesEnv,
     PORT: platformEnv.PORT.default(3001),
     /** Redis for the cache. */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
@@ -22,7 +24,7 @@ const catalogEnv = z
     CACHE_KEY_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-      .default('catalog:v1:'),
+      .default('catalog:v2:'),
     /** Bound on each Redis call; past it the read goes to MySQL. */
     CACHE_REDIS_TIMEOUT_MS: envInt({ min: 5, max: 5000 }).default(100),
     CACHE_TTL_PRODUCT_SECONDS: seconds(defaultTtls.product),
@@ -59,6 +61,8 @@ export interface CatalogConfig {
   readonly ttls: CatalogTtls;
   readonly publicCacheControl: string;
   readonly storefrontMaxAgeSeconds: number;
+  /** Where stock changes are announced: the catalog drops its cached counts when it hears one. */
+  readonly stockChangesChannel: string;
 }
 
 /** The catalog's configuration from the environment; every bad variable is reported at once. */
@@ -73,6 +77,7 @@ export function loadCatalogConfig(
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
     cacheKeyPrefix: e.CACHE_KEY_PREFIX,
+    stockChangesChannel: e.STOCK_CHANGES_CHANNEL,
     ttls: {
       product: e.CACHE_TTL_PRODUCT_SECONDS,
       price: e.CACHE_TTL_PRICE_SECONDS,

@@ -8,6 +8,7 @@ import {
   type Platform,
 } from '@mela/platform';
 import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
+import { StockChangeListener, StockLedger, announceStockChanges } from '@mela/stock';
 import { Redis } from 'ioredis';
 import { CatalogRepository } from './adapters/catalog.repository.js';
 import { createApp } from './app.js';
@@ -44,7 +45,27 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     timeoutMs: config.redisTimeoutMs,
     onError: (error) => platform.logger.debug({ err: error }, 'cache degraded'),
   });
-  const catalog = new CatalogService(new CatalogRepository(db), cache, config.ttls);
+  const debug = (message: string) => (error: unknown) =>
+    platform.logger.debug({ err: error }, message);
+  const stock = new StockLedger({
+    db,
+    clock: () => new Date(),
+    onChange: announceStockChanges(redis, config.stockChangesChannel, debug('not announced')),
+  });
+  const catalog = new CatalogService({
+    store: new CatalogRepository(db),
+    cache,
+    stock,
+    ttls: config.ttls,
+  });
+  // Orders, releases and other replicas' restocks move stock: drop the cached counts. A
+  // subscriber connection of its own that waits for Redis and subscribes again after a drop.
+  const stockChanges = new StockChangeListener({
+    subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+    channel: config.stockChangesChannel,
+    onChanged: (ids) => catalog.stockChanged(ids),
+    onError: debug('stock change not applied to the cache'),
+  });
 
   for (const check of db.healthChecks(['commerce']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
@@ -58,11 +79,22 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     storefront: { files: loadStorefront(), maxAgeSeconds: config.storefrontMaxAgeSeconds },
     rateLimit: serviceRateLimit(platform, redis),
   });
-  const service = createHttpService(platform, app, [
-    { name: 'cache', close: () => cache.settled().finally(() => cache.shutdown()) },
-    { name: 'redis', close: () => redis.quit() },
-    { name: 'mysql', close: () => db.close() },
-  ]);
+  const service = createHttpService(
+    platform,
+    app,
+    [
+      { name: 'stock changes', close: () => stockChanges.stop() },
+      { name: 'cache', close: () => cache.settled().finally(() => cache.shutdown()) },
+      { name: 'redis', close: () => redis.quit() },
+      { name: 'mysql', close: () => db.close() },
+    ],
+    [
+      {
+        name: 'stock changes',
+        start: () => void stockChanges.start().catch(debug('cannot hear stock changes')),
+      },
+    ],
+  );
   return { platform, service, catalog, cache, db, redis };
 }
 

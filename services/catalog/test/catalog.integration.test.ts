@@ -16,6 +16,8 @@ interface ProductBody {
   priceCents: number;
   imageUrl: string;
   category: string;
+  stock: number;
+  version: number;
 }
 
 describe('the catalog service on real Redis and MariaDB', () => {
@@ -72,7 +74,7 @@ describe('the catalog service on real Redis and MariaDB', () => {
     const put = await fetch(`${catalog.url}/api/catalog/products/3`, {
       method: 'PUT',
       headers: { authorization: await asAdmin(), 'content-type': 'application/json' },
-      body: JSON.stringify({ priceCents: before.priceCents + 1000 }),
+      body: JSON.stringify({ version: before.version, priceCents: before.priceCents + 1000 }),
     });
     const after = (await (
       await fetch(`${catalog.url}/api/catalog/products/3`)
@@ -88,7 +90,7 @@ describe('the catalog service on real Redis and MariaDB', () => {
   });
 
   it('when someone without the admin role writes, then 401 or 403, and nothing changes', async () => {
-    const body = JSON.stringify({ priceCents: 1 });
+    const body = JSON.stringify({ version: 1, priceCents: 1 });
     const anonymous = await fetch(`${catalog.url}/api/catalog/products/4`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
@@ -106,6 +108,40 @@ describe('the catalog service on real Redis and MariaDB', () => {
     assert.equal(anonymous.status, 401);
     assert.equal(shopper.status, 403);
     assert.notEqual(product.priceCents, 1);
+  });
+
+  it('when an admin updates from a stale version, then 409 with the current version, and nothing changes', async () => {
+    const read = async () =>
+      (await (await fetch(`${catalog.url}/api/catalog/products/5`)).json()) as ProductBody;
+    const put = (body: unknown) =>
+      fetch(`${catalog.url}/api/catalog/products/5`, {
+        method: 'PUT',
+        headers: { authorization: adminToken, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const adminToken = await asAdmin();
+    const start = await read();
+    const first = await put({ version: start.version, name: 'First edit' });
+
+    const stale = await put({ version: start.version, name: 'Lost update' });
+    const unversioned = await put({ name: 'No version' });
+    const absolute = await put({ version: start.version + 1, stock: 1 });
+
+    assert.equal(first.status, 200);
+    assert.equal(stale.status, 409);
+    const problem = (await stale.json()) as { code: string; currentVersion: number };
+    assert.deepEqual(problem, {
+      ...problem,
+      code: 'version_conflict',
+      currentVersion: start.version + 1,
+    });
+    assert.equal(unversioned.status, 400);
+    assert.equal(absolute.status, 400);
+    assert.match(await absolute.text(), /POST \/api\/catalog\/products\/:id\/stock/);
+    const now = await read();
+    assert.equal(now.name, 'First edit');
+    assert.equal(now.stock, start.stock);
+    assert.equal(now.version, start.version + 1);
   });
 
   it('when an admin creates a product, then it can be read at once', async () => {

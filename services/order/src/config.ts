@@ -16,6 +16,7 @@ import {
   type PlatformConfig,
 } from '@mela/platform';
 import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mela/sharding';
+import { stockChangesEnv } from '@mela/stock';
 import { z } from 'zod';
 import type { OrderPolicy } from './domain/order.service.js';
 
@@ -23,6 +24,7 @@ const orderEnv = z
   .object({
     ...platformEnv,
     ...kafkaEnv,
+    ...stockChangesEnv,
     PORT: platformEnv.PORT.default(3003),
     /** The topic `order.placed` events go to. */
     ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
@@ -79,6 +81,8 @@ export interface OrderConfig {
   readonly sweepIntervalMs: number;
   readonly idempotencyRetentionMs: number;
   readonly gate: { readonly ttlSeconds: number; readonly keyPrefix: string };
+  /** Where stock changes are announced (the catalog drops its cached counts). */
+  readonly stockChangesChannel: string;
   readonly payment: { readonly latencyMs: number; readonly failureRate: number };
   readonly outbox: {
     readonly enabled: boolean;
@@ -110,6 +114,7 @@ export function loadOrderConfig(env: Readonly<Record<string, string | undefined>
       ttlSeconds: e.STOCK_GATE_TTL_SECONDS,
       keyPrefix: e.STOCK_GATE_KEY_PREFIX,
     }),
+    stockChangesChannel: e.STOCK_CHANGES_CHANNEL,
     payment: Object.freeze({
       latencyMs: e.PAYMENT_SANDBOX_LATENCY_MS,
       failureRate: e.PAYMENT_SANDBOX_FAILURE_RATE,

@@ -9,6 +9,7 @@ import {
   type Platform,
 } from '@mela/platform';
 import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
+import { announceStockChanges } from '@mela/stock';
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import { Counter } from 'prom-client';
@@ -46,7 +47,13 @@ export function buildOrder(config: OrderConfig): OrderApp {
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
   const db = openShardedDatabase(config.sharding, registry);
   const kafka = createKafka(config.kafka, logger);
-  const stock = new MysqlStockLedger(db, clock);
+  const stock = new MysqlStockLedger({
+    db,
+    clock,
+    onChange: announceStockChanges(redis, config.stockChangesChannel, (error) =>
+      logger.debug({ err: error }, 'stock change not announced'),
+    ),
+  });
   const repository = new OrderRepository(db, clock, config.ordersTopic);
   const relay = config.outbox.enabled
     ? new OutboxRelay({

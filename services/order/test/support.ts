@@ -68,6 +68,7 @@ export async function startCheckout(
     REDIS_URL: redisUrl(topology),
     SHARD_MAP: shards.shardMap,
     RATE_LIMIT: 'false',
+    STOCK_CHANGES_CHANNEL: `test:order:${suffix}:stock-changed`,
   };
   const { catalog, cart } = await startCatalogAndCart(common, `test:order:${suffix}:`);
 

@@ -1,7 +1,7 @@
 import type { ResultSetHeader } from 'mysql2/promise';
 import { ConflictError } from '@mela/platform';
 import type { Row, ShardedDatabase } from '@mela/sharding';
-import type { CatalogStore } from '../domain/catalog.service.js';
+import type { CatalogStore, UpdateOutcome } from '../domain/catalog.service.js';
 import type { ProductCreate, ProductUpdate } from '../domain/catalog-query.js';
 import { productImageUrl } from '../domain/product-image.js';
 import type { Category, PriceAndStock, ProductDetails } from '../domain/product.js';
@@ -20,7 +20,7 @@ export class CatalogRepository implements CatalogStore {
     if (ids.length === 0) return new Map();
     const rows = await this.#db.execute(
       commerce,
-      `SELECT p.id, p.sku, p.name, p.description, p.featured, c.slug AS category
+      `SELECT p.id, p.sku, p.name, p.description, p.featured, p.version, c.slug AS category
          FROM products p JOIN categories c ON c.id = p.category_id
         WHERE p.id IN (?)`,
       [ids],
@@ -35,7 +35,10 @@ export class CatalogRepository implements CatalogStore {
           category: String(row['category']),
           featured: Number(row['featured']) === 1,
         };
-        return [details.id, { ...details, imageUrl: productImageUrl(details) }];
+        return [
+          details.id,
+          { ...details, imageUrl: productImageUrl(details), version: Number(row['version']) },
+        ];
       }),
     );
   }
@@ -127,21 +130,29 @@ export class CatalogRepository implements CatalogStore {
 
   async update(
     id: string,
+    version: number,
     changes: ProductUpdate & { readonly categoryId?: number },
-  ): Promise<boolean> {
+  ): Promise<UpdateOutcome> {
     const columns: [string, unknown][] = [];
     if (changes.name !== undefined) columns.push(['name', changes.name]);
     if (changes.description !== undefined) columns.push(['description', changes.description]);
     if (changes.categoryId !== undefined) columns.push(['category_id', changes.categoryId]);
     if (changes.priceCents !== undefined) columns.push(['price_cents', changes.priceCents]);
-    if (changes.stock !== undefined) columns.push(['stock', changes.stock]);
     if (changes.featured !== undefined) columns.push(['featured', changes.featured ? 1 : 0]);
     const result = await this.#db.execute<ResultSetHeader>(
       commerce,
-      `UPDATE products SET ${columns.map(([c]) => `${c} = ?`).join(', ')}, version = version + 1 WHERE id = ?`,
-      [...columns.map(([, v]) => v), id],
+      `UPDATE products SET ${columns.map(([c]) => `${c} = ?`).join(', ')}, version = version + 1
+        WHERE id = ? AND version = ?`,
+      [...columns.map(([, v]) => v), id, version],
     );
-    return result.affectedRows === 1;
+    if (result.affectedRows === 1) return { updated: true };
+    const rows = await this.#db.execute(commerce, 'SELECT version FROM products WHERE id = ?', [
+      id,
+    ]);
+    const current = rows[0];
+    return current
+      ? { updated: false, currentVersion: Number(current['version']) }
+      : { updated: false };
   }
 
   async create(product: ProductCreate & { readonly categoryId: number }): Promise<string> {

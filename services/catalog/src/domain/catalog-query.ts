@@ -79,6 +79,11 @@ export function searchTerms(q: string): string {
 /** `PUT /products/:id` — any of these, at least one. */
 export const productUpdate = z
   .strictObject({
+    /**
+     * The product's `version` as last read: the change applies only if nobody changed the
+     * product since (else 409 `version_conflict`), as Kubernetes' resourceVersion.
+     */
+    version: z.number().int().min(1).max(4_294_967_295),
     name: z.string().trim().min(1).max(200).optional(),
     description: z.string().max(5000).optional(),
     category: z
@@ -86,11 +91,26 @@ export const productUpdate = z
       .regex(/^[a-z0-9-]{1,64}$/)
       .optional(),
     priceCents: z.number().int().min(0).max(100_000_000).optional(),
-    stock: z.number().int().min(0).max(10_000_000).optional(),
+    stock: z
+      .never({
+        error:
+          'stock is not set by value; restock or write off with POST /api/catalog/products/:id/stock {"delta": n}',
+      })
+      .optional(),
     featured: z.boolean().optional(),
   })
-  .refine((u) => Object.keys(u).length > 0, { error: 'give at least one field to change' });
-export type ProductUpdate = z.output<typeof productUpdate>;
+  .refine((u) => Object.keys(u).length > 1, { error: 'give at least one field to change' });
+export type ProductUpdate = Omit<z.output<typeof productUpdate>, 'version' | 'stock'>;
+
+/** `POST /products/:id/stock`: a restock (+n) or a write-off (−n), never an absolute count. */
+export const stockAdjustment = z.strictObject({
+  delta: z
+    .number()
+    .int()
+    .min(-10_000_000)
+    .max(10_000_000)
+    .refine((delta) => delta !== 0, { error: 'must not be 0' }),
+});
 
 /** `POST /products` */
 export const productCreate = z.strictObject({

@@ -1,5 +1,6 @@
-import { NotFoundError, ValidationError } from '@mela/platform';
+import { ConflictError, NotFoundError, ValidationError } from '@mela/platform';
 import type { CachePolicy } from '@mela/cache';
+import type { StockAdjustment } from '@mela/stock';
 import { catalogKeys, catalogPolicies, type CatalogTtls } from './cache-policy.js';
 import {
   decodeCursor,
@@ -32,8 +33,22 @@ export interface CatalogStore {
   featuredIds(limit: number): Promise<string[]>;
   bestsellerIds(limit: number): Promise<string[]>;
   categories(): Promise<Category[]>;
-  update(id: string, changes: ProductUpdate & { readonly categoryId?: number }): Promise<boolean>;
+  /** Applies the changes if the product is still at `version`. */
+  update(
+    id: string,
+    version: number,
+    changes: ProductUpdate & { readonly categoryId?: number },
+  ): Promise<UpdateOutcome>;
   create(product: ProductCreate & { readonly categoryId: number }): Promise<string>;
+}
+
+/** A conditional update: done, or not (the product's version if it exists). */
+export type UpdateOutcome =
+  { readonly updated: true } | { readonly updated: false; readonly currentVersion?: number };
+
+/** Restocks and write-offs, through the one writer of stock (`@mela/stock`). */
+export interface StockAdjuster {
+  adjust(productId: string, delta: number): Promise<StockAdjustment>;
 }
 
 /** The part of the cache the catalog uses. */
@@ -68,10 +83,18 @@ export class CatalogService {
   readonly #cache: CatalogCache;
   readonly #policies: ReturnType<typeof catalogPolicies>;
 
-  constructor(store: CatalogStore, cache: CatalogCache, ttls: CatalogTtls) {
-    this.#store = store;
-    this.#cache = cache;
-    this.#policies = catalogPolicies(ttls);
+  readonly #stock: StockAdjuster;
+
+  constructor(deps: {
+    readonly store: CatalogStore;
+    readonly cache: CatalogCache;
+    readonly stock: StockAdjuster;
+    readonly ttls: CatalogTtls;
+  }) {
+    this.#store = deps.store;
+    this.#cache = deps.cache;
+    this.#stock = deps.stock;
+    this.#policies = catalogPolicies(deps.ttls);
   }
 
   /** One product, or 404. */
@@ -203,18 +226,53 @@ export class CatalogService {
     return { featured, bestsellers };
   }
 
-  /** Admin: changes a product; its cached details and price are dropped so the next read is fresh. */
-  async update(id: string, changes: ProductUpdate): Promise<Product> {
+  /**
+   * Admin: changes a product if it is still at `version` (else 409 `version_conflict` with the
+   * current version); its cached details and price are dropped so the next read is fresh.
+   */
+  async update(id: string, version: number, changes: ProductUpdate): Promise<Product> {
     const categoryId = await this.#categoryId(changes.category);
-    const updated = await this.#store.update(id, {
+    const outcome = await this.#store.update(id, version, {
       ...changes,
       ...(categoryId === undefined ? {} : { categoryId }),
     });
-    if (!updated) throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    if (!outcome.updated && outcome.currentVersion === undefined)
+      throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    if (!outcome.updated) {
+      throw new ConflictError(
+        'version_conflict',
+        `Product ${id} changed since version ${version}; read it again and reapply the change.`,
+        { currentVersion: outcome.currentVersion },
+      );
+    }
     const keys = [catalogKeys.product(id), catalogKeys.price(id)];
     if (changes.featured !== undefined) keys.push(catalogKeys.home());
     await this.#cache.invalidate(keys);
     return this.product(id);
+  }
+
+  /**
+   * Admin: restock (`delta > 0`) or write off (`delta < 0`) units, relative to what is there,
+   * so open reservations keep their units; a write-off beyond the units left is 409.
+   */
+  async adjustStock(id: string, delta: number): Promise<Product> {
+    const outcome = await this.#stock.adjust(id, delta);
+    if (!outcome.ok && outcome.reason === 'not_found')
+      throw new NotFoundError(`No product ${id}.`, 'product_not_found');
+    if (!outcome.ok) {
+      throw new ConflictError(
+        'insufficient_stock',
+        `Product ${id} has ${String(outcome.stock)} units left; cannot write off ${String(-delta)}.`,
+        { stock: outcome.stock },
+      );
+    }
+    await this.stockChanged([id]);
+    return this.product(id);
+  }
+
+  /** Stock moved (an order, a release, a restock): drop the cached counts. */
+  async stockChanged(ids: readonly string[]): Promise<void> {
+    await this.#cache.invalidate(ids.map((id) => catalogKeys.price(id)));
   }
 
   /** Admin: adds a product. */

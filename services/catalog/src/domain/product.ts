@@ -14,6 +14,8 @@ export interface ProductDetails {
   readonly category: string;
   readonly featured: boolean;
   readonly imageUrl: string;
+  /** Grows with every admin change; a `PUT` names the version it read. */
+  readonly version: number;
 }
 
 /** What changes often: price and stock (cached for a minute, dropped on every write). */

@@ -8,7 +8,13 @@ import {
 } from '@mela/platform';
 import { z } from 'zod';
 import type { CatalogService } from '../domain/catalog.service.js';
-import { listQuery, productCreate, productId, productUpdate } from '../domain/catalog-query.js';
+import {
+  listQuery,
+  productCreate,
+  productId,
+  productUpdate,
+  stockAdjustment,
+} from '../domain/catalog-query.js';
 
 export interface CatalogRoutesOptions {
   readonly catalog: CatalogService;
@@ -47,8 +53,14 @@ export function catalogRoutes(options: CatalogRoutesOptions): Router {
 
   router.put('/api/catalog/products/:id', ...admin, async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
-    const changes = parseInput(productUpdate, req.body, 'body');
-    res.set('Cache-Control', 'no-store').json(await catalog.update(id, changes));
+    const { version, ...changes } = parseInput(productUpdate, req.body, 'body');
+    res.set('Cache-Control', 'no-store').json(await catalog.update(id, version, changes));
+  });
+
+  router.post('/api/catalog/products/:id/stock', ...admin, async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const { delta } = parseInput(stockAdjustment, req.body, 'body');
+    res.set('Cache-Control', 'no-store').json(await catalog.adjustStock(id, delta));
   });
 
   router.post('/api/catalog/products', ...admin, async (req, res) => {
