@@ -93,7 +93,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
       ttlSeconds: config.gate.ttlSeconds,
       stockOf: (id) => stock.stockOf(id),
     }),
-    payments: new SandboxPaymentProvider(config.payment),
+    payments: new SandboxPaymentProvider({ db, clock, ...config.payment }),
     orders: repository,
     metrics: { placed: () => placed.inc(), rejected: (reason) => rejected.inc({ reason }) },
     policy: config.policy,
@@ -128,9 +128,9 @@ export function buildOrder(config: OrderConfig): OrderApp {
     if (sweeping) return;
     sweeping = true;
     try {
-      const { released, consumed } = await orders.sweepExpired();
-      if (released + consumed > 0)
-        logger.info({ released, consumed }, 'settled expired stock reservations');
+      const { released, consumed, refunded } = await orders.sweepExpired();
+      if (released + consumed + refunded > 0)
+        logger.info({ released, consumed, refunded }, 'settled expired reservations and payments');
       // Keys live for a day: clearing them every ten minutes is plenty (each purge opens a
       // connection per shard).
       if (Date.now() - purgedAt >= 600_000) {

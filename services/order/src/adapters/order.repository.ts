@@ -2,7 +2,7 @@ import type { OrderPlacedEvent } from '@mela/messaging';
 import type { Row, ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import type { Order, OrderItem, PaymentMethod } from '../domain/order.js';
-import type { IdempotencyRecord, OrderStore, Reservation } from '../domain/ports.js';
+import type { IdempotencyRecord, OrderStore, PaymentIntent, Reservation } from '../domain/ports.js';
 import { fromSqlTime, jsonColumn, toSqlTime } from './sql-values.js';
 
 const byUser = (table: string, userId: string) =>
@@ -91,6 +91,12 @@ export class OrderRepository implements OrderStore {
       );
       if (completed.affectedRows !== 1) return false;
       await tx.execute(
+        `UPDATE payment_intents SET state = 'captured', updated_at = ?
+          WHERE order_id = ? AND state = 'pending'`,
+        [toSqlTime(this.#clock()), order.id],
+        { table: 'payment_intents', key: order.userId },
+      );
+      await tx.execute(
         `INSERT INTO orders (id, user_id, status, total_cents, currency, payment_id,
                              payment_method, shipping_address, contact, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -156,6 +162,55 @@ export class OrderRepository implements OrderStore {
       }
       return 'abandoned';
     });
+  }
+
+  async recordIntent(intent: PaymentIntent): Promise<void> {
+    const now = toSqlTime(this.#clock());
+    await this.#db.execute(
+      byUser('payment_intents', intent.userId),
+      `INSERT INTO payment_intents
+         (order_id, user_id, idem_key, amount_cents, currency, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)`,
+      [
+        intent.orderId,
+        intent.userId,
+        intent.idempotencyKey,
+        intent.amountCents,
+        intent.currency,
+        now,
+        now,
+      ],
+    );
+  }
+
+  async voidIntent(userId: string, orderId: string): Promise<void> {
+    await this.#db.execute(
+      byUser('payment_intents', userId),
+      `UPDATE payment_intents SET state = 'voided', updated_at = ?
+        WHERE order_id = ? AND user_id = ? AND state = 'pending'`,
+      [toSqlTime(this.#clock()), orderId, userId],
+    );
+  }
+
+  async pendingIntents(olderThan: Date, limit: number): Promise<readonly Reservation[]> {
+    // A shard that is down now is swept next round; the others are not held up by it.
+    const perShard = await Promise.allSettled(
+      this.#db.shardNames('customer').map((shard) =>
+        this.#db.session('customer', shard, (s) =>
+          s.execute(
+            `SELECT order_id, user_id, idem_key FROM payment_intents
+              WHERE state = 'pending' AND created_at < ? ORDER BY created_at LIMIT ?`,
+            [toSqlTime(olderThan), limit],
+          ),
+        ),
+      ),
+    );
+    const rows = perShard.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+    return rows.map((row) => ({
+      orderId: String(row['order_id']),
+      userId: String(row['user_id']),
+      idempotencyKey: String(row['idem_key']),
+    }));
   }
 
   async get(userId: string, orderId: string): Promise<Order | undefined> {

@@ -1,51 +1,87 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { ShardedDatabase } from '@mela/sharding';
+import type { ResultSetHeader } from 'mysql2';
 import { PaymentDeclinedError, type Payment, type PaymentProvider } from '../domain/ports.js';
+import { toSqlTime } from './sql-values.js';
+
+const commerce = { keyspace: 'commerce' } as const;
 
 /**
- * The default payment provider: no money moves. Each charge takes `latencyMs` (±20 %) and
- * is declined with probability `failureRate`, so the failure paths of checkout get exercised.
- * Like a real provider, a charge is idempotent on its reference.
+ * The default payment provider: no money moves, but it keeps a ledger as a real provider does
+ * (`sandbox_payments` in the commerce keyspace), so charges are idempotent on their reference
+ * across replicas and restarts, and anyone can check that charges and refunds balance.
+ *
+ * A charge is declined with probability `failureRate` (nothing recorded); otherwise it is
+ * recorded at once and answered after `latencyMs` (±20 %) — the window in which a crashed or
+ * cut-off caller has charged without knowing it, which the order's payment intent covers.
  */
 export class SandboxPaymentProvider implements PaymentProvider {
+  readonly #db: ShardedDatabase;
   readonly #latencyMs: number;
   readonly #failureRate: number;
   readonly #random: () => number;
-  readonly #charges = new Map<string, Promise<Payment>>();
+  readonly #clock: () => Date;
 
   constructor(options: {
+    readonly db: ShardedDatabase;
     readonly latencyMs: number;
     readonly failureRate: number;
+    readonly clock: () => Date;
     readonly random?: () => number;
   }) {
+    this.#db = options.db;
     this.#latencyMs = options.latencyMs;
     this.#failureRate = options.failureRate;
+    this.#clock = options.clock;
     this.#random = options.random ?? Math.random;
   }
 
-  charge(request: { readonly reference: string }): Promise<Payment> {
-    let charge = this.#charges.get(request.reference);
-    if (!charge) {
-      charge = this.#charge();
-      this.#charges.set(request.reference, charge);
-      // Keep only recent references: this is a sandbox, not a ledger.
-      if (this.#charges.size > 10_000) {
-        const oldest = this.#charges.keys().next().value;
-        if (oldest !== undefined) this.#charges.delete(oldest);
-      }
-    }
-    return charge;
-  }
-
-  async #charge(): Promise<Payment> {
-    if (this.#latencyMs > 0) await delay(this.#latencyMs * (0.8 + 0.4 * this.#random()));
-    if (this.#random() < this.#failureRate)
+  async charge(request: {
+    readonly reference: string;
+    readonly amountCents: number;
+    readonly currency: string;
+  }): Promise<Payment> {
+    const answer = () =>
+      this.#latencyMs > 0
+        ? delay(this.#latencyMs * (0.8 + 0.4 * this.#random()))
+        : Promise.resolve();
+    if (this.#random() < this.#failureRate) {
+      await answer();
       throw new PaymentDeclinedError('declined by the sandbox');
-    return { id: `pay_sbx_${randomBytes(9).toString('base64url')}` };
+    }
+    const now = toSqlTime(this.#clock());
+    await this.#db.execute(
+      commerce,
+      `INSERT IGNORE INTO sandbox_payments
+         (reference, payment_id, amount_cents, currency, state, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'charged', ?, ?)`,
+      [
+        request.reference,
+        `pay_sbx_${randomBytes(9).toString('base64url')}`,
+        request.amountCents,
+        request.currency,
+        now,
+        now,
+      ],
+    );
+    const [row] = await this.#db.execute(
+      commerce,
+      'SELECT payment_id, state FROM sandbox_payments WHERE reference = ?',
+      [request.reference],
+    );
+    await answer();
+    if (row?.['state'] !== 'charged')
+      throw new PaymentDeclinedError(`reference ${request.reference} was refunded already`);
+    return { id: String(row['payment_id']) };
   }
 
-  /** Nothing moved, so nothing moves back. */
-  refund(): Promise<void> {
-    return Promise.resolve();
+  async refund(reference: string): Promise<void> {
+    await this.#db.execute<ResultSetHeader>(
+      commerce,
+      `UPDATE sandbox_payments SET state = 'refunded', updated_at = ?
+        WHERE reference = ? AND state = 'charged'`,
+      [toSqlTime(this.#clock()), reference],
+    );
   }
 }

@@ -136,7 +136,7 @@ export class OrderService {
   ): Promise<PlacedOrder> {
     const { orders, stock, gate, payments } = this.#deps;
     let reserved: readonly CartLine[] | undefined;
-    let payment: { id: string } | undefined;
+    let intended = false;
     try {
       const lines = await this.#cartLines(authorization);
       const products = await stock.products(lines.map((l) => l.productId));
@@ -162,6 +162,17 @@ export class OrderService {
       }
       reserved = lines;
 
+      // Durable before the provider is asked: whatever happens next (a crash, the shard gone),
+      // this charge is either captured by the order's commit or refunded by an undo or the sweeper.
+      await orders.recordIntent({
+        orderId,
+        userId,
+        idempotencyKey: key,
+        amountCents: priced.totalCents,
+        currency: priced.currency,
+      });
+      intended = true;
+      let payment: { id: string };
       try {
         payment = await payments.charge({
           reference: orderId,
@@ -211,7 +222,7 @@ export class OrderService {
         .catch((error: unknown) => this.#deps.onError(error, 'cart not cleared after the order'));
       return { status: 201, body, replayed: false };
     } catch (error) {
-      const settled = await this.#undo(userId, key, orderId, reserved, payment);
+      const settled = await this.#undo(userId, key, orderId, reserved, intended);
       if (settled) return settled;
       this.#deps.metrics.rejected(error instanceof AppError ? error.code : 'error');
       throw error;
@@ -220,14 +231,18 @@ export class OrderService {
 
   /**
    * Gives back what a failed attempt took. The claim goes first: it is the fence, so if the
-   * sweeper already took it, the stock is the sweeper's to return (and has been).
+   * sweeper already took it, the stock is the sweeper's to return (and has been). Once the
+   * claim is gone the order can never commit, so any charge is refunded (by reference, which
+   * also covers a charge whose reply never came). If the claim cannot be reached (its shard
+   * is down), nothing is undone here: the payment intent and the reservation stay, and the
+   * sweeper refunds and releases them once the attempt has expired.
    */
   async #undo(
     userId: string,
     key: string,
     orderId: string,
     reserved: readonly CartLine[] | undefined,
-    payment: { id: string } | undefined,
+    intended: boolean,
   ): Promise<PlacedOrder | undefined> {
     const { orders, stock, gate, payments } = this.#deps;
     try {
@@ -238,7 +253,10 @@ export class OrderService {
         if (record?.state === 'completed' && record.orderId === orderId && record.response)
           return { ...record.response, replayed: false };
       }
-      if (payment) await payments.refund(payment.id);
+      if (intended) {
+        await payments.refund(orderId);
+        await orders.voidIntent(userId, orderId);
+      }
       if (released && reserved) await gate.giveBack(await stock.release(orderId));
     } catch (error) {
       // What could not be undone now, the reservation sweeper undoes when it expires.
@@ -304,21 +322,44 @@ export class OrderService {
    * Returns the stock of reservations whose requests died (crash, timeout) and drops the
    * reservations of orders that did commit. Safe to run on every replica at once.
    */
-  async sweepExpired(limit = 100): Promise<{ released: number; consumed: number }> {
-    const { orders, stock, gate } = this.#deps;
+  async sweepExpired(
+    limit = 100,
+  ): Promise<{ released: number; consumed: number; refunded: number }> {
+    const { orders, stock, gate, payments } = this.#deps;
     let released = 0;
     let consumed = 0;
+    let refunded = 0;
     for (const reservation of await stock.expired(limit)) {
-      if ((await orders.settle(reservation)) === 'committed') {
-        await stock.consume(reservation.orderId);
-        consumed++;
-      } else {
-        const lines = await stock.release(reservation.orderId);
-        await gate.giveBack(lines);
-        if (lines.length > 0) released++;
+      try {
+        if ((await orders.settle(reservation)) === 'committed') {
+          await stock.consume(reservation.orderId);
+          consumed++;
+        } else {
+          const lines = await stock.release(reservation.orderId);
+          await gate.giveBack(lines);
+          if (lines.length > 0) released++;
+        }
+      } catch (error) {
+        // Its user's shard may be down: the others are not held up; the next round retries.
+        this.#deps.onError(error, `reservation of order ${reservation.orderId} not settled yet`);
       }
     }
-    return { released, consumed };
+    // Charges whose attempt died (crash, lost shard) before the order's commit or the undo:
+    // fence the claim, then refund by reference and mark the intent voided.
+    const expiredBefore = new Date(
+      this.#deps.clock().getTime() - this.#deps.policy.reservationTtlMs,
+    );
+    for (const intent of await orders.pendingIntents(expiredBefore, limit)) {
+      try {
+        if ((await orders.settle(intent)) === 'committed') continue;
+        await payments.refund(intent.orderId);
+        await orders.voidIntent(intent.userId, intent.orderId);
+        refunded++;
+      } catch (error) {
+        this.#deps.onError(error, `payment of order ${intent.orderId} not reconciled yet`);
+      }
+    }
+    return { released, consumed, refunded };
   }
 }
 

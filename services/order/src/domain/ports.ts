@@ -59,7 +59,11 @@ export interface Payment {
   readonly id: string;
 }
 
-/** A payment provider. `charge` is idempotent on `reference` (the order id). */
+/**
+ * A payment provider. `charge` is idempotent on `reference` (the order id); `refund` gives back
+ * whatever was charged under a reference (nothing if nothing was), also idempotently, so it
+ * works even when the charge's reply was lost.
+ */
 export interface PaymentProvider {
   charge(request: {
     readonly reference: string;
@@ -67,7 +71,16 @@ export interface PaymentProvider {
     readonly currency: string;
     readonly method: PaymentMethod;
   }): Promise<Payment>;
-  refund(paymentId: string): Promise<void>;
+  refund(reference: string): Promise<void>;
+}
+
+/** A charge about to be asked for, recorded durably first (on the buyer's shard). */
+export interface PaymentIntent {
+  readonly orderId: string;
+  readonly userId: string;
+  readonly idempotencyKey: string;
+  readonly amountCents: number;
+  readonly currency: string;
 }
 
 /** The provider said no (declined, insufficient funds): the shopper may try again. */
@@ -105,6 +118,12 @@ export interface OrderStore {
    * completed with this order; otherwise the claim is removed so the order can never commit.
    */
   settle(reservation: Reservation): Promise<'committed' | 'abandoned'>;
+  /** Records the intent to charge, before the provider is asked. */
+  recordIntent(intent: PaymentIntent): Promise<void>;
+  /** The attempt is over without an order and the charge (if any) was refunded. */
+  voidIntent(userId: string, orderId: string): Promise<void>;
+  /** Intents still pending from before `olderThan`, on every shard (for the sweeper). */
+  pendingIntents(olderThan: Date, limit: number): Promise<readonly Reservation[]>;
   /** The order if it exists and `userId` owns it (the owner is part of the query). */
   get(userId: string, orderId: string): Promise<Order | undefined>;
   list(
