@@ -88,6 +88,7 @@ function burnAlert(
 }
 
 const outboxAge = 'max by (shard) (outbox_oldest_pending_age_seconds)';
+const outboxParked = 'max by (shard) (outbox_parked_events)';
 const consumerLag = 'sum by (group) (kafka_consumer_lag)';
 const shardUp = 'max by (dependency) (dependency_up{dependency=~"mysql .*"})';
 const cacheErrors =
@@ -141,6 +142,19 @@ export const ruleGroups: readonly RuleGroup[] = [
             'The outbox relay is not publishing: Kafka unreachable, or no relay leader on the shard. Orders are safe in MySQL; notifications are late.',
         },
         signals: [outboxAge],
+      },
+      {
+        alert: 'MelaOutboxEventParked',
+        expr: `${outboxParked} > 0`,
+        for: '1m',
+        labels: { severity: 'warning' },
+        annotations: {
+          summary:
+            '{{ $value }} order events on shard {{ $labels.shard }} were refused by Kafka for good',
+          description:
+            "Kafka refused these outbox rows (too large, invalid); the relay parked them so the shard's other events flow. See docs/orders.md (Outbox relay) to inspect and republish them.",
+        },
+        signals: [outboxParked],
       },
       {
         alert: 'MelaConsumerLagHigh',

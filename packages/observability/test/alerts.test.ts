@@ -255,6 +255,7 @@ describe('the alerting rules, checked and unit-tested with promtool', () => {
         'MelaLatencyBudgetBurnFast',
         'MelaLatencyBudgetBurnSlow',
         'MelaOutboxBacklogOld',
+        'MelaOutboxEventParked',
         'MelaShardDown',
       ],
     );

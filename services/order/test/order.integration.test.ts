@@ -76,11 +76,53 @@ describe('placing an order', () => {
       );
       const event = seen.find((m) => m.value.order.id === placed.body['id']);
       assert.equal(event?.key, user);
-      const pending = await shop.customerRows('SELECT id FROM outbox WHERE published_at IS NULL');
+      const pending = await shop.customerRows(
+        'SELECT id FROM outbox WHERE published_at IS NULL AND parked_at IS NULL',
+      );
       assert.equal(pending.length, 0);
     } finally {
       await consumer.disconnect();
     }
+  });
+
+  it('when Kafka refuses one outbox event for good, then it is parked and the events behind it on its shard are published', async () => {
+    const user = `behind-poison-${randomUUID().slice(0, 8)}`;
+    const poisonId = randomUUID();
+    // A row ahead of the user's order on the same shard that no broker takes (2 MB > 1 MB).
+    await shop.order.db.execute(
+      { keyspace: 'customer', table: 'outbox', key: user },
+      `INSERT INTO outbox (event_id, user_id, topic, event_key, event_type, payload, created_at)
+       VALUES (?, ?, ?, ?, 'order.placed', ?, UTC_TIMESTAMP(3))`,
+      [poisonId, user, shop.topic, user, JSON.stringify({ pad: 'x'.repeat(2_000_000) })],
+    );
+    await shop.addToCart(user, case_.id, 1);
+    const placed = await shop.placeOrder(user);
+    assert.equal(placed.status, 201);
+
+    const { seen, consumer } = await readTopic(shop.topic);
+    try {
+      await until(
+        () => seen.some((m) => m.value.order.id === placed.body['id']),
+        'the order behind the poison row',
+        15_000,
+      );
+    } finally {
+      await consumer.disconnect();
+    }
+    const [poison] = await shop.customerRows(
+      'SELECT published_at, parked_at, park_reason FROM outbox WHERE event_id = ?',
+      [poisonId],
+    );
+    assert.equal(poison?.['published_at'], null);
+    assert.notEqual(poison?.['parked_at'], null);
+    assert.match(String(poison?.['park_reason']), /MESSAGE_TOO_LARGE/);
+    const gauge = await shop.order.platform.metrics.registry
+      .getSingleMetric('outbox_parked_events')
+      ?.get();
+    assert.equal(
+      gauge?.values.reduce((sum, v) => sum + v.value, 0),
+      1,
+    );
   });
 
   it('when two replicas run the relay, then each shard has one leader and every event is published once', async () => {
@@ -109,8 +151,11 @@ describe('placing an order', () => {
       );
       await until(
         async () =>
-          (await shop.customerRows('SELECT id FROM outbox WHERE published_at IS NULL')).length ===
-          0,
+          (
+            await shop.customerRows(
+              'SELECT id FROM outbox WHERE published_at IS NULL AND parked_at IS NULL',
+            )
+          ).length === 0,
         'the outbox to be marked',
       );
 

@@ -46,6 +46,7 @@ export class OutboxRelay {
     readonly failures: Counter<'shard'>;
     readonly pending: Gauge<'shard'>;
     readonly oldest: Gauge<'shard'>;
+    readonly parked: Gauge<'shard'>;
     readonly leader: Gauge<'shard'>;
   };
 
@@ -73,6 +74,11 @@ export class OutboxRelay {
       oldest: new Gauge({
         name: 'outbox_oldest_pending_age_seconds',
         help: 'Age of the oldest unpublished outbox event (0 when none)',
+        ...perShard,
+      }),
+      parked: new Gauge({
+        name: 'outbox_parked_events',
+        help: 'Outbox events Kafka refused for good (too large, invalid), set aside so the rest flow',
         ...perShard,
       }),
       leader: new Gauge({
@@ -142,7 +148,7 @@ export class OutboxRelay {
     while (!this.#stopping) {
       const rows = await session.execute(
         `SELECT id, event_id, topic, event_key, event_type, payload FROM outbox
-          WHERE published_at IS NULL ORDER BY id LIMIT ?`,
+          WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT ?`,
         [batchSize],
       );
       if (rows.length > 0) {
@@ -150,6 +156,11 @@ export class OutboxRelay {
           await this.#publish(rows);
           kafkaBackoff = 200;
         } catch (error) {
+          if (refusedRecord(error) !== undefined) {
+            // One row Kafka will never take must not hold up the rows behind it: find it.
+            await this.#isolate(session, shard, rows);
+            continue;
+          }
           this.#metrics.failures.inc({ shard });
           this.#options.logger.warn(
             { err: error, shard, waiting: rows.length },
@@ -181,6 +192,40 @@ export class OutboxRelay {
     await session.execute("DO RELEASE_LOCK(CONCAT(?, '.', DATABASE()))", [
       this.#options.lockName ?? 'mela.outbox-relay',
     ]);
+  }
+
+  /**
+   * Publishes a batch that Kafka refused one row at a time, in order: rows it takes are marked
+   * published, a row it refuses for good is parked with the reason; any other failure ends the
+   * pass (the remaining rows are retried as usual).
+   */
+  async #isolate(
+    session: ShardSession,
+    shard: string,
+    rows: readonly Record<string, unknown>[],
+  ): Promise<void> {
+    for (const row of rows) {
+      try {
+        await this.#publish([row]);
+      } catch (error) {
+        const reason = refusedRecord(error);
+        if (reason === undefined) return;
+        await session.execute(
+          'UPDATE outbox SET parked_at = UTC_TIMESTAMP(3), park_reason = ? WHERE id = ?',
+          [reason.slice(0, 500), row['id'] as string],
+        );
+        this.#options.logger.error(
+          { shard, outboxId: row['id'], eventId: row['event_id'], reason },
+          'Kafka refused an outbox event for good; parked it so the rest of the shard flows',
+        );
+        continue;
+      }
+      await session.execute('UPDATE outbox SET published_at = UTC_TIMESTAMP(3) WHERE id = ?', [
+        row['id'] as string,
+      ]);
+      this.#metrics.published.inc({ shard });
+    }
+    await this.#measure(session, shard);
   }
 
   async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
@@ -218,9 +263,13 @@ export class OutboxRelay {
     const [row] = await session.execute(
       `SELECT COUNT(*) AS pending,
               COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), UTC_TIMESTAMP(3)), 0) AS age_us
-         FROM outbox WHERE published_at IS NULL`,
+         FROM outbox WHERE published_at IS NULL AND parked_at IS NULL`,
+    );
+    const [parked] = await session.execute(
+      'SELECT COUNT(*) AS parked FROM outbox WHERE published_at IS NULL AND parked_at IS NOT NULL',
     );
     this.#metrics.pending.set({ shard }, Number(row?.['pending'] ?? 0));
+    this.#metrics.parked.set({ shard }, Number(parked?.['parked'] ?? 0));
     this.#metrics.oldest.set({ shard }, Math.max(0, Number(row?.['age_us'] ?? 0) / 1e6));
   }
 
@@ -245,4 +294,22 @@ export class OutboxRelay {
       this.#wakers.delete(wake);
     }
   }
+}
+
+/** Kafka errors that refuse a record itself, so retrying the same record can never succeed. */
+const refusedRecordTypes = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TOPIC_EXCEPTION',
+]);
+
+/** The protocol error type when Kafka refused a record for good (anywhere in the cause chain). */
+function refusedRecord(error: unknown): string | undefined {
+  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && refusedRecordTypes.has(type)) return `${type}: ${e.message}`;
+  }
+  return undefined;
 }
