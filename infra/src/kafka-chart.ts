@@ -132,12 +132,14 @@ export class KafkaChart extends Chart {
               operations: [READ, WRITE, DESCRIBE],
             })),
             {
+              // The consumers' group, its retry group, and the DLQ command's groups
+              // (notification.dlq-replay, notification.dlq-read-*, which it deletes after use).
               resource: {
                 type: KafkaUserSpecAuthorizationAclsResourceType.GROUP,
                 name: 'notification',
-                patternType: literal,
+                patternType: KafkaUserSpecAuthorizationAclsResourcePatternType.PREFIX,
               },
-              operations: [READ, DESCRIBE],
+              operations: [READ, DESCRIBE, KafkaUserSpecAuthorizationAclsOperations.DELETE],
             },
             {
               // The order service's idempotent producer.

@@ -70,6 +70,19 @@ export interface MicroserviceProps {
   readonly allowFrom?: IngressPeers;
   /** Where the pods may connect besides DNS; everything else is denied. @default nowhere */
   readonly allowTo?: readonly EgressPeer[];
+  /**
+   * Operator commands of the service (a DLQ replay, say), each a suspended CronJob with the
+   * service's image and environment that an operator runs on demand:
+   * `kubectl create job --from=cronjob/<service>-<name> <job-name>`. Its pods may reach only
+   * DNS and `allowTo`, and nothing may reach them. @default none
+   */
+  readonly opsCommands?: readonly {
+    /** A DNS label; the CronJob is `<service>-<name>`. */
+    readonly name: string;
+    /** What the container runs (under tini), e.g. `['node', 'dist/…/cli.js', 'replay']`. */
+    readonly command: readonly string[];
+    readonly allowTo: readonly EgressPeer[];
+  }[];
   /** Spread replicas over zones as well as nodes (prod). @default true */
   readonly spreadOverZones?: boolean;
   /** Pods that may be down at once in a voluntary disruption (drain, upgrade). @default 1 */
@@ -322,6 +335,8 @@ export class Microservice extends Construct {
       },
     });
 
+    for (const command of p.opsCommands ?? []) this.#opsCommand(p, env, command);
+
     new k8s.KubeService(this, 'service', {
       metadata: { name: p.name, labels },
       spec: {
@@ -391,6 +406,78 @@ export class Microservice extends Construct {
         },
       });
     }
+  }
+
+  #opsCommand(
+    p: ReturnType<typeof resolve>,
+    env: readonly k8s.EnvVar[],
+    command: NonNullable<MicroserviceProps['opsCommands']>[number],
+  ): void {
+    const name = `${p.name}-${command.name}`;
+    if (!dnsLabel.test(name)) fail(p.name, `ops command "${command.name}" must make a DNS label`);
+    const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
+    new k8s.KubeCronJob(this, `ops-${command.name}`, {
+      metadata: { name, labels },
+      spec: {
+        // Never on a schedule: an operator creates a Job from it when needed.
+        suspend: true,
+        schedule: '0 0 1 1 *',
+        concurrencyPolicy: 'Forbid',
+        jobTemplate: {
+          spec: {
+            backoffLimit: 2,
+            ttlSecondsAfterFinished: 86_400,
+            template: {
+              metadata: { labels },
+              spec: {
+                restartPolicy: 'Never',
+                automountServiceAccountToken: false,
+                securityContext: nonRootPod(1000),
+                containers: [
+                  {
+                    name: command.name,
+                    image: p.image,
+                    imagePullPolicy: 'IfNotPresent',
+                    command: ['/usr/bin/tini', '--', ...command.command],
+                    env: [...env],
+                    resources: resources({ requests: p.requests, limits: p.limits }),
+                    securityContext: lockedContainer,
+                    volumeMounts: (p.configFiles ?? []).map((file, i) => ({
+                      name: `config-${String(i)}`,
+                      mountPath: file.path,
+                      subPath: file.key,
+                      readOnly: true,
+                    })),
+                  },
+                ],
+                volumes: (p.configFiles ?? []).map((file, i) => ({
+                  name: `config-${String(i)}`,
+                  configMap: { name: file.configMap, items: [{ key: file.key, path: file.key }] },
+                })),
+              },
+            },
+          },
+        },
+      },
+    });
+    new k8s.KubeNetworkPolicy(this, `ops-${command.name}-network-policy`, {
+      metadata: { name, labels },
+      spec: {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+        policyTypes: ['Ingress', 'Egress'],
+        ingress: [],
+        egress: [
+          dnsEgress,
+          ...command.allowTo.map((peer) => ({
+            to: [egressPeer(peer)],
+            ports: peer.ports.map((port) => ({
+              port: k8s.IntOrString.fromNumber(port),
+              protocol: 'TCP',
+            })),
+          })),
+        ],
+      },
+    });
   }
 
   #autoscaler(p: ReturnType<typeof resolve>, labels: Record<string, string>): void {

@@ -145,6 +145,13 @@ function serviceProps(
       secretEnv: { ...sharded, ...kafkaSecret },
       allowFrom: { namespaces: monitoring },
       allowTo: [...mysql, ...kafkaPeer, ...mailRelay],
+      opsCommands: [
+        {
+          name: 'dlq-replay',
+          command: ['node', 'services/notification/dist/src/dlq.cli.js', 'replay'],
+          allowTo: kafkaPeer,
+        },
+      ],
     },
   };
 }

@@ -41,6 +41,47 @@ describe('the Microservice construct', () => {
     for (const o of objects.values()) assert.equal(o.metadata.name, 'catalog');
   });
 
+  it('when it has an ops command, then a suspended CronJob runs it with the service’s image and environment, and its pods reach only DNS and what the command needs', () => {
+    const chart = Testing.chart();
+    new Microservice(chart, 'svc', {
+      name: 'notification',
+      image: 'mela:test',
+      env: { ORDERS_TOPIC: 'orders' },
+      opsCommands: [
+        {
+          name: 'dlq-replay',
+          command: ['node', 'cli.js', 'replay'],
+          allowTo: [{ app: 'kafka', ports: [9092] }],
+        },
+      ],
+    });
+    const objects = Testing.synth(chart) as Obj[];
+    const cron = objects.find((o) => o.kind === 'CronJob');
+    const policy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'notification-dlq-replay',
+    );
+
+    assert.equal(cron?.metadata.name, 'notification-dlq-replay');
+    assert.equal(at(cron, 'spec', 'suspend'), true);
+    const pod = at(cron, 'spec', 'jobTemplate', 'spec', 'template', 'spec') as Record<
+      string,
+      unknown
+    >;
+    const container = at(pod, 'containers', 0) as {
+      command: string[];
+      env: { name: string }[];
+      image: string;
+    };
+    assert.deepEqual(container.command, ['/usr/bin/tini', '--', 'node', 'cli.js', 'replay']);
+    assert.equal(container.image, 'mela:test');
+    assert.ok(container.env.some((e) => e.name === 'ORDERS_TOPIC'));
+    assert.equal(pod['restartPolicy'], 'Never');
+    assert.deepEqual(at(policy, 'spec', 'ingress'), []);
+    assert.deepEqual(at(policy, 'spec', 'egress', 1, 'to', 0, 'podSelector', 'matchLabels'), {
+      'app.kubernetes.io/name': 'kafka',
+    });
+  });
+
   it('when the autoscaler owns the replicas, then the Deployment has none, and the HPA scales on CPU and requests per second', () => {
     const objects = synth({ replicas: { min: 3, max: 30 }, targetRequestsPerSecond: 150 });
     const deployment = objects.get('Deployment');

@@ -25,6 +25,8 @@ const usage = `usage: mela <command>
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
   capacity       the capacity model for --requests-per-day N --peak-factor F; writes the bbd environment
   load           drive the running shop: --scenario flash-sale|shop [--peak N] (npm start first)
+  dlq list|replay  the notification dead letters of the running shop: list them, or send them
+                 back to the orders topic (each still has its effect once)
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
                  --vitess adds the Vitess operator for charts/dev-vitess
   cluster down   delete it
@@ -219,6 +221,12 @@ async function main(args: readonly string[]): Promise<number> {
         MELA_EDGE_PORT: String(topology.edge.port),
       });
     }
+    case 'dlq':
+      // Against the Kafka `npm start` runs, with the notification service's own settings.
+      return runNode(
+        [join(repoRoot, 'services/notification/dist/src/dlq.cli.js'), ...rest],
+        serviceEnvironment(localTopology(), 'notification'),
+      );
     case 'cluster-local':
       return runNode([join(repoRoot, 'packages/cluster/dist/src/cli.js'), ...rest], {});
     case 'mailbox': {

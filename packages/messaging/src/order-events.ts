@@ -50,4 +50,8 @@ export const eventHeaders = {
   /** On a dead letter: `topic/partition/offset` it came from. */
   deadLetterSource: 'mela-dlq-source',
   deadLetterAttempts: 'mela-dlq-attempts',
+  /** On a redelivery (the retry topic): how many delayed rounds it has had, from 1. */
+  retryRound: 'mela-retry-round',
+  /** On a redelivery: when it is due again (epoch milliseconds). */
+  retryDue: 'mela-retry-due',
 } as const;

@@ -33,15 +33,17 @@ export async function insertTestProducts(
   }
 }
 
-/** An orders topic and its `.dlq` of the test's own (3 partitions each). */
+/** An orders topic, its `.retry` and its `.dlq` of the test's own (3 partitions each). */
 export interface TestTopics {
   readonly topic: string;
+  readonly retryTopic: string;
   readonly deadLetterTopic: string;
   drop(): Promise<void>;
 }
 
 export async function createTestTopics(brokers: readonly string[]): Promise<TestTopics> {
   const topic = `orders-t${randomBytes(4).toString('hex')}`;
+  const retryTopic = `${topic}.retry`;
   const deadLetterTopic = `${topic}.dlq`;
   const admin = new Kafka({
     clientId: 'mela-test',
@@ -52,17 +54,20 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
   try {
     await createTopicsAndWait(
       admin,
-      [topic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: 3 })),
+      [topic, retryTopic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: 3 })),
     );
   } finally {
     await admin.disconnect();
   }
   return {
     topic,
+    retryTopic,
     deadLetterTopic,
     async drop() {
       await admin.connect();
-      await admin.deleteTopics({ topics: [topic, deadLetterTopic] }).catch(() => undefined);
+      await admin
+        .deleteTopics({ topics: [topic, retryTopic, deadLetterTopic] })
+        .catch(() => undefined);
       await admin.disconnect();
     },
   };

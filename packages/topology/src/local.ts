@@ -176,6 +176,7 @@ export function localTopology(
     },
     topics: [
       { name: 'orders', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
+      { name: 'orders.retry', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
       { name: 'orders.dlq', partitions: portFrom(env, 'MELA_ORDERS_PARTITIONS', 6) },
     ],
     // Cached, uniform reads go round robin; checkout's request times vary (payment, locks),

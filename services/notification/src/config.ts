@@ -26,6 +26,20 @@ const notificationEnv = z
     ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
     /** Where undeliverable events go; default `<ORDERS_TOPIC>.dlq`. */
     ORDERS_DLQ_TOPIC: kafkaTopicName.optional(),
+    /** Where events wait between delayed rounds of delivery; default `<ORDERS_TOPIC>.retry`. */
+    ORDERS_RETRY_TOPIC: kafkaTopicName.optional(),
+    /**
+     * After the quick attempts fail, the event is tried again after each of these delays (in
+     * seconds, from the retry topic, without holding up its partition), then dead-lettered.
+     */
+    NOTIFY_REDELIVERY_DELAYS_SECONDS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'comma-separated whole seconds')
+      .default('60,300,900,3600')
+      .transform((list) => list.split(',').map((n) => Number(n) * 1000))
+      .refine((delays) => delays.every((ms) => ms >= 1000 && ms <= 86_400_000), {
+        error: 'each delay is 1 s to 24 h',
+      }),
     /** The consumer group; replicas share it (and the partitions). */
     NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
     /** A member silent this long is dropped and its partitions reassigned (broker minimum 6 s). */
@@ -70,6 +84,8 @@ export interface NotificationConfig {
   readonly pushWebhookUrl: string | undefined;
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
+  /** Delayed rounds through the retry topic, before the dead-letter topic. */
+  readonly redelivery: { readonly topic: string; readonly delaysMs: readonly number[] };
 }
 
 /** The notification service's configuration; every bad variable is reported at once. */
@@ -91,6 +107,10 @@ export function loadNotificationConfig(
     smsWebhookUrl: e.SMS_WEBHOOK_URL,
     pushWebhookUrl: e.PUSH_WEBHOOK_URL,
     timeoutMs: e.NOTIFY_TIMEOUT_MS,
+    redelivery: Object.freeze({
+      topic: e.ORDERS_RETRY_TOPIC ?? `${e.ORDERS_TOPIC}.retry`,
+      delaysMs: Object.freeze(e.NOTIFY_REDELIVERY_DELAYS_SECONDS),
+    }),
     retry: Object.freeze({
       maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
       baseDelayMs: e.NOTIFY_RETRY_BASE_MS,

@@ -99,6 +99,14 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
     }),
     topic: config.topic,
     deadLetterTopic: config.deadLetterTopic,
+    redelivery: {
+      ...config.redelivery,
+      consumer: kafka.consumer({
+        groupId: `${config.groupId}.retry`,
+        sessionTimeout: config.sessionTimeoutMs,
+        heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+      }),
+    },
     logger,
     registry,
     partitionsConsumedConcurrently: config.partitionsConcurrently,

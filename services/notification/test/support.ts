@@ -97,6 +97,8 @@ export interface Pipeline {
   readonly order: ServiceProcess;
   notification: ServiceProcess;
   readonly kafka: Kafka;
+  /** What `mela-dlq` needs to reach this pipeline's topics. */
+  readonly dlqEnv: Readonly<Record<string, string>>;
   token(userId: string): Promise<string>;
   /** Starts another notification process (after the test killed one). */
   startNotification(): Promise<ServiceProcess>;
@@ -156,6 +158,7 @@ export async function startPipeline(options: {
         SMS_WEBHOOK_URL: options.sms.url,
         NOTIFY_RETRY_BASE_MS: '20',
         NOTIFY_RETRY_MAX_MS: '200',
+        NOTIFY_REDELIVERY_DELAYS_SECONDS: '1',
         // A killed member's partitions move to the new one after this long.
         NOTIFY_SESSION_TIMEOUT_MS: '6000',
         ...options.notificationEnv,
@@ -171,6 +174,11 @@ export async function startPipeline(options: {
     order,
     notification: await startNotification(),
     kafka,
+    dlqEnv: {
+      KAFKA_BROKERS: common.KAFKA_BROKERS,
+      ORDERS_TOPIC: topic,
+      NOTIFY_GROUP_ID: `notification-${suffix}`,
+    },
     token,
     startNotification,
     async buy(userId, productId) {

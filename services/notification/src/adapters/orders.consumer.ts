@@ -1,5 +1,6 @@
 import { eventHeaders, orderPlacedEvent, type OrderPlacedEvent } from '@mela/messaging';
 import type { Logger } from '@mela/platform';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import { DeliveryFailedError } from '../domain/notifier.js';
@@ -14,7 +15,25 @@ export interface OrdersConsumerOptions {
   readonly registry: Registry;
   /** Partitions handled at the same time (each in order). @default 3 */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Delayed rounds: a transient failure goes to `topic` to be tried again after `delaysMs[n]`
+   * (round n+1); past the last round, the dead-letter topic. Without it, straight to the DLQ.
+   */
+  readonly redelivery?: {
+    readonly topic: string;
+    readonly delaysMs: readonly number[];
+    /** A consumer of its own group for the retry topic (its waits hold up only that topic). */
+    readonly consumer: Consumer;
+  };
   readonly deliver: (event: OrderPlacedEvent, heartbeat: () => Promise<void>) => Promise<void>;
+  readonly clock?: () => number;
+}
+
+/** The consumer is stopping while a message waits for its round: it is handled after a restart. */
+class Stopping extends Error {
+  constructor() {
+    super('stopping before the redelivery was due; it stays uncommitted');
+  }
 }
 
 /**
@@ -27,6 +46,8 @@ export interface OrdersConsumerOptions {
 export class OrdersConsumer {
   readonly #options: OrdersConsumerOptions;
   readonly #deadLetters: Counter<'reason'>;
+  readonly #redeliveries: Counter<'round'>;
+  readonly #stopping = new AbortController();
   #running = false;
 
   constructor(options: OrdersConsumerOptions) {
@@ -39,24 +60,38 @@ export class OrdersConsumer {
     });
     // Exported from the start, so the dead-letter rate reads 0 rather than no data.
     this.#deadLetters.inc({ reason: 'invalid_event' }, 0);
+    this.#redeliveries = new Counter({
+      name: 'notification_redeliveries_total',
+      help: 'Order events sent to the retry topic for a delayed round, by round',
+      labelNames: ['round'] as const,
+      registers: [options.registry],
+    });
   }
 
   async start(): Promise<void> {
-    const { consumer, producer, topic } = this.#options;
+    const { consumer, producer, topic, redelivery } = this.#options;
     await producer.connect();
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 3,
-      eachMessage: async (payload) => {
-        await this.#handle(payload.partition, payload.message, () => payload.heartbeat());
-      },
-    });
+    const consumers: [Consumer, string][] = [[consumer, topic]];
+    if (redelivery) consumers.push([redelivery.consumer, redelivery.topic]);
+    for (const [each, from] of consumers) {
+      await each.connect();
+      await each.subscribe({ topic: from, fromBeginning: true });
+    }
     this.#running = true;
+    for (const [each] of consumers) {
+      await each.run({
+        partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 3,
+        eachMessage: async (payload) => {
+          await this.#handle(payload.partition, payload.message, () => payload.heartbeat());
+        },
+      });
+    }
   }
 
   async #handle(partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) {
     const { logger, topic } = this.#options;
+    const round = Number(header(message, eventHeaders.retryRound) ?? 0);
+    await this.#untilDue(Number(header(message, eventHeaders.retryDue) ?? 0), heartbeat);
     let event: OrderPlacedEvent;
     try {
       event = orderPlacedEvent.parse(JSON.parse(message.value?.toString() ?? ''));
@@ -68,6 +103,16 @@ export class OrdersConsumer {
       await this.#options.deliver(event, heartbeat);
     } catch (error) {
       if (!(error instanceof DeliveryFailedError)) throw error;
+      const delays = this.#options.redelivery?.delaysMs ?? [];
+      const delay = delays[round];
+      if (!error.permanent && delay !== undefined) {
+        logger.warn(
+          { err: error, eventId: event.eventId, topic, partition, offset: message.offset, round },
+          `delivery failed; trying again in ${String(Math.round(delay / 1000))} s`,
+        );
+        await this.#redeliver(message, round + 1, delay);
+        return;
+      }
       logger.warn(
         { err: error, eventId: event.eventId, topic, partition, offset: message.offset },
         'delivery failed; dead-lettering the event',
@@ -80,6 +125,44 @@ export class OrdersConsumer {
         error.attempts,
       );
     }
+  }
+
+  /**
+   * Waits until a redelivered message is due, heartbeating so the group keeps the partition.
+   * Messages of one round share one delay, so a partition's messages come due in order.
+   */
+  async #untilDue(due: number, heartbeat: () => Promise<void>): Promise<void> {
+    const now = this.#options.clock ?? Date.now;
+    while (now() < due) {
+      if (this.#stopping.signal.aborted) throw new Stopping();
+      await sleep(Math.min(due - now(), 2000), undefined, {
+        signal: this.#stopping.signal,
+      }).catch(() => undefined);
+      await heartbeat();
+    }
+  }
+
+  /** To the retry topic for round `round`, due after `delayMs`; sent before the offset commits. */
+  async #redeliver(message: KafkaMessage, round: number, delayMs: number): Promise<void> {
+    const { producer, redelivery } = this.#options;
+    if (!redelivery) throw new Error('unreachable: no redelivery configured');
+    const now = (this.#options.clock ?? Date.now)();
+    await producer.send({
+      topic: redelivery.topic,
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            [eventHeaders.retryRound]: String(round),
+            [eventHeaders.retryDue]: String(now + delayMs),
+          },
+        },
+      ],
+    });
+    this.#redeliveries.inc({ round: String(round) });
   }
 
   async #deadLetter(
@@ -117,7 +200,13 @@ export class OrdersConsumer {
 
   /** Leaves the group cleanly (the current messages finish, offsets are committed). */
   async stop(): Promise<void> {
-    if (this.#running) await this.#options.consumer.disconnect();
+    this.#stopping.abort();
+    if (this.#running) {
+      await Promise.all([
+        this.#options.consumer.disconnect(),
+        this.#options.redelivery?.consumer.disconnect(),
+      ]);
+    }
     await this.#options.producer.disconnect();
   }
 }
@@ -131,4 +220,11 @@ function describe(error: unknown): string {
       .join('; ');
   }
   return String(error);
+}
+
+/** A header's value as text (kafkajs gives Buffers, or arrays of them for repeats). */
+function header(message: KafkaMessage, name: string): string | undefined {
+  const value = message.headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
 }

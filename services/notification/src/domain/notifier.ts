@@ -21,7 +21,10 @@ export interface DeliveryLog {
   finish(eventId: string, channel: string, userId: string): Promise<void>;
 }
 
-/** One channel kept failing: the event goes to the dead-letter topic with this reason. */
+/**
+ * One channel kept failing: the event is delivered again later (a transient failure) or goes
+ * to the dead-letter topic with this reason (a permanent one, or out of delayed rounds).
+ */
 export class DeliveryFailedError extends Error {
   override readonly name = 'DeliveryFailedError';
   constructor(
@@ -33,6 +36,11 @@ export class DeliveryFailedError extends Error {
       `${channel} failed after ${String(attempts)} attempt(s): ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
+  }
+
+  /** The channel refused for good: waiting cannot help. */
+  get permanent(): boolean {
+    return this.cause instanceof PermanentDeliveryError;
   }
 }
 
