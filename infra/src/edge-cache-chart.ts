@@ -13,8 +13,8 @@ export const edgeCache = { name: 'edge-cache', port: 8080 } as const;
 /**
  * The CDN edge in a cluster: nginx (unprivileged image) with the same generated configuration
  * as local mode — `proxy_cache` honouring the origin's Cache-Control, `X-Cache`, stale-if-error
- * — in front of the catalog's static assets and storefront page; the Gateway routes `/static`
- * and `/` to it. Its cache is per pod (an emptyDir): a CDN in front of the Gateway adds the
+ * — in front of the catalog's static assets and storefront page, and the checkout waiting room
+ * in front of the order replicas; the Gateway routes `/static`, `/` and `/api/orders` to it. Its cache is per pod (an emptyDir): a CDN in front of the Gateway adds the
  * shared tier.
  */
 export class EdgeCacheChart extends Chart {
@@ -140,10 +140,12 @@ export class EdgeCacheChart extends Chart {
         ],
         egress: [
           dnsEgress,
-          {
-            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'catalog' } } }],
+          // The catalog (assets, pages, and who is signed in for the waiting room) and the
+          // order replicas behind the checkout waiting room.
+          ...(['catalog', 'order'] as const).map((app) => ({
+            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } }],
             ports: [{ port: k8s.IntOrString.fromNumber(3000), protocol: 'TCP' }],
-          },
+          })),
         ],
       },
     });

@@ -22,21 +22,24 @@ export const envoyGatewayController = 'gateway.envoyproxy.io/gatewayclass-contro
 /** The Service Envoy Gateway puts in front of the Gateway's proxies (a name skaffold can forward). */
 export const gatewayService = { name: 'mela-gateway', namespace: 'envoy-gateway-system' } as const;
 
-/** The public API and pages: path prefix → the service behind it (as the local edge routes). */
+/** The public API the Gateway sends straight to a service: path prefix → the service. */
 export const publicRoutes: readonly { readonly prefix: string; readonly service: ServiceName }[] = [
   { prefix: '/api/catalog', service: 'catalog' },
   { prefix: '/api/auth', service: 'catalog' },
   { prefix: '/api/cart', service: 'cart' },
-  { prefix: '/api/orders', service: 'order' },
 ];
 
-/** What the edge cache serves (and the catalog behind it): assets, images and the page. */
-export const cachedPrefixes = ['/static', '/'] as const;
+/**
+ * What goes through the edge cache's nginx: assets, images and the page (cached), and the
+ * orders API, whose checkouts wait their turn in its waiting room as they do in local mode.
+ */
+export const edgePrefixes = ['/static', '/api/orders', '/'] as const;
 
 /**
  * The edge in a cluster: the `mela` Gateway of the `mela` GatewayClass (HTTP, and HTTPS
  * with a certificate cert-manager issues when `env.tls` names an issuer), one HTTPRoute per
- * service for the API, and one to the edge cache for the static assets and the page.
+ * service for the API, and one to the edge cache for the static assets, the page and the
+ * orders API (its checkout waiting room).
  */
 export class GatewayChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
@@ -102,7 +105,7 @@ export class GatewayChart extends Chart {
         parentRefs: [{ name: 'mela' }],
         rules: [
           {
-            matches: cachedPrefixes.map((prefix) => ({
+            matches: edgePrefixes.map((prefix) => ({
               path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: prefix },
             })),
             backendRefs: [{ name: edgeCache.name, port: edgeCache.port }],

@@ -133,7 +133,8 @@ function serviceProps(
       env: { ...shared.env, ...redisUrl, ...vschema.env, ...kafka, CART_URL: url('cart') },
       configFiles: vschema.configFiles,
       secretEnv: { ...sharded, ...kafkaSecret },
-      allowFrom: { namespaces: [...gateway.namespaces, ...monitoring] },
+      // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
+      allowFrom: { apps: ['edge-cache'], namespaces: [...gateway.namespaces, ...monitoring] },
       allowTo: [...redis, ...mysql, ...kafkaPeer, { app: 'cart', ports: [port] }],
     },
     notification: {

@@ -17,6 +17,8 @@ import {
   type HttpService,
 } from '@mela/platform';
 import { clusterOperators, vitessOperator } from '@mela/devstack';
+import { principalHeader } from '@mela/edge';
+import { principalKeyHeader } from '@mela/platform';
 import type { KubeObject } from '@mela/testkit';
 import { localShardMap, localTopology, type ServiceName } from '@mela/topology';
 import {
@@ -506,19 +508,45 @@ describe('what the manifests reference exists in the code, the image and the con
         }
       });
 
+    it(`when ${env.name} takes checkouts, then they pass the edge cache's waiting room, which may reach the order and catalog replicas, and the header it counts users by is the one the catalog sends`, () => {
+      assert.equal(principalHeader, principalKeyHeader);
+      const routes = objects.filter((o) => o.kind === 'HTTPRoute');
+      if (routes.length === 0) return; // no Gateway in this environment: nothing routes past the edge
+      const ordersRoute = routes.filter((route) =>
+        JSON.stringify(route['spec']).includes('"value":"/api/orders"'),
+      );
+      assert.deepEqual(
+        ordersRoute.map((r) => r.metadata.name),
+        ['edge-cache'],
+      );
+      const policy = (name: string) =>
+        objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name)?.['spec'];
+      assert.match(JSON.stringify(policy('order')), /"app.kubernetes.io\/name":"edge-cache"/);
+      const egress = JSON.stringify((policy('edge-cache') as { egress: unknown }).egress);
+      for (const app of ['order', 'catalog'])
+        assert.match(egress, new RegExp(`"app.kubernetes.io/name":"${app}"`));
+    });
+
     it(`when ${env.name} runs another command in the image, then its script is built and tini is in the image`, () => {
       const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
-      for (const job of objects.filter((o) => o.kind === 'Job')) {
-        const pod = (
-          job['spec'] as {
-            template: {
-              spec: {
-                containers: { image: string; command: string[] }[];
-                initContainers?: { image: string; command: string[] }[];
-              };
-            };
-          }
-        ).template.spec;
+      type PodTemplate = {
+        spec: {
+          containers: { image: string; command: string[] }[];
+          initContainers?: { image: string; command: string[] }[];
+        };
+      };
+      const jobs = objects.flatMap((o) => {
+        if (o.kind === 'Job')
+          return [{ o, template: (o['spec'] as { template: PodTemplate }).template }];
+        if (o.kind === 'CronJob') {
+          const spec = o['spec'] as { jobTemplate: { spec: { template: PodTemplate } } };
+          return [{ o, template: spec.jobTemplate.spec.template }];
+        }
+        return [];
+      });
+      assert.ok(jobs.some(({ o }) => o.metadata.name === 'notification-dlq-replay'));
+      for (const { o: job, template } of jobs) {
+        const pod = template.spec;
         const container = [...(pod.initContainers ?? []), ...pod.containers].find(
           (c) => c.image === env.image,
         );
@@ -526,8 +554,8 @@ describe('what the manifests reference exists in the code, the image and the con
         assert.equal(init, '/usr/bin/tini');
         assert.match(dockerfile, /apt-get install -y --no-install-recommends tini/);
         const source = script?.replace(
-          /^packages\/(\w+)\/dist\/src\/(.+)\.js$/,
-          'packages/$1/src/$2.ts',
+          /^(packages|services)\/(\w+)\/dist\/src\/(.+)\.js$/,
+          '$1/$2/src/$3.ts',
         );
         assert.ok(
           source !== undefined && existsSync(join(root, source)),

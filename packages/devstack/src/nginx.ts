@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
@@ -69,6 +77,10 @@ export function writeNginxConfig(dir: string, options: EdgeOptions): string {
 export async function startNginx(dir: string, options: EdgeOptions): Promise<RunningNginx> {
   mkdirSync(dir, { recursive: true });
   await stopLeftover(options.dirs.pidFile);
+  // A killed nginx leaves its unix sockets (the checkout waiting room's): binding would fail.
+  for (const entry of existsSync(options.dirs.temp) ? readdirSync(options.dirs.temp) : []) {
+    if (entry.endsWith('.sock')) rmSync(join(options.dirs.temp, entry), { force: true });
+  }
   const file = writeNginxConfig(dir, options);
   const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {

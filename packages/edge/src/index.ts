@@ -1,3 +1,9 @@
-export { defaultCheckoutQueue, edgeCacheZone, nginxConfig, purgePath } from './nginx-config.js';
+export {
+  defaultCheckoutQueue,
+  edgeCacheZone,
+  nginxConfig,
+  principalHeader,
+  purgePath,
+} from './nginx-config.js';
 export type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
 export { localEdgeOptions } from './local.js';

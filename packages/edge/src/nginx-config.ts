@@ -46,13 +46,20 @@ export interface EdgeOptions {
    * The checkout waiting room: `POST /api/orders` reaches the order replicas at most
    * `ratePerSecond`, the rest wait at the edge in arrival order (up to `burst`; beyond that a
    * 503 with Retry-After). A flash sale's burst becomes a queue instead of connect timeouts.
-   * `false` turns it off. @default { ratePerSecond: 300, burst: 10000 }
+   * It is fair: a checkout joins only once its bearer token is verified (asked of the catalog's
+   * `/api/auth/me`; 401 otherwise, before it takes a place), and one user holds at most
+   * `perUser` places at once (429 beyond). `false` turns it off.
+   * @default { ratePerSecond: 300, burst: 10000, perUser: 2 }
    */
-  readonly checkoutQueue?: { readonly ratePerSecond: number; readonly burst: number } | false;
+  readonly checkoutQueue?:
+    { readonly ratePerSecond: number; readonly burst: number; readonly perUser?: number } | false;
 }
 
 /** The default waiting room: about what two order replicas commit on the reference machine. */
-export const defaultCheckoutQueue = { ratePerSecond: 300, burst: 10_000 } as const;
+export const defaultCheckoutQueue = { ratePerSecond: 300, burst: 10_000, perUser: 2 } as const;
+
+/** The header the edge's checkout check passes on: an opaque key of the verified user. */
+export const principalHeader = 'Mela-Principal';
 
 /** The cache zone's name; the purge path names it too. */
 export const edgeCacheZone = 'mela_edge';
@@ -147,17 +154,136 @@ function proxyTo(service: ServiceName, tries: number): string[] {
   ];
 }
 
-/**
- * `POST /api/orders` in arrival order at the waiting room's rate (delayed, not refused, up to the
- * burst); a full room answers 503 problem+json with Retry-After. The location's own error pages
- * replace the server's, so the unavailable-upstream page is named again.
- */
-function checkoutWaitingRoom(queue: { readonly burst: number }): string[] {
+/** A problem+json answer from nginx itself (`extra`: more directives, e.g. headers). */
+function problem(
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+  extra: readonly string[] = [],
+): string[] {
   return [
-    `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
-    'error_page 502 504 = @unavailable;',
-    'error_page 503 = @checkout_queue_full;',
+    'default_type application/problem+json;',
+    ...extra,
+    `return ${String(status)} '{"type":"about:blank","title":"${title}","status":${String(status)},"code":"${code}","detail":"${detail}"}';`,
   ];
+}
+
+const unavailable = problem(
+  503,
+  'upstream_unavailable',
+  'Service unavailable',
+  'No replica could answer; try again shortly.',
+  ['add_header Retry-After 5 always;'],
+);
+
+/**
+ * The checkout waiting room, three hops inside nginx because nginx limits requests before it
+ * checks access: the public location verifies the token (`auth_request` to the catalog) and
+ * hands the checkout on with the user's key; the first inner server counts that user's places
+ * (`limit_conn`, held while the checkout waits further in); the second queues every checkout
+ * at the room's rate (`limit_req`, delayed in arrival order) in front of the order replicas.
+ * The inner servers listen on unix sockets only nginx reaches.
+ */
+function waitingRoom(
+  queue: { readonly burst: number; readonly perUser: number },
+  sockets: { readonly user: string; readonly queue: string },
+  tries: number,
+): { readonly publicLocations: string[]; readonly servers: string[] } {
+  const authPath = '/_edge/checkout-auth';
+  const principalVar = `$upstream_http_${principalHeader.toLowerCase().replace(/-/g, '_')}`;
+  const publicLocations = [
+    ...location('= /api/orders', [
+      // Reading the orders goes straight to the replicas; only placing one waits.
+      'error_page 418 = @orders;',
+      'if ($request_method != POST) { return 418; }',
+      // No bearer token: refused before anything else, never a place in the room.
+      'if ($http_authorization !~* "^Bearer [^ ]+$") { return 401; }',
+      `auth_request ${authPath};`,
+      `auth_request_set $mela_principal ${principalVar};`,
+      'error_page 401 403 = @checkout_unauthorized;',
+      'error_page 500 502 504 = @unavailable;',
+      ...edgeHeaders,
+      `proxy_set_header ${principalHeader} $mela_principal;`,
+      `proxy_pass http://unix:${sockets.user};`,
+    ]),
+    ...location('@orders', proxyTo('order', tries)),
+    ...location(`= ${authPath}`, [
+      'internal;',
+      'proxy_pass http://mela_catalog/api/auth/me;',
+      'proxy_pass_request_body off;',
+      ...edgeHeaders,
+      'proxy_set_header Content-Length "";',
+    ]),
+    ...location(
+      '@checkout_unauthorized',
+      problem(
+        401,
+        'unauthorized',
+        'Unauthorized',
+        'Sign in to check out: a valid bearer token is needed before a checkout can wait its turn.',
+        ['add_header WWW-Authenticate Bearer always;'],
+      ),
+    ),
+  ];
+  const servers = [
+    'server {',
+    `  listen unix:${sockets.user};`,
+    ...indent(
+      location('= /api/orders', [
+        `if ($http_${principalHeader.toLowerCase().replace(/-/g, '_')} = "") { return 401; }`,
+        `limit_conn mela_checkout_user ${String(queue.perUser)};`,
+        'limit_conn_status 429;',
+        'error_page 401 = @no_principal;',
+        'error_page 429 = @checkout_busy;',
+        `proxy_pass http://unix:${sockets.queue};`,
+      ]),
+    ),
+    ...indent(
+      location(
+        '@no_principal',
+        problem(401, 'unauthorized', 'Unauthorized', 'The checkout has no verified user.'),
+      ),
+    ),
+    ...indent(
+      location(
+        '@checkout_busy',
+        problem(
+          429,
+          'checkout_in_progress',
+          'Too many checkouts',
+          `This account already has ${String(queue.perUser)} checkouts waiting or in progress; wait for them to finish.`,
+          ['add_header Retry-After 2 always;'],
+        ),
+      ),
+    ),
+    '}',
+    'server {',
+    `  listen unix:${sockets.queue};`,
+    ...indent(
+      location('= /api/orders', [
+        `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
+        'error_page 502 504 = @unavailable;',
+        'error_page 503 = @checkout_queue_full;',
+        ...proxyTo('order', tries),
+      ]),
+    ),
+    ...indent(location('@unavailable', unavailable)),
+    ...indent(
+      location(
+        '@checkout_queue_full',
+        problem(
+          503,
+          'checkout_queue_full',
+          'Service unavailable',
+          'So many checkouts are waiting that this one cannot join the queue; try again in a few seconds.',
+          ['add_header Retry-After 5 always;'],
+        ),
+      ),
+    ),
+    '}',
+  ];
+  return { publicLocations, servers };
 }
 
 /** The edge cache for what the origin marks cacheable; `X-Cache` says what happened. */
@@ -197,18 +323,28 @@ export function nginxConfig(options: EdgeOptions): string {
   };
   const services = Object.keys(options.services) as ServiceName[];
   const queue = options.checkoutQueue === undefined ? defaultCheckoutQueue : options.checkoutQueue;
+  const perUser = queue ? (queue.perUser ?? defaultCheckoutQueue.perUser) : 0;
   if (
     queue &&
     (!Number.isInteger(queue.ratePerSecond) ||
       queue.ratePerSecond < 1 ||
       !Number.isInteger(queue.burst) ||
-      queue.burst < 0)
+      queue.burst < 0 ||
+      !Number.isInteger(perUser) ||
+      perUser < 1)
   ) {
     throw new Error(
-      `checkoutQueue needs a whole ratePerSecond ≥ 1 and burst ≥ 0, got ${String(queue.ratePerSecond)} and ${String(queue.burst)}`,
+      `checkoutQueue needs a whole ratePerSecond ≥ 1, burst ≥ 0 and perUser ≥ 1, got ${String(queue.ratePerSecond)}, ${String(queue.burst)} and ${String(perUser)}`,
     );
   }
   const tries = (service: ServiceName) => options.services[service].servers.length;
+  const room = queue
+    ? waitingRoom(
+        { burst: queue.burst, perUser },
+        { user: `${dirs.temp}/checkout-user.sock`, queue: `${dirs.temp}/checkout-queue.sock` },
+        tries('order'),
+      )
+    : undefined;
 
   const purge = options.purgeModule
     ? [`auth_request ${purgePath}-authz;`, `proxy_cache_purge ${edgeCacheZone} $1$is_args$args;`]
@@ -223,20 +359,7 @@ export function nginxConfig(options: EdgeOptions): string {
     ...indent(edgeHeaders),
     '  error_page 502 504 = @unavailable;',
     '',
-    ...indent(
-      location('@unavailable', [
-        'default_type application/problem+json;',
-        'add_header Retry-After 5 always;',
-        `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"upstream_unavailable","detail":"No replica could answer; try again shortly."}';`,
-      ]),
-    ),
-    ...indent(
-      location('@checkout_queue_full', [
-        'default_type application/problem+json;',
-        'add_header Retry-After 5 always;',
-        `return 503 '{"type":"about:blank","title":"Service unavailable","status":503,"code":"checkout_queue_full","detail":"So many checkouts are waiting that this one cannot join the queue; try again in a few seconds."}';`,
-      ]),
-    ),
+    ...indent(location('@unavailable', unavailable)),
     '  # Operations endpoints stay inside, in every spelling (nginx matches the decoded, merged,',
     '  # dot-resolved path; case and trailing slashes are caught here, and the services route',
     '  # case-sensitively and strictly, so no other spelling reaches a handler either).',
@@ -249,10 +372,9 @@ export function nginxConfig(options: EdgeOptions): string {
     ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
     ...publicRoutes.flatMap(({ location: match, service }) =>
       indent(
-        location(match, [
-          ...(match === '= /api/orders' && queue ? checkoutWaitingRoom(queue) : []),
-          ...proxyTo(service, tries(service)),
-        ]),
+        match === '= /api/orders' && room
+          ? room.publicLocations
+          : location(match, proxyTo(service, tries(service))),
       ),
     ),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',
@@ -320,6 +442,7 @@ export function nginxConfig(options: EdgeOptions): string {
           '  }',
           `  limit_req_zone $mela_checkout zone=mela_checkout:1m rate=${String(queue.ratePerSecond)}r/s;`,
           '  limit_req_status 503;',
+          `  limit_conn_zone $http_${principalHeader.toLowerCase().replace(/-/g, '_')} zone=mela_checkout_user:10m;`,
         ]
       : []),
     '',
@@ -328,6 +451,7 @@ export function nginxConfig(options: EdgeOptions): string {
     ),
     '',
     ...indent(edge),
+    ...indent(room?.servers ?? []),
     ...indent(internal),
     '}',
   ];

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import type { EdgeUpstream } from '@mela/edge';
+import { principalHeader, type EdgeOptions, type EdgeUpstream } from '@mela/edge';
 import { httpRequest, startOwnEdge, until, type OwnEdge } from '@mela/testkit';
 import type { LoadBalancing } from '@mela/topology';
 
@@ -266,22 +266,59 @@ async function startOrderReplica(answerAfterMs: number) {
   };
 }
 
+/**
+ * The catalog's `/api/auth/me` as the edge sees it: `Bearer ok-<user>` is a valid token of
+ * `<user>` (answered with the user's key in Mela-Principal), anything else 401. Counts asks.
+ */
+async function startAuthReplica() {
+  let asked = 0;
+  const server = createServer((req, res) => {
+    asked += 1;
+    const user = /^Bearer ok-(\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (req.url !== '/api/auth/me' || user === undefined) {
+      res.writeHead(401, { 'content-type': 'application/problem+json' }).end('{}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', [principalHeader]: user }).end('{}');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    address: `127.0.0.1:${String(port)}`,
+    asked: () => asked,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('the checkout waiting room at the edge (real nginx)', () => {
   const running: { stop(): Promise<void> }[] = [];
   after(() => Promise.all(running.map((r) => r.stop())));
 
-  it('when a burst of checkouts arrives at once, then every one is answered, fed to the order replica at the room’s rate, and GETs skip the queue', async () => {
-    const replica = await startOrderReplica(20);
+  /** An edge with one order replica and the stand-in catalog answering who is signed in. */
+  async function room(answerAfterMs: number, checkoutQueue: EdgeOptions['checkoutQueue']) {
+    const replica = await startOrderReplica(answerAfterMs);
+    const auth = await startAuthReplica();
+    const lb = { loadBalancing: { algorithm: 'least-conn' } } as const;
     const edge = await startOwnEdge(
-      { order: { servers: [replica.address], loadBalancing: { algorithm: 'least-conn' } } },
-      { checkoutQueue: { ratePerSecond: 20, burst: 100 } },
+      { order: { servers: [replica.address], ...lb }, catalog: { servers: [auth.address], ...lb } },
+      { checkoutQueue },
     );
-    running.push(edge, replica);
+    running.push(edge, replica, auth);
+    return { replica, auth, edge };
+  }
+  const checkout = (edge: OwnEdge, user?: string) =>
+    httpRequest(`${edge.url}/api/orders`, {
+      method: 'POST',
+      body: '{}',
+      headers: user === undefined ? {} : { authorization: `Bearer ${user}` },
+    });
+
+  it('when a burst of checkouts arrives at once, then every one is answered, fed to the order replica at the room’s rate, and GETs skip the queue', async () => {
+    const { replica, edge } = await room(20, { ratePerSecond: 20, burst: 100 });
 
     const checkouts = await Promise.all(
-      Array.from({ length: 30 }, () =>
-        httpRequest(`${edge.url}/api/orders`, { method: 'POST', body: '{}' }),
-      ),
+      Array.from({ length: 30 }, (_, i) => checkout(edge, `ok-buyer-${String(i)}`)),
     );
     const gets = replica.arrivals.length;
     const heldAtOnce = replica.mostActive();
@@ -305,17 +342,10 @@ describe('the checkout waiting room at the edge (real nginx)', () => {
   });
 
   it('when the room is full, then the late checkouts get 503 problem+json with Retry-After and never reach the replica', async () => {
-    const replica = await startOrderReplica(20);
-    const edge = await startOwnEdge(
-      { order: { servers: [replica.address], loadBalancing: { algorithm: 'least-conn' } } },
-      { checkoutQueue: { ratePerSecond: 5, burst: 3 } },
-    );
-    running.push(edge, replica);
+    const { replica, edge } = await room(20, { ratePerSecond: 5, burst: 3 });
 
     const answers = await Promise.all(
-      Array.from({ length: 12 }, () =>
-        httpRequest(`${edge.url}/api/orders`, { method: 'POST', body: '{}' }),
-      ),
+      Array.from({ length: 12 }, (_, i) => checkout(edge, `ok-buyer-${String(i)}`)),
     );
     const refused = answers.filter((a) => a.status === 503);
 
@@ -331,5 +361,45 @@ describe('the checkout waiting room at the edge (real nginx)', () => {
       assert.match(String(answer.headers['content-type']), /application\/problem\+json/);
       assert.equal((JSON.parse(answer.body) as { code: string }).code, 'checkout_queue_full');
     }
+  });
+  it('when a checkout has no token or a token the catalog refuses, then 401 problem+json at once, and it never takes a place', async () => {
+    const { replica, auth, edge } = await room(20, { ratePerSecond: 1, burst: 1 });
+
+    const anonymous = await checkout(edge);
+    const basic = await httpRequest(`${edge.url}/api/orders`, {
+      method: 'POST',
+      body: '{}',
+      headers: { authorization: 'Basic YWRtaW46YWRtaW4=' },
+    });
+    const forged = await Promise.all(Array.from({ length: 5 }, () => checkout(edge, 'forged')));
+
+    for (const answer of [anonymous, basic, ...forged]) {
+      assert.equal(answer.status, 401);
+      assert.equal(answer.headers['content-type'], 'application/problem+json');
+      assert.equal(answer.headers['www-authenticate'], 'Bearer');
+    }
+    assert.equal(auth.asked(), 5, 'only the forged tokens were checked');
+    assert.equal(replica.arrivals.length, 0);
+    // The room is as empty as before: a real buyer goes straight through.
+    assert.equal((await checkout(edge, 'ok-real-buyer')).status, 200);
+  });
+
+  it('when one user sends many checkouts at once, then they hold at most their share of places and other users still get in', async () => {
+    const { replica, edge } = await room(20, { ratePerSecond: 4, burst: 50, perUser: 2 });
+
+    const [greedy, other] = await Promise.all([
+      Promise.all(Array.from({ length: 10 }, () => checkout(edge, 'ok-greedy'))),
+      checkout(edge, 'ok-patient'),
+    ]);
+
+    const busy = greedy.filter((a) => a.status === 429);
+    assert.equal(greedy.filter((a) => a.status === 200).length, 2);
+    assert.equal(busy.length, 8);
+    for (const answer of busy) {
+      assert.equal(answer.headers['content-type'], 'application/problem+json');
+      assert.equal((JSON.parse(answer.body) as { code: string }).code, 'checkout_in_progress');
+    }
+    assert.equal(other.status, 200);
+    assert.equal(replica.arrivals.length, 3);
   });
 });

@@ -114,7 +114,7 @@ describe('the edge nginx configuration from the topology', () => {
     assert.match(block('= /') ?? '', /add_header X-Cache \$mela_x_cache always;/);
     assert.doesNotMatch(block('/api/catalog/') ?? '', /proxy_cache/);
     assert.match(block('/api/catalog/') ?? '', /proxy_pass http:\/\/mela_catalog;/);
-    assert.match(block('= /api/orders') ?? '', /proxy_pass http:\/\/mela_order;/);
+    assert.match(block('@orders') ?? '', /proxy_pass http:\/\/mela_order;/);
   });
 
   it('when the purge module is there, then purging needs the admin check; without it, purge answers 501', () => {
@@ -131,26 +131,45 @@ describe('the edge nginx configuration from the topology', () => {
     assert.match(without, /return 501 .*"code":"purge_unavailable"/);
   });
 
-  it('when the checkout waiting room is on (the default), then only POST /api/orders queues at its rate and a full room answers problem+json', () => {
+  it('when the checkout waiting room is on (the default), then a POST /api/orders is authenticated, counted per user, then queued at the room’s rate; a full room answers problem+json', () => {
     const text = config();
-    const block = (match: string) =>
-      text.slice(text.indexOf(`location ${match} {`)).split('}')[0] ?? '';
+    const blocks = (match: string) =>
+      text
+        .split(`location ${match} {`)
+        .slice(1)
+        .map((rest) => rest.split('\n    }')[0] ?? '');
+    const [entry, perUser, queue] = blocks('= /api/orders');
 
-    assert.match(text, /map \$request_method \$mela_checkout \{\s+POST checkout;\s+default "";/);
-    assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=300r\/s;/);
-    assert.match(block('= /api/orders'), /limit_req zone=mela_checkout burst=10000;/);
-    assert.match(block('= /api/orders'), /error_page 502 504 = @unavailable;/);
-    assert.doesNotMatch(block('/api/orders/'), /limit_req/);
-    assert.doesNotMatch(block('/api/catalog/'), /limit_req/);
-    assert.match(block('@checkout_queue_full'), /"code":"checkout_queue_full"/);
-    assert.doesNotMatch(config({}, { checkoutQueue: false }), /limit_req/);
+    assert.equal(blocks('= /api/orders').length, 3, 'the public location and two inner servers');
+    assert.match(entry ?? '', /if \(\$request_method != POST\) \{ return 418; \}/);
     assert.match(
-      config({}, { checkoutQueue: { ratePerSecond: 50, burst: 0 } }),
-      /rate=50r\/s;[\s\S]*limit_req zone=mela_checkout burst=0;/,
+      entry ?? '',
+      /if \(\$http_authorization !~\* "\^Bearer \[\^ \]\+\$"\) \{ return 401; \}/,
+    );
+    assert.match(entry ?? '', /auth_request \/_edge\/checkout-auth;/);
+    assert.match(entry ?? '', /proxy_set_header Mela-Principal \$mela_principal;/);
+    assert.doesNotMatch(entry ?? '', /limit_/);
+    assert.match(perUser ?? '', /limit_conn mela_checkout_user 2;/);
+    assert.match(queue ?? '', /limit_req zone=mela_checkout burst=10000;/);
+    assert.match(queue ?? '', /proxy_pass http:\/\/mela_order;/);
+    assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=300r\/s;/);
+    assert.match(text, /limit_conn_zone \$http_mela_principal zone=mela_checkout_user:10m;/);
+    assert.match(
+      blocks('= /_edge/checkout-auth')[0] ?? '',
+      /internal;[\s\S]*proxy_pass http:\/\/mela_catalog\/api\/auth\/me;/,
+    );
+    assert.doesNotMatch(blocks('/api/orders/')[0] ?? '', /limit_|auth_request/);
+    assert.doesNotMatch(blocks('/api/catalog/')[0] ?? '', /limit_|auth_request/);
+    assert.match(blocks('@checkout_queue_full')[0] ?? '', /"code":"checkout_queue_full"/);
+    assert.match(blocks('@checkout_busy')[0] ?? '', /"code":"checkout_in_progress"/);
+    assert.doesNotMatch(config({}, { checkoutQueue: false }), /limit_req|auth_request/);
+    assert.match(
+      config({}, { checkoutQueue: { ratePerSecond: 50, burst: 0, perUser: 1 } }),
+      /rate=50r\/s;[\s\S]*limit_conn mela_checkout_user 1;[\s\S]*limit_req zone=mela_checkout burst=0;/,
     );
     assert.throws(
       () => config({}, { checkoutQueue: { ratePerSecond: 0, burst: 10 } }),
-      /checkoutQueue needs a whole ratePerSecond ≥ 1 and burst ≥ 0, got 0 and 10/,
+      /checkoutQueue needs a whole ratePerSecond ≥ 1, burst ≥ 0 and perUser ≥ 1, got 0, 10 and 2/,
     );
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
 import {
   SignJWT,
@@ -191,6 +192,17 @@ export function devTokenRouter(issuer: TokenIssuer): Router {
 const meQuery = z.strictObject({ role: z.enum(['user', 'admin']).optional() });
 
 /**
+ * The header `/api/auth/me` names the caller in, as an opaque key: the edge's checkout waiting
+ * room counts each user's places by it (the edge's `principalHeader` is the same name).
+ */
+export const principalKeyHeader = 'Mela-Principal';
+
+/** An opaque, fixed-length key of a user id (SHA-256, 128 bits of it, hex). */
+export function principalKey(userId: string): string {
+  return createHash('sha256').update(userId).digest('hex').slice(0, 32);
+}
+
+/**
  * `GET /api/auth/me[?role=admin]` → `{userId, roles}` of the bearer token: 401 without a valid
  * token, 403 when it lacks the asked role. The storefront shows who is signed in; the edge asks
  * it before an admin purges its cache.
@@ -203,7 +215,10 @@ export function whoAmIRouter(verifier: TokenVerifier): Router {
     if (role !== undefined && !principal.roles.includes(role)) {
       throw new ForbiddenError(`This needs the "${role}" role.`);
     }
-    res.set('Cache-Control', 'no-store').json({ userId: principal.userId, roles: principal.roles });
+    res
+      .set('Cache-Control', 'no-store')
+      .set(principalKeyHeader, principalKey(principal.userId))
+      .json({ userId: principal.userId, roles: principal.roles });
   });
   return router;
 }

@@ -4,6 +4,8 @@ export {
   createTokenVerifier,
   devTokenRouter,
   whoAmIRouter,
+  principalKey,
+  principalKeyHeader,
   principalOf,
   requireRole,
   requireUser,

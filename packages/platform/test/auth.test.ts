@@ -4,6 +4,7 @@ import { SignJWT } from 'jose';
 import {
   assertOwner,
   createDevTokenIssuer,
+  principalKey,
   principalOf,
   requireRole,
   requireUser,
@@ -131,6 +132,10 @@ describe('bearer authentication', () => {
     assert.equal(me.status, 200);
     assert.equal(me.headers.get('cache-control'), 'no-store');
     assert.deepEqual(await me.json(), { userId: 'erin', roles: ['user'] });
+    // The edge's waiting room counts places by this opaque key: per user, not the user id.
+    assert.equal(me.headers.get('mela-principal'), principalKey('erin'));
+    assert.match(principalKey('erin'), /^[0-9a-f]{32}$/);
+    assert.notEqual(principalKey('erin'), principalKey('ERIN'));
     assert.equal((await get('/api/auth/me?role=admin', user)).status, 403);
     assert.equal((await get('/api/auth/me?role=admin', admin)).status, 200);
     assert.equal((await get('/api/auth/me?role=admin')).status, 401);
