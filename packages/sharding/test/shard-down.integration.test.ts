@@ -97,6 +97,16 @@ describe('when one shard is down', () => {
     assert.equal(report.checks['mysql customer/80-']?.status, 'down');
   });
 
+  it('then only the unsharded keyspace’s shard is critical for readiness', () => {
+    const critical = Object.fromEntries(router.healthChecks().map((c) => [c.name, c.critical]));
+
+    assert.deepEqual(critical, {
+      'mysql commerce/0': true,
+      'mysql customer/-80': false,
+      'mysql customer/80-': false,
+    });
+  });
+
   it('then shard errors are counted per shard', async () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
 

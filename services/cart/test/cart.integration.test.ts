@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDevTokenIssuer } from '@mela/platform';
 import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { freePort, stopChild, until } from '@mela/testkit';
+import { freePort, startOwnRedis, stopChild, until } from '@mela/testkit';
 import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { loadCartConfig } from '../src/config.js';
@@ -262,6 +262,47 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
       assert.equal(ready.status, 'degraded');
     } finally {
       await catalog.start();
+    }
+  });
+  it('when Redis is down, then cart reads and writes answer 503 problem+json naming it, and the cart is back with Redis', async () => {
+    const own = await startOwnRedis();
+    const alone = buildCart(
+      loadCartConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        AUTH_JWT_SECRET: secret,
+        REDIS_URL: own.url,
+        CATALOG_URL: catalog.url,
+        CART_KEY_PREFIX: keyPrefix,
+        RATE_LIMIT: 'false',
+      }),
+    );
+    if (alone.redis.status !== 'ready') await once(alone.redis, 'ready');
+    const base = `http://127.0.0.1:${(await alone.service.start()).port}`;
+    const ask = async (method: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: await bearer('hema'), 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    try {
+      await own.kill();
+
+      const read = await ask('GET', '/api/cart');
+      const write = await ask('POST', '/api/cart/items', { productId: '6', quantity: 1 });
+
+      for (const answer of [read, write]) {
+        assert.equal(answer.status, 503);
+        assert.equal(answer.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+        assert.ok(Number(answer.headers.get('retry-after')) >= 1);
+        assert.equal(((await answer.json()) as { dependency: string }).dependency, 'redis');
+      }
+      await own.start();
+      await until(async () => (await ask('GET', '/api/cart')).status === 200, 'Redis back', 15_000);
+    } finally {
+      await alone.service.stop();
+      await own.stop();
     }
   });
 });
