@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../src/index.js';
 
 describe('the project’s Kafka topics', () => {
-  it('when the stack is up, then orders and orders.dlq exist with their partitions, and ensuring again is harmless', async () => {
+  it('when the stack is up, then every topic of the topology (orders, orders.retry, orders.dlq) exists with its partitions, and ensuring again is harmless', async () => {
     const topology = localTopology();
     await ensureTopics(topology);
     const admin = new Kafka({
@@ -14,8 +14,15 @@ describe('the project’s Kafka topics', () => {
     }).admin();
     await admin.connect();
     try {
-      const { topics } = await admin.fetchTopicMetadata({ topics: ['orders', 'orders.dlq'] });
+      const { topics } = await admin.fetchTopicMetadata({
+        topics: topology.topics.map((t) => t.name),
+      });
 
+      assert.deepEqual(topology.topics.map((t) => t.name).sort(), [
+        'orders',
+        'orders.dlq',
+        'orders.retry',
+      ]);
       assert.deepEqual(
         topics.map((t) => [t.name, t.partitions.length]).sort(),
         topology.topics.map((t) => [t.name, t.partitions]).sort(),
