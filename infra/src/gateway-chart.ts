@@ -6,6 +6,9 @@ import {
   GatewaySpecListenersAllowedRoutesNamespacesFrom,
   GatewaySpecListenersTlsMode,
   HttpRoute,
+  HttpRouteSpecRulesFiltersRequestRedirectScheme,
+  HttpRouteSpecRulesFiltersRequestRedirectStatusCode,
+  HttpRouteSpecRulesFiltersType,
   HttpRouteSpecRulesMatchesPathType,
 } from '../imports/gateway.networking.k8s.io.js';
 import {
@@ -99,10 +102,39 @@ export class GatewayChart extends Chart {
         },
       },
     });
+    // With TLS, the API and pages are served on HTTPS only, and plain HTTP answers with a
+    // permanent redirect there. cert-manager's HTTP-01 solver adds its own route for
+    // `/.well-known/acme-challenge/<token>` on the HTTP listener, an exact path that wins over
+    // this prefix, so certificates can still be issued and renewed.
+    const parentRefs = [tls ? { name: 'mela', sectionName: 'https' } : { name: 'mela' }];
+    if (tls) {
+      new HttpRoute(this, 'route-https-redirect', {
+        metadata: { name: 'https-redirect', labels },
+        spec: {
+          parentRefs: [{ name: 'mela', sectionName: 'http' }],
+          rules: [
+            {
+              matches: [
+                { path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value: '/' } },
+              ],
+              filters: [
+                {
+                  type: HttpRouteSpecRulesFiltersType.REQUEST_REDIRECT,
+                  requestRedirect: {
+                    scheme: HttpRouteSpecRulesFiltersRequestRedirectScheme.HTTPS,
+                    statusCode: HttpRouteSpecRulesFiltersRequestRedirectStatusCode.VALUE_301,
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      });
+    }
     new HttpRoute(this, 'route-edge-cache', {
       metadata: { name: edgeCache.name, labels },
       spec: {
-        parentRefs: [{ name: 'mela' }],
+        parentRefs,
         rules: [
           {
             matches: edgePrefixes.map((prefix) => ({
@@ -118,7 +150,7 @@ export class GatewayChart extends Chart {
       new HttpRoute(this, `route-${service}`, {
         metadata: { name: service, labels },
         spec: {
-          parentRefs: [{ name: 'mela' }],
+          parentRefs,
           rules: [
             {
               matches: publicRoutes

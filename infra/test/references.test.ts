@@ -241,9 +241,10 @@ describe('what the manifests reference exists in the code, the image and the con
       }
       for (const route of objects.filter((o) => o.kind === 'HTTPRoute')) {
         const rules = (
-          route['spec'] as { rules: { backendRefs: { name: string; port: number }[] }[] }
+          route['spec'] as { rules: { backendRefs?: { name: string; port: number }[] }[] }
         ).rules;
-        for (const ref of rules.flatMap((r) => r.backendRefs)) {
+        // A redirect rule has no backends.
+        for (const ref of rules.flatMap((r) => r.backendRefs ?? [])) {
           const target = serviceObjects.find((o) => o.metadata.name === ref.name);
           assert.ok(target, `HTTPRoute ${route.metadata.name} → ${ref.name}`);
           const ports = (target['spec'] as { ports: { port: number }[] }).ports.map((p) => p.port);
@@ -507,6 +508,28 @@ describe('what the manifests reference exists in the code, the image and the con
           );
         }
       });
+
+    it(`when ${env.name} serves HTTPS, then plain HTTP only redirects there (301), and the API and pages are on HTTPS alone`, () => {
+      const routes = objects.filter((o) => o.kind === 'HTTPRoute');
+      const refs = (route: (typeof routes)[number]) =>
+        (route['spec'] as { parentRefs: { name: string; sectionName?: string }[] }).parentRefs;
+      if (!env.tls) {
+        for (const route of routes) assert.deepEqual(refs(route), [{ name: 'mela' }]);
+        return;
+      }
+      const redirect = routes.find((r) => r.metadata.name === 'https-redirect');
+      assert.deepEqual(redirect && refs(redirect), [{ name: 'mela', sectionName: 'http' }]);
+      assert.deepEqual(
+        (redirect?.['spec'] as { rules: { filters: unknown[] }[] }).rules[0]?.filters,
+        [{ type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } }],
+      );
+      for (const route of routes.filter((r) => r !== redirect))
+        assert.deepEqual(
+          refs(route),
+          [{ name: 'mela', sectionName: 'https' }],
+          route.metadata.name,
+        );
+    });
 
     it(`when ${env.name} takes checkouts, then they pass the edge cache's waiting room, which may reach the order and catalog replicas, and the header it counts users by is the one the catalog sends`, () => {
       assert.equal(principalHeader, principalKeyHeader);
