@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { localTopology } from '@mela/topology';
 import type { Environment } from './environments.js';
 import { externalPeers, externalService } from './external-data.js';
-import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
+import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
 import {
   VitessShards,
@@ -433,16 +433,7 @@ export class DataChart extends Chart {
         podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
         policyTypes: ['Ingress', 'Egress'],
         ingress: [],
-        egress: [
-          dnsEgress,
-          ...peers.map((peer) => ({
-            to: peer.to,
-            ports: peer.ports.map((port) => ({
-              port: k8s.IntOrString.fromNumber(port),
-              protocol: 'TCP',
-            })),
-          })),
-        ],
+        egress: [dnsEgress, ...peers.map((peer) => egressTo(peer.to, peer.ports))],
       },
     });
   }

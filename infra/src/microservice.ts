@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { ServiceMonitor } from '../imports/monitoring.coreos.com.js';
-import { dnsEgress, lockedContainer, nonRootPod, resources } from './pod-policy.js';
+import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
 
 /** CPU and memory as Kubernetes quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
 export interface ComputeResources {
@@ -387,13 +387,7 @@ export class Microservice extends Construct {
               ],
         egress: [
           dnsEgress,
-          ...(p.allowTo ?? []).map((peer) => ({
-            to: [egressPeer(peer)],
-            ports: peer.ports.map((port) => ({
-              port: k8s.IntOrString.fromNumber(port),
-              protocol: 'TCP',
-            })),
-          })),
+          ...(p.allowTo ?? []).map((peer) => egressTo([egressPeer(peer)], peer.ports)),
         ],
       },
     });
@@ -468,13 +462,7 @@ export class Microservice extends Construct {
         ingress: [],
         egress: [
           dnsEgress,
-          ...command.allowTo.map((peer) => ({
-            to: [egressPeer(peer)],
-            ports: peer.ports.map((port) => ({
-              port: k8s.IntOrString.fromNumber(port),
-              protocol: 'TCP',
-            })),
-          })),
+          ...command.allowTo.map((peer) => egressTo([egressPeer(peer)], peer.ports)),
         ],
       },
     });

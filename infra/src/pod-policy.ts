@@ -21,6 +21,17 @@ export function nonRootPod(uid: number, fsGroup = true): k8s.PodSecurityContext 
   };
 }
 
+/** An egress rule: TCP to these peers on these ports. */
+export function egressTo(
+  to: k8s.NetworkPolicyPeer[],
+  ports: readonly number[],
+): k8s.NetworkPolicyEgressRule {
+  return {
+    to,
+    ports: ports.map((port) => ({ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' })),
+  };
+}
+
 /** Egress to the cluster's DNS, which every default-deny policy must let through. */
 export const dnsEgress: k8s.NetworkPolicyEgressRule = {
   to: [

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { parseShardSet, rangeFor, xxhashVindex } from '@mela/sharding';
-import {
-  freePort,
-  startOwnMariaDb,
-  startService,
-  until,
-  type OwnMariaDb,
-  type ServiceProcess,
-} from '@mela/testkit';
+import { freePort, startService, until, type OwnMariaDb, type ServiceProcess } from '@mela/testkit';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
-import { startCheckout, type Checkout } from './support.js';
+import { ownCustomerShard, startCheckout, userOn, type Checkout } from './support.js';
 
 const phone = { id: 601, name: 'Saga Phone', priceCents: 2_499_900, stock: 30 };
-const customerShards = parseShardSet(['-80', '80-']);
-
-function userOn(shard: '-80' | '80-'): string {
-  for (;;) {
-    const id = `payer-${randomUUID().slice(0, 8)}`;
-    if (rangeFor(customerShards, xxhashVindex.keyspaceId(id)).name === shard) return id;
-  }
-}
-
 /** Settings that make the window between a durable charge and the commit wide, and sweeps quick. */
 const sagaEnv = {
   PAYMENT_SANDBOX_LATENCY_MS: '1500',
@@ -56,11 +39,7 @@ describe('a charge is never left without an order or a refund', () => {
 
   before(async () => {
     shop = await startCheckout([phone]);
-    shard80 = await startOwnMariaDb();
-    await shard80.createKeyspaceDatabase(shop.shards.database, 'customer');
-    const map = JSON.parse(shop.shards.shardMap) as Record<string, Record<string, string>>;
-    map['customer'] = { ...map['customer'], '80-': shard80.url(shop.shards.database) };
-    shardMap = JSON.stringify(map);
+    ({ server: shard80, shardMap } = await ownCustomerShard(shop));
   });
   after(async () => {
     await shop.close();

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { parseShardSet, rangeFor, xxhashVindex } from '@mela/sharding';
-import { startOwnMariaDb, until, type OwnMariaDb } from '@mela/testkit';
-import { startCheckout, type Checkout } from './support.js';
+import { until, type OwnMariaDb } from '@mela/testkit';
+import { ownCustomerShard, startCheckout, userOn, type Checkout } from './support.js';
 
 const phone = { id: 301, name: 'Shard Phone', priceCents: 999_900, stock: 50 };
-const customerShards = parseShardSet(['-80', '80-']);
-
-/** A fresh user id whose keyspace ID (xxhash, as the customer keyspace shards) is on `shard`. */
-function userOn(shard: '-80' | '80-'): string {
-  for (;;) {
-    const id = `shopper-${randomUUID().slice(0, 8)}`;
-    if (rangeFor(customerShards, xxhashVindex.keyspaceId(id)).name === shard) return id;
-  }
-}
-
 describe('when one customer shard is stopped', () => {
   let shop: Checkout;
   let shard80: OwnMariaDb;
@@ -43,13 +32,9 @@ describe('when one customer shard is stopped', () => {
 
   before(async () => {
     shop = await startCheckout([phone]);
-    // The order service's customer/80- is a MariaDB server of this test's own, so the test can
-    // kill it for real without touching the servers other tests share.
-    shard80 = await startOwnMariaDb();
-    await shard80.createKeyspaceDatabase(shop.shards.database, 'customer');
-    const shardMap = JSON.parse(shop.shards.shardMap) as Record<string, Record<string, string>>;
-    shardMap['customer'] = { ...shardMap['customer'], '80-': shard80.url(shop.shards.database) };
-    order = await shop.startOrder({ SHARD_MAP: JSON.stringify(shardMap) });
+    const own = await ownCustomerShard(shop);
+    shard80 = own.server;
+    order = await shop.startOrder({ SHARD_MAP: own.shardMap });
     const before = await place(userOn('80-'));
     assert.equal(before.status, 201, await before.text());
     await shard80.kill();

@@ -6,16 +6,33 @@ import {
   createTestTopics,
   insertTestProducts,
   startCatalogAndCart,
+  startOwnMariaDb,
+  type OwnMariaDb,
   type ServiceProcess,
   type TestProduct,
   type TestShards,
 } from '@mela/testkit';
+import { parseShardSet, rangeFor, xxhashVindex } from '@mela/sharding';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { loadOrderConfig } from '../src/config.js';
 import { buildOrder, type OrderApp } from '../src/main.js';
 
 const topology = localTopology();
+const customerShards = parseShardSet(['-80', '80-']);
+
+/** The customer shard a user's rows live on (xxhash of the user id, as the VSchema shards). */
+export function shardOf(userId: string): string {
+  return rangeFor(customerShards, xxhashVindex.keyspaceId(userId)).name;
+}
+
+/** A fresh user id (`<prefix>-<random>`) whose rows live on `shard`. */
+export function userOn(shard: '-80' | '80-', prefix = 'shopper'): string {
+  for (;;) {
+    const id = `${prefix}-${randomUUID().slice(0, 8)}`;
+    if (shardOf(id) === shard) return id;
+  }
+}
 
 /**
  * A whole checkout of the test's own: databases on every shard, its own Kafka topics and
@@ -45,6 +62,21 @@ export interface Checkout {
   /** Builds another order service over the same databases (a second replica, or other settings). */
   startOrder(env?: Record<string, string>): Promise<OrderApp & { readonly url: string }>;
   close(): Promise<void>;
+}
+
+/**
+ * `customer/80-` on a MariaDB server of the test's own (migrated like the others), so the test
+ * can kill that shard for real without touching the servers other tests share: the server,
+ * and the shop's `SHARD_MAP` with that one shard moved there.
+ */
+export async function ownCustomerShard(
+  shop: Checkout,
+): Promise<{ readonly server: OwnMariaDb; readonly shardMap: string }> {
+  const server = await startOwnMariaDb();
+  await server.createKeyspaceDatabase(shop.shards.database, 'customer');
+  const map = JSON.parse(shop.shards.shardMap) as Record<string, Record<string, string>>;
+  map['customer'] = { ...map['customer'], '80-': server.url(shop.shards.database) };
+  return { server, shardMap: JSON.stringify(map) };
 }
 
 export async function startCheckout(

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { parseShardSet, rangeFor, xxhashVindex } from '@mela/sharding';
-import { startCheckout, type Checkout } from './support.js';
+import { shardOf, startCheckout, type Checkout } from './support.js';
 
 const mug = { id: 401, name: 'Case Mug', priceCents: 29_900, stock: 100 };
-const customerShards = parseShardSet(['-80', '80-']);
-const shardOf = (userId: string) => rangeFor(customerShards, xxhashVindex.keyspaceId(userId)).name;
 
 /**
  * Two user ids that differ only in case and land on the same shard, where a case-insensitive
