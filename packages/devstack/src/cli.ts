@@ -224,7 +224,12 @@ async function main(args: readonly string[]): Promise<number> {
     case 'dlq':
       // Against the Kafka `npm start` runs, with the notification service's own settings.
       return runNode(
-        [join(repoRoot, 'services/notification/dist/src/dlq.cli.js'), ...rest],
+        [
+          // kafkajs 2.2.4's harmless TimeoutNegativeWarning on Node 24 (tulios/kafkajs#1751).
+          '--disable-warning=TimeoutNegativeWarning',
+          join(repoRoot, 'services/notification/dist/src/dlq.cli.js'),
+          ...rest,
+        ],
         serviceEnvironment(localTopology(), 'notification'),
       );
     case 'cluster-local':

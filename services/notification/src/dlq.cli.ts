@@ -63,14 +63,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const replayGroup = `${e.NOTIFY_GROUP_ID}.dlq-replay`;
   // Reads go through throwaway groups under the service's prefix (what its ACLs allow).
   const readGroup = `${e.NOTIFY_GROUP_ID}.dlq-read-`;
+  // The client's own logs stay quiet: what fails for good is reported below, once.
   const kafka = createKafka(
     kafkaConfigFrom(e, 'mela-dlq'),
-    createLogger({ service: 'dlq', level: 'warn' }),
+    createLogger({ service: 'dlq', level: 'silent' }),
   );
 
-  const replayedUpTo = await committedOffsets(kafka, replayGroup, dlq);
+  const replayedUpTo = await retrying(() => committedOffsets(kafka, replayGroup, dlq));
   if (command === 'list') {
-    const letters = (await readAll(kafka, readGroup, dlq, new Map())).map(
+    const letters = (await retrying(() => readAll(kafka, readGroup, dlq, new Map()))).map(
       ({ partition, message }): DeadLetter => ({
         partition,
         offset: message.offset,
@@ -103,7 +104,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`--limit takes a whole number, got ${String(values.limit)}\n`);
     return 2;
   }
-  const pending = await readAll(kafka, readGroup, dlq, replayedUpTo, limit);
+  const pending = await retrying(() => readAll(kafka, readGroup, dlq, replayedUpTo, limit));
   if (pending.length === 0) {
     process.stdout.write(`nothing to replay in ${dlq}\n`);
     return 0;
@@ -136,6 +137,22 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   process.stdout.write(`replayed ${String(pending.length)} dead letter(s) to ${topic}\n`);
   return 0;
+}
+
+/**
+ * Runs `work` again while Kafka answers with a retriable error (a coordinator still loading
+ * after the broker started, a leader moving), for up to about 30 s.
+ */
+async function retrying<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const retriable = (error as { retriable?: unknown }).retriable === true;
+      if (!retriable || attempt >= 30) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 /** Where a consumer group stands on each partition of `topic` (absent: never committed). */
