@@ -91,9 +91,9 @@ const fromApps = (apps: readonly string[], port: number): k8s.NetworkPolicyIngre
 });
 
 /**
- * What the services keep their data in, without an operator: Redis (cache, carts, rate-limit
- * counters; persistence off — a restart empties carts, which is the documented trade for a
- * cache-speed store), one MySQL StatefulSet per shard, the schema Job that migrates every shard,
+ * What the services keep their data in, without an operator: two Redis behind one password
+ * (the cache, limits and stock gate, evicting; the carts, persistent and never evicting), one
+ * MySQL StatefulSet per shard, the schema Job that migrates every shard,
  * and in dev the Secrets with development values (in prod they are created outside: External
  * Secrets, Vault, …, with the same names and keys).
  */
@@ -102,7 +102,8 @@ export class DataChart extends Chart {
     super(scope, id, { ...props, namespace: env.namespace });
     if (env.externalData) this.#external(env, env.externalData);
     else {
-      this.#redis(env);
+      this.#redis(env, 'cache');
+      this.#redis(env, 'carts');
       if (env.vitess) new VitessShards(this, 'vitess', env, env.vitess);
       else for (const shard of mysqlShards(env)) this.#mysql(env, shard);
     }
@@ -137,13 +138,18 @@ export class DataChart extends Chart {
    */
   #external(env: Environment, data: NonNullable<Environment['externalData']>): void {
     const partOf = { 'app.kubernetes.io/part-of': 'mela' };
-    externalService(this, 'redis', {
-      name: dataLayer.redis.app,
-      port: dataLayer.redis.port,
-      portName: 'redis',
-      endpoint: data.redis,
-      labels: { 'app.kubernetes.io/name': dataLayer.redis.app, ...partOf },
-    });
+    for (const [layer, endpoint] of [
+      [dataLayer.redis, data.redis],
+      [dataLayer.cartRedis, data.cartRedis],
+    ] as const) {
+      externalService(this, layer.app, {
+        name: layer.app,
+        port: layer.port,
+        portName: 'redis',
+        endpoint,
+        labels: { 'app.kubernetes.io/name': layer.app, ...partOf },
+      });
+    }
     for (const { keyspace, shard, host } of mysqlShards(env)) {
       const endpoint = data.mysql[`${keyspace}/${shard}`];
       if (endpoint === undefined) {
@@ -173,16 +179,27 @@ export class DataChart extends Chart {
     });
   }
 
-  #redis(env: Environment): void {
-    const name = dataLayer.redis.app;
+  /**
+   * A Redis for one role, behind the `mela-redis` password: `cache` (the catalog cache,
+   * rate-limit counters, the stock gate) evicts the least recently used keys when full and
+   * keeps nothing on disk; `carts` writes every change to its append-only file on a persistent
+   * volume before acknowledging it and never evicts (a full store refuses writes: 503, never a
+   * lost cart).
+   */
+  #redis(env: Environment, role: 'cache' | 'carts'): void {
+    const { app: name, port } = role === 'cache' ? dataLayer.redis : dataLayer.cartRedis;
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
-    const port = dataLayer.redis.port;
     const probe: k8s.Probe = {
       exec: { command: ['redis-cli', 'ping'] },
       periodSeconds: 10,
       timeoutSeconds: 2,
     };
-    new k8s.KubeStatefulSet(this, 'redis', {
+    const password = {
+      valueFrom: {
+        secretKeyRef: { name: secrets.redisPassword.secret, key: secrets.redisPassword.key },
+      },
+    };
+    new k8s.KubeStatefulSet(this, role === 'cache' ? 'redis' : 'redis-carts', {
       metadata: { name, labels },
       spec: {
         serviceName: name,
@@ -198,14 +215,27 @@ export class DataChart extends Chart {
                 name,
                 image: 'redis:7.4.2',
                 args: [
+                  '--requirepass',
+                  '$(REDIS_PASSWORD)',
                   '--save',
                   '',
-                  '--appendonly',
-                  'no',
                   '--maxmemory',
                   env.data.redisMaxMemory,
-                  '--maxmemory-policy',
-                  'noeviction',
+                  ...(role === 'cache'
+                    ? ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']
+                    : [
+                        '--appendonly',
+                        'yes',
+                        '--appendfsync',
+                        'always',
+                        '--maxmemory-policy',
+                        'noeviction',
+                      ]),
+                ],
+                // REDISCLI_AUTH: the probes' redis-cli authenticates with it.
+                env: [
+                  { name: 'REDIS_PASSWORD', ...password },
+                  { name: 'REDISCLI_AUTH', ...password },
                 ],
                 ports: [{ name: 'redis', containerPort: port }],
                 resources: resources(env.data.redis),
@@ -215,24 +245,39 @@ export class DataChart extends Chart {
                 volumeMounts: [{ name: 'data', mountPath: '/data' }],
               },
             ],
-            volumes: [{ name: 'data', emptyDir: {} }],
+            ...(role === 'cache' ? { volumes: [{ name: 'data', emptyDir: {} }] } : {}),
           },
         },
+        ...(role === 'carts'
+          ? {
+              volumeClaimTemplates: [
+                {
+                  metadata: { name: 'data' },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    resources: {
+                      requests: { storage: k8s.Quantity.fromString(env.data.cartRedisStorage) },
+                    },
+                  },
+                },
+              ],
+            }
+          : {}),
       },
     });
-    new k8s.KubeService(this, 'redis-service', {
+    new k8s.KubeService(this, `${name}-service`, {
       metadata: { name, labels },
       spec: {
         selector: { 'app.kubernetes.io/name': name },
         ports: [{ name: 'redis', port, targetPort: k8s.IntOrString.fromString('redis') }],
       },
     });
-    new k8s.KubeNetworkPolicy(this, 'redis-network-policy', {
+    new k8s.KubeNetworkPolicy(this, `${name}-network-policy`, {
       metadata: { name, labels },
       spec: {
         podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [fromApps(['catalog', 'cart', 'order'], port)],
+        ingress: [fromApps(role === 'cache' ? ['catalog', 'cart', 'order'] : ['cart'], port)],
         egress: [],
       },
     });
@@ -478,6 +523,15 @@ export class DataChart extends Chart {
     }
     secret('kafka-client-secret', secrets.kafkaUsername.secret, {
       [secrets.kafkaUsername.key]: 'mela-services',
+    });
+    // The external servers' own password, or the one the StatefulSets are given.
+    const redisPassword = env.externalData?.redisPassword ?? 'mela-dev-redis-password';
+    const redisAt = (layer: { app: string; port: number }) =>
+      `redis://:${redisPassword}@${layer.app}:${String(layer.port)}`;
+    secret('redis-secret', secrets.redisUrl.secret, {
+      [secrets.redisPassword.key]: redisPassword,
+      [secrets.redisUrl.key]: redisAt(dataLayer.redis),
+      [secrets.cartRedisUrl.key]: redisAt(dataLayer.cartRedis),
     });
   }
 }

@@ -33,6 +33,8 @@ export interface Environment {
     readonly redis: { readonly requests: ComputeResources; readonly limits: ComputeResources };
     readonly mysql: { readonly requests: ComputeResources; readonly limits: ComputeResources };
     readonly mysqlStorage: string;
+    /** The carts' Redis volume (its append-only file). */
+    readonly cartRedisStorage: string;
   };
   /** The in-cluster edge cache: pods, the cache's size and its volume (a bit larger). */
   readonly edgeCache: { readonly replicas: number; readonly size: string; readonly volume: string };
@@ -63,7 +65,12 @@ export interface ExternalEndpoint {
 }
 
 export interface ExternalData {
+  /** The Redis of the cache, limits and stock gate. */
   readonly redis: ExternalEndpoint;
+  /** The Redis of the carts (persistent, not evicting). */
+  readonly cartRedis: ExternalEndpoint;
+  /** The password both Redis servers require. */
+  readonly redisPassword: string;
   /** Each MySQL shard by `keyspace/shard` (`commerce/0`, `customer/-80`, …). */
   readonly mysql: Readonly<Record<string, ExternalEndpoint>>;
   /** The user and password the services and the schema Job connect with. */
@@ -120,6 +127,7 @@ export const dev: Environment = {
     redis: { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '256Mi' } },
     mysql: { requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } },
     mysqlStorage: '1Gi',
+    cartRedisStorage: '1Gi',
   },
   edgeCache: { replicas: 1, size: '256m', volume: '300Mi' },
   kafka: { replicas: 1, storage: '2Gi' },
@@ -142,6 +150,7 @@ export const prod: Environment = {
     redis: { requests: { cpu: '500m', memory: '4Gi' }, limits: { cpu: '2', memory: '4Gi' } },
     mysql: { requests: { cpu: '1', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
     mysqlStorage: '100Gi',
+    cartRedisStorage: '20Gi',
   },
   edgeCache: { replicas: 2, size: '4g', volume: '5Gi' },
   kafka: { replicas: 3, storage: '100Gi' },
@@ -213,6 +222,8 @@ export const localCluster: Environment = {
     const at = (port: number) => ({ address: topology.host, port });
     return {
       redis: at(topology.redis.port),
+      cartRedis: at(topology.redis.cartsPort),
+      redisPassword: topology.redis.password,
       mysql: Object.fromEntries(
         topology.mysql.instances.map((i) => [`${i.keyspace}/${i.shard}`, at(i.port)]),
       ),

@@ -14,7 +14,10 @@ import { vitessCluster } from './vitess.js';
 const kafkaCluster = 'mela';
 
 export const dataLayer = {
+  /** What may be evicted: the catalog cache, rate-limit counters, the stock gate. */
   redis: { app: 'redis', port: 6379 },
+  /** What must survive: carts (persistent volume, every write logged, never evicting). */
+  cartRedis: { app: 'redis-carts', port: 6379 },
   // Strimzi names the bootstrap Service after the cluster.
   kafka: {
     cluster: kafkaCluster,
@@ -45,6 +48,12 @@ export const secrets = {
   kafkaPassword: { secret: 'mela-services', key: 'password' },
   /** The KafkaUser's name, for KEDA's Kafka scaler (Strimzi's Secret holds only the password). */
   kafkaUsername: { secret: 'mela-kafka-client', key: 'username' },
+  /** REDIS_URL, `redis://:password@redis:6379`: the cache, limits and stock gate. */
+  redisUrl: { secret: 'mela-redis', key: 'url' },
+  /** CART_REDIS_URL, `redis://:password@redis-carts:6379`: the carts. */
+  cartRedisUrl: { secret: 'mela-redis', key: 'carts-url' },
+  /** The password both Redis servers require (`--requirepass`). */
+  redisPassword: { secret: 'mela-redis', key: 'password' },
 } as const;
 
 const port = 3000;
@@ -83,7 +92,11 @@ function serviceProps(
   const redis: EgressPeer[] = external
     ? externalPeers([external.redis])
     : [{ app: dataLayer.redis.app, ports: [dataLayer.redis.port] }];
-  const redisUrl = { REDIS_URL: `redis://${dataLayer.redis.app}:${String(dataLayer.redis.port)}` };
+  const cartRedis: EgressPeer[] = external
+    ? externalPeers([external.cartRedis])
+    : [{ app: dataLayer.cartRedis.app, ports: [dataLayer.cartRedis.port] }];
+  // The URLs carry the password, so they come from a Secret.
+  const redisUrl = { REDIS_URL: secrets.redisUrl };
   // The cart lives in Redis only; the others read and write the MySQL shards too, routed by
   // the VSchema from a ConfigMap (change it without rebuilding the image) — or, with the
   // Vitess operator, through vtgate, which routes by the same VSchema.
@@ -113,9 +126,9 @@ function serviceProps(
   return {
     catalog: {
       ...shared,
-      env: { ...shared.env, ...redisUrl, ...vschema.env },
+      env: { ...shared.env, ...vschema.env },
       configFiles: vschema.configFiles,
-      secretEnv: sharded,
+      secretEnv: { ...sharded, ...redisUrl },
       allowFrom: {
         apps: ['cart', 'edge-cache'],
         namespaces: [...gateway.namespaces, ...monitoring],
@@ -124,15 +137,16 @@ function serviceProps(
     },
     cart: {
       ...shared,
-      env: { ...shared.env, ...redisUrl, CATALOG_URL: url('catalog') },
+      env: { ...shared.env, CATALOG_URL: url('catalog') },
+      secretEnv: { ...shared.secretEnv, ...redisUrl, CART_REDIS_URL: secrets.cartRedisUrl },
       allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...redis, { app: 'catalog', ports: [port] }],
+      allowTo: [...redis, ...cartRedis, { app: 'catalog', ports: [port] }],
     },
     order: {
       ...shared,
-      env: { ...shared.env, ...redisUrl, ...vschema.env, ...kafka, CART_URL: url('cart') },
+      env: { ...shared.env, ...vschema.env, ...kafka, CART_URL: url('cart') },
       configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, ...kafkaSecret },
+      secretEnv: { ...sharded, ...kafkaSecret, ...redisUrl },
       // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
       allowFrom: { apps: ['edge-cache'], namespaces: [...gateway.namespaces, ...monitoring] },
       allowTo: [...redis, ...mysql, ...kafkaPeer, { app: 'cart', ports: [port] }],

@@ -72,6 +72,7 @@ describe('the data layer outside the cluster', () => {
       'mysql-commerce-0-external',
       'mysql-customer-80-x-external',
       'mysql-customer-x-80-external',
+      'redis-carts-external',
       'redis-external',
     ]);
   });

@@ -55,6 +55,9 @@ const secretValues: Record<string, string> = {
   [`${secrets.kafkaPassword.secret}/${secrets.kafkaPassword.key}`]: 'a-password',
   [`${secrets.vtgateUrl.secret}/${secrets.vtgateUrl.key}`]:
     'mysql://mela:a-password@mela-vtgate:3306',
+  [`${secrets.redisUrl.secret}/${secrets.redisUrl.key}`]: 'redis://:a-password@redis:6379',
+  [`${secrets.cartRedisUrl.secret}/${secrets.cartRedisUrl.key}`]:
+    'redis://:a-password@redis-carts:6379',
 };
 
 interface Container {

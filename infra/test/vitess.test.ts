@@ -79,7 +79,7 @@ describe('the dev-vitess environment: the shards as a VitessCluster', () => {
     }
     assert.deepEqual(
       objects.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name),
-      ['redis'],
+      ['redis', 'redis-carts'],
     );
   });
 

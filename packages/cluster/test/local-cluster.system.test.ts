@@ -339,6 +339,7 @@ describe(
       const cart = await probeFrom(as('cart'), [
         { host: 'catalog.mela.svc.cluster.local' },
         { host: 'redis', port: 6379 },
+        { host: 'redis-carts', port: 6379 },
         { host: 'catalog', port: 3000 },
         { host: 'mysql-commerce-0', port: 3306 },
         { host: 'mela-kafka-bootstrap', port: 9092 },
@@ -350,6 +351,7 @@ describe(
         JSON.stringify(cart),
       );
       assert.equal(cart['redis:6379'], 'connected', JSON.stringify(cart));
+      assert.equal(cart['redis-carts:6379'], 'connected', JSON.stringify(cart));
       assert.equal(cart['catalog:3000'], 'connected', JSON.stringify(cart));
       assert.notEqual(cart['mysql-commerce-0:3306'], 'connected', 'cart may not reach a shard');
       assert.notEqual(cart['mela-kafka-bootstrap:9092'], 'connected', 'cart may not reach Kafka');
@@ -359,6 +361,7 @@ describe(
         { host: 'mysql-customer-x-80', port: 3306 },
         { host: 'mela-kafka-bootstrap', port: 9092 },
         { host: 'redis', port: 6379 },
+        { host: 'redis-carts', port: 6379 },
         { host: 'catalog', port: 3000 },
       ]);
       assert.equal(
@@ -372,6 +375,11 @@ describe(
         JSON.stringify(notification),
       );
       assert.notEqual(notification['redis:6379'], 'connected', 'notification may not reach Redis');
+      assert.notEqual(
+        notification['redis-carts:6379'],
+        'connected',
+        'notification may not reach the carts',
+      );
       assert.notEqual(
         notification['catalog:3000'],
         'connected',

@@ -62,7 +62,8 @@ export {
   untilSignal,
   waitFor,
 } from './processes.js';
-export { redisDependency } from './redis.js';
+export { redisArguments, redisDependency } from './redis.js';
+export type { RedisRole } from './redis.js';
 export { startSmtpServer } from './smtp.js';
 export type { ReceivedMail } from './smtp.js';
 export {

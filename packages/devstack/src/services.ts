@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import {
   kafkaBrokers,
   localShardMap,
+  cartRedisUrl,
   redisUrl,
   replicaPorts,
   serviceNames,
@@ -45,6 +46,7 @@ export function serviceEnvironment(
     TRUST_PROXY_HOPS: '1',
     HOST: topology.host,
     REDIS_URL: redisUrl(topology),
+    CART_REDIS_URL: cartRedisUrl(topology),
     SHARD_MAP: JSON.stringify(localShardMap(topology)),
     CATALOG_URL: `http://${topology.host}:${topology.services.catalog.port}`,
     CART_URL: `http://${topology.host}:${topology.services.cart.port}`,

@@ -13,10 +13,11 @@ import { prometheusRequirements } from './prometheus.js';
 import { progress } from './processes.js';
 import { redisDependency } from './redis.js';
 
-/** The real servers of local mode: Redis, one MariaDB per shard, one Kafka node. */
+/** The real servers of local mode: two Redis (cache, carts), one MariaDB per shard, one Kafka node. */
 export function localDependencies(topology: LocalTopology): Dependency[] {
   return [
-    redisDependency(topology),
+    redisDependency(topology, 'cache'),
+    redisDependency(topology, 'carts'),
     ...topology.mysql.instances.map((instance) => mariadbDependency(topology, instance)),
     kafkaDependency(topology),
   ];

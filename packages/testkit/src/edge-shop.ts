@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EdgeUpstream } from '@mela/edge';
-import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { cartRedisUrl, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { startOwnEdge, type OwnEdge } from './edge.js';
 import { deadPort } from './network.js';
 import { startService, type ServiceProcess } from './services.js';
@@ -76,6 +76,7 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
       AUTH_DEV_TOKENS: 'true',
       REDIS_URL: redisUrl(topology),
+      CART_REDIS_URL: cartRedisUrl(topology),
       SHARD_MAP: shards.shardMap,
       TRUST_PROXY_HOPS: '1',
       RATE_LIMIT_KEY_PREFIX: `${prefix}rl:`,

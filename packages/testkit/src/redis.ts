@@ -35,7 +35,12 @@ export function listening(port: number): Promise<boolean> {
  * Starts a private Redis (Debian's redis-server, as the devstack installs it) on a free port,
  * for tests that take Redis down without disturbing the shared one other tests use.
  */
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(
+  options: {
+    /** Like the carts' Redis: every write in the append-only file before it is acknowledged. */
+    readonly durable?: boolean;
+  } = {},
+): Promise<OwnRedis> {
   const port = await deadPort();
   const dir = mkdtempSync(join(tmpdir(), 'mela-redis-'));
   let child: ChildProcess | undefined;
@@ -49,8 +54,9 @@ export async function startOwnRedis(): Promise<OwnRedis> {
         '127.0.0.1',
         '--save',
         '',
-        '--appendonly',
-        'no',
+        ...(options.durable
+          ? ['--appendonly', 'yes', '--appendfsync', 'always']
+          : ['--appendonly', 'no']),
         '--dir',
         dir,
       ],

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createTopicsAndWait } from '@mela/devstack';
+import { cartRedisUrl, localTopology } from '@mela/topology';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { deadPort } from './network.js';
@@ -86,6 +87,8 @@ export async function startCatalogAndCart(
     CACHE_KEY_PREFIX: `${keyPrefix}catalog:`,
   });
   const cart = await startService('cart', await deadPort(), {
+    // The carts' own Redis, as local mode and the cluster run it (a test may name another).
+    CART_REDIS_URL: cartRedisUrl(localTopology()),
     ...env,
     CATALOG_URL: catalog.url,
     CART_KEY_PREFIX: `${keyPrefix}cart:`,

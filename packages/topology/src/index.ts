@@ -6,6 +6,7 @@ export {
   localTopology,
   mysqlUrl,
   parseLoadBalancing,
+  cartRedisUrl,
   redisUrl,
   replicaPorts,
   serviceNames,

@@ -11,7 +11,13 @@ export interface MysqlInstance {
 /** Where the local dependencies listen; the same shape the Kubernetes manifests describe. */
 export interface LocalTopology {
   readonly host: string;
-  readonly redis: { readonly port: number };
+  /**
+   * Two Redis servers, both behind a password: `port` holds what may be lost or evicted (the
+   * cache, rate-limit counters, the stock gate: least recently used keys go when memory is
+   * full), `cartsPort` what must survive (carts: every write in the append-only file before it
+   * is acknowledged, never evicted).
+   */
+  readonly redis: { readonly port: number; readonly cartsPort: number; readonly password: string };
   readonly mysql: {
     readonly user: string;
     readonly password: string;
@@ -160,7 +166,13 @@ export function localTopology(
   }
   return {
     host,
-    redis: { port: portFrom(env, 'MELA_REDIS_PORT', 6390) },
+    redis: {
+      port: portFrom(env, 'MELA_REDIS_PORT', 6390),
+      cartsPort: portFrom(env, 'MELA_CART_REDIS_PORT', 6391),
+      // Local mode's servers listen on this machine only (loopback, or the local cluster's
+      // bridge), like the MySQL shards' `mela`/`mela`.
+      password: 'mela-local',
+    },
     mysql: {
       user: 'mela',
       password: 'mela',
@@ -196,9 +208,14 @@ export function localTopology(
   };
 }
 
-/** `redis://host:port` of the local Redis. */
+/** `redis://:password@host:port` of the local Redis for the cache, limits and the stock gate. */
 export function redisUrl(topology: LocalTopology): string {
-  return `redis://${topology.host}:${topology.redis.port}`;
+  return `redis://:${topology.redis.password}@${topology.host}:${String(topology.redis.port)}`;
+}
+
+/** `redis://:password@host:port` of the local Redis that keeps carts. */
+export function cartRedisUrl(topology: LocalTopology): string {
+  return `redis://:${topology.redis.password}@${topology.host}:${String(topology.redis.cartsPort)}`;
 }
 
 /** `mysql://user:password@host:port/database` of one instance. */

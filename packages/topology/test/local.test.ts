@@ -5,6 +5,7 @@ import {
   localTopology,
   mysqlUrl,
   parseLoadBalancing,
+  cartRedisUrl,
   redisUrl,
   replicaPorts,
 } from '../src/index.js';
@@ -21,7 +22,8 @@ describe('the local topology', () => {
         ['customer', '80-', 3409],
       ],
     );
-    assert.equal(redisUrl(topology), 'redis://127.0.0.1:6390');
+    assert.equal(redisUrl(topology), 'redis://:mela-local@127.0.0.1:6390');
+    assert.equal(cartRedisUrl(topology), 'redis://:mela-local@127.0.0.1:6391');
     assert.deepEqual(kafkaBrokers(topology), ['127.0.0.1:9192']);
   });
 
@@ -29,7 +31,7 @@ describe('the local topology', () => {
     const topology = localTopology({ MELA_REDIS_PORT: '7000', MELA_MYSQL_BASE_PORT: '4000' });
     const [first] = topology.mysql.instances;
 
-    assert.equal(redisUrl(topology), 'redis://127.0.0.1:7000');
+    assert.equal(redisUrl(topology), 'redis://:mela-local@127.0.0.1:7000');
     assert.ok(first);
     assert.equal(
       mysqlUrl(topology, first, 'commerce'),

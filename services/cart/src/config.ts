@@ -13,8 +13,13 @@ const cartEnv = z
   .object({
     ...platformEnv,
     PORT: platformEnv.PORT.default(3002),
-    /** Redis holding the carts (and the short product cache). */
+    /** Redis for what may be lost or evicted: the short product cache and the rate limiter. */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    /**
+     * Redis holding the carts: persistent (append-only file) and never evicting. Default: the
+     * same as REDIS_URL, which is right only when that one persists and does not evict.
+     */
+    CART_REDIS_URL: z.url().optional(),
     /** Base URL of the catalog service. */
     CATALOG_URL: z.url().default('http://127.0.0.1:3001'),
     /** A cart lives this long after its last change. */
@@ -37,6 +42,7 @@ export const cartVariables: readonly string[] = [...Object.keys(cartEnv.shape)];
 export interface CartConfig {
   readonly platform: PlatformConfig;
   readonly redisUrl: string;
+  readonly cartRedisUrl: string;
   readonly catalogUrl: string;
   readonly ttlSeconds: number;
   readonly limits: CartLimits;
@@ -51,6 +57,7 @@ export function loadCartConfig(env: Readonly<Record<string, string | undefined>>
   return Object.freeze({
     platform: platformConfigFrom(e),
     redisUrl: e.REDIS_URL,
+    cartRedisUrl: e.CART_REDIS_URL ?? e.REDIS_URL,
     catalogUrl: e.CATALOG_URL,
     ttlSeconds: e.CART_TTL_SECONDS,
     limits: Object.freeze({ maxItems: e.CART_MAX_ITEMS, maxQuantity: e.CART_MAX_QUANTITY }),

@@ -17,7 +17,10 @@ import { CartService } from './domain/cart.service.js';
 export interface Cart {
   readonly platform: Platform;
   readonly service: HttpService;
+  /** The Redis of the product cache and the rate limiter. */
   readonly redis: Redis;
+  /** The Redis the carts live in (the same client when one URL serves both). */
+  readonly carts: Redis;
 }
 
 /** Builds the real clients and the service from a configuration (the tests call it too). */
@@ -31,6 +34,19 @@ export function buildCart(config: CartConfig): Cart {
   redis.on('error', (error: Error) =>
     platform.logger.debug({ err: error }, 'redis connection error'),
   );
+  const separate = config.cartRedisUrl !== config.redisUrl;
+  const store = separate
+    ? new Redis(config.cartRedisUrl, {
+        ...cacheRedisOptions,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 1000,
+      })
+    : redis;
+  if (separate) {
+    store.on('error', (error: Error) =>
+      platform.logger.debug({ err: error }, 'cart redis connection error'),
+    );
+  }
   const productCache = new CacheAside({
     name: 'cart-products',
     redis,
@@ -45,7 +61,7 @@ export function buildCart(config: CartConfig): Cart {
     timeoutMs: config.catalogTimeoutMs,
   });
   const carts = new CartService(
-    new RedisCartStore(redis, {
+    new RedisCartStore(store, {
       ttlSeconds: config.ttlSeconds,
       keyPrefix: `${config.keyPrefix}user:`,
     }),
@@ -53,7 +69,14 @@ export function buildCart(config: CartConfig): Cart {
     config.limits,
   );
 
-  platform.health.register('redis', () => redis.ping());
+  // Carts are the cart service: without their Redis the replica is useless. The cache's Redis
+  // only speeds up product checks (and holds the limiter, which then limits per replica).
+  if (separate) {
+    platform.health.register('redis carts', () => store.ping());
+    platform.health.register('redis cache', () => redis.ping(), { critical: false });
+  } else {
+    platform.health.register('redis', () => redis.ping());
+  }
   // Without the catalog, carts still show (unpriced) and can be changed; only adds need it.
   platform.health.register(
     'catalog',
@@ -78,8 +101,9 @@ export function buildCart(config: CartConfig): Cart {
       close: () => productCache.settled().finally(() => productCache.shutdown()),
     },
     { name: 'redis', close: () => redis.quit() },
+    ...(separate ? [{ name: 'cart redis', close: () => store.quit() }] : []),
   ]);
-  return { platform, service, redis };
+  return { platform, service, redis, carts: store };
 }
 
 if (import.meta.main) {

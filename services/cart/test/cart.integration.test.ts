@@ -305,4 +305,77 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
       await own.stop();
     }
   });
+  it('when the carts’ Redis crashes in the middle of shopping, then every add it acknowledged is still in the cart after it restarts, and nothing answers 500', async () => {
+    const durable = await startOwnRedis({ durable: true });
+    const shop = buildCart(
+      loadCartConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        AUTH_JWT_SECRET: secret,
+        REDIS_URL: redisUrl(topology),
+        CART_REDIS_URL: durable.url,
+        CATALOG_URL: catalog.url,
+        CART_KEY_PREFIX: keyPrefix,
+        RATE_LIMIT: 'false',
+      }),
+    );
+    if (shop.carts.status !== 'ready') await once(shop.carts, 'ready');
+    const base = `http://127.0.0.1:${(await shop.service.start()).port}`;
+    const shoppers = ['ira', 'jai', 'kavi'];
+    const products = ['1', '2', '3', '4', '5', '6', '7', '8'];
+    const statuses: number[] = [];
+    const acknowledged = new Map<string, string[]>(shoppers.map((s) => [s, []]));
+    const add = async (user: string, productId: string) => {
+      for (;;) {
+        const res = await fetch(`${base}/api/cart/items`, {
+          method: 'POST',
+          headers: { authorization: await bearer(user), 'content-type': 'application/json' },
+          body: JSON.stringify({ productId, quantity: 1 }),
+        });
+        statuses.push(res.status);
+        await res.body?.cancel();
+        if (res.status === 201) {
+          acknowledged.get(user)?.push(productId);
+          return;
+        }
+        // 503 while Redis is away: try again as Retry-After says (a shopper's client would).
+        if (res.status !== 503) return;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    try {
+      const shopping = Promise.all(
+        shoppers.map(async (user) => {
+          for (const productId of products) await add(user, productId);
+        }),
+      );
+      await until(() => statuses.filter((s) => s === 201).length >= 6, 'some adds', 10_000);
+      await durable.kill();
+      await until(() => statuses.includes(503), 'a refusal while Redis is away', 10_000);
+      await durable.start();
+      await shopping;
+
+      const views = await Promise.all(
+        shoppers.map(async (user) => {
+          const res = await fetch(`${base}/api/cart`, {
+            headers: { authorization: await bearer(user) },
+          });
+          return ((await res.json()) as CartBody).items.map((i) => i.productId).sort();
+        }),
+      );
+      assert.deepEqual(
+        views,
+        shoppers.map((user) => [...(acknowledged.get(user) ?? [])].sort()),
+      );
+      assert.deepEqual(
+        views,
+        shoppers.map(() => [...products].sort()),
+      );
+      assert.deepEqual([...new Set(statuses)].sort(), [201, 503]);
+    } finally {
+      await shop.service.stop();
+      await durable.stop();
+    }
+  });
 });
