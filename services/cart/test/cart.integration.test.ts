@@ -103,6 +103,24 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
 
+  /** A second cart service over the same catalog, on the Redis servers `redis` names. */
+  const anotherCart = async (redis: Record<string, string>) => {
+    const other = buildCart(
+      loadCartConfig({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'silent',
+        AUTH_JWT_SECRET: secret,
+        CATALOG_URL: catalog.url,
+        CART_KEY_PREFIX: keyPrefix,
+        RATE_LIMIT: 'false',
+        ...redis,
+      }),
+    );
+    if (other.carts.status !== 'ready') await once(other.carts, 'ready');
+    return { cart: other, url: `http://127.0.0.1:${(await other.service.start()).port}` };
+  };
+
   before(async () => {
     catalog = await startCatalogProcess();
     cart = buildCart(
@@ -266,20 +284,7 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
   });
   it('when Redis is down, then cart reads and writes answer 503 problem+json naming it, and the cart is back with Redis', async () => {
     const own = await startOwnRedis();
-    const alone = buildCart(
-      loadCartConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        AUTH_JWT_SECRET: secret,
-        REDIS_URL: own.url,
-        CATALOG_URL: catalog.url,
-        CART_KEY_PREFIX: keyPrefix,
-        RATE_LIMIT: 'false',
-      }),
-    );
-    if (alone.redis.status !== 'ready') await once(alone.redis, 'ready');
-    const base = `http://127.0.0.1:${(await alone.service.start()).port}`;
+    const { cart: alone, url: base } = await anotherCart({ REDIS_URL: own.url });
     const ask = async (method: string, path: string, body?: unknown) =>
       fetch(`${base}${path}`, {
         method,
@@ -307,21 +312,10 @@ describe('the cart service on real Redis, with the real catalog behind it', () =
   });
   it('when the carts’ Redis crashes in the middle of shopping, then every add it acknowledged is still in the cart after it restarts, and nothing answers 500', async () => {
     const durable = await startOwnRedis({ durable: true });
-    const shop = buildCart(
-      loadCartConfig({
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        AUTH_JWT_SECRET: secret,
-        REDIS_URL: redisUrl(topology),
-        CART_REDIS_URL: durable.url,
-        CATALOG_URL: catalog.url,
-        CART_KEY_PREFIX: keyPrefix,
-        RATE_LIMIT: 'false',
-      }),
-    );
-    if (shop.carts.status !== 'ready') await once(shop.carts, 'ready');
-    const base = `http://127.0.0.1:${(await shop.service.start()).port}`;
+    const { cart: shop, url: base } = await anotherCart({
+      REDIS_URL: redisUrl(topology),
+      CART_REDIS_URL: durable.url,
+    });
     const shoppers = ['ira', 'jai', 'kavi'];
     const products = ['1', '2', '3', '4', '5', '6', '7', '8'];
     const statuses: number[] = [];
