@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { localTopology } from '@mela/topology';
+import { localTopology, redisRoleFlags, type RedisRole } from '@mela/topology';
 import type { Environment } from './environments.js';
 import { externalPeers, externalService } from './external-data.js';
 import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
@@ -186,7 +186,7 @@ export class DataChart extends Chart {
    * volume before acknowledging it and never evicts (a full store refuses writes: 503, never a
    * lost cart).
    */
-  #redis(env: Environment, role: 'cache' | 'carts'): void {
+  #redis(env: Environment, role: RedisRole): void {
     const { app: name, port } = role === 'cache' ? dataLayer.redis : dataLayer.cartRedis;
     const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'mela' };
     const probe: k8s.Probe = {
@@ -221,16 +221,7 @@ export class DataChart extends Chart {
                   '',
                   '--maxmemory',
                   env.data.redisMaxMemory,
-                  ...(role === 'cache'
-                    ? ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']
-                    : [
-                        '--appendonly',
-                        'yes',
-                        '--appendfsync',
-                        'always',
-                        '--maxmemory-policy',
-                        'noeviction',
-                      ]),
+                  ...redisRoleFlags[role],
                 ],
                 // REDISCLI_AUTH: the probes' redis-cli authenticates with it.
                 env: [

@@ -5,7 +5,7 @@ import type { Construct } from 'constructs';
 import { nginxConfig, type EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { Environment } from './environments.js';
-import { dnsEgress, lockedContainer, nonRootPod } from './pod-policy.js';
+import { dnsEgress, egressTo, lockedContainer, nonRootPod } from './pod-policy.js';
 
 /** The edge cache in a cluster: its name (Deployment, Service) and port. */
 export const edgeCache = { name: 'edge-cache', port: 8080 } as const;
@@ -14,8 +14,8 @@ export const edgeCache = { name: 'edge-cache', port: 8080 } as const;
  * The CDN edge in a cluster: nginx (unprivileged image) with the same generated configuration
  * as local mode — `proxy_cache` honouring the origin's Cache-Control, `X-Cache`, stale-if-error
  * — in front of the catalog's static assets and storefront page, and the checkout waiting room
- * in front of the order replicas; the Gateway routes `/static`, `/` and `/api/orders` to it. Its cache is per pod (an emptyDir): a CDN in front of the Gateway adds the
- * shared tier.
+ * in front of the order replicas; the Gateway routes `/static`, `/` and `/api/orders` to it.
+ * Its cache is per pod (an emptyDir): a CDN in front of the Gateway adds the shared tier.
  */
 export class EdgeCacheChart extends Chart {
   constructor(scope: Construct, id: string, env: Environment, props: ChartProps = {}) {
@@ -142,10 +142,9 @@ export class EdgeCacheChart extends Chart {
           dnsEgress,
           // The catalog (assets, pages, and who is signed in for the waiting room) and the
           // order replicas behind the checkout waiting room.
-          ...(['catalog', 'order'] as const).map((app) => ({
-            to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } }],
-            ports: [{ port: k8s.IntOrString.fromNumber(3000), protocol: 'TCP' }],
-          })),
+          ...(['catalog', 'order'] as const).map((app) =>
+            egressTo([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } }], [3000]),
+          ),
         ],
       },
     });

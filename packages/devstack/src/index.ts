@@ -63,7 +63,6 @@ export {
   waitFor,
 } from './processes.js';
 export { redisArguments, redisDependency } from './redis.js';
-export type { RedisRole } from './redis.js';
 export { startSmtpServer } from './smtp.js';
 export type { ReceivedMail } from './smtp.js';
 export {

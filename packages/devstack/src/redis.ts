@@ -9,26 +9,16 @@ import {
   stopProcess,
   waitFor,
 } from './processes.js';
-import type { LocalTopology } from '@mela/topology';
+import { redisPort, redisRoleFlags, type LocalTopology, type RedisRole } from '@mela/topology';
 
 /**
- * What a local Redis is for: `cache` holds what may go (the catalog cache, rate-limit counters,
- * the stock gate), `carts` what must not (shoppers' carts).
- */
-export type RedisRole = 'cache' | 'carts';
-
-/**
- * redis-server's arguments for a role. Both require the password. The cache evicts the least
- * recently used keys when full (a full cache must never refuse checkout's limiter); carts are
- * written to the append-only file before each write is acknowledged (`appendfsync always`: a
- * crash loses no acknowledged cart) and are never evicted (a full store refuses new writes
- * with an error the cart answers as 503, rather than dropping someone's cart).
+ * redis-server's arguments for a role on this machine: its port and data directory, the
+ * password, and the role's persistence and eviction (`redisRoleFlags`).
  */
 export function redisArguments(topology: LocalTopology, role: RedisRole, dir: string): string[] {
-  const port = role === 'cache' ? topology.redis.port : topology.redis.cartsPort;
   return [
     '--port',
-    String(port),
+    String(redisPort(topology, role)),
     '--bind',
     topology.host,
     '--dir',
@@ -39,16 +29,14 @@ export function redisArguments(topology: LocalTopology, role: RedisRole, dir: st
     '',
     '--maxmemory',
     '512mb',
-    ...(role === 'cache'
-      ? ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']
-      : ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction']),
+    ...redisRoleFlags[role],
   ];
 }
 
 /** A Redis from Debian's package for one role, its data in `.mela/data/<name>`. */
 export function redisDependency(topology: LocalTopology, role: RedisRole = 'cache'): Dependency {
   const name = role === 'cache' ? 'redis' : 'redis-carts';
-  const port = role === 'cache' ? topology.redis.port : topology.redis.cartsPort;
+  const port = redisPort(topology, role);
   const endpoint = `redis://${topology.host}:${String(port)} (${role})`;
   const variable = role === 'cache' ? 'MELA_REDIS_PORT' : 'MELA_CART_REDIS_PORT';
   return {

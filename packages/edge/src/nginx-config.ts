@@ -61,6 +61,11 @@ export const defaultCheckoutQueue = { ratePerSecond: 300, burst: 10_000, perUser
 /** The header the edge's checkout check passes on: an opaque key of the verified user. */
 export const principalHeader = 'Mela-Principal';
 
+/** nginx's variable for a header: `$http_<name>` of a request, `$upstream_http_<name>` of a reply. */
+function headerVariable(prefix: '$http_' | '$upstream_http_', header: string): string {
+  return `${prefix}${header.toLowerCase().replace(/-/g, '_')}`;
+}
+
 /** The cache zone's name; the purge path names it too. */
 export const edgeCacheZone = 'mela_edge';
 
@@ -169,6 +174,20 @@ function problem(
   ];
 }
 
+/**
+ * An internal location asking the catalog who the bearer is (`/api/auth/me` plus `query`):
+ * the reply's status decides `auth_request`, its headers can be read from the reply.
+ */
+function whoIsAsking(query = ''): string[] {
+  return [
+    'internal;',
+    `proxy_pass http://${upstreamName('catalog')}/api/auth/me${query};`,
+    'proxy_pass_request_body off;',
+    ...edgeHeaders,
+    'proxy_set_header Content-Length "";',
+  ];
+}
+
 const unavailable = problem(
   503,
   'upstream_unavailable',
@@ -191,7 +210,6 @@ function waitingRoom(
   tries: number,
 ): { readonly publicLocations: string[]; readonly servers: string[] } {
   const authPath = '/_edge/checkout-auth';
-  const principalVar = `$upstream_http_${principalHeader.toLowerCase().replace(/-/g, '_')}`;
   const publicLocations = [
     ...location('= /api/orders', [
       // Reading the orders goes straight to the replicas; only placing one waits.
@@ -200,7 +218,7 @@ function waitingRoom(
       // No bearer token: refused before anything else, never a place in the room.
       'if ($http_authorization !~* "^Bearer [^ ]+$") { return 401; }',
       `auth_request ${authPath};`,
-      `auth_request_set $mela_principal ${principalVar};`,
+      `auth_request_set $mela_principal ${headerVariable('$upstream_http_', principalHeader)};`,
       'error_page 401 403 = @checkout_unauthorized;',
       'error_page 500 502 504 = @unavailable;',
       ...edgeHeaders,
@@ -208,13 +226,7 @@ function waitingRoom(
       `proxy_pass http://unix:${sockets.user};`,
     ]),
     ...location('@orders', proxyTo('order', tries)),
-    ...location(`= ${authPath}`, [
-      'internal;',
-      'proxy_pass http://mela_catalog/api/auth/me;',
-      'proxy_pass_request_body off;',
-      ...edgeHeaders,
-      'proxy_set_header Content-Length "";',
-    ]),
+    ...location(`= ${authPath}`, whoIsAsking()),
     ...location(
       '@checkout_unauthorized',
       problem(
@@ -231,7 +243,7 @@ function waitingRoom(
     `  listen unix:${sockets.user};`,
     ...indent(
       location('= /api/orders', [
-        `if ($http_${principalHeader.toLowerCase().replace(/-/g, '_')} = "") { return 401; }`,
+        `if (${headerVariable('$http_', principalHeader)} = "") { return 401; }`,
         `limit_conn mela_checkout_user ${String(queue.perUser)};`,
         'limit_conn_status 429;',
         'error_page 401 = @no_principal;',
@@ -348,10 +360,12 @@ export function nginxConfig(options: EdgeOptions): string {
 
   const purge = options.purgeModule
     ? [`auth_request ${purgePath}-authz;`, `proxy_cache_purge ${edgeCacheZone} $1$is_args$args;`]
-    : [
-        'default_type application/problem+json;',
-        `return 501 '{"type":"about:blank","title":"Not implemented","status":501,"code":"purge_unavailable","detail":"This nginx has no cache purge module (Debian: libnginx-mod-http-cache-purge)."}';`,
-      ];
+    : problem(
+        501,
+        'purge_unavailable',
+        'Not implemented',
+        'This nginx has no cache purge module (Debian: libnginx-mod-http-cache-purge).',
+      );
 
   const edge = [
     'server {',
@@ -364,10 +378,10 @@ export function nginxConfig(options: EdgeOptions): string {
     '  # dot-resolved path; case and trailing slashes are caught here, and the services route',
     '  # case-sensitively and strictly, so no other spelling reaches a handler either).',
     ...indent(
-      location('~* ^/(?:metrics|livez|readyz)(?:/.*)?$', [
-        'default_type application/problem+json;',
-        `return 404 '{"type":"about:blank","title":"Not found","status":404,"code":"route_not_found","detail":"No such page."}';`,
-      ]),
+      location(
+        '~* ^/(?:metrics|livez|readyz)(?:/.*)?$',
+        problem(404, 'route_not_found', 'Not found', 'No such page.'),
+      ),
     ),
     ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
     ...publicRoutes.flatMap(({ location: match, service }) =>
@@ -383,15 +397,7 @@ export function nginxConfig(options: EdgeOptions): string {
     ...indent(location('/', proxyTo('catalog', tries('catalog')))),
     `  # ${purgePath}/<path>: drops <path> from the cache; admins only (asked of the catalog).`,
     ...indent(location(`~ ^${purgePath}(/.*)$`, purge)),
-    ...indent(
-      location(`= ${purgePath}-authz`, [
-        'internal;',
-        `proxy_pass http://${upstreamName('catalog')}/api/auth/me?role=admin;`,
-        'proxy_pass_request_body off;',
-        ...edgeHeaders,
-        'proxy_set_header Content-Length "";',
-      ]),
-    ),
+    ...indent(location(`= ${purgePath}-authz`, whoIsAsking('?role=admin'))),
     '}',
   ];
 
@@ -442,7 +448,7 @@ export function nginxConfig(options: EdgeOptions): string {
           '  }',
           `  limit_req_zone $mela_checkout zone=mela_checkout:1m rate=${String(queue.ratePerSecond)}r/s;`,
           '  limit_req_status 503;',
-          `  limit_conn_zone $http_${principalHeader.toLowerCase().replace(/-/g, '_')} zone=mela_checkout_user:10m;`,
+          `  limit_conn_zone ${headerVariable('$http_', principalHeader)} zone=mela_checkout_user:10m;`,
         ]
       : []),
     '',

@@ -7,5 +7,5 @@ export {
   kafkaTopicName,
 } from './kafka-config.js';
 export type { KafkaClientConfig } from './kafka-config.js';
-export { eventHeaders, orderPlacedEvent, ordersTopic } from './order-events.js';
+export { eventHeaders, headerText, orderPlacedEvent, ordersTopic } from './order-events.js';
 export type { OrderPlacedEvent } from './order-events.js';

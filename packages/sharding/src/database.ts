@@ -91,3 +91,15 @@ export async function inTransaction<T>(
     connection.release();
   }
 }
+
+/**
+ * A Date as DATETIME(3) text in UTC, as the pools exchange times (`dateStrings`, `timezone: 'Z'`).
+ */
+export function toSqlTime(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** DATETIME(3) text (UTC), as the pools return it, back to an ISO 8601 instant. */
+export function fromSqlTime(value: string): string {
+  return `${value.replace(' ', 'T')}Z`;
+}

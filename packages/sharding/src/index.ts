@@ -5,6 +5,7 @@ export {
   shardingVariables,
 } from './config.js';
 export type { ShardingConfig } from './config.js';
+export { fromSqlTime, toSqlTime } from './database.js';
 export type { IdSource, ShardHealthCheck, ShardedDatabase } from './database.js';
 export {
   CrossShardTransactionError,

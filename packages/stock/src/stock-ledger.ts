@@ -1,4 +1,4 @@
-import type { ShardedDatabase } from '@mela/sharding';
+import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 
 const commerce = { keyspace: 'commerce' } as const;
@@ -35,7 +35,7 @@ class SoldOut extends Error {
  * while reservations are open never lets their release sell more than exists.
  *
  * After each change that committed, `onChange` hears the products whose stock moved (the
- * services announce them on {@link stockChangesChannel} so caches drop what they hold).
+ * services announce them on the `STOCK_CHANGES_CHANNEL`, see {@link announceStockChanges}, so caches drop what they hold).
  */
 export class StockLedger {
   readonly #db: ShardedDatabase;
@@ -180,9 +180,4 @@ export class StockLedger {
     const row = rows[0];
     return row ? Number(row['stock']) : undefined;
   }
-}
-
-/** DATETIME(3) text in UTC (the pools run with `timezone: 'Z'`). */
-function toSqlTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
 }

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { redisRoleFlags } from '@mela/topology';
 import { deadPort } from './network.js';
 import { stopChild } from './process.js';
 
@@ -54,9 +55,7 @@ export async function startOwnRedis(
         '127.0.0.1',
         '--save',
         '',
-        ...(options.durable
-          ? ['--appendonly', 'yes', '--appendfsync', 'always']
-          : ['--appendonly', 'no']),
+        ...redisRoleFlags[options.durable ? 'carts' : 'cache'],
         '--dir',
         dir,
       ],

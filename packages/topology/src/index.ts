@@ -7,6 +7,8 @@ export {
   mysqlUrl,
   parseLoadBalancing,
   cartRedisUrl,
+  redisPort,
+  redisRoleFlags,
   redisUrl,
   replicaPorts,
   serviceNames,
@@ -17,6 +19,7 @@ export type {
   LocalClusterNetwork,
   LocalTopology,
   MysqlInstance,
+  RedisRole,
   ServiceName,
   ServiceTopology,
 } from './local.js';

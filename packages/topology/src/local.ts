@@ -208,14 +208,42 @@ export function localTopology(
   };
 }
 
+/**
+ * What a Redis is for: `cache` holds what may go (the catalog cache, rate-limit counters, the
+ * stock gate), `carts` what must not (shoppers' carts).
+ */
+export type RedisRole = 'cache' | 'carts';
+
+/**
+ * The persistence and eviction each role needs, as redis-server flags — the same in local mode
+ * and in the cluster. The cache evicts the least recently used keys when full (a full cache
+ * must never refuse checkout's limiter) and keeps nothing on disk; carts are written to the
+ * append-only file before each write is acknowledged (a crash loses no acknowledged cart) and
+ * are never evicted (a full store refuses writes, which the cart answers as 503).
+ */
+export const redisRoleFlags: Readonly<Record<RedisRole, readonly string[]>> = {
+  cache: ['--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'],
+  carts: ['--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction'],
+};
+
+/** The local port of a Redis role. */
+export function redisPort(topology: LocalTopology, role: RedisRole): number {
+  return role === 'cache' ? topology.redis.port : topology.redis.cartsPort;
+}
+
+function redisRoleUrl(topology: LocalTopology, role: RedisRole): string {
+  const { password } = topology.redis;
+  return `redis://:${password}@${topology.host}:${String(redisPort(topology, role))}`;
+}
+
 /** `redis://:password@host:port` of the local Redis for the cache, limits and the stock gate. */
 export function redisUrl(topology: LocalTopology): string {
-  return `redis://:${topology.redis.password}@${topology.host}:${String(topology.redis.port)}`;
+  return redisRoleUrl(topology, 'cache');
 }
 
 /** `redis://:password@host:port` of the local Redis that keeps carts. */
 export function cartRedisUrl(topology: LocalTopology): string {
-  return `redis://:${topology.redis.password}@${topology.host}:${String(topology.redis.cartsPort)}`;
+  return redisRoleUrl(topology, 'carts');
 }
 
 /** `mysql://user:password@host:port/database` of one instance. */

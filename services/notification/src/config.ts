@@ -18,16 +18,41 @@ import { loadShardingConfig, shardingVariables, type ShardingConfig } from '@mel
 import { z } from 'zod';
 import type { RetryPolicy } from './domain/notifier.js';
 
+/**
+ * Where the notification's events come from and go, and its consumer group: what the service
+ * and `mela-dlq` both read (spread into each one's schema; see {@link notificationTopics}).
+ */
+export const notificationTopicsEnv = {
+  ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
+  /** Where undeliverable events go; default `<ORDERS_TOPIC>.dlq`. */
+  ORDERS_DLQ_TOPIC: kafkaTopicName.optional(),
+  /** Where events wait between delayed rounds of delivery; default `<ORDERS_TOPIC>.retry`. */
+  ORDERS_RETRY_TOPIC: kafkaTopicName.optional(),
+  /** The consumer group; replicas share it (and the partitions). */
+  NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
+};
+
+/** The topics and the group from the variables of {@link notificationTopicsEnv}. */
+export function notificationTopics(e: {
+  readonly ORDERS_TOPIC: string;
+  readonly ORDERS_DLQ_TOPIC?: string | undefined;
+  readonly ORDERS_RETRY_TOPIC?: string | undefined;
+  readonly NOTIFY_GROUP_ID: string;
+}) {
+  return {
+    topic: e.ORDERS_TOPIC,
+    retryTopic: e.ORDERS_RETRY_TOPIC ?? `${e.ORDERS_TOPIC}.retry`,
+    deadLetterTopic: e.ORDERS_DLQ_TOPIC ?? `${e.ORDERS_TOPIC}.dlq`,
+    groupId: e.NOTIFY_GROUP_ID,
+  };
+}
+
 const notificationEnv = z
   .object({
     ...platformEnv,
     ...kafkaEnv,
+    ...notificationTopicsEnv,
     PORT: platformEnv.PORT.default(3004),
-    ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
-    /** Where undeliverable events go; default `<ORDERS_TOPIC>.dlq`. */
-    ORDERS_DLQ_TOPIC: kafkaTopicName.optional(),
-    /** Where events wait between delayed rounds of delivery; default `<ORDERS_TOPIC>.retry`. */
-    ORDERS_RETRY_TOPIC: kafkaTopicName.optional(),
     /**
      * After the quick attempts fail, the event is tried again after each of these delays (in
      * seconds, from the retry topic, without holding up its partition), then dead-lettered.
@@ -40,8 +65,6 @@ const notificationEnv = z
       .refine((delays) => delays.every((ms) => ms >= 1000 && ms <= 86_400_000), {
         error: 'each delay is 1 s to 24 h',
       }),
-    /** The consumer group; replicas share it (and the partitions). */
-    NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
     /** A member silent this long is dropped and its partitions reassigned (broker minimum 6 s). */
     NOTIFY_SESSION_TIMEOUT_MS: envInt({ min: 6000, max: 300_000 }).default(30_000),
     NOTIFY_PARTITIONS_CONCURRENTLY: envInt({ min: 1, max: 64 }).default(3),
@@ -93,13 +116,14 @@ export function loadNotificationConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): NotificationConfig {
   const e = loadConfig(notificationEnv, env);
+  const { topic, retryTopic, deadLetterTopic, groupId } = notificationTopics(e);
   return Object.freeze({
     platform: platformConfigFrom(e),
     sharding: loadShardingConfig(env),
     kafka: kafkaConfigFrom(e, 'mela-notification'),
-    topic: e.ORDERS_TOPIC,
-    deadLetterTopic: e.ORDERS_DLQ_TOPIC ?? `${e.ORDERS_TOPIC}.dlq`,
-    groupId: e.NOTIFY_GROUP_ID,
+    topic,
+    deadLetterTopic,
+    groupId,
     partitionsConcurrently: e.NOTIFY_PARTITIONS_CONCURRENTLY,
     sessionTimeoutMs: e.NOTIFY_SESSION_TIMEOUT_MS,
     smtpUrl: e.SMTP_URL,
@@ -108,7 +132,7 @@ export function loadNotificationConfig(
     pushWebhookUrl: e.PUSH_WEBHOOK_URL,
     timeoutMs: e.NOTIFY_TIMEOUT_MS,
     redelivery: Object.freeze({
-      topic: e.ORDERS_RETRY_TOPIC ?? `${e.ORDERS_TOPIC}.retry`,
+      topic: retryTopic,
       delaysMs: Object.freeze(e.NOTIFY_REDELIVERY_DELAYS_SECONDS),
     }),
     retry: Object.freeze({

@@ -5,14 +5,14 @@ import {
   checkKafkaEnv,
   createKafka,
   eventHeaders,
+  headerText,
   kafkaConfigFrom,
   kafkaEnv,
-  kafkaTopicName,
-  ordersTopic,
 } from '@mela/messaging';
 import { createLogger, loadConfig } from '@mela/platform';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
+import { notificationTopics, notificationTopicsEnv } from './config.js';
 
 const usage = `usage: mela-dlq list [--json]
        mela-dlq replay [--limit N]
@@ -25,12 +25,7 @@ replay  sends the dead letters not replayed yet back to ORDERS_TOPIC (without th
         (<NOTIFY_GROUP_ID>.dlq-replay) remembers how far it got.`;
 
 const env = z
-  .object({
-    ...kafkaEnv,
-    ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
-    ORDERS_DLQ_TOPIC: kafkaTopicName.optional(),
-    NOTIFY_GROUP_ID: z.string().min(1).default('notification'),
-  })
+  .object({ ...kafkaEnv, ...notificationTopicsEnv })
   .superRefine((e, ctx) => checkKafkaEnv(e, ctx));
 
 /** One dead letter as `list` shows it. */
@@ -58,11 +53,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const e = loadConfig(env, process.env);
-  const topic = e.ORDERS_TOPIC;
-  const dlq = e.ORDERS_DLQ_TOPIC ?? `${topic}.dlq`;
-  const replayGroup = `${e.NOTIFY_GROUP_ID}.dlq-replay`;
+  const { topic, deadLetterTopic: dlq, groupId } = notificationTopics(e);
+  const replayGroup = `${groupId}.dlq-replay`;
   // Reads go through throwaway groups under the service's prefix (what its ACLs allow).
-  const readGroup = `${e.NOTIFY_GROUP_ID}.dlq-read-`;
+  const readGroup = `${groupId}.dlq-read-`;
   // The client's own logs stay quiet: what fails for good is reported below, once.
   const kafka = createKafka(
     kafkaConfigFrom(e, 'mela-dlq'),
@@ -76,11 +70,11 @@ async function main(argv: readonly string[]): Promise<number> {
         partition,
         offset: message.offset,
         time: new Date(Number(message.timestamp)).toISOString(),
-        eventId: header(message, eventHeaders.eventId),
+        eventId: headerText(message, eventHeaders.eventId),
         orderId: orderIdOf(message),
-        reason: header(message, eventHeaders.deadLetterReason),
-        attempts: header(message, eventHeaders.deadLetterAttempts),
-        source: header(message, eventHeaders.deadLetterSource),
+        reason: headerText(message, eventHeaders.deadLetterReason),
+        attempts: headerText(message, eventHeaders.deadLetterAttempts),
+        source: headerText(message, eventHeaders.deadLetterSource),
         replayed: BigInt(message.offset) < (replayedUpTo.get(partition) ?? 0n),
       }),
     );
@@ -251,17 +245,11 @@ function replayHeaders(message: KafkaMessage): Record<string, string> {
     eventHeaders.retryDue,
   ]);
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (!dropped.has(name) && first !== undefined) headers[name] = first.toString();
+  for (const name of Object.keys(message.headers ?? {})) {
+    const value = headerText(message, name);
+    if (!dropped.has(name) && value !== undefined) headers[name] = value;
   }
   return headers;
-}
-
-function header(message: KafkaMessage, name: string): string | undefined {
-  const value = message.headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first?.toString();
 }
 
 function orderIdOf(message: KafkaMessage): string | undefined {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startService, until, type OwnMariaDb, type ServiceProcess } from '@mela/testkit';
-import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { ownCustomerShard, startCheckout, userOn, type Checkout } from './support.js';
 
 const phone = { id: 601, name: 'Saga Phone', priceCents: 2_499_900, stock: 30 };
@@ -77,18 +76,7 @@ describe('a charge is never left without an order or a refund', () => {
   });
 
   it('when the order process is killed between the charge and the commit, then a restarted replica refunds it, and the same key then orders', async () => {
-    const topology = localTopology();
-    const env = {
-      ...sagaEnv,
-      AUTH_JWT_SECRET: shop.secret,
-      REDIS_URL: redisUrl(topology),
-      SHARD_MAP: shop.shards.shardMap,
-      RATE_LIMIT: 'false',
-      CART_URL: shop.cart.url,
-      KAFKA_BROKERS: kafkaBrokers(topology).join(','),
-      ORDERS_TOPIC: shop.topic,
-      STOCK_GATE_KEY_PREFIX: `test:saga:${randomUUID().slice(0, 8)}:gate:`,
-    };
+    const env = shop.orderEnvironment(sagaEnv);
     const port = await freePort();
     let replica: ServiceProcess = await startService('order', port, env);
     const user = userOn('-80');

@@ -61,6 +61,8 @@ export interface Checkout {
   commerceRows(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   /** Builds another order service over the same databases (a second replica, or other settings). */
   startOrder(env?: Record<string, string>): Promise<OrderApp & { readonly url: string }>;
+  /** The order service's environment on this shop, with `env` over it (for a process of its own). */
+  orderEnvironment(env?: Record<string, string>): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -105,21 +107,24 @@ export async function startCheckout(
   const { catalog, cart } = await startCatalogAndCart(common, `test:order:${suffix}:`);
 
   const orders: (OrderApp & { url: string })[] = [];
+  const orderEnvironment = (env: Record<string, string> = {}) => ({
+    ...common,
+    CART_URL: cart.url,
+    KAFKA_BROKERS: kafkaBrokers(topology).join(','),
+    ORDERS_TOPIC: topic,
+    STOCK_GATE_KEY_PREFIX: `test:order:${suffix}:gate:`,
+    PAYMENT_SANDBOX_LATENCY_MS: '5',
+    OUTBOX_POLL_MS: '50',
+    ...orderEnv,
+    ...env,
+  });
   const startOrder = async (env: Record<string, string> = {}) => {
     const app = buildOrder(
       loadOrderConfig({
-        ...common,
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-        CART_URL: cart.url,
-        KAFKA_BROKERS: kafkaBrokers(topology).join(','),
-        ORDERS_TOPIC: topic,
-        STOCK_GATE_KEY_PREFIX: `test:order:${suffix}:gate:`,
-        PAYMENT_SANDBOX_LATENCY_MS: '5',
-        OUTBOX_POLL_MS: '50',
-        ...orderEnv,
-        ...env,
+        ...orderEnvironment(env),
       }),
     );
     if (app.redis.status !== 'ready') await once(app.redis, 'ready');
@@ -177,6 +182,7 @@ export async function startCheckout(
       return rows as Record<string, unknown>[];
     },
     startOrder,
+    orderEnvironment,
     async close() {
       for (const o of orders) await o.service.stop();
       await cart.stop();

@@ -1,4 +1,4 @@
-import { eventHeaders, orderPlacedEvent, type OrderPlacedEvent } from '@mela/messaging';
+import { eventHeaders, headerText, orderPlacedEvent, type OrderPlacedEvent } from '@mela/messaging';
 import type { Logger } from '@mela/platform';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
@@ -47,11 +47,13 @@ export class OrdersConsumer {
   readonly #options: OrdersConsumerOptions;
   readonly #deadLetters: Counter<'reason'>;
   readonly #redeliveries: Counter<'round'>;
+  readonly #now: () => number;
   readonly #stopping = new AbortController();
   #running = false;
 
   constructor(options: OrdersConsumerOptions) {
     this.#options = options;
+    this.#now = options.clock ?? Date.now;
     this.#deadLetters = new Counter({
       name: 'notification_dead_letters_total',
       help: 'Order events sent to the dead-letter topic, by reason',
@@ -90,8 +92,8 @@ export class OrdersConsumer {
 
   async #handle(partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) {
     const { logger, topic } = this.#options;
-    const round = Number(header(message, eventHeaders.retryRound) ?? 0);
-    await this.#untilDue(Number(header(message, eventHeaders.retryDue) ?? 0), heartbeat);
+    const round = Number(headerText(message, eventHeaders.retryRound) ?? 0);
+    await this.#untilDue(Number(headerText(message, eventHeaders.retryDue) ?? 0), heartbeat);
     let event: OrderPlacedEvent;
     try {
       event = orderPlacedEvent.parse(JSON.parse(message.value?.toString() ?? ''));
@@ -103,14 +105,14 @@ export class OrdersConsumer {
       await this.#options.deliver(event, heartbeat);
     } catch (error) {
       if (!(error instanceof DeliveryFailedError)) throw error;
-      const delays = this.#options.redelivery?.delaysMs ?? [];
-      const delay = delays[round];
-      if (!error.permanent && delay !== undefined) {
+      const { redelivery } = this.#options;
+      const delay = redelivery?.delaysMs[round];
+      if (redelivery && delay !== undefined && !error.permanent) {
         logger.warn(
           { err: error, eventId: event.eventId, topic, partition, offset: message.offset, round },
           `delivery failed; trying again in ${String(Math.round(delay / 1000))} s`,
         );
-        await this.#redeliver(message, round + 1, delay);
+        await this.#redeliver(redelivery.topic, message, round + 1, delay);
         return;
       }
       logger.warn(
@@ -132,10 +134,9 @@ export class OrdersConsumer {
    * Messages of one round share one delay, so a partition's messages come due in order.
    */
   async #untilDue(due: number, heartbeat: () => Promise<void>): Promise<void> {
-    const now = this.#options.clock ?? Date.now;
-    while (now() < due) {
+    while (this.#now() < due) {
       if (this.#stopping.signal.aborted) throw new Stopping();
-      await sleep(Math.min(due - now(), 2000), undefined, {
+      await sleep(Math.min(due - this.#now(), 2000), undefined, {
         signal: this.#stopping.signal,
       }).catch(() => undefined);
       await heartbeat();
@@ -143,12 +144,14 @@ export class OrdersConsumer {
   }
 
   /** To the retry topic for round `round`, due after `delayMs`; sent before the offset commits. */
-  async #redeliver(message: KafkaMessage, round: number, delayMs: number): Promise<void> {
-    const { producer, redelivery } = this.#options;
-    if (!redelivery) throw new Error('unreachable: no redelivery configured');
-    const now = (this.#options.clock ?? Date.now)();
-    await producer.send({
-      topic: redelivery.topic,
+  async #redeliver(
+    topic: string,
+    message: KafkaMessage,
+    round: number,
+    delayMs: number,
+  ): Promise<void> {
+    await this.#options.producer.send({
+      topic,
       acks: -1,
       messages: [
         {
@@ -157,7 +160,7 @@ export class OrdersConsumer {
           headers: {
             ...message.headers,
             [eventHeaders.retryRound]: String(round),
-            [eventHeaders.retryDue]: String(now + delayMs),
+            [eventHeaders.retryDue]: String(this.#now() + delayMs),
           },
         },
       ],
@@ -220,11 +223,4 @@ function describe(error: unknown): string {
       .join('; ');
   }
   return String(error);
-}
-
-/** A header's value as text (kafkajs gives Buffers, or arrays of them for repeats). */
-function header(message: KafkaMessage, name: string): string | undefined {
-  const value = message.headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
 }

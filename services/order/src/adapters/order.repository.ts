@@ -1,9 +1,9 @@
 import type { OrderPlacedEvent } from '@mela/messaging';
-import type { Row, ShardedDatabase } from '@mela/sharding';
+import { fromSqlTime, toSqlTime, type Row, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import type { Order, OrderItem, PaymentMethod } from '../domain/order.js';
 import type { IdempotencyRecord, OrderStore, PaymentIntent, Reservation } from '../domain/ports.js';
-import { fromSqlTime, jsonColumn, toSqlTime } from './sql-values.js';
+import { jsonColumn } from './sql-values.js';
 
 const byUser = (table: string, userId: string) =>
   ({ keyspace: 'customer', table, key: userId }) as const;

@@ -1,11 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { eventHeaders } from '@mela/messaging';
 import type { Logger } from '@mela/platform';
-import type { ShardSession, ShardedDatabase } from '@mela/sharding';
+import { toSqlTime, type ShardSession, type ShardedDatabase } from '@mela/sharding';
 import type { Producer } from 'kafkajs';
 import type { ResultSetHeader } from 'mysql2';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { jsonText, toSqlTime } from './sql-values.js';
+import { jsonText } from './sql-values.js';
 
 export interface OutboxRelayOptions {
   readonly db: ShardedDatabase;
@@ -260,16 +260,16 @@ export class OutboxRelay {
   }
 
   async #measure(session: ShardSession, shard: string): Promise<void> {
+    // One pass over the unpublished rows: those waiting (and the oldest's age) and those parked.
     const [row] = await session.execute(
-      `SELECT COUNT(*) AS pending,
-              COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), UTC_TIMESTAMP(3)), 0) AS age_us
-         FROM outbox WHERE published_at IS NULL AND parked_at IS NULL`,
-    );
-    const [parked] = await session.execute(
-      'SELECT COUNT(*) AS parked FROM outbox WHERE published_at IS NULL AND parked_at IS NOT NULL',
+      `SELECT COALESCE(SUM(parked_at IS NULL), 0) AS pending,
+              COALESCE(SUM(parked_at IS NOT NULL), 0) AS parked,
+              COALESCE(TIMESTAMPDIFF(MICROSECOND,
+                MIN(CASE WHEN parked_at IS NULL THEN created_at END), UTC_TIMESTAMP(3)), 0) AS age_us
+         FROM outbox WHERE published_at IS NULL`,
     );
     this.#metrics.pending.set({ shard }, Number(row?.['pending'] ?? 0));
-    this.#metrics.parked.set({ shard }, Number(parked?.['parked'] ?? 0));
+    this.#metrics.parked.set({ shard }, Number(row?.['parked'] ?? 0));
     this.#metrics.oldest.set({ shard }, Math.max(0, Number(row?.['age_us'] ?? 0) / 1e6));
   }
 

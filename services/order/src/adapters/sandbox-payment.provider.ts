@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ShardedDatabase } from '@mela/sharding';
+import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import { PaymentDeclinedError, type Payment, type PaymentProvider } from '../domain/ports.js';
-import { toSqlTime } from './sql-values.js';
 
 const commerce = { keyspace: 'commerce' } as const;
 
@@ -51,29 +50,29 @@ export class SandboxPaymentProvider implements PaymentProvider {
       throw new PaymentDeclinedError('declined by the sandbox');
     }
     const now = toSqlTime(this.#clock());
-    await this.#db.execute(
+    const paymentId = `pay_sbx_${randomBytes(9).toString('base64url')}`;
+    const inserted = await this.#db.execute<ResultSetHeader>(
       commerce,
       `INSERT IGNORE INTO sandbox_payments
          (reference, payment_id, amount_cents, currency, state, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'charged', ?, ?)`,
-      [
-        request.reference,
-        `pay_sbx_${randomBytes(9).toString('base64url')}`,
-        request.amountCents,
-        request.currency,
-        now,
-        now,
-      ],
+      [request.reference, paymentId, request.amountCents, request.currency, now, now],
     );
-    const [row] = await this.#db.execute(
-      commerce,
-      'SELECT payment_id, state FROM sandbox_payments WHERE reference = ?',
-      [request.reference],
-    );
+    // A repeated reference answers with the charge it made before (idempotent), if it stands.
+    const charge: Record<string, unknown> | undefined =
+      inserted.affectedRows === 1
+        ? { payment_id: paymentId, state: 'charged' }
+        : (
+            await this.#db.execute(
+              commerce,
+              'SELECT payment_id, state FROM sandbox_payments WHERE reference = ?',
+              [request.reference],
+            )
+          )[0];
     await answer();
-    if (row?.['state'] !== 'charged')
+    if (charge?.['state'] !== 'charged')
       throw new PaymentDeclinedError(`reference ${request.reference} was refunded already`);
-    return { id: String(row['payment_id']) };
+    return { id: String(charge['payment_id']) };
   }
 
   async refund(reference: string): Promise<void> {

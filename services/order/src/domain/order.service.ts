@@ -302,8 +302,9 @@ export class OrderService {
 
   /** One order, only for its owner (anyone else gets the same 404 as for no order). */
   async get(userId: string, orderId: string): Promise<OrderView> {
+    // The store reads only the owner's order: anyone else's id is the same 404 as none.
     const order = await this.#deps.orders.get(userId, orderId);
-    if (order?.userId !== userId) throw new NotFoundError('No such order.', 'order_not_found');
+    if (!order) throw new NotFoundError('No such order.', 'order_not_found');
     return orderView(order);
   }
 
