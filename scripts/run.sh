@@ -19,12 +19,15 @@ fi
 echo "[mela] building (tsc --build)" >&2
 npm run --silent build
 
-# Local-mode secrets, made once per checkout: the dev JWT secret and the dev-token switch.
-if [ ! -f .mela/local.env ]; then
-  mkdir -p .mela
-  (umask 077 && printf 'AUTH_JWT_SECRET=%s\nAUTH_DEV_TOKENS=true\n' \
-    "$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))')" > .mela/local.env)
-fi
+# Local-mode secrets, made once per checkout (each added when missing): the dev JWT secret, the
+# dev-token switch, the key signing anonymous clients' ids for the rate limiter.
+mkdir -p .mela
+(umask 077 && touch .mela/local.env)
+random_secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("base64url"))'; }
+grep -q '^AUTH_JWT_SECRET=' .mela/local.env || echo "AUTH_JWT_SECRET=$(random_secret)" >> .mela/local.env
+grep -q '^AUTH_DEV_TOKENS=' .mela/local.env || echo 'AUTH_DEV_TOKENS=true' >> .mela/local.env
+grep -q '^RATE_LIMIT_CLIENT_SECRET=' .mela/local.env ||
+  echo "RATE_LIMIT_CLIENT_SECRET=$(random_secret)" >> .mela/local.env
 
 case "${1:-}" in
   dev-token) shift; set -a; source .mela/local.env; set +a; exec node packages/platform/dist/src/dev-token.cli.js "$@" ;;

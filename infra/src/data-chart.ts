@@ -494,6 +494,9 @@ export class DataChart extends Chart {
     secret('auth-secret', secrets.auth.secret, {
       [secrets.auth.key]: 'development-only-jwt-secret-not-for-production',
     });
+    secret('rate-limit-secret', secrets.rateLimitClient.secret, {
+      [secrets.rateLimitClient.key]: 'development-only-client-id-key-not-for-production',
+    });
     secret('shards-secret', secrets.shardMap.secret, {
       [secrets.shardMap.key]: JSON.stringify(env.vitess ? vitessShardMap(password) : shardMap),
     });

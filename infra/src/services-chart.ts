@@ -40,6 +40,8 @@ export const vschemaConfig = {
 export const secrets = {
   /** The JWT secret that signs and verifies bearer tokens (or use AUTH_JWKS_URL). */
   auth: { secret: 'mela-auth', key: 'jwt-secret' },
+  /** The key signing anonymous clients' first-party ids for the rate limiter. */
+  rateLimitClient: { secret: 'mela-rate-limit', key: 'client-secret' },
   /** SHARD_MAP: every keyspace's shards with their credentials. */
   shardMap: { secret: 'mela-shards', key: 'shard-map' },
   /** VTGATE_URL, `mysql://user:password@mela-vtgate:3306`, when the shards run under Vitess. */
@@ -75,7 +77,7 @@ function serviceProps(
       // Requests arrive through the Gateway, one trusted hop.
       TRUST_PROXY_HOPS: '1',
     },
-    secretEnv: { AUTH_JWT_SECRET: secrets.auth },
+    secretEnv: { AUTH_JWT_SECRET: secrets.auth, RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient },
   };
   const external = env.externalData;
   const addons = env.addons ?? allAddons;

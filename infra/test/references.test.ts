@@ -49,6 +49,8 @@ const services: Record<
 /** Values a Secret would hold, valid for the services' configuration. */
 const secretValues: Record<string, string> = {
   [`${secrets.auth.secret}/${secrets.auth.key}`]: 'a-development-secret-of-more-than-32-characters',
+  [`${secrets.rateLimitClient.secret}/${secrets.rateLimitClient.key}`]:
+    'a-client-id-key-of-more-than-32-characters',
   [`${secrets.shardMap.secret}/${secrets.shardMap.key}`]: JSON.stringify(
     localShardMap(localTopology({})),
   ),

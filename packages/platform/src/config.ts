@@ -148,9 +148,14 @@ export const platformEnv = {
   RATE_LIMIT: envBool().default(true),
   /**
    * Changes to the default limits (see `defaultRateLimitRules`), by rule name:
-   * `orders=10/60,products=500/60` — requests per window in seconds, per user or client IP.
+   * `orders=10/60,products=500/60` — requests per window in seconds, per user, client or address.
    */
   RATE_LIMITS: envRateLimits().default({}),
+  /**
+   * Signs the first-party ids the limiter gives anonymous clients (at least 32 characters; the
+   * same in every replica). Unset: anonymous clients are limited by their address alone.
+   */
+  RATE_LIMIT_CLIENT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /** Prefix of the limiter's Redis keys (tests and side-by-side stacks keep theirs apart). */
   RATE_LIMIT_KEY_PREFIX: z
     .string()
@@ -179,6 +184,7 @@ export interface PlatformConfig {
     readonly enabled: boolean;
     readonly overrides: Readonly<Record<string, RateLimitOverride>>;
     readonly keyPrefix: string;
+    readonly clientSecret: string | undefined;
   };
   readonly auth: {
     readonly issuer: string;
@@ -244,6 +250,7 @@ export function platformConfigFrom(env: PlatformEnv): PlatformConfig {
       enabled: env.RATE_LIMIT,
       overrides: env.RATE_LIMITS,
       keyPrefix: env.RATE_LIMIT_KEY_PREFIX,
+      clientSecret: env.RATE_LIMIT_CLIENT_SECRET,
     },
     auth: {
       issuer: env.AUTH_JWT_ISSUER,

@@ -14,6 +14,7 @@ import { Health } from './health.js';
 import { createHttpApp } from './http.js';
 import { HttpService, type Closer, type Worker } from './lifecycle.js';
 import { createLogger, type Logger } from './logging.js';
+import { createClientIds } from './client-id.js';
 import { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 
@@ -117,10 +118,11 @@ export function createHttpService(
  * (`RATE_LIMITS`), or undefined when the configuration turns rate limiting off (`RATE_LIMIT`).
  */
 export function serviceRateLimit(platform: Platform, redis: unknown): RequestHandler | undefined {
-  const { enabled, overrides, keyPrefix } = platform.config.rateLimit;
+  const { enabled, overrides, keyPrefix, clientSecret } = platform.config.rateLimit;
   if (!enabled) return undefined;
   return rateLimiter({
     redis,
+    clientIds: clientSecret === undefined ? undefined : createClientIds(clientSecret),
     registry: platform.metrics.registry,
     tokens: platform.tokens,
     rules: defaultRateLimitRules.map((rule) => ({ ...rule, ...overrides[rule.name] })),

@@ -1,10 +1,14 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { verifyRequest, type TokenVerifier } from './auth.js';
+import { principalKey, verifyRequest, type TokenVerifier } from './auth.js';
+import type { ClientIds } from './client-id.js';
 import { AppError, DependencyUnavailableError } from './errors.js';
 
-/** One limit: so many requests per window, per identity (user id, else client IP). */
+/**
+ * One limit: so many requests per window, per identity. Every rule that matches a request
+ * applies (a sign-in counts against the address and against the account it names).
+ */
 export interface RateLimitRule {
   /** Stable name: the metric label and the `RateLimit-Policy` name. */
   readonly name: string;
@@ -20,6 +24,35 @@ export interface RateLimitRule {
    * size (per replica), `closed` answers 503 (for what must never be over-served, such as orders).
    */
   readonly onStoreFailure: 'open' | 'closed';
+  /**
+   * Whose budget it is.
+   * - `client` (the default): the signed-in user; else the anonymous client's signed id (a
+   *   first-party cookie the limiter issues), all of one address's ids together under a ceiling
+   *   of `points × clientsPerAddress` — a carrier-grade NAT puts thousands of shoppers behind
+   *   one address; else (no valid id yet, or a client that drops cookies) the address itself.
+   * - `address`: the client's address, signed in or not.
+   * - `account`: the account the request names (`account`), e.g. the user signing in.
+   */
+  readonly per?: 'client' | 'address' | 'account';
+  /** For `per: 'account'`: the account the request names; the rule skips requests naming none. */
+  readonly account?: (req: Request) => string | undefined;
+  /** For `per: 'client'`: how many clients' budgets one address may use up. @default 50 */
+  readonly clientsPerAddress?: number;
+  /**
+   * `failures`: only a refused attempt (an answer 400–499 other than 429) spends a point, and
+   * once they are spent every attempt is refused until the window ends — a failed sign-in.
+   * @default 'all'
+   */
+  readonly counts?: 'all' | 'failures';
+}
+
+const signIn = { method: 'POST', path: '/api/auth/dev-token', onStoreFailure: 'closed' } as const;
+
+/** The user id a sign-in names, whatever else its body holds. */
+function signInAccount(req: Request): string | undefined {
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || !('userId' in body)) return undefined;
+  return typeof body.userId === 'string' ? body.userId : undefined;
 }
 
 /** What a sale needs, per identity: browsing generous, buying and signing in strict. */
@@ -28,7 +61,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     name: 'search',
     method: 'GET',
     path: '/api/catalog/products',
-    when: (req) => typeof req.query['q'] === 'string',
+    when: (req) => req.query['q'] !== undefined,
     points: 60,
     windowSeconds: 60,
     onStoreFailure: 'open',
@@ -37,6 +70,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     name: 'products',
     method: 'GET',
     path: '/api/catalog/products',
+    when: (req) => req.query['q'] === undefined,
     points: 100,
     windowSeconds: 60,
     onStoreFailure: 'open',
@@ -65,14 +99,18 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     windowSeconds: 60,
     onStoreFailure: 'closed',
   },
+  // As identity providers do: failed attempts strictly per account, all attempts generously
+  // per address (a shared address, or a newcomer's script minting dev users, is not locked out).
   {
-    name: 'login',
-    method: 'POST',
-    path: '/api/auth/dev-token',
+    ...signIn,
+    name: 'login-failures',
+    per: 'account',
+    account: signInAccount,
+    counts: 'failures',
     points: 5,
     windowSeconds: 15 * 60,
-    onStoreFailure: 'closed',
   },
+  { ...signIn, name: 'login', per: 'address', points: 300, windowSeconds: 15 * 60 },
 ];
 
 export interface RateLimiterOptions {
@@ -80,7 +118,12 @@ export interface RateLimiterOptions {
   readonly redis: unknown;
   readonly registry: Registry;
   readonly tokens: TokenVerifier;
-  /** The first matching rule applies. @default defaultRateLimitRules */
+  /**
+   * Signs the anonymous clients' ids (see {@link createClientIds}); without it anonymous
+   * clients are known by their address only.
+   */
+  readonly clientIds?: ClientIds | undefined;
+  /** Every matching rule applies. @default defaultRateLimitRules */
   readonly rules?: readonly RateLimitRule[];
   /** @default 'ratelimit:' */
   readonly keyPrefix?: string;
@@ -104,12 +147,61 @@ function matcher(path: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
+/** One budget size: counters in Redis shared by the replicas, and the in-process fallback. */
+class Budget {
+  readonly shared: RateLimiterRedis;
+  readonly local: RateLimiterMemory;
+
+  constructor(
+    redis: unknown,
+    readonly policy: string,
+    readonly points: number,
+    readonly windowSeconds: number,
+    keyPrefix: string,
+  ) {
+    this.shared = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix,
+      points,
+      duration: windowSeconds,
+      rejectIfRedisNotReady: true,
+      // A client over its limit is refused from memory until its window ends: a bot's flood of
+      // retries costs this replica no Redis round trips.
+      inMemoryBlockOnConsumed: points + 1,
+    });
+    this.local = new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
+  }
+}
+
+/** A budget charged to one key: the outcome of a check. */
+interface Spend {
+  readonly budget: Budget;
+  readonly key: string;
+}
+
+interface Outcome {
+  readonly spend: Spend;
+  readonly allowed: boolean;
+  readonly remaining: number;
+  readonly resetSeconds: number;
+}
+
+function outcomeOf(spend: Spend, res: RateLimiterRes, allowed: boolean): Outcome {
+  return {
+    spend,
+    allowed,
+    remaining: allowed ? Math.max(0, res.remainingPoints) : 0,
+    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+  };
+}
+
 /**
  * Express middleware enforcing the rules with counters in Redis, so the limit holds across all
  * replicas; answers 429 with `Retry-After` and the IETF `RateLimit-Policy`/`RateLimit` headers.
  */
 export function rateLimiter(options: RateLimiterOptions): RequestHandler {
   const prefix = options.keyPrefix ?? 'ratelimit:';
+  const { clientIds } = options;
   const limited = new Counter({
     name: 'rate_limited_total',
     help: 'Requests refused with 429, by rule',
@@ -130,29 +222,26 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
   const rules = (options.rules ?? defaultRateLimitRules).map((rule) => ({
     rule,
     pattern: matcher(rule.path),
-    shared: new RateLimiterRedis({
-      storeClient: options.redis,
-      keyPrefix: `${prefix}${rule.name}`,
-      points: rule.points,
-      duration: rule.windowSeconds,
-      rejectIfRedisNotReady: true,
-      // A client over its limit is refused from memory until its window ends: a bot's flood of
-      // retries costs this replica no Redis round trips.
-      inMemoryBlockOnConsumed: rule.points + 1,
-    }),
-    local: new RateLimiterMemory({
-      keyPrefix: `${prefix}${rule.name}`,
-      points: rule.points,
-      duration: rule.windowSeconds,
-    }),
+    own: new Budget(
+      options.redis,
+      rule.name,
+      rule.points,
+      rule.windowSeconds,
+      `${prefix}${rule.name}`,
+    ),
+    address: new Budget(
+      options.redis,
+      `${rule.name}-address`,
+      rule.points * (rule.clientsPerAddress ?? 50),
+      rule.windowSeconds,
+      `${prefix}${rule.name}-address`,
+    ),
   }));
+  type Match = (typeof rules)[number];
+  const issued = new WeakSet<Request>();
 
-  /** The user, else the client's address; undefined for a service calling another from inside. */
-  async function identity(req: Request): Promise<string | undefined> {
-    if (req.headers.authorization !== undefined) {
-      const principal = await verifyRequest(req, options.tokens).catch(() => undefined);
-      if (principal) return `user:${principal.userId}`;
-    }
+  /** A client's address, or undefined for a service calling another from inside. */
+  function address(req: Request): string | undefined {
     // Shoppers arrive through the edge, which always sets X-Forwarded-For; an anonymous request
     // without it from a private address is another Mela service (the cart asking the catalog).
     if (req.headers['x-forwarded-for'] === undefined && isInternal(req.socket.remoteAddress))
@@ -160,58 +249,140 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     return `ip:${req.ip ?? 'unknown'}`;
   }
 
+  /** Which budgets the request spends under the rule (none: the rule does not apply to it). */
+  async function spends(match: Match, req: Request, res: Response): Promise<Spend[]> {
+    const { rule, own } = match;
+    const per = rule.per ?? 'client';
+    if (per === 'account') {
+      const account = rule.account?.(req);
+      return account === undefined
+        ? []
+        : [{ budget: own, key: `account:${principalKey(account)}` }];
+    }
+    if (per === 'client' && req.headers.authorization !== undefined) {
+      const principal = await verifyRequest(req, options.tokens).catch(() => undefined);
+      if (principal) return [{ budget: own, key: `user:${principal.userId}` }];
+    }
+    const ip = address(req);
+    if (ip === undefined) return [];
+    if (per === 'address' || clientIds === undefined) return [{ budget: own, key: ip }];
+    const client = clientIds.read(req);
+    if (client !== undefined) {
+      return [
+        { budget: own, key: `client:${client}` },
+        { budget: match.address, key: ip },
+      ];
+    }
+    // A first visit (or a client dropping cookies) spends the address's own budget; from the
+    // next request on, the id it is given here counts instead.
+    if (!issued.has(req)) {
+      clientIds.issue(req, res);
+      issued.add(req);
+    }
+    return [{ budget: own, key: ip }];
+  }
+
+  /** Spends (or, for failures, checks) one budget; Redis down → the rule's store-failure policy. */
+  async function check(rule: RateLimitRule, spend: Spend): Promise<Outcome> {
+    const onlyCheck = rule.counts === 'failures';
+    try {
+      if (onlyCheck) {
+        const res = await spend.budget.shared.get(spend.key);
+        if (res === null)
+          return outcomeOf(spend, new RateLimiterRes(spend.budget.points, 0, 0), true);
+        return outcomeOf(spend, res, res.consumedPoints < spend.budget.points);
+      }
+      return outcomeOf(spend, await spend.budget.shared.consume(spend.key), true);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return outcomeOf(spend, rejection, false);
+      fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure });
+      if (rule.onStoreFailure === 'closed') {
+        throw new DependencyUnavailableError('rate limiter', rejection);
+      }
+      try {
+        return outcomeOf(spend, await spend.budget.local.consume(spend.key), true);
+      } catch (local) {
+        return outcomeOf(spend, local as RateLimiterRes, false);
+      }
+    }
+  }
+
+  /** After the answer: a failure spends a point of each `counts: 'failures'` budget. */
+  function spendOnFailure(res: Response, failures: readonly Spend[]): void {
+    if (failures.length === 0) return;
+    res.once('finish', () => {
+      if (res.statusCode < 400 || res.statusCode > 499 || res.statusCode === 429) return;
+      for (const { budget, key } of failures) {
+        budget.shared.consume(key).catch(() => budget.local.consume(key).catch(() => undefined));
+      }
+    });
+  }
+
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const match = rules.find(
+    const matched = rules.filter(
       (r) =>
         r.rule.method === req.method && r.pattern.test(req.path) && (r.rule.when?.(req) ?? true),
     );
-    if (!match) {
-      next();
-      return;
-    }
-    const { rule } = match;
-    const key = await identity(req);
-    if (key === undefined) {
-      next();
-      return;
-    }
-    let outcome: RateLimiterRes;
-    let allowed: boolean;
-    try {
-      outcome = await match.shared.consume(key);
-      allowed = true;
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        outcome = rejection;
-        allowed = false;
-      } else if (rule.onStoreFailure === 'closed') {
-        fallbacks.inc({ rule: rule.name, policy: 'closed' });
-        throw new DependencyUnavailableError('rate limiter', rejection);
-      } else {
-        fallbacks.inc({ rule: rule.name, policy: 'open' });
-        try {
-          outcome = await match.local.consume(key);
-          allowed = true;
-        } catch (local) {
-          outcome = local as RateLimiterRes;
-          allowed = false;
+    // The rules are independent: one round trip's wait for all of them. Within a rule, a
+    // client's own budget comes first, and only what it allows spends the address's ceiling
+    // (a client over its own limit does not use up its neighbours' share).
+    const perRule = await Promise.all(
+      matched.map(async (match) => {
+        const checked: Outcome[] = [];
+        for (const spend of await spends(match, req, res)) {
+          const outcome = await check(match.rule, spend);
+          checked.push(outcome);
+          if (!outcome.allowed) break;
         }
-      }
+        return checked.map((outcome) => ({ rule: match.rule, outcome }));
+      }),
+    );
+    const outcomes = perRule.flat();
+    const failures = outcomes
+      .filter(({ rule }) => rule.counts === 'failures')
+      .map(({ outcome }) => outcome.spend);
+    if (outcomes.length === 0) {
+      next();
+      return;
     }
-    const resetSeconds = Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
-    res.set('RateLimit-Policy', `"${rule.name}";q=${rule.points};w=${rule.windowSeconds}`);
+    // Per rule, the budget closest to its end speaks for it.
+    const tightest = new Map<string, Outcome>();
+    for (const { rule, outcome } of outcomes) {
+      const seen = tightest.get(rule.name);
+      if (seen === undefined || outcome.remaining < seen.remaining)
+        tightest.set(rule.name, outcome);
+    }
+    const shown = [...tightest.values()];
+    res.set(
+      'RateLimit-Policy',
+      shown
+        .map(
+          ({ spend: { budget } }) =>
+            `"${budget.policy}";q=${budget.points};w=${budget.windowSeconds}`,
+        )
+        .join(', '),
+    );
     res.set(
       'RateLimit',
-      `"${rule.name}";r=${Math.max(0, outcome.remainingPoints)};t=${resetSeconds}`,
+      shown
+        .map((o) => `"${o.spend.budget.policy}";r=${o.remaining};t=${o.resetSeconds}`)
+        .join(', '),
     );
-    if (allowed) {
+    const refused = outcomes.find(({ outcome }) => !outcome.allowed);
+    if (refused === undefined) {
+      spendOnFailure(res, failures);
       next();
       return;
     }
+    const { rule, outcome } = refused;
+    const { budget } = outcome.spend;
     limited.inc({ rule: rule.name });
     throw new AppError('rate_limited', 429, 'Too many requests', {
-      detail: `At most ${rule.points} requests per ${rule.windowSeconds} s for this; retry in ${resetSeconds} s.`,
-      headers: { 'Retry-After': String(resetSeconds) },
+      detail:
+        rule.counts === 'failures'
+          ? `Too many failed attempts for this account (at most ${budget.points} per ${budget.windowSeconds} s); retry in ${outcome.resetSeconds} s.`
+          : `At most ${budget.points} requests per ${budget.windowSeconds} s for this; retry in ${outcome.resetSeconds} s.`,
+      headers: { 'Retry-After': String(outcome.resetSeconds) },
       extensions: { rule: rule.name },
     });
   };

@@ -73,6 +73,7 @@ describe('configuration from the environment', () => {
         products: { points: 500, windowSeconds: 30 },
       },
       keyPrefix: 'test:rl:',
+      clientSecret: undefined,
     });
   });
 
@@ -85,7 +86,7 @@ describe('configuration from the environment', () => {
     );
     assert.equal(
       unknown.issues[0]?.message,
-      'no rate-limit rule "checkout"; the rules are search, products, product, cart-add, orders, login',
+      'no rate-limit rule "checkout"; the rules are search, products, product, cart-add, orders, login-failures, login',
     );
 
     const malformed = captureConfigError(() =>

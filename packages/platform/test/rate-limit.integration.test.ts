@@ -4,7 +4,14 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { startOwnRedis, type OwnRedis } from '@mela/testkit';
 import { Redis } from 'ioredis';
-import { createDevTokenIssuer, rateLimiter, type RateLimitRule } from '../src/index.js';
+import {
+  clientIdCookie,
+  createClientIds,
+  createDevTokenIssuer,
+  rateLimiter,
+  serviceRateLimit,
+  type RateLimitRule,
+} from '../src/index.js';
 import { sample, startApp, testSecret, type RunningApp } from './support.js';
 
 const rules: readonly RateLimitRule[] = [
@@ -163,5 +170,216 @@ describe('rate limiting shared by replicas through Redis', () => {
     assert.equal(order.status, 503);
     assert.equal(((await order.json()) as { dependency: string }).dependency, 'rate limiter');
     await own.start();
+  });
+});
+
+/** The `mela_client` cookie a response sets, as the next request's Cookie header. */
+function clientCookie(res: Response): string | undefined {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${clientIdCookie}=`));
+  return set?.split(';')[0];
+}
+
+describe('anonymous clients behind one address (carrier-grade NAT)', () => {
+  let own: OwnRedis;
+  let redis: Redis;
+  let app: RunningApp;
+  const secret = randomBytes(32).toString('base64url');
+
+  before(async () => {
+    own = await startOwnRedis();
+    redis = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    app = await startApp(
+      (a) => {
+        a.get('/products', (_req, res) => {
+          res.set('Cache-Control', 'public, max-age=60').json({ ok: true });
+        });
+        a.post('/login', (req, res) => {
+          const body = req.body as { password?: unknown };
+          res.status(body.password === 'right' ? 201 : 401).json({});
+        });
+      },
+      { TRUST_PROXY_HOPS: '1' },
+      undefined,
+      (platform) =>
+        rateLimiter({
+          redis,
+          registry: platform.metrics.registry,
+          tokens: platform.tokens,
+          clientIds: createClientIds(secret),
+          keyPrefix: `rl:${randomBytes(3).toString('hex')}:`,
+          rules: [
+            {
+              name: 'products',
+              method: 'GET',
+              path: '/products',
+              points: 10,
+              windowSeconds: 60,
+              onStoreFailure: 'open',
+              clientsPerAddress: 2,
+            },
+            {
+              name: 'login-failures',
+              method: 'POST',
+              path: '/login',
+              per: 'account',
+              account: (req) => (req.body as { user?: string }).user,
+              counts: 'failures',
+              points: 3,
+              windowSeconds: 60,
+              onStoreFailure: 'closed',
+            },
+            {
+              name: 'login',
+              method: 'POST',
+              path: '/login',
+              per: 'address',
+              points: 12,
+              windowSeconds: 60,
+              onStoreFailure: 'closed',
+            },
+          ],
+        }),
+    );
+  });
+  after(async () => {
+    await app.service.stop();
+    redis.disconnect();
+    await own.stop();
+  });
+
+  const browse = (address: string, cookie?: string) =>
+    fetch(`${app.url}/products`, {
+      headers: { 'x-forwarded-for': address, ...(cookie ? { cookie } : {}) },
+    });
+
+  it('when shoppers share an address, then each keeps its own budget under the address ceiling, and a first visit gets a signed id on a private response', async () => {
+    const address = '198.51.100.20';
+    const first = await browse(address);
+    const second = await browse(address);
+    const [alice, bob] = [clientCookie(first), clientCookie(second)];
+
+    assert.ok(alice && bob && alice !== bob);
+    assert.equal(first.headers.get('cache-control'), 'private, no-store');
+    assert.match(first.headers.getSetCookie()[0] ?? '', /HttpOnly; SameSite=Lax/i);
+    const statuses = async (cookie: string, n: number) => {
+      const seen: number[] = [];
+      for (let i = 0; i < n; i += 1) seen.push((await browse(address, cookie)).status);
+      return seen;
+    };
+    // Once known, the route's own caching applies again.
+    const known = await browse(address, alice);
+    assert.equal(known.headers.get('cache-control'), 'public, max-age=60');
+    assert.equal(clientCookie(known), undefined);
+    // 10 each: twice the old per-address budget from one address, and their own ids are kept.
+    assert.deepEqual(await statuses(alice, 10), [...Array<number>(9).fill(200), 429]);
+    const bobs = await statuses(bob, 10);
+    assert.deepEqual(bobs, Array<number>(10).fill(200));
+
+    // The ceiling (2 clients' worth) is spent: a third id from the address is refused by it.
+    const carol = clientCookie(await browse(address));
+    const refused = await browse(address, carol);
+    const problem = (await refused.json()) as { rule: string };
+    assert.equal(refused.status, 429);
+    assert.equal(problem.rule, 'products');
+    assert.match(refused.headers.get('ratelimit') ?? '', /"products-address";r=0/);
+    // Another address is untouched.
+    assert.equal((await browse('198.51.100.21')).status, 200);
+  });
+
+  it('when a client makes up or tampers with its id, then it is known by its address alone and given a real one', async () => {
+    const address = '198.51.100.30';
+    const real = clientCookie(await browse(address)) ?? '';
+    const [id = '', tag = ''] = real.slice(clientIdCookie.length + 1).split('.');
+    const forged = [
+      `${clientIdCookie}=${'A'.repeat(22)}.${'B'.repeat(22)}`,
+      `${clientIdCookie}=${id.replace(/^./, id.startsWith('A') ? 'B' : 'A')}.${tag}`,
+      `${clientIdCookie}=${id}`,
+      `${clientIdCookie}=${'%'.repeat(60)}`,
+    ];
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      const res = await browse(address, forged[i % forged.length]);
+      statuses.push(res.status);
+      if (res.status === 200) assert.ok(clientCookie(res), 'a fresh id is offered');
+    }
+    // One address budget (10, one of it spent above) whatever id each request claimed.
+    assert.equal(statuses.filter((s) => s === 200).length, 9);
+  });
+
+  it('when sign-ins fail for one account, then that account is refused while others and successes go on, under a per-address total', async () => {
+    const login = (user: string, password: string, address = '198.51.100.40') =>
+      fetch(`${app.url}/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+        body: JSON.stringify({ user, password }),
+      });
+
+    const successes: number[] = [];
+    for (let i = 0; i < 5; i += 1) successes.push((await login('alice', 'right')).status);
+    const failures: number[] = [];
+    for (let i = 0; i < 3; i += 1) failures.push((await login('bob', 'wrong')).status);
+    const bobNow = await login('bob', 'right');
+    const bobElsewhere = await login('bob', 'right', '198.51.100.41');
+
+    assert.deepEqual(successes, [201, 201, 201, 201, 201]);
+    assert.deepEqual(failures, [401, 401, 401]);
+    assert.equal(bobNow.status, 429);
+    assert.equal(((await bobNow.json()) as { rule: string }).rule, 'login-failures');
+    assert.equal(bobElsewhere.status, 429, 'the account is locked, not the address');
+    assert.equal((await login('carol', 'right')).status, 201);
+    // 10 attempts from the address so far (bob's from elsewhere counts there): 2 more, then no.
+    const rest: number[] = [];
+    for (let i = 0; i < 3; i += 1) rest.push((await login(`dave${i}`, 'right')).status);
+    assert.deepEqual(rest, [201, 201, 429]);
+  });
+});
+
+describe('the default rules (a newcomer signing in from one address)', () => {
+  let own: OwnRedis;
+  let redis: Redis;
+  let app: RunningApp;
+
+  before(async () => {
+    own = await startOwnRedis();
+    redis = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    app = await startApp(
+      () => undefined,
+      {
+        TRUST_PROXY_HOPS: '1',
+        AUTH_DEV_TOKENS: 'true',
+        RATE_LIMIT_CLIENT_SECRET: randomBytes(32).toString('base64url'),
+      },
+      undefined,
+      (platform) => serviceRateLimit(platform, redis) ?? assert.fail('rate limiting is on'),
+    );
+  });
+  after(async () => {
+    await app.service.stop();
+    redis.disconnect();
+    await own.stop();
+  });
+
+  it('when a script mints twenty dev users, then none is refused, while one account failing five times is', async () => {
+    const mint = (body: unknown) =>
+      fetch(`${app.url}/api/auth/dev-token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.50' },
+        body: JSON.stringify(body),
+      });
+
+    const minted: number[] = [];
+    for (let i = 0; i < 20; i += 1) minted.push((await mint({ userId: `script-${i}` })).status);
+    const failed: number[] = [];
+    for (let i = 0; i < 5; i += 1)
+      failed.push((await mint({ userId: 'mallory', roles: ['root'] })).status);
+    const locked = await mint({ userId: 'mallory' });
+
+    assert.deepEqual(minted, Array<number>(20).fill(201));
+    assert.deepEqual(failed, [400, 400, 400, 400, 400]);
+    assert.equal(locked.status, 429);
+    assert.equal(locked.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal((await mint({ userId: 'script-20' })).status, 201);
   });
 });

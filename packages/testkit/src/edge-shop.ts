@@ -75,6 +75,7 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
     const env = {
       AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
       AUTH_DEV_TOKENS: 'true',
+      RATE_LIMIT_CLIENT_SECRET: randomBytes(32).toString('hex'),
       REDIS_URL: redisUrl(topology),
       CART_REDIS_URL: cartRedisUrl(topology),
       SHARD_MAP: shards.shardMap,

@@ -89,6 +89,39 @@ describe('rate limits through the edge, shared by two catalog replicas in Redis'
     assert.equal(other.headers['ratelimit'], '"product";r=9;t=60');
   });
 
+  it('when two shoppers share an address, then through the edge each keeps the id the shop signed for it and its own budget', async () => {
+    const shopper = '127.0.0.5';
+    const idOf = (answer: { headers: Record<string, unknown> }) =>
+      String([answer.headers['set-cookie']].flat()[0]).split(';')[0] ?? '';
+    const firstVisits = [
+      await httpRequest(product(), { localAddress: shopper }),
+      await httpRequest(product(), { localAddress: shopper }),
+    ];
+    const ids = firstVisits.map(idOf);
+
+    assert.match(ids[0] ?? '', /^mela_client=[\w-]{22}\.[\w-]{22}$/);
+    assert.notEqual(ids[0], ids[1]);
+    assert.deepEqual(
+      firstVisits.map((a) => a.headers['cache-control']),
+      ['private, no-store', 'private, no-store'],
+    );
+    const statuses: number[] = [];
+    for (const cookie of ids) {
+      for (let i = 0; i < 10; i += 1)
+        statuses.push(
+          (await httpRequest(product(), { localAddress: shopper, headers: { cookie } })).status,
+        );
+    }
+    const over = await httpRequest(product(), {
+      localAddress: shopper,
+      headers: { cookie: ids[0] ?? '' },
+    });
+
+    // Twenty served to one address whose own budget is ten (two spent on the first visits).
+    assert.deepEqual(statuses, Array<number>(20).fill(200));
+    assert.equal(over.status, 429);
+  });
+
   it('when one client signs in four times against a 3 per 15 min limit, then the fourth is refused', async () => {
     const statuses = [];
     for (let i = 0; i < 4; i += 1) {

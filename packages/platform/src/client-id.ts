@@ -1,0 +1,54 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parseCookie } from 'cookie';
+import type { Request, Response } from 'express';
+import onHeaders from 'on-headers';
+
+/** The first-party cookie naming an anonymous client to the rate limiter. */
+export const clientIdCookie = 'mela_client';
+
+/** A year: a returning shopper keeps the same budget. */
+const maxAgeMs = 365 * 24 * 3600 * 1000;
+
+/**
+ * Signed ids for anonymous clients: 128 random bits and an HMAC-SHA256 tag (128 bits of it), so
+ * only ids this shop issued count — a script cannot make up a fresh budget per request.
+ */
+export interface ClientIds {
+  /** The id in `req`'s cookie when its signature holds, else undefined. */
+  read(req: Request): string | undefined;
+  /** Sets a new id on `res`, marks the response private (no shared cache keeps a cookie), returns the id. */
+  issue(req: Request, res: Response): string;
+}
+
+export function createClientIds(secret: string): ClientIds {
+  const tag = (id: string) =>
+    createHmac('sha256', secret).update(id).digest().subarray(0, 16).toString('base64url');
+  return {
+    read(req) {
+      const header = req.headers.cookie;
+      if (header === undefined) return undefined;
+      const value = parseCookie(header)[clientIdCookie];
+      const match =
+        value === undefined ? null : /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/.exec(value);
+      if (!match?.[1] || !match[2]) return undefined;
+      const expected = Buffer.from(tag(match[1]));
+      const given = Buffer.from(match[2]);
+      return timingSafeEqual(expected, given) ? match[1] : undefined;
+    },
+    issue(req, res) {
+      const id = randomBytes(16).toString('base64url');
+      res.cookie(clientIdCookie, `${id}.${tag(id)}`, {
+        path: '/',
+        maxAge: maxAgeMs,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: req.secure,
+      });
+      // Whatever the route says about caching, a response setting a cookie is this client's only.
+      onHeaders(res, () => {
+        res.setHeader('Cache-Control', 'private, no-store');
+      });
+      return id;
+    },
+  };
+}
