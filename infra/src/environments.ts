@@ -56,7 +56,30 @@ export interface Environment {
   readonly externalData?: ExternalData;
   /** What the cluster has installed besides Kubernetes itself. @default all of it */
   readonly addons?: ClusterAddons;
+  /** Who issues the bearer tokens the services verify. */
+  readonly tokens: TokenAuthority;
 }
+
+/**
+ * Who issues bearer tokens, with the issuer (`iss`) and audience (`aud`) the services expect.
+ * - `dev-secret`: HS256 with the `mela-auth` Secret's key (kind/minikube, test clusters): the
+ *   services and the load test's runners can sign.
+ * - `jwks`: an identity provider's asymmetric keys, fetched from its JWKS endpoint: the shop's
+ *   pods only verify, and no signing key is in the cluster.
+ */
+export type TokenAuthority =
+  | { readonly kind: 'dev-secret'; readonly issuer: string; readonly audience: string }
+  | {
+      readonly kind: 'jwks';
+      readonly issuer: string;
+      readonly audience: string;
+      readonly jwksUrl: string;
+      /** Where the JWKS endpoint is, as address blocks (with exceptions) and its port. */
+      readonly egress: {
+        readonly blocks: readonly { readonly cidr: string; readonly except?: readonly string[] }[];
+        readonly port: number;
+      };
+    };
 
 /** One server outside the cluster. */
 export interface ExternalEndpoint {
@@ -132,6 +155,7 @@ export const dev: Environment = {
   edgeCache: { replicas: 1, size: '256m', volume: '300Mi' },
   kafka: { replicas: 1, storage: '2Gi' },
   devSecrets: true,
+  tokens: { kind: 'dev-secret', issuer: 'mela-dev', audience: 'mela' },
 };
 
 /** A real cluster: at least three replicas over three zones, room to grow for a sale. */
@@ -155,6 +179,29 @@ export const prod: Environment = {
   edgeCache: { replicas: 2, size: '4g', volume: '5Gi' },
   kafka: { replicas: 3, storage: '100Gi' },
   devSecrets: false,
+  // A hosted identity provider: its addresses are not known in advance, so the pods that verify
+  // tokens may reach public addresses on 443 — and nothing private that way.
+  tokens: {
+    kind: 'jwks',
+    issuer: 'https://login.example.com/',
+    audience: 'https://shop.example.com/api',
+    jwksUrl: 'https://login.example.com/.well-known/jwks.json',
+    egress: {
+      blocks: [
+        {
+          cidr: '0.0.0.0/0',
+          except: [
+            '10.0.0.0/8',
+            '172.16.0.0/12',
+            '192.168.0.0/16',
+            '100.64.0.0/10',
+            '169.254.0.0/16',
+          ],
+        },
+      ],
+      port: 443,
+    },
+  },
 };
 
 /**

@@ -34,7 +34,7 @@ export const k6Scenarios = [
 /**
  * The k6 load tests for the k6-operator: the scripts in a ConfigMap (mounted at /test, so their
  * relative imports resolve) and a `k6.io/v1alpha1` TestRun per scenario, driving the Gateway,
- * signing its shoppers' tokens with the `mela-auth` key and remote-writing its results to
+ * with its shoppers' tokens (see {@link runnerTokens}) and remote-writing its results to
  * Prometheus. Kept out of the environment's charts: applying one starts a load test.
  */
 export class LoadTestChart extends Chart {
@@ -63,10 +63,7 @@ export class LoadTestChart extends Chart {
             image: k6RunnerImage,
             env: [
               { name: 'BASE_URL', value: gateway },
-              {
-                name: 'AUTH_JWT_SECRET',
-                valueFrom: { secretKeyRef: { name: secrets.auth.secret, key: secrets.auth.key } },
-              },
+              ...runnerTokens(env),
               { name: 'K6_PROMETHEUS_RW_SERVER_URL', value: k6RemoteWrite },
               { name: 'K6_PROMETHEUS_RW_TREND_STATS', value: 'p(50),p(95),p(99),max' },
             ],
@@ -79,6 +76,37 @@ export class LoadTestChart extends Chart {
       });
     }
   }
+}
+
+/**
+ * How the runners get their shoppers' tokens: where the services verify a shared key
+ * (`dev-secret`), they sign their own with it; where an identity provider issues tokens, no
+ * signing key leaves it — the runners read tokens it issued for the test users, a JSON object
+ * `{userId: token}` in the `mela-load-tokens` Secret (key `tokens`).
+ */
+function runnerTokens(env: Environment): k8s.EnvVar[] {
+  const { tokens } = env;
+  const claims = [
+    { name: 'AUTH_JWT_ISSUER', value: tokens.issuer },
+    { name: 'AUTH_JWT_AUDIENCE', value: tokens.audience },
+  ];
+  if (tokens.kind === 'jwks') {
+    return [
+      {
+        name: 'LOAD_TOKENS',
+        valueFrom: {
+          secretKeyRef: { name: secrets.loadTokens.secret, key: secrets.loadTokens.key },
+        },
+      },
+    ];
+  }
+  return [
+    ...claims,
+    {
+      name: 'AUTH_JWT_SECRET',
+      valueFrom: { secretKeyRef: { name: secrets.auth.secret, key: secrets.auth.key } },
+    },
+  ];
 }
 
 /** The load-test chart of `env` as an app of its own (charts/load). */

@@ -32,6 +32,8 @@ export type EgressPeer =
   | {
       /** Addresses outside the cluster (a managed database), e.g. `10.0.3.7/32`. */
       readonly cidr: string;
+      /** Blocks inside `cidr` it may not reach. @default none */
+      readonly except?: readonly string[];
       readonly ports: readonly number[];
     };
 
@@ -202,7 +204,9 @@ function resolve(props: MicroserviceProps) {
 
 /** The NetworkPolicy peer of an egress destination. */
 function egressPeer(peer: EgressPeer): k8s.NetworkPolicyPeer {
-  if ('cidr' in peer) return { ipBlock: { cidr: peer.cidr } };
+  if ('cidr' in peer) {
+    return { ipBlock: { cidr: peer.cidr, ...(peer.except ? { except: [...peer.except] } : {}) } };
+  }
   return {
     podSelector: {
       matchLabels: 'app' in peer ? { 'app.kubernetes.io/name': peer.app } : peer.pods,

@@ -38,8 +38,10 @@ export const vschemaConfig = {
 
 /** Secrets the services read (created by the data-layer chart or the operators). */
 export const secrets = {
-  /** The JWT secret that signs and verifies bearer tokens (or use AUTH_JWKS_URL). */
+  /** The HS256 key of `dev-secret` environments' tokens (an identity provider's need none). */
   auth: { secret: 'mela-auth', key: 'jwt-secret' },
+  /** Where an identity provider issues tokens: the load test's, `{userId: token}` as JSON. */
+  loadTokens: { secret: 'mela-load-tokens', key: 'tokens' },
   /** The key signing anonymous clients' first-party ids for the rate limiter. */
   rateLimitClient: { secret: 'mela-rate-limit', key: 'client-secret' },
   /** SHARD_MAP: every keyspace's shards with their credentials. */
@@ -65,6 +67,7 @@ const url = (service: ServiceName) => `http://${service}:${String(port)}`;
 function serviceProps(
   env: Environment,
 ): Record<ServiceName, Omit<MicroserviceProps, 'name' | 'image'>> {
+  const { tokens } = env;
   const shared = {
     port,
     replicas: env.replicas,
@@ -76,9 +79,21 @@ function serviceProps(
       LOG_LEVEL: 'info',
       // Requests arrive through the Gateway, one trusted hop.
       TRUST_PROXY_HOPS: '1',
+      AUTH_JWT_ISSUER: tokens.issuer,
+      AUTH_JWT_AUDIENCE: tokens.audience,
+      ...(tokens.kind === 'jwks' ? { AUTH_JWKS_URL: tokens.jwksUrl } : {}),
     },
-    secretEnv: { AUTH_JWT_SECRET: secrets.auth, RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient },
+    secretEnv: {
+      // With an identity provider the pods only verify: no signing key is mounted.
+      ...(tokens.kind === 'dev-secret' ? { AUTH_JWT_SECRET: secrets.auth } : {}),
+      RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient,
+    },
   };
+  // The services that verify shoppers' tokens fetch the identity provider's keys.
+  const identityProvider: EgressPeer[] =
+    tokens.kind === 'jwks'
+      ? tokens.egress.blocks.map((block) => ({ ...block, ports: [tokens.egress.port] }))
+      : [];
   const external = env.externalData;
   const addons = env.addons ?? allAddons;
   // Strimzi's listener takes SCRAM; an external broker here takes no authentication.
@@ -135,14 +150,14 @@ function serviceProps(
         apps: ['cart', 'edge-cache'],
         namespaces: [...gateway.namespaces, ...monitoring],
       },
-      allowTo: [...redis, ...mysql],
+      allowTo: [...redis, ...mysql, ...identityProvider],
     },
     cart: {
       ...shared,
       env: { ...shared.env, CATALOG_URL: url('catalog') },
       secretEnv: { ...shared.secretEnv, ...redisUrl, CART_REDIS_URL: secrets.cartRedisUrl },
       allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...redis, ...cartRedis, { app: 'catalog', ports: [port] }],
+      allowTo: [...redis, ...cartRedis, { app: 'catalog', ports: [port] }, ...identityProvider],
     },
     order: {
       ...shared,
@@ -151,7 +166,13 @@ function serviceProps(
       secretEnv: { ...sharded, ...kafkaSecret, ...redisUrl },
       // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
       allowFrom: { apps: ['edge-cache'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...redis, ...mysql, ...kafkaPeer, { app: 'cart', ports: [port] }],
+      allowTo: [
+        ...redis,
+        ...mysql,
+        ...kafkaPeer,
+        { app: 'cart', ports: [port] },
+        ...identityProvider,
+      ],
     },
     notification: {
       ...shared,

@@ -1,50 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import { clusterOperators } from '@mela/devstack';
-import type { KubeObject } from '@mela/testkit';
-import {
-  environments,
-  gatewayService,
-  k6RunnerImage,
-  k6Scenarios,
-  loadTestApp,
-  secrets,
-} from '../src/index.js';
+import { synthLoad, type TestRunSpec } from './support.js';
+import { gatewayService, k6RunnerImage, k6Scenarios, secrets } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function synthLoad(): { files: Map<string, string>; objects: KubeObject[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'mela-load-'));
-  try {
-    loadTestApp(environments.dev, dir).synth();
-    const files = new Map(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
-    const objects = [...files.values()].flatMap((text) =>
-      parseAllDocuments(text).map((d) => d.toJS() as KubeObject),
-    );
-    return { files, objects };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-interface TestRunSpec {
-  parallelism: number;
-  script: { configMap: { name: string; file: string } };
-  arguments: string;
-  runner: {
-    image: string;
-    env: {
-      name: string;
-      value?: string;
-      valueFrom?: { secretKeyRef: { name: string; key: string } };
-    }[];
-  };
-}
 
 describe('the k6 load tests for the cluster (charts/load)', () => {
   const { files, objects } = synthLoad();

@@ -8,7 +8,12 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
-import { ForbiddenError, NotFoundError, UnauthorizedError } from './errors.js';
+import {
+  DependencyUnavailableError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+} from './errors.js';
 import { createRouter } from './http.js';
 import { parseInput } from './validation.js';
 
@@ -40,12 +45,36 @@ const claimsSchema = z.object({
   roles: z.array(z.string().min(1).max(32)).max(16).optional(),
 });
 
+/**
+ * The identity provider's public keys, fetched from its JWKS endpoint (cached; fetched again for
+ * an unknown key id, so a key rotation needs no restart). A token naming no key of the set is
+ * not valid (401); an endpoint that cannot be reached or answers nonsense is the provider being
+ * down (503), not the shopper's fault — a 401 would make clients throw good tokens away.
+ */
+function identityProviderKeys(url: URL): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (
+        error instanceof joseErrors.JWKSNoMatchingKey ||
+        error instanceof joseErrors.JWKSMultipleMatchingKeys ||
+        error instanceof joseErrors.JOSENotSupported
+      ) {
+        throw error;
+      }
+      throw new DependencyUnavailableError('identity provider', error);
+    }
+  };
+}
+
 /** Verifies bearer JWTs against a shared secret or a JWKS, checking issuer, audience and expiry. */
 export function createTokenVerifier(options: AuthOptions): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (options.jwksUrl !== undefined) {
-    key = createRemoteJWKSet(new URL(options.jwksUrl));
+    key = identityProviderKeys(new URL(options.jwksUrl));
     algorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
   } else if (options.secret !== undefined) {
     key = new TextEncoder().encode(options.secret);

@@ -20,7 +20,8 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
-    AUTH_JWT_SECRET: testSecret,
+    // Verifying against an identity provider's keys, a service holds no secret.
+    ...(extra['AUTH_JWKS_URL'] === undefined ? { AUTH_JWT_SECRET: testSecret } : {}),
     ...extra,
   };
 }
