@@ -58,11 +58,12 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const relay = config.outbox.enabled
     ? new OutboxRelay({
         db,
-        producer: kafka.producer({
-          idempotent: true,
-          maxInFlightRequests: 1,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        }),
+        producer: () =>
+          kafka.producer({
+            idempotent: true,
+            maxInFlightRequests: 1,
+            createPartitioner: Partitioners.DefaultPartitioner,
+          }),
         logger,
         registry,
         pollMs: config.outbox.pollMs,

@@ -9,7 +9,14 @@ import { jsonText } from './sql-values.js';
 
 export interface OutboxRelayOptions {
   readonly db: ShardedDatabase;
-  readonly producer: Producer;
+  /**
+   * Makes the idempotent producer. After a failed publish the relay starts over with a new one
+   * (a new producer id): kafkajs keeps the old one's sequence numbers across a reconnect, and a
+   * batch lost with the broker leaves a gap the broker refuses for good
+   * (OUT_OF_ORDER_SEQUENCE_NUMBER, tulios/kafkajs#598) — `npm run drill` found every email
+   * stopping after Kafka restarted, until the order service itself was restarted.
+   */
+  readonly producer: () => Producer;
   readonly logger: Logger;
   readonly registry: Registry;
   /** @default 'customer' */
@@ -38,8 +45,8 @@ export class OutboxRelay {
   readonly #keyspace: string;
   readonly #loops: Promise<void>[] = [];
   #stopping = false;
-  #connected = false;
-  #connecting: Promise<void> | undefined;
+  /** The producer in use, connected; none after a failure until the next publish. */
+  #producer: Promise<Producer> | undefined;
   readonly #wakers = new Set<() => void>();
   readonly #metrics: {
     readonly published: Counter<'shard'>;
@@ -104,7 +111,7 @@ export class OutboxRelay {
     this.#stopping = true;
     this.nudge();
     await Promise.all(this.#loops);
-    if (this.#connected) await this.#options.producer.disconnect().catch(() => undefined);
+    await this.#dropProducer();
   }
 
   async #lead(shard: string): Promise<void> {
@@ -166,8 +173,7 @@ export class OutboxRelay {
             { err: error, shard, waiting: rows.length },
             'publishing the outbox failed; the events wait and are retried',
           );
-          this.#connected = false;
-          await this.#options.producer.disconnect().catch(() => undefined);
+          await this.#dropProducer();
           await this.#measure(session, shard);
           await this.#sleep(kafkaBackoff);
           kafkaBackoff = Math.min(kafkaBackoff * 2, 5000);
@@ -229,13 +235,22 @@ export class OutboxRelay {
   }
 
   async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
-    const { producer } = this.#options;
-    if (!this.#connected) {
-      // Every shard's loop shares the producer: one connect at a time.
-      this.#connecting ??= producer.connect().finally(() => (this.#connecting = undefined));
-      await this.#connecting;
-      this.#connected = true;
-    }
+    // Every shard's loop shares the producer: one is made and connected at a time.
+    this.#producer ??= (async () => {
+      const made = this.#options.producer();
+      try {
+        await made.connect();
+      } catch (error) {
+        await made.disconnect().catch(() => undefined);
+        throw error;
+      }
+      return made;
+    })();
+    const current = this.#producer;
+    const producer = await current.catch((error: unknown) => {
+      if (this.#producer === current) this.#producer = undefined;
+      throw error;
+    });
     const byTopic = new Map<
       string,
       { key: string; value: string; headers: Record<string, string> }[]
@@ -257,6 +272,14 @@ export class OutboxRelay {
       acks: -1,
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
+  }
+
+  /** Disconnects the producer in use; the next publish makes a new one. */
+  async #dropProducer(): Promise<void> {
+    const dropped = this.#producer;
+    this.#producer = undefined;
+    const producer = await dropped?.catch(() => undefined);
+    await producer?.disconnect().catch(() => undefined);
   }
 
   async #measure(session: ShardSession, shard: string): Promise<void> {
