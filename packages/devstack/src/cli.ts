@@ -25,6 +25,9 @@ const usage = `usage: mela <command>
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
   capacity       the capacity model for --requests-per-day N --peak-factor F; writes the bbd environment
   load           drive the running shop: --scenario flash-sale|shop [--peak N] (npm start first)
+  drill          fault drills against the running shop: each part (mail relay, Kafka, the Redis
+                 servers, a customer shard, an order replica) stopped under shopping and brought
+                 back; what shoppers saw, lost/duplicated/oversold orders (npm start first)
   dlq list|replay  the notification dead letters of the running shop: list them, or send them
                  back to the orders topic (each still has its effect once)
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
@@ -220,6 +223,18 @@ async function main(args: readonly string[]): Promise<number> {
         ...(secret ? { AUTH_JWT_SECRET: secret } : {}),
         MELA_EDGE_PORT: String(topology.edge.port),
       });
+    }
+    case 'drill': {
+      // Against the shop `npm start` runs: its servers, its mailbox, its replicas' pids.
+      const topology = localTopology();
+      return runNode(
+        [
+          '--disable-warning=TimeoutNegativeWarning',
+          join(repoRoot, 'packages/load/dist/src/drill.cli.js'),
+          ...rest,
+        ],
+        { ...localSecrets(), MELA_EDGE_PORT: String(topology.edge.port) },
+      );
     }
     case 'dlq':
       // Against the Kafka `npm start` runs, with the notification service's own settings.

@@ -82,3 +82,6 @@ export {
   startPrometheus,
 } from './prometheus.js';
 export type { RunningPrometheus } from './prometheus.js';
+export { localFaults, replicaCrash } from './faults.js';
+export { mailboxOrderEmails, startMailbox } from './mailbox.js';
+export type { DrillAction, Fault } from './faults.js';

@@ -1,6 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   kafkaBrokers,
@@ -72,39 +79,57 @@ export function seedCatalog(topology: LocalTopology, products = 100_000): void {
 
 interface Running {
   readonly name: string;
-  readonly child: ChildProcess;
+  child: ChildProcess;
   readonly url: string;
 }
 
 /**
  * Runs every replica of every service as a child process (logs in
- * `.mela/logs/<service>-<n>.log`), waits until each is ready, and resolves with a `stop()` that
- * sends SIGTERM and waits for them to drain.
+ * `.mela/logs/<service>-<n>.log`, pid in `.mela/run/<service>-<n>.pid`), waits until each is
+ * ready, and resolves with a `stop()` that sends SIGTERM and waits for them to drain. A replica
+ * that exits on its own (a crash, `npm run drill` killing it) is started again a second later,
+ * as a Deployment's controller would.
  */
 export async function startServices(
   topology: LocalTopology,
 ): Promise<{ readonly urls: Record<string, string>; stop(): Promise<void> }> {
   const running: Running[] = [];
+  let stopping = false;
+  mkdirSync(paths.run, { recursive: true });
+  const spawnReplica = (service: ServiceName, replica: number, name: string): ChildProcess => {
+    const log = paths.log(name);
+    mkdirSync(dirname(log), { recursive: true });
+    const out = createWriteStream(log, { flags: 'a' });
+    const child = spawn(
+      process.execPath,
+      [join(repoRoot, `services/${service}/dist/src/main.js`)],
+      {
+        env: { ...process.env, ...serviceEnvironment(topology, service, replica) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
+        // drains each service once with SIGTERM.
+        detached: true,
+      },
+    );
+    child.stdout.pipe(out);
+    child.stderr.pipe(out);
+    if (child.pid !== undefined) writeFileSync(paths.pid(name), `${String(child.pid)}\n`);
+    child.once('exit', (code, signal) => {
+      rmSync(paths.pid(name), { force: true });
+      if (stopping) return;
+      progress(`${name} exited (${signal ?? `code ${String(code)}`}); starting it again`);
+      setTimeout(() => {
+        const entry = running.find((r) => r.name === name);
+        if (entry && !stopping) entry.child = spawnReplica(service, replica, name);
+      }, 1000).unref();
+    });
+    return child;
+  };
   for (const service of serviceNames) {
     const ports = replicaPorts(topology.services[service]);
     for (const [replica, port] of ports.entries()) {
       const name = `${service}-${String(replica + 1)}`;
-      const log = paths.log(name);
-      mkdirSync(dirname(log), { recursive: true });
-      const out = createWriteStream(log, { flags: 'a' });
-      const child = spawn(
-        process.execPath,
-        [join(repoRoot, `services/${service}/dist/src/main.js`)],
-        {
-          env: { ...process.env, ...serviceEnvironment(topology, service, replica) },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
-          // drains each service once with SIGTERM.
-          detached: true,
-        },
-      );
-      child.stdout.pipe(out);
-      child.stderr.pipe(out);
+      const child = spawnReplica(service, replica, name);
       running.push({ name, child, url: `http://${topology.host}:${String(port)}` });
     }
     const { loadBalancing } = topology.services[service];
@@ -113,9 +138,10 @@ export async function startServices(
     );
   }
   const stop = async () => {
+    stopping = true;
     await Promise.all(
       running.map(async ({ child }) => {
-        if (child.exitCode !== null) return;
+        if (child.exitCode !== null || child.signalCode !== null) return;
         const exited = once(child, 'exit');
         child.kill('SIGTERM');
         await exited;

@@ -2,6 +2,8 @@ export { runLoad, steps } from './driver.js';
 export type { LoadOptions, LoadResult, LoadSample, SaleOutcome, Scenario } from './driver.js';
 export { judge, percentile, summarise, table, Tally } from './stats.js';
 export type { SummaryRow, Verdict } from './stats.js';
+export { runDrills } from './drill.js';
+export type { DrillOptions, DrillReport, DrillRow } from './drill.js';
 export {
   actionRoutes,
   flashSale,

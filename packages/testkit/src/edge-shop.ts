@@ -21,6 +21,8 @@ export interface ShopBehindEdge {
   readonly replicas: Readonly<Record<ShopService, readonly ServiceProcess[]>>;
   /** The orders topic of the test's own (when order runs). */
   readonly topics: TestTopics | undefined;
+  /** Starts replica `index` of `service` again on its port (after the test killed it). */
+  restart(service: ShopService, index: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,13 @@ export interface ShopBehindEdgeOptions {
   readonly replicas?: number;
   /** Variables for every service (over the test's databases, Redis prefixes and topics). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * More variables, once the test's databases exist (e.g. a SHARD_MAP moving one shard to a
+   * server the test owns).
+   */
+  /** A Kafka of the test's own (its topics are made there). @default the shared broker */
+  readonly kafkaBrokers?: readonly string[];
+  readonly prepare?: (shards: TestShards) => Promise<Readonly<Record<string, string>>>;
 }
 
 /**
@@ -43,6 +52,7 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
   const topology = localTopology();
   const services = options.services ?? ['catalog', 'cart', 'order'];
   const count = options.replicas ?? 2;
+  const brokers = options.kafkaBrokers ?? kafkaBrokers(topology);
   const shards = await createTestShards('edge');
   const started: ServiceProcess[] = [];
   let topics: TestTopics | undefined;
@@ -56,7 +66,7 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
   try {
     await insertTestProducts(shards, options.products);
     if (services.includes('order') || services.includes('notification'))
-      topics = await createTestTopics(kafkaBrokers(topology));
+      topics = await createTestTopics(brokers);
     // Ports for the replicas of the services this shop runs; the edge points the others nowhere.
     const ports = {} as Record<ShopService, number[]>;
     const upstreams: Partial<Record<ShopService, EdgeUpstream & { internal: boolean }>> = {};
@@ -86,9 +96,10 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
       ...(edge.internal.catalog ? { CATALOG_URL: `http://${edge.internal.catalog}` } : {}),
       ...(edge.internal.cart ? { CART_URL: `http://${edge.internal.cart}` } : {}),
-      KAFKA_BROKERS: kafkaBrokers(topology).join(','),
+      KAFKA_BROKERS: brokers.join(','),
       ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
       ...options.env,
+      ...(await options.prepare?.(shards)),
     };
     const replicas = { catalog: [], cart: [], order: [], notification: [] } as Record<
       ShopService,
@@ -103,7 +114,14 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
         }),
       );
     }
-    return { url: edge.url, edge, shards, replicas, topics, close };
+    const restart = async (service: ShopService, index: number) => {
+      const port = ports[service][index];
+      if (port === undefined) throw new Error(`${service} has no replica ${String(index)}`);
+      const again = await startService(service, port, env);
+      started.push(again);
+      replicas[service][index] = again;
+    };
+    return { url: edge.url, edge, shards, replicas, topics, restart, close };
   } catch (error) {
     await close();
     throw error;
