@@ -4,6 +4,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Environment } from './environments.js';
 import { gatewayService } from './gateway-chart.js';
+import { dnsEgress, egressTo, nonRootPod } from './pod-policy.js';
 import { secrets } from './services-chart.js';
 
 /** The k6 runner the TestRuns use, pinned (k6 runs the TypeScript scripts as they are). */
@@ -59,7 +60,11 @@ export class LoadTestChart extends Chart {
           parallelism: scenario.parallelism,
           script: { configMap: { name: configMap, file: scenario.script } },
           arguments: `--out experimental-prometheus-rw --tag testid=${scenario.name}`,
+          // Restricted pods the namespace admits, labelled for their NetworkPolicies below.
+          initializer: { ...k6Pod('k6-initializer'), image: k6RunnerImage },
+          starter: k6Pod('k6-starter'),
           runner: {
+            ...k6Pod('k6-runner'),
             image: k6RunnerImage,
             env: [
               { name: 'BASE_URL', value: gateway },
@@ -75,7 +80,73 @@ export class LoadTestChart extends Chart {
         },
       });
     }
+    k6Policies(this, labels);
   }
+}
+
+/** The k6 image's user (`k6`, uid 12345), never root, no privileges. */
+const k6User = 12_345;
+
+/** What a TestRun's pod of one role wears: its labels and a `restricted` security context. */
+function k6Pod(role: 'k6-initializer' | 'k6-starter' | 'k6-runner') {
+  return {
+    metadata: { labels: { 'app.kubernetes.io/name': role, 'app.kubernetes.io/part-of': 'mela' } },
+    securityContext: nonRootPod(k6User, false),
+    containerSecurityContext: {
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
+  };
+}
+
+/**
+ * Under the namespace's default deny: the runners reach the Gateway, Prometheus (remote write)
+ * and DNS, and take the starter's calls on k6's REST API (6565); the starter reaches only
+ * them; the initializer (it inspects the script) nothing.
+ */
+function k6Policies(scope: Construct, labels: Record<string, string>): void {
+  const pods = (name: string) => ({
+    podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
+  });
+  const namespace = (name: string) => ({
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
+  });
+  const restApi = [6565];
+  new k8s.KubeNetworkPolicy(scope, 'k6-runner-policy', {
+    metadata: { name: 'k6-runner', labels },
+    spec: {
+      ...pods('k6-runner'),
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        {
+          from: [pods('k6-starter')],
+          ports: restApi.map((port) => ({
+            port: k8s.IntOrString.fromNumber(port),
+            protocol: 'TCP',
+          })),
+        },
+      ],
+      egress: [
+        dnsEgress,
+        { to: [namespace(gatewayService.namespace)] },
+        egressTo([namespace('monitoring')], [9090]),
+      ],
+    },
+  });
+  new k8s.KubeNetworkPolicy(scope, 'k6-starter-policy', {
+    metadata: { name: 'k6-starter', labels },
+    spec: {
+      ...pods('k6-starter'),
+      policyTypes: ['Ingress', 'Egress'],
+      egress: [dnsEgress, egressTo([pods('k6-runner')], restApi)],
+    },
+  });
+  new k8s.KubeNetworkPolicy(scope, 'k6-initializer-policy', {
+    metadata: { name: 'k6-initializer', labels },
+    spec: { ...pods('k6-initializer'), policyTypes: ['Ingress', 'Egress'] },
+  });
 }
 
 /**

@@ -8,6 +8,7 @@ import { envoyGatewayController } from './gateway-chart.js';
 import { allAddons, type Environment } from './environments.js';
 import { externalPeers } from './external-data.js';
 import { Microservice, type EgressPeer, type MicroserviceProps } from './microservice.js';
+import { namespacePolicies, podSecurityLabels } from './namespace-policy.js';
 import { vitessCluster } from './vitess.js';
 
 /** In-cluster names of what the services connect to (the data-layer chart creates them). */
@@ -218,6 +219,7 @@ export class ServicesChart extends Chart {
       });
     }
     if (addons.keda) notificationScaling(this, env);
+    namespacePolicies(this, env);
   }
 }
 
@@ -289,7 +291,11 @@ export class ClusterChart extends Chart {
       new k8s.KubeNamespace(this, 'namespace', {
         metadata: {
           name: env.namespace,
-          labels: { ...partOf, 'kubernetes.io/metadata.name': env.namespace },
+          labels: {
+            ...partOf,
+            'kubernetes.io/metadata.name': env.namespace,
+            ...podSecurityLabels(env),
+          },
         },
       });
     }

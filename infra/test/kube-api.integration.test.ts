@@ -66,6 +66,11 @@ for (const env of Object.values(environments)) {
       }
 
       assert.deepEqual(refused, []);
+      // The namespace warns for `restricted`: no pod template of Mela's falls short of it.
+      assert.deepEqual(
+        api.warnings.filter((w) => /PodSecurity/.test(w)),
+        [],
+      );
       const kinds = new Set(objects.map((o) => o.kind));
       const addons = env.addons ?? allAddons;
       for (const kind of [

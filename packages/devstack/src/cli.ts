@@ -153,7 +153,7 @@ async function main(args: readonly string[]): Promise<number> {
     }
     case 'cluster': {
       const [action] = rest;
-      if (action === 'up') await clusterUp({ vitess: rest.includes('--vitess') });
+      if (action === 'up') clusterUp({ vitess: rest.includes('--vitess') });
       else if (action === 'down') clusterDown();
       else if (action === 'sim') {
         // The simulated cluster: the control plane's binaries and kwok, built once.

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { goModuleFile, vitessOperatorSource } from './crds.js';
 import { repoRoot } from './paths.js';
 import { hasCommand, progress } from './processes.js';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +44,15 @@ export const clusterOperators: readonly ClusterOperator[] = [
     chart: 'oci://quay.io/strimzi-helm/strimzi-kafka-operator',
     version: '1.2.0',
     namespace: 'strimzi',
-    values: ['--set', 'watchAnyNamespace=true'],
+    // Kafka's pods as Pod Security `restricted` admits them (Mela's namespace enforces it).
+    values: [
+      '--set',
+      'watchAnyNamespace=true',
+      '--set',
+      'extraEnvs[0].name=STRIMZI_POD_SECURITY_PROVIDER_CLASS',
+      '--set',
+      'extraEnvs[0].value=restricted',
+    ],
     provides: ['kafka.strimzi.io'],
   },
   {
@@ -103,13 +114,29 @@ export const vitessOperator = {
   purpose: 'runs the dev-vitess environment’s VitessCluster: vtgate, vttablets, vtctld, VTOrc',
   /** The operator image that manifest runs. */
   version: 'v2.17.1',
-  manifest:
-    'https://raw.githubusercontent.com/vitessio/vitess/v24.0.4/examples/operator/operator.yaml',
+  /** Its manifest, pinned (see `vitessOperatorSource`). */
+  manifest: vitessOperatorSource,
   /** Where the operator runs, and the namespace it watches (Mela's). */
   namespace: 'default',
   watches: 'mela',
   provides: ['planetscale.com'],
 } as const;
+
+/** The Vitess operator's manifest, refused unless it is the pinned one byte for byte. */
+export function pinnedVitessManifest(): string {
+  const { module, version, file, sha256 } = vitessOperator.manifest;
+  const text = readFileSync(goModuleFile(module, version, file), 'utf8');
+  return checkedAgainst(text, sha256, `${module}@${version}/${file}`);
+}
+
+/** `text` when its SHA-256 is `sha256`; otherwise an error naming both. */
+export function checkedAgainst(text: string, sha256: string, what: string): string {
+  const actual = createHash('sha256').update(text).digest('hex');
+  if (actual !== sha256) {
+    throw new Error(`${what}: SHA-256 ${actual}, pinned ${sha256}; refusing to apply it`);
+  }
+  return text;
+}
 
 /**
  * The example manifest made to run the operator in `default` and watch Mela's namespace: it is
@@ -231,16 +258,12 @@ function requireTools(tools: readonly string[]): void {
  * Creates the kind cluster unless it exists and installs (or upgrades) the pinned operators;
  * `vitess` adds the Vitess operator (for `charts/dev-vitess`).
  */
-export async function clusterUp(options: { readonly vitess?: boolean } = {}): Promise<void> {
+export function clusterUp(options: { readonly vitess?: boolean } = {}): void {
   requireTools(['docker', 'kind', 'helm', 'kubectl']);
   const clusters = spawnSync('kind', ['get', 'clusters'], { encoding: 'utf8' }).stdout.split('\n');
   let vitessManifest: string | undefined;
   if (options.vitess === true) {
-    progress(`fetching ${vitessOperator.manifest}`);
-    const response = await fetch(vitessOperator.manifest);
-    if (!response.ok)
-      throw new Error(`${vitessOperator.manifest}: HTTP ${String(response.status)}`);
-    vitessManifest = await response.text();
+    vitessManifest = pinnedVitessManifest();
   }
   const plan = clusterUpPlan(clusters.includes(kindCluster.name), vitessManifest);
   for (const step of plan) runStep(step);

@@ -91,6 +91,18 @@ export function ensureStrimziCrds(): string[] {
 }
 
 /**
+ * The Vitess operator's install manifest (CRDs included): from the Go module proxy (its zip
+ * checked against Go's checksum database; the same file as tag v24.0.4 on GitHub), and pinned
+ * here by its SHA-256 too — `cluster:up -- --vitess` applies nothing else.
+ */
+export const vitessOperatorSource = {
+  module: 'vitess.io/vitess',
+  version: 'v0.24.4',
+  file: 'examples/operator/operator.yaml',
+  sha256: '7f3b765eb01c43b5972f045b797f21efa9c784b76b489f7ba2b0e857becdb09f',
+} as const;
+
+/**
  * The operators' CustomResourceDefinitions the manifests use, taken from their projects' Go
  * modules as the Go module proxy serves them (never written by hand): pinned module versions
  * and the CRD files inside them.
@@ -119,9 +131,9 @@ export const operatorCrds = [
     // The Vitess operator's own module is not served here; Vitess ships the operator's install
     // manifest (CRDs included) in its examples, version-matched to vitess/lite v24.
     operator: 'Vitess operator (the VitessCluster option)',
-    module: 'vitess.io/vitess',
-    version: 'v0.24.4',
-    files: ['examples/operator/operator.yaml'],
+    module: vitessOperatorSource.module,
+    version: vitessOperatorSource.version,
+    files: [vitessOperatorSource.file],
     select: ['vitessclusters.planetscale.com'],
   },
   {

@@ -1,11 +1,13 @@
 export { ensureSystemPackages } from './apt.js';
 export type { SystemRequirement } from './apt.js';
 export {
+  checkedAgainst,
   clusterDown,
   clusterOperators,
   clusterUp,
   clusterUpPlan,
   kindCluster,
+  pinnedVitessManifest,
   vitessOperator,
   vitessOperatorManifest,
 } from './cluster.js';
@@ -16,6 +18,7 @@ export {
   goModuleFile,
   operatorCrds,
   strimziVersion,
+  vitessOperatorSource,
 } from './crds.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';

@@ -3,11 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  checkedAgainst,
   clusterOperators,
   clusterUpPlan,
   goModuleFile,
   kindCluster,
   operatorCrds,
+  pinnedVitessManifest,
   repoRoot,
   strimziVersion,
   vitessOperator,
@@ -77,9 +79,12 @@ describe('npm run cluster:up, as a plan of commands', () => {
     const plan = clusterUpPlan(true, example);
     const install = plan.find((step) => step.stdin !== undefined);
 
-    // Go module v0.24.4 is Vitess release v24.0.4.
-    assert.ok(
-      vitessOperator.manifest.includes(`/v${crds.version.replace(/^v0\.(\d+)\./, '$1.0.')}/`),
+    // The manifest applied is the one whose CRD was checked, byte for byte the pinned one.
+    assert.equal(crds.version, vitessOperator.manifest.version);
+    assert.equal(pinnedVitessManifest(), example);
+    assert.throws(
+      () => checkedAgainst(`${example}\n# changed`, vitessOperator.manifest.sha256, 'the manifest'),
+      /the manifest: SHA-256 [0-9a-f]{64}, pinned [0-9a-f]{64}; refusing to apply it/,
     );
     assert.match(
       manifest,

@@ -49,6 +49,8 @@ export interface OwnKubeApi {
   apply(object: KubeObject): Promise<Record<string, unknown>>;
   /** The object as stored (GET), or a {@link KubeApiError}. */
   read(object: KubeObject): Promise<Record<string, unknown>>;
+  /** Every `Warning` the API answered with so far (Pod Security's among them), in order. */
+  readonly warnings: readonly string[];
   /** What each process wrote so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
@@ -61,7 +63,7 @@ async function call(
   method: string,
   path: string,
   body?: { readonly text: string; readonly type: string },
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; text: string; warnings: string[] }> {
   const answer = await httpRequest(`${server}${path}`, {
     method,
     insecure: true,
@@ -72,11 +74,17 @@ async function call(
     },
     ...(body ? { body: body.text } : {}),
   });
-  return { status: answer.status, text: answer.body };
+  const warning = answer.headers['warning'];
+  return {
+    status: answer.status,
+    text: answer.body,
+    warnings: warning === undefined ? [] : [warning].flat(),
+  };
 }
 
 /** Server-side apply and reads against one API server, finding resources by discovery. */
 function kubeClient(server: string, token: string) {
+  const warnings: string[] = [];
   const discovered = new Map<
     string,
     Promise<{ name: string; kind: string; namespaced: boolean }[]>
@@ -117,14 +125,15 @@ function kubeClient(server: string, token: string) {
     return parsed;
   };
   return {
+    warnings,
     async apply(object: KubeObject) {
       const path = `${await pathOf(object)}?fieldManager=mela-test&force=true`;
-      return answer(
-        await call(server, token, 'PATCH', path, {
-          text: JSON.stringify(object),
-          type: 'application/apply-patch+yaml',
-        }),
-      );
+      const result = await call(server, token, 'PATCH', path, {
+        text: JSON.stringify(object),
+        type: 'application/apply-patch+yaml',
+      });
+      warnings.push(...result.warnings.map((w) => `${object.kind}/${object.metadata.name}: ${w}`));
+      return answer(result);
     },
     async read(object: KubeObject) {
       return answer(await call(server, token, 'GET', await pathOf(object)));
