@@ -6,6 +6,7 @@ import { startOwnRedis, type OwnRedis } from '@mela/testkit';
 import { Redis } from 'ioredis';
 import {
   clientIdCookie,
+  type RateLimiterOptions,
   createClientIds,
   createDevTokenIssuer,
   rateLimiter,
@@ -34,11 +35,40 @@ const rules: readonly RateLimitRule[] = [
 ];
 const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret: testSecret });
 
+/** A private Redis (the tests take it down) and a fail-fast client of it, once connected. */
+async function ownRedisClient(): Promise<{ own: OwnRedis; redis: Redis }> {
+  const own = await startOwnRedis();
+  const redis = new Redis(own.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 100,
+  });
+  redis.on('error', () => undefined);
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  return { own, redis };
+}
+
+/** An app behind the rate limiter over `redis` (the client's address from one trusted hop). */
+function limitedApp(
+  routes: Parameters<typeof startApp>[0],
+  redis: Redis,
+  options: Omit<RateLimiterOptions, 'redis' | 'registry' | 'tokens'>,
+): Promise<RunningApp> {
+  return startApp(routes, { TRUST_PROXY_HOPS: '1' }, undefined, (platform) =>
+    rateLimiter({
+      ...options,
+      redis,
+      registry: platform.metrics.registry,
+      tokens: platform.tokens,
+    }),
+  );
+}
+
 /** Two replicas of one service sharing a Redis, as behind a load balancer. */
 async function replicas(redis: Redis, keyPrefix: string): Promise<RunningApp[]> {
   return Promise.all(
     [0, 1].map(() =>
-      startApp(
+      limitedApp(
         (app) => {
           app.get('/products', (_req, res) => {
             res.json({ ok: true });
@@ -47,16 +77,8 @@ async function replicas(redis: Redis, keyPrefix: string): Promise<RunningApp[]> 
             res.status(201).json({ ok: true });
           });
         },
-        { TRUST_PROXY_HOPS: '1' },
-        undefined,
-        (platform) =>
-          rateLimiter({
-            redis,
-            registry: platform.metrics.registry,
-            tokens: platform.tokens,
-            rules,
-            keyPrefix,
-          }),
+        redis,
+        { rules, keyPrefix },
       ),
     ),
   );
@@ -68,14 +90,7 @@ describe('rate limiting shared by replicas through Redis', () => {
   let apps: RunningApp[];
 
   before(async () => {
-    own = await startOwnRedis();
-    redis = new Redis(own.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => 100,
-    });
-    redis.on('error', () => undefined);
-    if (redis.status !== 'ready') await once(redis, 'ready');
+    ({ own, redis } = await ownRedisClient());
     apps = await replicas(redis, `rl:${randomBytes(3).toString('hex')}:`);
   });
   after(async () => {
@@ -186,10 +201,8 @@ describe('anonymous clients behind one address (carrier-grade NAT)', () => {
   const secret = randomBytes(32).toString('base64url');
 
   before(async () => {
-    own = await startOwnRedis();
-    redis = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    if (redis.status !== 'ready') await once(redis, 'ready');
-    app = await startApp(
+    ({ own, redis } = await ownRedisClient());
+    app = await limitedApp(
       (a) => {
         a.get('/products', (_req, res) => {
           res.set('Cache-Control', 'public, max-age=60').json({ ok: true });
@@ -199,47 +212,42 @@ describe('anonymous clients behind one address (carrier-grade NAT)', () => {
           res.status(body.password === 'right' ? 201 : 401).json({});
         });
       },
-      { TRUST_PROXY_HOPS: '1' },
-      undefined,
-      (platform) =>
-        rateLimiter({
-          redis,
-          registry: platform.metrics.registry,
-          tokens: platform.tokens,
-          clientIds: createClientIds(secret),
-          keyPrefix: `rl:${randomBytes(3).toString('hex')}:`,
-          rules: [
-            {
-              name: 'products',
-              method: 'GET',
-              path: '/products',
-              points: 10,
-              windowSeconds: 60,
-              onStoreFailure: 'open',
-              clientsPerAddress: 2,
-            },
-            {
-              name: 'login-failures',
-              method: 'POST',
-              path: '/login',
-              per: 'account',
-              account: (req) => (req.body as { user?: string }).user,
-              counts: 'failures',
-              points: 3,
-              windowSeconds: 60,
-              onStoreFailure: 'closed',
-            },
-            {
-              name: 'login',
-              method: 'POST',
-              path: '/login',
-              per: 'address',
-              points: 12,
-              windowSeconds: 60,
-              onStoreFailure: 'closed',
-            },
-          ],
-        }),
+      redis,
+      {
+        clientIds: createClientIds(secret),
+        keyPrefix: `rl:${randomBytes(3).toString('hex')}:`,
+        rules: [
+          {
+            name: 'products',
+            method: 'GET',
+            path: '/products',
+            points: 10,
+            windowSeconds: 60,
+            onStoreFailure: 'open',
+            clientsPerAddress: 2,
+          },
+          {
+            name: 'login-failures',
+            method: 'POST',
+            path: '/login',
+            per: 'account',
+            account: (req) => (req.body as { user?: string }).user,
+            counts: 'failures',
+            points: 3,
+            windowSeconds: 60,
+            onStoreFailure: 'closed',
+          },
+          {
+            name: 'login',
+            method: 'POST',
+            path: '/login',
+            per: 'address',
+            points: 12,
+            windowSeconds: 60,
+            onStoreFailure: 'closed',
+          },
+        ],
+      },
     );
   });
   after(async () => {
@@ -341,9 +349,7 @@ describe('the default rules (a newcomer signing in from one address)', () => {
   let app: RunningApp;
 
   before(async () => {
-    own = await startOwnRedis();
-    redis = new Redis(own.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    if (redis.status !== 'ready') await once(redis, 'ready');
+    ({ own, redis } = await ownRedisClient());
     app = await startApp(
       () => undefined,
       {
