@@ -197,6 +197,19 @@ const unavailable = problem(
 );
 
 /**
+ * Connections per worker: a checkout waiting in the room holds five (the shopper's, and both
+ * ends of each unix-socket hop), and the room holds up to its burst (10,000). A flash sale of
+ * `npm run load` ran out at 4,096 ("worker_connections are not enough") and reset checkouts.
+ */
+const workerConnections = 65_536;
+/**
+ * Pending connections on the room's unix sockets: 2,000 checkouts at once overflowed nginx's
+ * default (511; `connect() failed (11: Resource temporarily unavailable)`, answered 503). The
+ * kernel caps it at net.core.somaxconn (4,096 on Debian 12).
+ */
+const socketBacklog = 4096;
+
+/**
  * The checkout waiting room, three hops inside nginx because nginx limits requests before it
  * checks access: the public location verifies the token (`auth_request` to the catalog) and
  * hands the checkout on with the user's key; the first inner server counts that user's places
@@ -240,7 +253,7 @@ function waitingRoom(
   ];
   const servers = [
     'server {',
-    `  listen unix:${sockets.user};`,
+    `  listen unix:${sockets.user} backlog=${String(socketBacklog)};`,
     ...indent(
       location('= /api/orders', [
         `if (${headerVariable('$http_', principalHeader)} = "") { return 401; }`,
@@ -271,7 +284,7 @@ function waitingRoom(
     ),
     '}',
     'server {',
-    `  listen unix:${sockets.queue};`,
+    `  listen unix:${sockets.queue} backlog=${String(socketBacklog)};`,
     ...indent(
       location('= /api/orders', [
         `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
@@ -469,8 +482,9 @@ export function nginxConfig(options: EdgeOptions): string {
     `worker_processes ${String(options.workerProcesses ?? 'auto')};`,
     `pid ${dirs.pidFile};`,
     `error_log ${logs.error} warn;`,
+    `worker_rlimit_nofile ${String(workerConnections * 2)};`,
     'events {',
-    '  worker_connections 4096;',
+    `  worker_connections ${String(workerConnections)};`,
     '}',
     ...http,
     '',
