@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { repoRoot } from '@mela/devstack';
-import { freePort, httpRequest, stopChild, until } from '@mela/testkit';
+import { deadPorts, httpRequest, stopChild, until } from '@mela/testkit';
 
 /**
  * `npm start` as a newcomer runs it (the devstack CLI behind it), on ports of the test's own:
@@ -18,16 +18,21 @@ describe('npm start: the whole shop behind the edge', () => {
   after(() => Promise.all(children.map((child) => stopChild(child, 'SIGINT'))));
 
   it('when it says the shop is running, then the storefront and the API answer through the edge; Ctrl-C stops everything', async () => {
-    const ports = {
-      MELA_EDGE_PORT: await freePort(),
-      MELA_CATALOG_PORT: await freePort(),
-      MELA_CART_PORT: await freePort(),
-      MELA_ORDER_PORT: await freePort(),
-      MELA_NOTIFICATION_PORT: await freePort(),
-      MELA_MAILBOX_SMTP_PORT: await freePort(),
-      MELA_MAILBOX_HTTP_PORT: await freePort(),
-      MELA_PROMETHEUS_PORT: await freePort(),
-    };
+    const names = [
+      'MELA_EDGE_PORT',
+      'MELA_CATALOG_PORT',
+      'MELA_CART_PORT',
+      'MELA_ORDER_PORT',
+      'MELA_NOTIFICATION_PORT',
+      'MELA_MAILBOX_SMTP_PORT',
+      'MELA_MAILBOX_HTTP_PORT',
+      'MELA_PROMETHEUS_PORT',
+    ] as const;
+    const free = await deadPorts(names.length);
+    const ports = Object.fromEntries(names.map((name, i) => [name, free[i] ?? 0])) as Record<
+      (typeof names)[number],
+      number
+    >;
     const child = spawn(
       process.execPath,
       [

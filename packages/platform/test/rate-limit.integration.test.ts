@@ -15,15 +15,16 @@ import {
 } from '../src/index.js';
 import { sample, startApp, testSecret, type RunningApp } from './support.js';
 
+const products: RateLimitRule = {
+  name: 'products',
+  method: 'GET',
+  path: '/products',
+  points: 10,
+  windowSeconds: 60,
+  onStoreFailure: 'open',
+};
 const rules: readonly RateLimitRule[] = [
-  {
-    name: 'products',
-    method: 'GET',
-    path: '/products',
-    points: 10,
-    windowSeconds: 60,
-    onStoreFailure: 'open',
-  },
+  products,
   {
     name: 'orders',
     method: 'POST',
@@ -217,15 +218,7 @@ describe('anonymous clients behind one address (carrier-grade NAT)', () => {
         clientIds: createClientIds(secret),
         keyPrefix: `rl:${randomBytes(3).toString('hex')}:`,
         rules: [
-          {
-            name: 'products',
-            method: 'GET',
-            path: '/products',
-            points: 10,
-            windowSeconds: 60,
-            onStoreFailure: 'open',
-            clientsPerAddress: 2,
-          },
+          { ...products, clientsPerAddress: 2 },
           {
             name: 'login-failures',
             method: 'POST',

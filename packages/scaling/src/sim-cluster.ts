@@ -110,7 +110,10 @@ export async function startSimCluster(options: {
   const kwok = ensureKwok();
   const { dir } = options;
   mkdirSync(dir, { recursive: true });
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  // Distinct: one after another, the kernel may hand out a port it just gave.
+  const picked = new Set<number>();
+  while (picked.size < 3) picked.add(await freePort());
+  const [etcdPort = 0, peerPort = 0, apiPort = 0] = [...picked];
   const credentials = controlPlaneCredentials(dir);
   const { token, keyFile } = credentials;
   const server = `https://127.0.0.1:${String(apiPort)}`;

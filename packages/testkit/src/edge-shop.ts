@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { EdgeUpstream } from '@mela/edge';
 import { cartRedisUrl, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { startOwnEdge, type OwnEdge } from './edge.js';
-import { deadPort } from './network.js';
+import { deadPorts } from './network.js';
 import { startService, type ServiceProcess } from './services.js';
 import { createTestShards, type TestShards } from './shards.js';
 import { createTestTopics, insertTestProducts, type TestProduct, type TestTopics } from './shop.js';
@@ -70,9 +70,9 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
     // Ports for the replicas of the services this shop runs; the edge points the others nowhere.
     const ports = {} as Record<ShopService, number[]>;
     const upstreams: Partial<Record<ShopService, EdgeUpstream & { internal: boolean }>> = {};
-    for (const name of services) {
-      ports[name] = [];
-      for (let i = 0; i < count; i += 1) ports[name].push(await deadPort());
+    const free = await deadPorts(services.length * count);
+    for (const [index, name] of services.entries()) {
+      ports[name] = free.slice(index * count, (index + 1) * count);
       if (name === 'notification') continue;
       upstreams[name] = {
         servers: ports[name].map((port) => `127.0.0.1:${String(port)}`),

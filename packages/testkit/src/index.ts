@@ -12,7 +12,7 @@ export { startShopBehindEdge } from './edge-shop.js';
 export type { ShopBehindEdge, ShopBehindEdgeOptions } from './edge-shop.js';
 export { startOwnKafka } from './kafka.js';
 export type { OwnKafka } from './kafka.js';
-export { blackHole, deadPort, deadPort as freePort } from './network.js';
+export { blackHole, deadPort, deadPorts, deadPort as freePort } from './network.js';
 export { stopChild } from './process.js';
 export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareKafkaNode } from '@mela/devstack';
-import { deadPort } from './network.js';
+import { deadPorts } from './network.js';
 import { stopChild } from './process.js';
 import { listening } from './redis.js';
 import { until } from './wait.js';
@@ -24,7 +24,7 @@ export interface OwnKafka {
  * directory — for tests that take Kafka down without disturbing the shared one.
  */
 export async function startOwnKafka(): Promise<OwnKafka> {
-  const [port, controllerPort] = [await deadPort(), await deadPort()];
+  const [port = 0, controllerPort = 0] = await deadPorts(2);
   const dir = mkdtempSync(join(tmpdir(), 'mela-kafka-'));
   const node = prepareKafkaNode({
     host: '127.0.0.1',

@@ -9,7 +9,7 @@ import {
   kubeApiserverArgs,
 } from '@mela/devstack';
 import { httpRequest } from './http.js';
-import { deadPort } from './network.js';
+import { deadPorts } from './network.js';
 import { stopChild } from './process.js';
 import { until } from './wait.js';
 
@@ -148,7 +148,7 @@ function kubeClient(server: string, token: string) {
 export async function startOwnKubeApi(): Promise<OwnKubeApi> {
   const binaries = ensureKubeBinaries();
   const dir = mkdtempSync(join(tmpdir(), 'mela-kube-'));
-  const [etcdPort, peerPort, apiPort] = [await deadPort(), await deadPort(), await deadPort()];
+  const [etcdPort = 0, peerPort = 0, apiPort = 0] = await deadPorts(3);
   const credentials = controlPlaneCredentials(dir);
   const { token } = credentials;
   let output = '';

@@ -11,6 +11,29 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
+/**
+ * `count` different loopback ports nothing listens on, for a server that needs several: held
+ * open together while they are picked (one after another, the kernel may hand out a port it
+ * just gave — a kube-apiserver once got etcd's peer port).
+ */
+export async function deadPorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer().listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(
+    servers.map(async (server) => {
+      server.close();
+      await once(server, 'close');
+    }),
+  );
+  return ports;
+}
+
 /** A loopback server that accepts connections and never answers, like a hung server. */
 export async function blackHole(): Promise<{ readonly port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
