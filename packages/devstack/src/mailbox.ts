@@ -95,9 +95,9 @@ export async function startMailbox(topology: LocalTopology): Promise<{ close(): 
  * named after their arrival time): each call reads only the files that arrived since the last
  * and answers order id (`X-Mela-Order-ID`) → how many emails.
  */
-export function mailboxOrderEmails(sinceMs: number): () => ReadonlyMap<string, number> {
+export function mailboxOrderEmails(sinceMs: number): () => ReadonlyMap<string, readonly string[]> {
   const dir = join(stateDir, 'mailbox');
-  const counts = new Map<string, number>();
+  const counts = new Map<string, string[]>();
   const read = new Set<string>();
   return () => {
     if (!existsSync(dir)) return counts;
@@ -108,7 +108,8 @@ export function mailboxOrderEmails(sinceMs: number): () => ReadonlyMap<string, n
       read.add(file);
       const mail = readFileSync(join(dir, file), 'utf8');
       const id = /^X-Mela-Order-ID: (.+)$/im.exec(mail)?.[1]?.trim();
-      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+      const messageId = /^Message-ID: (.+)$/im.exec(mail)?.[1]?.trim() ?? file;
+      if (id !== undefined) counts.set(id, [...(counts.get(id) ?? []), messageId]);
     }
     return counts;
   };

@@ -114,7 +114,7 @@ process.stdout.write(
     `orders: ${String(report.acknowledged)} acknowledged, ${String(report.lost)} lost, ${String(report.duplicateOrders)} duplicated; units oversold ${String(report.oversold)}, held by unfinished checkouts ${String(report.unitsHeld)}`,
     ...(report.emails
       ? [
-          `emails: ${String(report.emails.delivered)} delivered, ${String(report.emails.duplicated)} duplicated, ${String(report.emails.missing)} missing`,
+          `emails: ${String(report.emails.delivered)} delivered, ${String(report.emails.duplicated)} duplicated, ${String(report.emails.missing)} missing; ${String(report.emails.resent)} resent with the same Message-ID`,
         ]
       : []),
     '',

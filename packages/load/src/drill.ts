@@ -23,7 +23,7 @@ export interface DrillOptions {
    * The notifications each order id has had so far (emails in the mailbox): to count lost and
    * duplicated effects. Without it, effects are not checked.
    */
-  readonly effects?: () => ReadonlyMap<string, number> | Promise<ReadonlyMap<string, number>>;
+  readonly effects?: () => OrderEmails | Promise<OrderEmails>;
   readonly log?: (line: string) => void;
 }
 
@@ -57,12 +57,25 @@ export interface DrillReport {
   readonly oversold: number;
   /** Units taken from stock that no acknowledged order holds (reservations still to expire). */
   readonly unitsHeld: number;
-  readonly emails?: {
-    readonly delivered: number;
-    readonly duplicated: number;
-    readonly missing: number;
-  };
+  readonly emails?: EmailCount;
   readonly verdicts: readonly Verdict[];
+}
+
+/** The Message-ID of every email each order id has had so far, one entry per copy received. */
+export type OrderEmails = ReadonlyMap<string, readonly string[]>;
+
+export interface EmailCount {
+  /** Acknowledged orders with an email. */
+  readonly delivered: number;
+  /** Orders with more than one distinct email: a second effect. */
+  readonly duplicated: number;
+  /**
+   * Extra copies of an email already received, with its Message-ID: the send was cut off after
+   * the relay took the message and before the notifier recorded it (a shard or the relay
+   * killed right then), so it was sent again as the same message, which a mail system drops.
+   */
+  readonly resent: number;
+  readonly missing: number;
 }
 
 interface Window {
@@ -275,7 +288,7 @@ export async function runDrills(options: DrillOptions): Promise<DrillReport> {
       ? [
           {
             objective: 'emails: each acknowledged order exactly once',
-            measured: `${String(emails.delivered)} delivered, ${String(emails.duplicated)} duplicated, ${String(emails.missing)} missing`,
+            measured: `${String(emails.delivered)} delivered, ${String(emails.duplicated)} duplicated, ${String(emails.missing)} missing (${String(emails.resent)} resent with the same Message-ID)`,
             met: emails.duplicated === 0 && emails.missing === 0,
           },
         ]
@@ -326,7 +339,7 @@ async function recovery(
     let effects = true;
     if (served && options.effects && window.ordersIds.length > 0) {
       const seen = await options.effects();
-      effects = window.ordersIds.every((id) => (seen.get(id) ?? 0) > 0);
+      effects = window.ordersIds.every((id) => (seen.get(id)?.length ?? 0) > 0);
     }
     if (served && effects) return (performance.now() - restoring) / 1000;
     if (performance.now() > deadline) return undefined;
@@ -426,16 +439,18 @@ async function checkEmails(
   effects: NonNullable<DrillOptions['effects']>,
   acknowledged: readonly Acknowledged[],
   settleMs: number,
-): Promise<{ delivered: number; duplicated: number; missing: number }> {
+): Promise<EmailCount> {
   const deadline = performance.now() + settleMs;
   for (;;) {
     const seen = await effects();
-    const counts = acknowledged.map((o) => seen.get(o.orderId) ?? 0);
-    const missing = counts.filter((c) => c === 0).length;
+    const copies = acknowledged.map((o) => seen.get(o.orderId) ?? []);
+    const missing = copies.filter((c) => c.length === 0).length;
     if (missing === 0 || performance.now() > deadline) {
+      const distinct = copies.map((c) => new Set(c).size);
       return {
-        delivered: counts.filter((c) => c > 0).length,
-        duplicated: counts.filter((c) => c > 1).length,
+        delivered: distinct.filter((d) => d > 0).length,
+        duplicated: distinct.filter((d) => d > 1).length,
+        resent: copies.reduce((sum, c, i) => sum + c.length - (distinct[i] ?? 0), 0),
         missing,
       };
     }

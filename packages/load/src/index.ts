@@ -3,7 +3,7 @@ export type { LoadOptions, LoadResult, LoadSample, SaleOutcome, Scenario } from 
 export { judge, percentile, summarise, table, Tally } from './stats.js';
 export type { SummaryRow, Verdict } from './stats.js';
 export { runDrills } from './drill.js';
-export type { DrillOptions, DrillReport, DrillRow } from './drill.js';
+export type { DrillOptions, DrillReport, DrillRow, EmailCount, OrderEmails } from './drill.js';
 export {
   actionRoutes,
   flashSale,

@@ -21,7 +21,7 @@ import { runDrills, type DrillReport } from '../src/index.js';
  */
 describe('fault drills against the shop behind the edge', () => {
   const secret = randomBytes(32).toString('hex');
-  const emails = new Map<string, number>();
+  const emails = new Map<string, string[]>();
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   let redis: OwnRedis;
   let shard: OwnMariaDb;
@@ -35,7 +35,7 @@ describe('fault drills against the shop behind the edge', () => {
       port,
       onMessage: (mail) => {
         const id = mail.header('X-Mela-Order-ID');
-        emails.set(id, (emails.get(id) ?? 0) + 1);
+        emails.set(id, [...(emails.get(id) ?? []), mail.header('Message-ID')]);
       },
     });
 
@@ -120,11 +120,11 @@ describe('fault drills against the shop behind the edge', () => {
     assert.equal(report.lost, 0);
     assert.equal(report.duplicateOrders, 0);
     assert.equal(report.oversold, 0);
-    assert.deepEqual(report.emails, {
-      delivered: report.acknowledged,
-      duplicated: 0,
-      missing: 0,
-    });
+    const { resent, ...emails } = report.emails ?? { resent: 0 };
+    assert.deepEqual(emails, { delivered: report.acknowledged, duplicated: 0, missing: 0 });
+    // A send cut off between the relay taking it and the delivery log (the relay or the shard
+    // killed right then) goes again with its Message-ID: at most one per partition per fault.
+    assert.ok(resent <= 3 * report.rows.length, `${String(resent)} emails resent`);
     assert.deepEqual(
       report.verdicts.filter((v) => !v.met),
       [],
