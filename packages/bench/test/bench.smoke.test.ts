@@ -6,28 +6,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { scratchDatabase, shardServer, type ScratchDatabase } from '@mela/schema';
-import { localShardMap, localTopology, redisUrl } from '@mela/topology';
+import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
+import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
+import { createConnection } from 'mysql2/promise';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** The benchmark harness end to end, for a second per target: it runs, measures and reports. */
 describe('npm run bench, as a smoke run', () => {
   const topology = localTopology();
-  let database: ScratchDatabase | undefined;
+  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
+  const database = `t_bench_${randomBytes(4).toString('hex')}`;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    database = await scratchDatabase(shardServer('commerce', 0, topology), {
-      prefix: 't_bench',
-      keyspace: 'commerce',
-      topology,
-    });
+    assert.ok(server);
+    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
+    await admin.query(`CREATE DATABASE \`${database}\``);
+    await admin.changeUser({ database });
+    await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
+    await admin.end();
     env = {
       ...process.env,
       SHARD_MAP: JSON.stringify({
         ...localShardMap(topology),
-        commerce: { '0': database.url },
+        commerce: { '0': mysqlUrl(topology, server, database) },
       }),
       REDIS_URL: redisUrl(topology),
       AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
@@ -39,7 +42,12 @@ describe('npm run bench, as a smoke run', () => {
     );
     assert.equal(seed.status, 0, seed.stderr);
   });
-  after(() => database?.drop());
+  after(async () => {
+    assert.ok(server);
+    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await admin.end();
+  });
 
   it('then it prints the side-by-side table with ratios and saves the figures', () => {
     const out = mkdtempSync(join(tmpdir(), 'mela-bench-'));

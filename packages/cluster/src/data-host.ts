@@ -10,7 +10,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  until,
+  waitFor,
 } from '@mela/devstack';
 import { quiet, type NodeNetwork } from './host-network.js';
 
@@ -90,11 +90,11 @@ export async function dataHostUp(net: NodeNetwork, host: DataHost): Promise<void
       env: env(host),
     });
   }
-  await until(
-    () => isListening(host.topology.mailbox.smtpPort, host.address),
+  await waitFor(
     'the data host’s mailbox',
+    () => isListening(host.topology.mailbox.smtpPort, host.address),
     20_000,
-    { logFile: paths.log(mailbox) },
+    paths.log(mailbox),
   );
 }
 

@@ -63,8 +63,7 @@ export {
   startDetached,
   stopProcess,
   untilSignal,
-  until,
-  type UntilOptions,
+  waitFor,
 } from './processes.js';
 export { redisArguments, redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';

@@ -7,7 +7,7 @@ import { ruleFile } from '@mela/observability';
 import { replicaPorts, serviceNames, type LocalTopology } from '@mela/topology';
 import type { SystemRequirement } from './apt.js';
 import { stateDir } from './paths.js';
-import { run, until } from './processes.js';
+import { run, waitFor } from './processes.js';
 
 /** Debian's Prometheus (with promtool). */
 export const prometheusRequirements: readonly SystemRequirement[] = [
@@ -87,7 +87,8 @@ export async function startPrometheus(options: {
     { stdio: ['ignore', out, out], detached: true },
   );
   closeSync(out);
-  await until(
+  await waitFor(
+    'Prometheus',
     async () => {
       if (child.exitCode !== null)
         throw new Error(`prometheus exited with ${String(child.exitCode)}`);
@@ -96,9 +97,8 @@ export async function startPrometheus(options: {
         () => false,
       );
     },
-    'Prometheus',
     30_000,
-    { logFile: log },
+    log,
   );
   return {
     url,

@@ -20,7 +20,7 @@ import {
   type ServiceName,
 } from '@mela/topology';
 import { paths, repoRoot, stateDir } from './paths.js';
-import { progress, run, until } from './processes.js';
+import { progress, run, waitFor } from './processes.js';
 
 /** The variables `.mela/local.env` holds (the dev JWT secret, dev tokens on), made by scripts/run.sh. */
 export function localSecrets(): Record<string, string> {
@@ -151,7 +151,8 @@ export async function startServices(
   try {
     await Promise.all(
       running.map(({ name, child, url }) =>
-        until(
+        waitFor(
+          `${name} to be ready`,
           async () => {
             if (child.exitCode !== null)
               throw new Error(
@@ -159,9 +160,8 @@ export async function startServices(
               );
             return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
           },
-          `${name} to be ready`,
           60_000,
-          { logFile: paths.log(name) },
+          paths.log(name),
         ),
       ),
     );

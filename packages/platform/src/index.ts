@@ -39,7 +39,6 @@ export { Health } from './health.js';
 export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health.js';
 export {
   createHttpApp,
-  domainProblems,
   createRouter,
   problemHandler,
   problemMediaType,

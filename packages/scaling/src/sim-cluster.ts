@@ -17,7 +17,7 @@ import {
   goModuleFile,
   kubeApiserverArgs,
   kwokVersion,
-  until,
+  waitFor,
   type Manifest,
 } from '@mela/devstack';
 import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
@@ -180,9 +180,12 @@ export async function startSimCluster(options: {
     const config = new KubeConfig();
     config.loadFromFile(kubeconfig);
     const core = config.makeApiClient(CoreV1Api);
-    await until(() => apiServerAnswers(core), 'the API server', 60_000, {
-      context: () => output.slice(-3000),
-    });
+    await waitUntil(
+      'the API server',
+      () => apiServerAnswers(core),
+      60_000,
+      () => output,
+    );
     const common = [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0'];
     launch('kube-controller-manager', binaries.kubeControllerManager, [
       ...common,
@@ -205,11 +208,11 @@ export async function startSimCluster(options: {
     ]);
     const apply = (list: readonly Manifest[]) => applyServerSide(config, list);
     const certs = join(dir, 'certs');
-    await until(
-      () => Promise.resolve(existsSync(join(certs, 'apiserver.key'))),
+    await waitUntil(
       'the API server’s certificate',
+      () => Promise.resolve(existsSync(join(certs, 'apiserver.key'))),
       10_000,
-      { context: () => output.slice(-3000) },
+      () => output,
     );
     const host = adapterHost();
     adapter = await startMetricsAdapter({
@@ -254,7 +257,8 @@ export async function startSimCluster(options: {
           }) satisfies Manifest,
       ),
     ]);
-    await until(
+    await waitUntil(
+      'the nodes to be Ready',
       async () => {
         const nodes = (await core.listNode()).items;
         return (
@@ -264,15 +268,26 @@ export async function startSimCluster(options: {
           )
         );
       },
-      'the nodes to be Ready',
       30_000,
-      { context: () => output.slice(-3000) },
+      () => output,
     );
     return { kubeconfig, config, apply, output: () => output, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/** devstack's waitFor, with what the processes wrote last when it gives up. */
+function waitUntil(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
+  return waitFor(what, probe, timeoutMs).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${output().slice(-3000)}`, { cause: error });
+  });
 }
 
 /** The kinds of Mela's manifests the simulated cluster runs (no data layer, no operators). */

@@ -1,7 +1,6 @@
 import { type Router, type Request } from 'express';
 import {
   createRouter,
-  domainProblems,
   parseInput,
   principalOf,
   requireUser,
@@ -15,7 +14,6 @@ import {
   type CartLimits,
 } from '../domain/cart.js';
 import type { CartService } from '../domain/cart.service.js';
-import { cartProblem } from './problems.js';
 
 const itemParams = z.object({ productId: productIdSchema });
 
@@ -55,6 +53,5 @@ export function cartRoutes(options: {
     await carts.clear(user(req));
     res.status(204).end();
   });
-  router.use(domainProblems(cartProblem(options.limits)));
   return router;
 }
