@@ -5,7 +5,14 @@ import type { Construct } from 'constructs';
 import { nginxConfig, type EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { Environment } from './environments.js';
-import { dnsEgress, egressTo, lockedContainer, nonRootPod } from './pod-policy.js';
+import {
+  dnsEgress,
+  egressTo,
+  lockedContainer,
+  namespacePeer,
+  nonRootPod,
+  tcpPorts,
+} from './pod-policy.js';
 
 /** The edge cache in a cluster: its name (Deployment, Service) and port. */
 export const edgeCache = { name: 'edge-cache', port: 8080 } as const;
@@ -128,14 +135,8 @@ export class EdgeCacheChart extends Chart {
         policyTypes: ['Ingress', 'Egress'],
         ingress: [
           {
-            from: [
-              {
-                namespaceSelector: {
-                  matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' },
-                },
-              },
-            ],
-            ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
+            from: [namespacePeer('envoy-gateway-system')],
+            ports: tcpPorts([port]),
           },
         ],
         egress: [

@@ -4,7 +4,16 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import type { Environment } from './environments.js';
 import { gatewayService } from './gateway-chart.js';
-import { dnsEgress, egressTo, nonRootPod } from './pod-policy.js';
+import {
+  appPeer,
+  appSelector,
+  dnsEgress,
+  egressTo,
+  lockedContainer,
+  namespacePeer,
+  nonRootPod,
+  tcpPorts,
+} from './pod-policy.js';
 import { secrets } from './services-chart.js';
 
 /** The k6 runner the TestRuns use, pinned (k6 runs the TypeScript scripts as they are). */
@@ -92,12 +101,8 @@ function k6Pod(role: 'k6-initializer' | 'k6-starter' | 'k6-runner') {
   return {
     metadata: { labels: { 'app.kubernetes.io/name': role, 'app.kubernetes.io/part-of': 'mela' } },
     securityContext: nonRootPod(k6User, false),
-    containerSecurityContext: {
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-    },
+    // k6 writes to its filesystem: the locked container but for a read-only root.
+    containerSecurityContext: { ...lockedContainer, readOnlyRootFilesystem: false },
   };
 }
 
@@ -107,45 +112,34 @@ function k6Pod(role: 'k6-initializer' | 'k6-starter' | 'k6-runner') {
  * them; the initializer (it inspects the script) nothing.
  */
 function k6Policies(scope: Construct, labels: Record<string, string>): void {
-  const pods = (name: string) => ({
-    podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
-  });
-  const namespace = (name: string) => ({
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
-  });
   const restApi = [6565];
   new k8s.KubeNetworkPolicy(scope, 'k6-runner-policy', {
     metadata: { name: 'k6-runner', labels },
     spec: {
-      ...pods('k6-runner'),
+      podSelector: appSelector('k6-runner'),
       policyTypes: ['Ingress', 'Egress'],
-      ingress: [
-        {
-          from: [pods('k6-starter')],
-          ports: restApi.map((port) => ({
-            port: k8s.IntOrString.fromNumber(port),
-            protocol: 'TCP',
-          })),
-        },
-      ],
+      ingress: [{ from: [appPeer('k6-starter')], ports: tcpPorts(restApi) }],
       egress: [
         dnsEgress,
-        { to: [namespace(gatewayService.namespace)] },
-        egressTo([namespace('monitoring')], [9090]),
+        { to: [namespacePeer(gatewayService.namespace)] },
+        egressTo([namespacePeer('monitoring')], [9090]),
       ],
     },
   });
   new k8s.KubeNetworkPolicy(scope, 'k6-starter-policy', {
     metadata: { name: 'k6-starter', labels },
     spec: {
-      ...pods('k6-starter'),
+      podSelector: appSelector('k6-starter'),
       policyTypes: ['Ingress', 'Egress'],
-      egress: [dnsEgress, egressTo([pods('k6-runner')], restApi)],
+      egress: [dnsEgress, egressTo([appPeer('k6-runner')], restApi)],
     },
   });
   new k8s.KubeNetworkPolicy(scope, 'k6-initializer-policy', {
     metadata: { name: 'k6-initializer', labels },
-    spec: { ...pods('k6-initializer'), policyTypes: ['Ingress', 'Egress'] },
+    spec: {
+      podSelector: appSelector('k6-initializer'),
+      policyTypes: ['Ingress', 'Egress'],
+    },
   });
 }
 
@@ -157,10 +151,6 @@ function k6Policies(scope: Construct, labels: Record<string, string>): void {
  */
 function runnerTokens(env: Environment): k8s.EnvVar[] {
   const { tokens } = env;
-  const claims = [
-    { name: 'AUTH_JWT_ISSUER', value: tokens.issuer },
-    { name: 'AUTH_JWT_AUDIENCE', value: tokens.audience },
-  ];
   if (tokens.kind === 'jwks') {
     return [
       {
@@ -172,7 +162,8 @@ function runnerTokens(env: Environment): k8s.EnvVar[] {
     ];
   }
   return [
-    ...claims,
+    { name: 'AUTH_JWT_ISSUER', value: tokens.issuer },
+    { name: 'AUTH_JWT_AUDIENCE', value: tokens.audience },
     {
       name: 'AUTH_JWT_SECRET',
       valueFrom: { secretKeyRef: { name: secrets.auth.secret, key: secrets.auth.key } },

@@ -1,7 +1,15 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { ServiceMonitor } from '../imports/monitoring.coreos.com.js';
-import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
+import {
+  appPeer,
+  dnsEgress,
+  egressTo,
+  lockedContainer,
+  namespacePeer,
+  nonRootPod,
+  resources,
+} from './pod-policy.js';
 
 /** CPU and memory as Kubernetes quantities, e.g. `{ cpu: '250m', memory: '256Mi' }`. */
 export interface ComputeResources {
@@ -368,12 +376,8 @@ export class Microservice extends Construct {
 
     const from = p.allowFrom ?? {};
     const sources: k8s.NetworkPolicyPeer[] = [
-      ...(from.apps ?? []).map((app) => ({
-        podSelector: { matchLabels: { 'app.kubernetes.io/name': app } },
-      })),
-      ...(from.namespaces ?? []).map((namespace) => ({
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-      })),
+      ...(from.apps ?? []).map(appPeer),
+      ...(from.namespaces ?? []).map(namespacePeer),
     ];
     new k8s.KubeNetworkPolicy(this, 'network-policy', {
       metadata: { name: p.name, labels },

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { kubeVersion, vitessOperator } from '@mela/devstack';
 import type { Environment } from './environments.js';
-import { dnsEgress, egressTo } from './pod-policy.js';
+import { dnsEgress, egressTo, namespacePeer, tcpPorts } from './pod-policy.js';
 import { dataLayer } from './services-chart.js';
 import { vitessCluster } from './vitess.js';
 
@@ -63,11 +63,7 @@ export function namespacePolicies(scope: Construct, env: Environment): void {
     const vitess = {
       'planetscale.com/cluster': vitessCluster.podLabels('vtgate')['planetscale.com/cluster'],
     };
-    const operator = {
-      namespaceSelector: {
-        matchLabels: { 'kubernetes.io/metadata.name': vitessOperator.namespace },
-      },
-    };
+    const operator = namespacePeer(vitessOperator.namespace);
     new k8s.KubeNetworkPolicy(scope, 'vitess', {
       metadata: { name: 'mela-vitess', labels: partOf },
       spec: {
@@ -78,9 +74,7 @@ export function namespacePolicies(scope: Construct, env: Environment): void {
           // The services reach vtgate (their own policies say which may).
           {
             from: [{ podSelector: { matchLabels: partOf } }],
-            ports: [
-              { port: k8s.IntOrString.fromNumber(vitessCluster.vtgate.port), protocol: 'TCP' },
-            ],
+            ports: tcpPorts([vitessCluster.vtgate.port]),
           },
         ],
         egress: [

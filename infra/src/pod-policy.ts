@@ -21,24 +21,38 @@ export function nonRootPod(uid: number, fsGroup = true): k8s.PodSecurityContext 
   };
 }
 
+/** TCP ports as a NetworkPolicy rule lists them. */
+export function tcpPorts(ports: readonly number[]): k8s.NetworkPolicyPort[] {
+  return ports.map((port) => ({ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }));
+}
+
 /** An egress rule: TCP to these peers on these ports. */
 export function egressTo(
   to: k8s.NetworkPolicyPeer[],
   ports: readonly number[],
 ): k8s.NetworkPolicyEgressRule {
-  return {
-    to,
-    ports: ports.map((port) => ({ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' })),
-  };
+  return { to, ports: tcpPorts(ports) };
+}
+
+/** Selects the pods of one app (`app.kubernetes.io/name`). */
+export function appSelector(name: string): k8s.LabelSelector {
+  return { matchLabels: { 'app.kubernetes.io/name': name } };
+}
+
+/** The pods of one app in the policy's namespace. */
+export function appPeer(name: string): k8s.NetworkPolicyPeer {
+  return { podSelector: appSelector(name) };
+}
+
+/** Every pod of one namespace. */
+export function namespacePeer(name: string): k8s.NetworkPolicyPeer {
+  return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } };
 }
 
 /** Egress to the cluster's DNS, which every default-deny policy must let through. */
 export const dnsEgress: k8s.NetworkPolicyEgressRule = {
   to: [
-    {
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
-      podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
-    },
+    { ...namespacePeer('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
   ],
   ports: [
     { port: k8s.IntOrString.fromNumber(53), protocol: 'UDP' },

@@ -54,6 +54,7 @@ export type { RunningNginx } from './nginx.js';
 export { paths, repoRoot, stateDir } from './paths.js';
 export {
   fillAtomically,
+  freePorts,
   hasCommand,
   isListening,
   livePid,

@@ -91,16 +91,16 @@ export async function startMailbox(topology: LocalTopology): Promise<{ close(): 
 }
 
 /**
- * Counts the order confirmations the local mailbox receives from `sinceMs` on (its files are
- * named after their arrival time): each call reads only the files that arrived since the last
- * and answers order id (`X-Mela-Order-ID`) → how many emails.
+ * The order confirmations the local mailbox receives from `sinceMs` on (its files are named
+ * after their arrival time): each call reads only the files that arrived since the last and
+ * answers order id (`X-Mela-Order-ID`) → the Message-ID of each email received for it.
  */
 export function mailboxOrderEmails(sinceMs: number): () => ReadonlyMap<string, readonly string[]> {
   const dir = join(stateDir, 'mailbox');
-  const counts = new Map<string, string[]>();
+  const emails = new Map<string, string[]>();
   const read = new Set<string>();
   return () => {
-    if (!existsSync(dir)) return counts;
+    if (!existsSync(dir)) return emails;
     for (const file of readdirSync(dir)) {
       if (read.has(file)) continue;
       const at = Number(/^(\d+)-\d+\.eml$/.exec(file)?.[1]);
@@ -109,8 +109,11 @@ export function mailboxOrderEmails(sinceMs: number): () => ReadonlyMap<string, r
       const mail = readFileSync(join(dir, file), 'utf8');
       const id = /^X-Mela-Order-ID: (.+)$/im.exec(mail)?.[1]?.trim();
       const messageId = /^Message-ID: (.+)$/im.exec(mail)?.[1]?.trim() ?? file;
-      if (id !== undefined) counts.set(id, [...(counts.get(id) ?? []), messageId]);
+      if (id === undefined) continue;
+      const received = emails.get(id) ?? [];
+      received.push(messageId);
+      emails.set(id, received);
     }
-    return counts;
+    return emails;
   };
 }

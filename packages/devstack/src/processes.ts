@@ -8,7 +8,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { paths } from './paths.js';
@@ -33,6 +34,29 @@ export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> 
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * `count` different loopback ports nothing listens on now, for servers that need several: held
+ * open together while they are picked (one after another, the kernel may hand out a port it
+ * just gave — a kube-apiserver once got etcd's peer port).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const server = createServer().listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return server;
+    }),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(
+    servers.map(async (server) => {
+      server.close();
+      await once(server, 'close');
+    }),
+  );
+  return ports;
 }
 
 /** Waits until `probe` resolves true, failing after `timeoutMs` with the log to look at. */

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { localFaults, mailboxOrderEmails } from '@mela/devstack';
 import { localTopology } from '@mela/topology';
 import { runDrills, type DrillRow } from './drill.js';
+import { alignedTable, positiveArg, verdictLines } from './stats.js';
 
 /**
  * `npm run drill [-- --only kafka,shard] [--hold 10] [--shoppers 8] [--json FILE]`: the fault
@@ -23,15 +24,6 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-
-function positive(name: string, value: string | undefined): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) {
-    process.stderr.write(`--${name} must be a positive integer\n`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const secret = process.env['AUTH_JWT_SECRET'];
 if (secret === undefined) {
@@ -63,10 +55,10 @@ const report = await runDrills({
     ...(process.env['AUTH_JWT_AUDIENCE'] ? { audience: process.env['AUTH_JWT_AUDIENCE'] } : {}),
   },
   faults,
-  holdSeconds: positive('hold', values.hold),
-  calmSeconds: positive('calm', values.calm),
-  shoppers: positive('shoppers', values.shoppers),
-  settleSeconds: positive('settle', values.settle),
+  holdSeconds: positiveArg('hold', values.hold),
+  calmSeconds: positiveArg('calm', values.calm),
+  shoppers: positiveArg('shoppers', values.shoppers),
+  settleSeconds: positiveArg('settle', values.settle),
   effects: emails,
   log: (line) => process.stderr.write(`[drill] ${line}\n`),
 });
@@ -99,17 +91,12 @@ const lines = [...report.rows, report.calm].map((r) => [
   String(r.unexpected),
   String(r.acknowledged),
 ]);
-const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-const format = (cells: readonly string[]) =>
-  cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
 process.stdout.write(
   [
     '',
     `drills against ${values.url}`,
     '',
-    format(header),
-    format(widths.map((w) => '-'.repeat(w))),
-    ...lines.map(format),
+    ...alignedTable(header, lines, { rule: true }),
     '',
     `orders: ${String(report.acknowledged)} acknowledged, ${String(report.lost)} lost, ${String(report.duplicateOrders)} duplicated; units oversold ${String(report.oversold)}, held by unfinished checkouts ${String(report.unitsHeld)}`,
     ...(report.emails
@@ -119,9 +106,7 @@ process.stdout.write(
       : []),
     '',
     'promises:',
-    ...report.verdicts.map(
-      (v) => `  ${v.met ? 'kept  ' : 'BROKEN'} ${v.objective} (${v.measured})`,
-    ),
+    ...verdictLines(report.verdicts, { met: 'kept', missed: 'BROKEN' }),
     '',
   ].join('\n'),
 );

@@ -2,7 +2,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runLoad, type LoadSample, type Scenario } from './driver.js';
-import { table } from './stats.js';
+import { positiveArg, table, verdictLines } from './stats.js';
 
 /**
  * `npm run load -- --scenario flash-sale|shop [--url URL] [--peak 400] [--scale 1] [--users 500]
@@ -24,15 +24,6 @@ const { values } = parseArgs({
     json: { type: 'string' },
   },
 });
-
-function positive(name: string, value: string | undefined, integer = true): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    process.stderr.write(`--${name} must be a positive ${integer ? 'integer' : 'number'}\n`);
-    process.exit(2);
-  }
-  return n;
-}
 
 const scenarios: readonly string[] = ['shop', 'flash-sale'] satisfies Scenario[];
 if (!scenarios.includes(values.scenario)) {
@@ -59,12 +50,12 @@ const show = (s: LoadSample) => {
 const result = await runLoad({
   url: values.url,
   scenario,
-  peak: positive('peak', values.peak),
-  scale: positive('scale', values.scale, false),
-  users: positive('users', values.users),
-  buyers: positive('buyers', values.buyers),
-  stock: positive('stock', values.stock),
-  bots: positive('bots', values.bots),
+  peak: positiveArg('peak', values.peak),
+  scale: positiveArg('scale', values.scale, false),
+  users: positiveArg('users', values.users),
+  buyers: positiveArg('buyers', values.buyers),
+  stock: positiveArg('stock', values.stock),
+  bots: positiveArg('bots', values.bots),
   auth: {
     secret,
     ...(process.env['AUTH_JWT_ISSUER'] ? { issuer: process.env['AUTH_JWT_ISSUER'] } : {}),
@@ -86,7 +77,7 @@ const out = [
       ]
     : []),
   'objectives:',
-  ...result.verdicts.map((v) => `  ${v.met ? 'met   ' : 'MISSED'} ${v.objective} (${v.measured})`),
+  ...verdictLines(result.verdicts, { met: 'met', missed: 'MISSED' }),
   '',
 ];
 process.stdout.write(out.join('\n'));

@@ -156,10 +156,49 @@ export function table(rows: readonly SummaryRow[]): string {
     String(r.otherClientErrors),
     String(r.serverFailures),
   ]);
+  return alignedTable(head, body, { align: 'numbers' }).join('\n');
+}
+
+/**
+ * Rows of cells as aligned text lines, the header first: every column as wide as its widest
+ * cell, text left-aligned; with `numbers`, every column but the first right-aligned; with
+ * `rule`, a line of dashes under the header.
+ */
+export function alignedTable(
+  head: readonly string[],
+  body: readonly (readonly string[])[],
+  options: { readonly align?: 'text' | 'numbers'; readonly rule?: boolean } = {},
+): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)));
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .map((c, i) =>
+        options.align === 'numbers' && i > 0
+          ? c.padStart(widths[i] ?? 0)
+          : c.padEnd(widths[i] ?? 0),
+      )
       .join('  ');
-  return [line(head), ...body.map(line)].join('\n');
+  const rule = options.rule === true ? [line(widths.map((w) => '-'.repeat(w)))] : [];
+  return [line(head), ...rule, ...body.map(line)];
+}
+
+/** Verdicts as report lines, each `met` or not in the caller's words. */
+export function verdictLines(
+  verdicts: readonly Verdict[],
+  words: { readonly met: string; readonly missed: string },
+): string[] {
+  const width = Math.max(words.met.length, words.missed.length);
+  return verdicts.map(
+    (v) => `  ${(v.met ? words.met : words.missed).padEnd(width)} ${v.objective} (${v.measured})`,
+  );
+}
+
+/** A command-line number that must be positive (and whole, unless `integer` is false); exits 2 otherwise. */
+export function positiveArg(name: string, value: string | undefined, integer = true): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    process.stderr.write(`--${name} must be a positive ${integer ? 'integer' : 'number'}\n`);
+    process.exit(2);
+  }
+  return n;
 }

@@ -229,16 +229,51 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       rule.windowSeconds,
       `${prefix}${rule.name}`,
     ),
-    address: new Budget(
-      options.redis,
-      `${rule.name}-address`,
-      rule.points * (rule.clientsPerAddress ?? 50),
-      rule.windowSeconds,
-      `${prefix}${rule.name}-address`,
-    ),
+    // The ceiling over all of one address's anonymous clients (only where they have ids).
+    address:
+      (rule.per ?? 'client') === 'client' && clientIds !== undefined
+        ? new Budget(
+            options.redis,
+            `${rule.name}-address`,
+            rule.points * (rule.clientsPerAddress ?? 50),
+            rule.windowSeconds,
+            `${prefix}${rule.name}-address`,
+          )
+        : undefined,
   }));
   type Match = (typeof rules)[number];
-  const issued = new WeakSet<Request>();
+
+  /**
+   * Who sent the request, each part worked out once however many rules ask: the signed-in
+   * user (the token verified once), the address, the anonymous client's id — issued (and the
+   * answer's cookie set) on the first ask when it has no valid one.
+   */
+  function requester(req: Request, res: Response) {
+    let user: Promise<string | undefined> | undefined;
+    let client: { readonly id: string | undefined } | undefined;
+    return {
+      req,
+      user: () =>
+        (user ??=
+          req.headers.authorization === undefined
+            ? Promise.resolve(undefined)
+            : verifyRequest(req, options.tokens).then(
+                (principal) => principal.userId,
+                () => undefined,
+              )),
+      address: () => address(req),
+      client: (): string | undefined => {
+        if (client === undefined) {
+          const id = clientIds?.read(req);
+          // A first visit (or a client dropping cookies): it gets an id for its next request.
+          if (id === undefined) clientIds?.issue(req, res);
+          client = { id };
+        }
+        return client.id;
+      },
+    };
+  }
+  type Requester = ReturnType<typeof requester>;
 
   /** A client's address, or undefined for a service calling another from inside. */
   function address(req: Request): string | undefined {
@@ -250,36 +285,29 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
   }
 
   /** Which budgets the request spends under the rule (none: the rule does not apply to it). */
-  async function spends(match: Match, req: Request, res: Response): Promise<Spend[]> {
+  async function spends(match: Match, who: Requester): Promise<Spend[]> {
     const { rule, own } = match;
     const per = rule.per ?? 'client';
     if (per === 'account') {
-      const account = rule.account?.(req);
+      const account = rule.account?.(who.req);
       return account === undefined
         ? []
         : [{ budget: own, key: `account:${principalKey(account)}` }];
     }
-    if (per === 'client' && req.headers.authorization !== undefined) {
-      const principal = await verifyRequest(req, options.tokens).catch(() => undefined);
-      if (principal) return [{ budget: own, key: `user:${principal.userId}` }];
+    if (per === 'client') {
+      const user = await who.user();
+      if (user !== undefined) return [{ budget: own, key: `user:${user}` }];
     }
-    const ip = address(req);
+    const ip = who.address();
     if (ip === undefined) return [];
-    if (per === 'address' || clientIds === undefined) return [{ budget: own, key: ip }];
-    const client = clientIds.read(req);
-    if (client !== undefined) {
-      return [
-        { budget: own, key: `client:${client}` },
-        { budget: match.address, key: ip },
-      ];
-    }
-    // A first visit (or a client dropping cookies) spends the address's own budget; from the
-    // next request on, the id it is given here counts instead.
-    if (!issued.has(req)) {
-      clientIds.issue(req, res);
-      issued.add(req);
-    }
-    return [{ budget: own, key: ip }];
+    if (match.address === undefined) return [{ budget: own, key: ip }];
+    const client = who.client();
+    // Without an id yet, the address's own budget; with one, the client's, under the ceiling.
+    if (client === undefined) return [{ budget: own, key: ip }];
+    return [
+      { budget: own, key: `client:${client}` },
+      { budget: match.address, key: ip },
+    ];
   }
 
   /** Spends (or, for failures, checks) one budget; Redis down → the rule's store-failure policy. */
@@ -326,10 +354,11 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     // The rules are independent: one round trip's wait for all of them. Within a rule, a
     // client's own budget comes first, and only what it allows spends the address's ceiling
     // (a client over its own limit does not use up its neighbours' share).
+    const who = requester(req, res);
     const perRule = await Promise.all(
       matched.map(async (match) => {
         const checked: Outcome[] = [];
-        for (const spend of await spends(match, req, res)) {
+        for (const spend of await spends(match, who)) {
           const outcome = await check(match.rule, spend);
           checked.push(outcome);
           if (!outcome.allowed) break;

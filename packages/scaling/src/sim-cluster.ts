@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -14,6 +13,7 @@ import {
   ensureKubeBinaries,
   ensureKwok,
   etcdArgs,
+  freePorts,
   goModuleFile,
   kubeApiserverArgs,
   kwokVersion,
@@ -47,15 +47,6 @@ const kwokStages = [
   'kustomize/stage/pod/fast/pod-complete.yaml',
   'kustomize/stage/pod/fast/pod-delete.yaml',
 ];
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /**
  * An address the API server may proxy to: the aggregation layer refuses loopback endpoints,
@@ -110,10 +101,7 @@ export async function startSimCluster(options: {
   const kwok = ensureKwok();
   const { dir } = options;
   mkdirSync(dir, { recursive: true });
-  // Distinct: one after another, the kernel may hand out a port it just gave.
-  const picked = new Set<number>();
-  while (picked.size < 3) picked.add(await freePort());
-  const [etcdPort = 0, peerPort = 0, apiPort = 0] = [...picked];
+  const [etcdPort = 0, peerPort = 0, apiPort = 0] = await freePorts(3);
   const credentials = controlPlaneCredentials(dir);
   const { token, keyFile } = credentials;
   const server = `https://127.0.0.1:${String(apiPort)}`;

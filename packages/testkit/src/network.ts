@@ -1,38 +1,16 @@
+import { freePorts } from '@mela/devstack';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** A loopback port nothing listens on: connecting to it is refused, like a dead server. */
 export async function deadPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
   return port;
 }
 
-/**
- * `count` different loopback ports nothing listens on, for a server that needs several: held
- * open together while they are picked (one after another, the kernel may hand out a port it
- * just gave — a kube-apiserver once got etcd's peer port).
- */
-export async function deadPorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer().listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return server;
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(
-    servers.map(async (server) => {
-      server.close();
-      await once(server, 'close');
-    }),
-  );
-  return ports;
-}
+/** `count` different dead ports (see devstack's freePorts). */
+export const deadPorts = freePorts;
 
 /** A loopback server that accepts connections and never answers, like a hung server. */
 export async function blackHole(): Promise<{ readonly port: number; close(): Promise<void> }> {
