@@ -6,31 +6,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
-import { createConnection } from 'mysql2/promise';
+import { scratchDatabase, shardServer, type ScratchDatabase } from '@mela/schema';
+import { localShardMap, localTopology, redisUrl } from '@mela/topology';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** The benchmark harness end to end, for a second per target: it runs, measures and reports. */
 describe('npm run bench, as a smoke run', () => {
   const topology = localTopology();
-  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
-  const database = `t_bench_${randomBytes(4).toString('hex')}`;
+  let database: ScratchDatabase | undefined;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    assert.ok(server);
-    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
-    await admin.query(`CREATE DATABASE \`${database}\``);
-    await admin.changeUser({ database });
-    await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
-    await admin.end();
+    database = await scratchDatabase(shardServer('commerce', 0, topology), {
+      prefix: 't_bench',
+      keyspace: 'commerce',
+      topology,
+    });
     env = {
       ...process.env,
       SHARD_MAP: JSON.stringify({
         ...localShardMap(topology),
-        commerce: { '0': mysqlUrl(topology, server, database) },
+        commerce: { '0': database.url },
       }),
       REDIS_URL: redisUrl(topology),
       AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
@@ -42,12 +39,7 @@ describe('npm run bench, as a smoke run', () => {
     );
     assert.equal(seed.status, 0, seed.stderr);
   });
-  after(async () => {
-    assert.ok(server);
-    const admin = await createConnection({ uri: mysqlUrl(topology, server) });
-    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-    await admin.end();
-  });
+  after(() => database?.drop());
 
   it('then it prints the side-by-side table with ratios and saves the figures', () => {
     const out = mkdtempSync(join(tmpdir(), 'mela-bench-'));

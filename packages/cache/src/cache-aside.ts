@@ -80,7 +80,10 @@ export class CacheAside {
     { readonly value: unknown; readonly until: number; readonly generation: number }
   >();
   readonly #writes = new Set<Promise<unknown>>();
-  /** Per key, bumped by invalidation: a load that started before it must not be written back. */
+  /**
+   * Per key being loaded, bumped by an invalidation meanwhile: that load must not be written
+   * back or remembered. Only keys with a load in flight are here (it stays bounded).
+   */
   readonly #generations = new Map<string, number>();
   readonly #requests: Counter<'cache' | 'result'>;
   readonly #now: () => number;
@@ -218,7 +221,7 @@ export class CacheAside {
         void batch
           .then(({ written }) => written)
           .catch(() => undefined)
-          .finally(() => this.#inFlight.delete(key));
+          .finally(() => this.#landed(key));
         waits.push(
           one.then((value) => {
             this.#place(result, key, value);
@@ -240,7 +243,7 @@ export class CacheAside {
   ): Promise<void> {
     if (keys.length === 0) return;
     for (const key of keys) {
-      this.#generations.set(key, this.#generation(key) + 1);
+      if (this.#inFlight.has(key)) this.#generations.set(key, this.#generation(key) + 1);
       this.#recent.delete(key);
     }
     const prefixed = keys.map((key) => this.#options.keyPrefix + key);
@@ -281,7 +284,20 @@ export class CacheAside {
     else result.set(key, value);
   }
 
+  /** A load and its write are over: nothing is left to fence for the key. */
+  #landed(key: string): void {
+    this.#inFlight.delete(key);
+    this.#generations.delete(key);
+  }
+
+  /** Keys whose loads an invalidation has fenced off and that are still in flight. */
+  get fencedKeys(): number {
+    return this.#generations.size;
+  }
+
   #remember(key: string, value: unknown, generation: number): void {
+    // A load the key was invalidated during is not remembered (its value may be the old one).
+    if (generation !== this.#generation(key)) return;
     const now = this.#now();
     if (this.#recent.size > 10_000) {
       for (const [k, entry] of this.#recent) if (entry.until <= now) this.#recent.delete(k);
@@ -355,7 +371,7 @@ export class CacheAside {
           : undefined,
       )
       .catch(() => undefined)
-      .finally(() => this.#inFlight.delete(key));
+      .finally(() => this.#landed(key));
     this.#inFlight.set(key, loading);
     return loading;
   }

@@ -136,6 +136,32 @@ describe('cache-aside on the real Redis', () => {
     assert.equal(await cache.get('price:7', fiveMinutes, load), 80);
   });
 
+  it('when a key is invalidated while its old value is loading, then that value is neither written nor served, and nothing is left tracked', async () => {
+    const cache = fresh();
+    const { promise: slow, resolve: release } = Promise.withResolvers<number>();
+    const { promise: loadStarted, resolve: started } = Promise.withResolvers<undefined>();
+    const loading = cache.get('price:9', fiveMinutes, () => {
+      started(undefined);
+      return slow;
+    });
+    await loadStarted;
+
+    await cache.invalidate(['price:9'], { repeatAfterMs: 0 });
+    assert.equal(cache.fencedKeys, 1, 'the load in flight is fenced');
+    release(100);
+    assert.equal(await loading, 100, 'its own caller still gets what it loaded');
+    await cache.settled();
+
+    assert.equal(cache.fencedKeys, 0);
+    assert.equal(await cache.get('price:9', fiveMinutes, () => Promise.resolve(80)), 80);
+    // Writes to keys nobody is loading leave nothing behind (it used to keep one per key).
+    await cache.invalidate(
+      Array.from({ length: 5000 }, (_, i) => `price:${String(i)}`),
+      { repeatAfterMs: 0 },
+    );
+    assert.equal(cache.fencedKeys, 0);
+  });
+
   it('when many keys are written with one TTL, then jitter spreads their expiry', async () => {
     const registry = new Registry();
     const keyPrefix = `${prefix}jitter:`;

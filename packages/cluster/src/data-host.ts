@@ -10,7 +10,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  waitFor,
+  until,
 } from '@mela/devstack';
 import { quiet, type NodeNetwork } from './host-network.js';
 
@@ -90,11 +90,11 @@ export async function dataHostUp(net: NodeNetwork, host: DataHost): Promise<void
       env: env(host),
     });
   }
-  await waitFor(
-    'the data host’s mailbox',
+  await until(
     () => isListening(host.topology.mailbox.smtpPort, host.address),
+    'the data host’s mailbox',
     20_000,
-    paths.log(mailbox),
+    { logFile: paths.log(mailbox) },
   );
 }
 

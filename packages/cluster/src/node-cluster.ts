@@ -28,7 +28,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  waitFor,
+  until,
   type KubeBinaries,
   type Manifest,
 } from '@mela/devstack';
@@ -365,11 +365,6 @@ function start(name: ProcessName, command: string, args: readonly string[]): voi
   });
 }
 
-/** devstack's waitFor, with the tail of a process's log when it gives up. */
-function until(what: string, probe: () => Promise<boolean>, ms: number, log?: ProcessName) {
-  return waitFor(what, probe, ms, log === undefined ? undefined : paths.log(log));
-}
-
 function handle(kubeconfig: string, binaries: KubeBinaries, net: NodeNetwork): LocalCluster {
   const config = new KubeConfig();
   config.loadFromFile(kubeconfig);
@@ -479,7 +474,9 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   );
   const kube = handle(files.adminKubeconfig, binaries, net);
   const core = kube.config.makeApiClient(CoreV1Api);
-  await until('the API server', () => apiServerAnswers(core), 90_000, 'cluster-kube-apiserver');
+  await until(() => apiServerAnswers(core), 'the API server', 90_000, {
+    logFile: paths.log('cluster-kube-apiserver'),
+  });
 
   const common = [`--kubeconfig=${files.adminKubeconfig}`, '--leader-elect=false'];
   start('cluster-kube-controller-manager', binaries.kubeControllerManager, [
@@ -500,14 +497,14 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   writeIfChanged(files.containerdConfig, containerdConfig());
   start('cluster-containerd', 'containerd', ['--config', files.containerdConfig]);
   await until(
-    'containerd',
     () =>
       Promise.resolve(
         spawnSync('ctr', ['--address', containerdSocket, 'version'], { stdio: 'ignore' }).status ===
           0,
       ),
+    'containerd',
     30_000,
-    'cluster-containerd',
+    { logFile: paths.log('cluster-containerd') },
   );
   loadImages(addons);
 
@@ -529,7 +526,6 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   writeIfChanged(files.kubeProxyConfig, kubeProxyConfig(net));
   start('cluster-kube-proxy', binaries.kubeProxy, [`--config=${files.kubeProxyConfig}`]);
   await until(
-    'the node to be Ready',
     async () => {
       try {
         const node = await core.readNode({ name: nodeName });
@@ -540,8 +536,9 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
         return false;
       }
     },
+    'the node to be Ready',
     60_000,
-    'cluster-kubelet',
+    { logFile: paths.log('cluster-kubelet') },
   );
   start('cluster-metrics-server', addons.metricsServer, [
     `--kubeconfig=${files.adminKubeconfig}`,
@@ -573,7 +570,6 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
   ]);
   await kube.apply([...coreDns(net), ...metricsServerRegistration(net, ports.metricsServer)]);
   await until(
-    'the add-ons (CoreDNS, kube-router’s policy controller, metrics-server)',
     async () => {
       try {
         const pods = (await core.listNamespacedPod({ namespace: 'kube-system' })).items;
@@ -590,8 +586,9 @@ async function up(net: NodeNetwork): Promise<LocalCluster> {
         return false;
       }
     },
+    'the add-ons (CoreDNS, kube-router’s policy controller, metrics-server)',
     120_000,
-    'cluster-kubelet',
+    { logFile: paths.log('cluster-kubelet') },
   );
   return kube;
 }
@@ -695,8 +692,7 @@ async function deleteApplied(cluster: LocalCluster): Promise<void> {
     );
     return;
   }
-  await waitFor(
-    'every pod and applied namespace to be gone',
+  await until(
     async () => {
       try {
         const pods = (await core.listPodForAllNamespaces()).items.length;
@@ -708,6 +704,7 @@ async function deleteApplied(cluster: LocalCluster): Promise<void> {
         return true;
       }
     },
+    'every pod and applied namespace to be gone',
     60_000,
   ).catch((error: unknown) => progress(String(error)));
 }

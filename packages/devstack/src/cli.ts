@@ -28,6 +28,7 @@ const usage = `usage: mela <command>
   drill          fault drills against the running shop: each part (mail relay, Kafka, the Redis
                  servers, a customer shard, an order replica) stopped under shopping and brought
                  back; what shoppers saw, lost/duplicated/oversold orders (npm start first)
+  shard …        the sharding operator CLI (keyspace-id, which, reshard, drop-old; see docs/sharding.md)
   dlq list|replay  the notification dead letters of the running shop: list them, or send them
                  back to the orders topic (each still has its effect once)
   cluster up     a kind cluster (infra/kind.yaml) with the pinned operators (needs Docker, kind, Helm);
@@ -247,6 +248,8 @@ async function main(args: readonly string[]): Promise<number> {
         ],
         serviceEnvironment(localTopology(), 'notification'),
       );
+    case 'shard':
+      return runNode([join(repoRoot, 'packages/sharding/dist/src/cli.js'), ...rest], {});
     case 'cluster-local':
       return runNode([join(repoRoot, 'packages/cluster/dist/src/cli.js'), ...rest], {});
     case 'mailbox': {
@@ -273,25 +276,19 @@ async function main(args: readonly string[]): Promise<number> {
       const topology = localTopology();
       progress('loading the demo catalog (skipped when it is there)');
       seedCatalog(topology);
+      // Whatever started is stopped again, last first, however this ends (Ctrl-C or a failure).
+      await using started = new AsyncDisposableStack();
       const mailbox = await startMailbox(topology);
-      const services = await startServices(topology).catch(async (error: unknown) => {
-        await mailbox.close();
-        throw error;
-      });
+      started.defer(() => mailbox.close());
+      const services = await startServices(topology);
+      started.defer(() => services.stop());
       // nginx after the replicas are ready: a replica it cannot reach yet would be marked failed
       // (passive health checks) and skipped for 10 s.
-      const edge = await startLocalEdge(topology).catch(async (error: unknown) => {
-        await services.stop();
-        await mailbox.close();
-        throw error;
-      });
+      const edge = await startLocalEdge(topology);
+      started.defer(() => edge.stop());
       progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
-      const prometheus = await startLocalPrometheus(topology).catch(async (error: unknown) => {
-        await edge.stop();
-        await services.stop();
-        await mailbox.close();
-        throw error;
-      });
+      const prometheus = await startLocalPrometheus(topology);
+      started.defer(() => prometheus.stop());
       progress(
         `Prometheus on ${prometheus.url} (every replica scraped, Mela's rules and alerts loaded)`,
       );
@@ -325,11 +322,7 @@ async function main(args: readonly string[]): Promise<number> {
         ].join('\n'),
       );
       await untilSignal();
-      progress('stopping the services, the edge and Prometheus');
-      await services.stop();
-      await edge.stop();
-      await prometheus.stop();
-      await mailbox.close();
+      progress('stopping Prometheus, the edge and the services');
       return 0;
     }
     default:

@@ -3,7 +3,7 @@ import { replicaPorts, type LocalTopology } from '@mela/topology';
 import { kafkaDependency } from './kafka.js';
 import { mariadbDependency } from './mariadb.js';
 import { paths } from './paths.js';
-import { waitFor } from './processes.js';
+import { until } from './processes.js';
 import { redisDependency } from './redis.js';
 
 /** What a shopper does in a drill: look at a product, add it to the cart, check out. */
@@ -41,13 +41,13 @@ export function replicaCrash(
     },
     async restore() {
       // Started again by its supervisor: a new pid, and ready.
-      await waitFor(
-        `${name} to be started again`,
+      await until(
         async () => {
           const pid = Number(readFileSync(paths.pid(name), 'utf8').trim() || '0');
           if (pid === 0 || pid === killed) return false;
           return (await fetch(`${readyUrl}/readyz`).catch(() => undefined))?.status === 200;
         },
+        `${name} to be started again`,
         60_000,
       ).catch((error: unknown) => {
         throw new Error(`${name} did not come back: is npm start running? (${String(error)})`);

@@ -64,7 +64,8 @@ export {
   startDetached,
   stopProcess,
   untilSignal,
-  waitFor,
+  until,
+  type UntilOptions,
 } from './processes.js';
 export { redisArguments, redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';

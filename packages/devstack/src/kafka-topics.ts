@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { waitFor } from './processes.js';
+import { until } from './processes.js';
 
 /**
  * Creates topics and waits until every partition has a leader, by polling the metadata:
@@ -14,8 +14,7 @@ export async function createTopicsAndWait(
     waitForLeaders: false,
     topics: topics.map((t) => ({ ...t, replicationFactor: 1 })),
   });
-  await waitFor(
-    `leaders for ${topics.map((t) => t.topic).join(', ')}`,
+  await until(
     async () => {
       const metadata = await admin
         .fetchTopicMetadata({ topics: topics.map((t) => t.topic) })
@@ -28,6 +27,7 @@ export async function createTopicsAndWait(
         );
       });
     },
+    `leaders for ${topics.map((t) => t.topic).join(', ')}`,
     30_000,
   );
 }

@@ -11,7 +11,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  waitFor,
+  until,
 } from './processes.js';
 import type { LocalTopology } from '@mela/topology';
 
@@ -66,12 +66,9 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
       }
       progress(`starting Kafka ${kafkaVersion} (KRaft) on ${endpoint}`);
       startDetached(name, 'java', [...node.command]);
-      await waitFor(
-        `Kafka ${kafkaVersion}`,
-        () => isListening(port, host),
-        90_000,
-        paths.log(name),
-      );
+      await until(() => isListening(port, host), `Kafka ${kafkaVersion}`, 90_000, {
+        logFile: paths.log(name),
+      });
     },
     async down() {
       if (await stopProcess(name, 30_000)) progress('stopped Kafka');

@@ -11,7 +11,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  waitFor,
+  until,
 } from './processes.js';
 import type { LocalTopology, MysqlInstance } from '@mela/topology';
 
@@ -94,12 +94,9 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
       }
       progress(`starting MariaDB ${instance.name} on ${host}:${instance.port}`);
       startDetached(name, mariadbd, [`--defaults-file=${configFile}`]);
-      await waitFor(
-        `MariaDB ${instance.name}`,
-        () => isListening(instance.port, host),
-        60_000,
-        paths.log(name),
-      );
+      await until(() => isListening(instance.port, host), `MariaDB ${instance.name}`, 60_000, {
+        logFile: paths.log(name),
+      });
       await bootstrap(topology, instance, socket);
     },
     async down() {

@@ -15,7 +15,7 @@ import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
 import type { LocalTopology } from '@mela/topology';
 import { stateDir } from './paths.js';
 import type { SystemRequirement } from './apt.js';
-import { isListening, livePid, run, waitFor } from './processes.js';
+import { isListening, livePid, run, until } from './processes.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
@@ -90,14 +90,14 @@ export async function startNginx(dir: string, options: EdgeOptions): Promise<Run
   });
   closeSync(out);
   const [host, port] = splitListen(options.listen);
-  await waitFor(
-    'nginx',
+  await until(
     async () => {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${String(child.exitCode)}`);
       return isListening(port, host);
     },
+    'nginx',
     10_000,
-    join(options.dirs.logs, 'error.log'),
+    { logFile: join(options.dirs.logs, 'error.log') },
   );
   return {
     dir,
@@ -116,9 +116,9 @@ async function stopLeftover(pidFile: string): Promise<void> {
   const pid = livePid(pidFile);
   if (pid === undefined) return;
   process.kill(pid, 'SIGQUIT');
-  await waitFor(
-    'the previous nginx to exit',
+  await until(
     () => Promise.resolve(livePid(pidFile) === undefined),
+    'the previous nginx to exit',
     15_000,
   );
 }

@@ -59,23 +59,37 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** Waits until `probe` resolves true, failing after `timeoutMs` with the log to look at. */
-export async function waitFor(
+/** What to show when a wait times out. */
+export interface UntilOptions {
+  /** The log whose last lines explain why (a server that did not come up). */
+  readonly logFile?: string;
+  /** More to say, read when the wait fails (a process's recent output). */
+  readonly context?: () => string;
+}
+
+/**
+ * Polls `condition` until it holds (the one polling helper: servers, clusters and tests),
+ * failing with `what` after `timeoutMs` — no fixed sleeps. Polls every 10 ms at first, backing
+ * off to 250 ms.
+ */
+export async function until(
+  condition: () => boolean | Promise<boolean>,
   what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  logFile?: string,
+  timeoutMs = 10_000,
+  options: UntilOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 50; Date.now() < deadline; wait = Math.min(wait * 2, 500)) {
-    if (await probe()) return;
-    await delay(wait);
+  for (let wait = 10; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
+    if (await condition()) return;
+    await delay(Math.min(wait, Math.max(1, deadline - Date.now())));
   }
   // Once more after the deadline: a synchronous step elsewhere (a database initialising its
-  // data directory) can hold the event loop past it without the probe having had a turn.
-  if (await probe()) return;
-  const hint = logFile === undefined ? '' : `; see ${logFile}:\n${tail(logFile, 15)}`;
-  throw new Error(`${what} did not come up within ${timeoutMs} ms${hint}`);
+  // data directory) can hold the event loop past it without the condition having had a turn.
+  if (await condition()) return;
+  const log =
+    options.logFile === undefined ? '' : `; see ${options.logFile}:\n${tail(options.logFile, 15)}`;
+  const context = options.context === undefined ? '' : `\n${options.context()}`;
+  throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}${log}${context}`);
 }
 
 function tail(file: string, lines: number): string {

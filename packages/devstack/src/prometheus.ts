@@ -7,7 +7,7 @@ import { ruleFile } from '@mela/observability';
 import { replicaPorts, serviceNames, type LocalTopology } from '@mela/topology';
 import type { SystemRequirement } from './apt.js';
 import { stateDir } from './paths.js';
-import { run, waitFor } from './processes.js';
+import { run, until } from './processes.js';
 
 /** Debian's Prometheus (with promtool). */
 export const prometheusRequirements: readonly SystemRequirement[] = [
@@ -87,8 +87,7 @@ export async function startPrometheus(options: {
     { stdio: ['ignore', out, out], detached: true },
   );
   closeSync(out);
-  await waitFor(
-    'Prometheus',
+  await until(
     async () => {
       if (child.exitCode !== null)
         throw new Error(`prometheus exited with ${String(child.exitCode)}`);
@@ -97,8 +96,9 @@ export async function startPrometheus(options: {
         () => false,
       );
     },
+    'Prometheus',
     30_000,
-    log,
+    { logFile: log },
   );
   return {
     url,

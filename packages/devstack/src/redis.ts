@@ -7,7 +7,7 @@ import {
   runningPid,
   startDetached,
   stopProcess,
-  waitFor,
+  until,
 } from './processes.js';
 import { redisPort, redisRoleFlags, type LocalTopology, type RedisRole } from '@mela/topology';
 
@@ -50,12 +50,9 @@ export function redisDependency(topology: LocalTopology, role: RedisRole = 'cach
       mkdirSync(dir, { recursive: true });
       progress(`starting Redis (${role}) on ${topology.host}:${String(port)}`);
       startDetached(name, 'redis-server', redisArguments(topology, role, dir));
-      await waitFor(
-        `Redis (${role})`,
-        () => isListening(port, topology.host),
-        10_000,
-        paths.log(name),
-      );
+      await until(() => isListening(port, topology.host), `Redis (${role})`, 10_000, {
+        logFile: paths.log(name),
+      });
     },
     async down() {
       if (await stopProcess(name)) progress(`stopped Redis (${role})`);

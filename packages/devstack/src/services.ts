@@ -20,7 +20,7 @@ import {
   type ServiceName,
 } from '@mela/topology';
 import { paths, repoRoot, stateDir } from './paths.js';
-import { progress, run, waitFor } from './processes.js';
+import { progress, run, until } from './processes.js';
 
 /** The variables `.mela/local.env` holds (the dev JWT secret, dev tokens on), made by scripts/run.sh. */
 export function localSecrets(): Record<string, string> {
@@ -151,8 +151,7 @@ export async function startServices(
   try {
     await Promise.all(
       running.map(({ name, child, url }) =>
-        waitFor(
-          `${name} to be ready`,
+        until(
           async () => {
             if (child.exitCode !== null)
               throw new Error(
@@ -160,8 +159,9 @@ export async function startServices(
               );
             return (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200;
           },
+          `${name} to be ready`,
           60_000,
-          paths.log(name),
+          { logFile: paths.log(name) },
         ),
       ),
     );

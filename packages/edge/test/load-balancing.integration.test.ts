@@ -250,14 +250,18 @@ describe('load balancing at the edge (real nginx)', () => {
 /** An order replica that records when each request arrived and how many it held at once. */
 async function startOrderReplica(answerAfterMs: number) {
   const arrivals: number[] = [];
+  const methods: string[] = [];
   let active = 0;
   let mostActive = 0;
   const server = createServer((req, res) => {
     arrivals.push(performance.now());
-    active += 1;
+    methods.push(req.method ?? '');
+    // Checkouts held at once (reads are not the room's to pace).
+    const checkout = req.method === 'POST' ? 1 : 0;
+    active += checkout;
     mostActive = Math.max(mostActive, active);
     setTimeout(() => {
-      active -= 1;
+      active -= checkout;
       res.setHeader('content-type', 'application/json').end(`{"method":"${req.method ?? ''}"}`);
     }, answerAfterMs);
   });
@@ -267,6 +271,11 @@ async function startOrderReplica(answerAfterMs: number) {
   return {
     address: `127.0.0.1:${String(port)}`,
     arrivals,
+    /** How many requests of this method have arrived so far. */
+    arrived: (method: string) => methods.filter((m) => m === method).length,
+    /** The method of the i-th arrival. */
+    method: (i: number) => methods[i],
+    /** The most checkouts it held at once. */
     mostActive: () => mostActive,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -349,28 +358,36 @@ describe('the checkout waiting room at the edge (real nginx)', () => {
   it('when a burst of checkouts arrives at once, then every one is answered, fed to the order replica at the room’s rate, and GETs skip the queue', async () => {
     const { replica, edge } = await room(20, { ratePerSecond: 20, burst: 100 });
 
-    const checkouts = await Promise.all(
+    const burst = Promise.all(
       Array.from({ length: 30 }, (_, i) => checkout(edge, `ok-buyer-${String(i)}`)),
     );
-    const gets = replica.arrivals.length;
-    const heldAtOnce = replica.mostActive();
+    // While the room is still feeding the burst to the replica (about 1.5 s), 20 reads.
+    await until(() => replica.arrived('POST') >= 1, 'the first checkout at the replica', 10_000);
     const reads = await Promise.all(
       Array.from({ length: 20 }, () => httpRequest(`${edge.url}/api/orders`)),
     );
+    const checkoutsPastTheRoom = replica.arrived('POST');
+    const checkouts = await burst;
+    const heldAtOnce = replica.mostActive();
 
-    assert.deepEqual(
-      checkouts.map((a) => a.status),
-      Array.from({ length: 30 }, () => 200),
-    );
-    // 30 arrivals at 20 per second: the last comes at least ~1.4 s after the first (nginx
-    // spaces them 50 ms apart), and the replica never held more than a couple at once.
-    const spread = (replica.arrivals[gets - 1] ?? 0) - (replica.arrivals[0] ?? 0);
-    assert.ok(spread >= 29 * 50 * 0.9, `arrivals spread over ${spread.toFixed(0)} ms`);
-    assert.ok(heldAtOnce <= 3, `the replica held ${String(heldAtOnce)} checkouts at once`);
     assert.deepEqual(
       reads.map((a) => a.status),
       Array.from({ length: 20 }, () => 200),
     );
+    assert.ok(
+      checkoutsPastTheRoom < 30,
+      'the reads were answered while checkouts still waited in the room (they did not queue behind them)',
+    );
+    assert.deepEqual(
+      checkouts.map((a) => a.status),
+      Array.from({ length: 30 }, () => 200),
+    );
+    // 30 checkouts at 20 per second: the last comes at least ~1.4 s after the first (nginx
+    // spaces them 50 ms apart), and the replica never held more than a couple at once.
+    const posts = replica.arrivals.filter((_, i) => replica.method(i) === 'POST');
+    const spread = (posts.at(-1) ?? 0) - (posts[0] ?? 0);
+    assert.ok(spread >= 29 * 50 * 0.9, `checkouts spread over ${spread.toFixed(0)} ms`);
+    assert.ok(heldAtOnce <= 3, `the replica held ${String(heldAtOnce)} checkouts at once`);
   });
 
   it('when the room is full, then the late checkouts get 503 problem+json with Retry-After and never reach the replica', async () => {

@@ -17,7 +17,14 @@ export function registerConsumerLag(options: {
   const { admin, groupId, topic } = options;
   let last = 0;
   let cached: { partition: number; lag: number }[] = [];
+  // Connected on the first scrape (and again after a failed connect): Kafka may come up later.
+  let connected: Promise<void> | undefined;
   const read = async () => {
+    connected ??= admin.connect().catch((error: unknown) => {
+      connected = undefined;
+      throw error;
+    });
+    await connected;
     const [ends, committed] = await Promise.all([
       admin.fetchTopicOffsets(topic),
       admin.fetchOffsets({ groupId, topics: [topic] }),

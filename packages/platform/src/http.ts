@@ -161,6 +161,19 @@ export function toAppError(error: unknown): AppError {
   });
 }
 
+/**
+ * Where a service's domain errors become HTTP problems: `problem` gives the {@link AppError}
+ * for the errors it knows (keeping the original as its cause) and undefined for the rest,
+ * which pass on unchanged. Mounted after a router's routes.
+ */
+export function domainProblems(
+  problem: (error: unknown) => AppError | undefined,
+): ErrorRequestHandler {
+  return (error: unknown, _req: Request, _res: Response, next: NextFunction): void => {
+    next(problem(error) ?? error);
+  };
+}
+
 /** The one error handler: renders RFC 9457 problem+json and counts errors by code. */
 export function problemHandler(logger: Logger, metrics: HttpMetrics): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {

@@ -39,6 +39,7 @@ export { Health } from './health.js';
 export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health.js';
 export {
   createHttpApp,
+  domainProblems,
   createRouter,
   problemHandler,
   problemMediaType,

@@ -17,7 +17,7 @@ import {
   goModuleFile,
   kubeApiserverArgs,
   kwokVersion,
-  waitFor,
+  until,
   type Manifest,
 } from '@mela/devstack';
 import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
@@ -168,12 +168,9 @@ export async function startSimCluster(options: {
     const config = new KubeConfig();
     config.loadFromFile(kubeconfig);
     const core = config.makeApiClient(CoreV1Api);
-    await waitUntil(
-      'the API server',
-      () => apiServerAnswers(core),
-      60_000,
-      () => output,
-    );
+    await until(() => apiServerAnswers(core), 'the API server', 60_000, {
+      context: () => output.slice(-3000),
+    });
     const common = [`--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0'];
     launch('kube-controller-manager', binaries.kubeControllerManager, [
       ...common,
@@ -196,11 +193,11 @@ export async function startSimCluster(options: {
     ]);
     const apply = (list: readonly Manifest[]) => applyServerSide(config, list);
     const certs = join(dir, 'certs');
-    await waitUntil(
-      'the API server’s certificate',
+    await until(
       () => Promise.resolve(existsSync(join(certs, 'apiserver.key'))),
+      'the API server’s certificate',
       10_000,
-      () => output,
+      { context: () => output.slice(-3000) },
     );
     const host = adapterHost();
     adapter = await startMetricsAdapter({
@@ -245,8 +242,7 @@ export async function startSimCluster(options: {
           }) satisfies Manifest,
       ),
     ]);
-    await waitUntil(
-      'the nodes to be Ready',
+    await until(
       async () => {
         const nodes = (await core.listNode()).items;
         return (
@@ -256,26 +252,15 @@ export async function startSimCluster(options: {
           )
         );
       },
+      'the nodes to be Ready',
       30_000,
-      () => output,
+      { context: () => output.slice(-3000) },
     );
     return { kubeconfig, config, apply, output: () => output, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-}
-
-/** devstack's waitFor, with what the processes wrote last when it gives up. */
-function waitUntil(
-  what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  output: () => string,
-): Promise<void> {
-  return waitFor(what, probe, timeoutMs).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n${output().slice(-3000)}`, { cause: error });
-  });
 }
 
 /** The kinds of Mela's manifests the simulated cluster runs (no data layer, no operators). */

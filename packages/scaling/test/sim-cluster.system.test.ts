@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { repoRoot } from '@mela/devstack';
+import { repoRoot, until } from '@mela/devstack';
 import {
   buildReport,
   renderTable,
@@ -32,14 +32,8 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
   let ticker: NodeJS.Timeout;
   const stops: (() => Promise<void> | void)[] = [];
 
-  const until = async (what: string, probe: () => Promise<boolean>, ms: number) => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await probe()) return;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`${what}: not within ${String(ms)} ms\n${sim.output().slice(-2000)}`);
-  };
+  const untilSim = (what: string, probe: () => Promise<boolean>, ms: number) =>
+    until(probe, what, ms, { context: () => sim.output().slice(-2000) });
 
   before(
     async () => {
@@ -67,7 +61,7 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
     const apps = sim.config.makeApiClient(AppsV1Api);
     const core = sim.config.makeApiClient(CoreV1Api);
 
-    await until(
+    await untilSim(
       'each Deployment ready',
       async () => {
         const deployments = (await apps.listNamespacedDeployment({ namespace: 'mela' })).items;
@@ -82,7 +76,7 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
   });
 
   it('when the catalog’s request rate climbs past its target, then its HPA raises the replicas to its maximum and the pods run', async () => {
-    await until(
+    await untilSim(
       'the catalog HPA reading both metrics',
       () =>
         Promise.resolve(
@@ -97,7 +91,7 @@ describe('a simulated cluster whose autoscalers really scale, watched by scale:w
     load.set('catalog', { requestsPerSecond: 800, cpuCores: 0.02, memoryBytes: 100e6 });
 
     // Until four pods run and the HPA has read its metric over all four (the load, spread).
-    await until(
+    await untilSim(
       'catalog scaled to 4 ready pods, each taking a quarter of the load',
       () => {
         const last = samples.at(-1);

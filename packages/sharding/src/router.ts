@@ -590,7 +590,7 @@ function firstOf(shards: readonly Shard[]): Shard {
 }
 
 /** k-way merge of per-shard sorted rows. */
-function mergeSorted<T extends Row>(
+export function mergeSorted<T extends Row>(
   lists: readonly T[][],
   orderBy: NonNullable<ScatterOptions['orderBy']>,
 ): T[] {

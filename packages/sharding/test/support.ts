@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { localTopology, mysqlUrl, type MysqlInstance } from '@mela/topology';
-import { createConnection } from 'mysql2/promise';
+import { localTopology, type MysqlInstance } from '@mela/topology';
+import { scratchDatabase, shardServer } from '@mela/schema';
 import {
   parseShardMap,
   parseVSchema,
@@ -13,40 +12,16 @@ import {
 
 export const topology = localTopology();
 
-function instance(keyspace: string, index = 0): MysqlInstance {
-  const found = topology.mysql.instances.filter((i) => i.keyspace === keyspace)[index];
-  if (!found) throw new Error(`no ${keyspace} instance #${index} in the local topology`);
-  return found;
-}
-
 /** The MariaDB servers a test may spread its shards over. */
 export const servers = {
-  commerce: instance('commerce'),
-  customerA: instance('customer', 0),
-  customerB: instance('customer', 1),
+  commerce: shardServer('commerce', 0, topology),
+  customerA: shardServer('customer', 0, topology),
+  customerB: shardServer('customer', 1, topology),
 };
 
-/** A database of its own on a real MariaDB server, dropped by `drop()`. */
-export async function createDatabase(
-  server: MysqlInstance,
-  prefix: string,
-  ddl: readonly string[] = [],
-) {
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ uri: mysqlUrl(topology, server) });
-  await admin.query(`CREATE DATABASE \`${name}\``);
-  await admin.changeUser({ database: name });
-  for (const statement of ddl) await admin.query(statement);
-  await admin.end();
-  return {
-    name,
-    url: mysqlUrl(topology, server, name),
-    async drop() {
-      const conn = await createConnection({ uri: mysqlUrl(topology, server) });
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await conn.end();
-    },
-  };
+/** A database of its own on a real MariaDB server with these tables, dropped by `drop()`. */
+export function createDatabase(server: MysqlInstance, prefix: string, ddl: readonly string[] = []) {
+  return scratchDatabase(server, { prefix, statements: ddl, topology });
 }
 
 /** A small VSchema like Mela's: commerce unsharded with a sequence, customer sharded by user. */

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
-import { createConnection } from 'mysql2/promise';
+import { scratchDatabase, type ScratchDatabase } from '@mela/schema';
+import { localTopology, type LocalTopology } from '@mela/topology';
 
 /** Databases of the test's own on every local shard server, migrated per keyspace. */
 export interface TestShards {
@@ -26,19 +24,16 @@ export async function createTestShards(
 ): Promise<TestShards> {
   const database = `t_${label}_${randomBytes(4).toString('hex')}`;
   const map: Record<string, Record<string, string>> = {};
+  const created: ScratchDatabase[] = [];
   for (const instance of topology.mysql.instances) {
-    const admin = await createConnection({ uri: mysqlUrl(topology, instance) });
-    try {
-      await admin.query(`CREATE DATABASE \`${database}\``);
-      await admin.changeUser({ database });
-      await migrate(admin, await readMigrations(join(migrationsRoot, instance.keyspace)));
-    } finally {
-      await admin.end();
-    }
-    map[instance.keyspace] = {
-      ...map[instance.keyspace],
-      [instance.shard]: mysqlUrl(topology, instance, database),
-    };
+    const scratch = await scratchDatabase(instance, {
+      prefix: database,
+      name: database,
+      keyspace: instance.keyspace,
+      topology,
+    });
+    created.push(scratch);
+    map[instance.keyspace] = { ...map[instance.keyspace], [instance.shard]: scratch.url };
   }
   return {
     shardMap: JSON.stringify(map),
@@ -49,10 +44,7 @@ export async function createTestShards(
       return url;
     },
     async drop() {
-      for (const instance of topology.mysql.instances) {
-        const admin = await createConnection({ uri: mysqlUrl(topology, instance) });
-        await admin.query(`DROP DATABASE IF EXISTS \`${database}\``).finally(() => admin.end());
-      }
+      for (const scratch of created) await scratch.drop();
     },
   };
 }

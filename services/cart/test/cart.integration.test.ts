@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createDevTokenIssuer } from '@mela/platform';
-import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
+import { scratchDatabase, shardServer } from '@mela/schema';
 import { freePort, startOwnRedis, stopChild, until } from '@mela/testkit';
-import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
-import { createConnection } from 'mysql2/promise';
+import { localShardMap, localTopology, redisUrl } from '@mela/topology';
 import { loadCartConfig } from '../src/config.js';
 import { buildCart, type Cart } from '../src/main.js';
 
@@ -34,20 +33,17 @@ interface CartBody {
 
 /** A real catalog service (its own database, seeded) in a process of its own, for the cart to call. */
 async function startCatalogProcess() {
-  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
-  assert.ok(server);
-  const database = `t_cart_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ uri: mysqlUrl(topology, server) });
-  await admin.query(`CREATE DATABASE \`${database}\``);
-  await admin.changeUser({ database });
-  await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
-  await admin.end();
+  const database = await scratchDatabase(shardServer('commerce', 0, topology), {
+    prefix: 't_cart',
+    keyspace: 'commerce',
+    topology,
+  });
   const port = await freePort();
   const env = {
     ...process.env,
     SHARD_MAP: JSON.stringify({
       ...localShardMap(topology),
-      commerce: { '0': mysqlUrl(topology, server, database) },
+      commerce: { '0': database.url },
     }),
     REDIS_URL: redisUrl(topology),
     AUTH_JWT_SECRET: secret,
@@ -83,9 +79,7 @@ async function startCatalogProcess() {
     stop,
     async drop() {
       await stop();
-      const conn = await createConnection({ uri: mysqlUrl(topology, server) });
-      await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
-      await conn.end();
+      await database.drop();
     },
   };
 }

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { get } from 'node:http';
-import { join } from 'node:path';
 import { createDevTokenIssuer } from '@mela/platform';
-import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
-import { localShardMap, localTopology, mysqlUrl, redisUrl } from '@mela/topology';
-import { createConnection } from 'mysql2/promise';
+import { scratchDatabase, shardServer } from '@mela/schema';
+import { localShardMap, localTopology, redisUrl } from '@mela/topology';
 import { Registry } from 'prom-client';
 import { openShardedDatabase, loadShardingConfig } from '@mela/sharding';
 import { seedCatalog } from '../src/adapters/catalog.seeder.js';
@@ -24,29 +22,16 @@ export const asShopper = async () =>
 
 /** A commerce database of the test's own on the real shard server, migrated and seeded. */
 export async function createCommerceDatabase(products: number) {
-  const server = topology.mysql.instances.find((i) => i.keyspace === 'commerce');
-  if (!server) throw new Error('no commerce server in the local topology');
-  const name = `t_catalog_${randomBytes(4).toString('hex')}`;
-  const admin = await createConnection({ uri: mysqlUrl(topology, server) });
-  await admin.query(`CREATE DATABASE \`${name}\``);
-  await admin.changeUser({ database: name });
-  await migrate(admin, await readMigrations(join(migrationsRoot, 'commerce')));
-  await admin.end();
-  const shardMap = JSON.stringify({
-    ...localShardMap(topology),
-    commerce: { '0': mysqlUrl(topology, server, name) },
+  const database = await scratchDatabase(shardServer('commerce', 0, topology), {
+    prefix: 't_catalog',
+    keyspace: 'commerce',
+    topology,
   });
+  const shardMap = JSON.stringify({ ...localShardMap(topology), commerce: { '0': database.url } });
   const db = openShardedDatabase(loadShardingConfig({ SHARD_MAP: shardMap }), new Registry());
   await seedCatalog(db, { products });
   await db.close();
-  return {
-    shardMap,
-    async drop() {
-      const conn = await createConnection({ uri: mysqlUrl(topology, server) });
-      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
-      await conn.end();
-    },
-  };
+  return { shardMap, drop: () => database.drop() };
 }
 
 export interface RunningCatalog extends Catalog {

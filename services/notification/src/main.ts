@@ -13,10 +13,9 @@ import { Counter } from 'prom-client';
 import { DeliveryLogRepository } from './adapters/delivery-log.repository.js';
 import { EmailChannel } from './adapters/email.channel.js';
 import { OrdersConsumer } from './adapters/orders.consumer.js';
-import { WebhookChannel } from './adapters/webhook.channel.js';
+import { PushChannel, SmsChannel } from './adapters/webhook.channel.js';
 import { createApp } from './app.js';
 import { loadNotificationConfig, type NotificationConfig } from './config.js';
-import { confirmationPush, confirmationSms } from './domain/messages.js';
 import { Notifier, type Channel } from './domain/notifier.js';
 
 export interface NotificationApp {
@@ -37,29 +36,11 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
     from: config.emailFrom,
     timeoutMs: config.timeoutMs,
   });
+  const { timeoutMs } = config;
   const channels: Channel[] = [email];
-  if (config.smsWebhookUrl) {
-    channels.push(
-      new WebhookChannel({
-        name: 'sms',
-        url: config.smsWebhookUrl,
-        timeoutMs: config.timeoutMs,
-        applies: (event) => event.contact.phone !== undefined,
-        payload: (event) => ({ to: event.contact.phone, text: confirmationSms(event) }),
-      }),
-    );
-  }
-  if (config.pushWebhookUrl) {
-    channels.push(
-      new WebhookChannel({
-        name: 'push',
-        url: config.pushWebhookUrl,
-        timeoutMs: config.timeoutMs,
-        applies: (event) => event.contact.pushToken !== undefined,
-        payload: (event) => ({ token: event.contact.pushToken, ...confirmationPush(event) }),
-      }),
-    );
-  }
+  if (config.smsWebhookUrl) channels.push(new SmsChannel({ url: config.smsWebhookUrl, timeoutMs }));
+  if (config.pushWebhookUrl)
+    channels.push(new PushChannel({ url: config.pushWebhookUrl, timeoutMs }));
 
   const counter = (name: string, help: string) =>
     new Counter({ name, help, labelNames: ['channel'] as const, registers: [registry] });
@@ -122,47 +103,16 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
   for (const check of db.healthChecks(['customer']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
 
-  let stopping = false;
-  let consuming: Promise<void> | undefined;
-  const consume = async () => {
-    // Kafka may come up after this service: keep trying, without a crash loop.
-    for (let backoff = 500; !stopping; backoff = Math.min(backoff * 2, 10_000)) {
-      try {
-        await admin.connect();
-        await consumer.start();
-        logger.info({ topic: config.topic, group: config.groupId }, 'consuming');
-        return;
-      } catch (error) {
-        logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
-        await delay(backoff);
-      }
-    }
-  };
-
   const service = createHttpService(
     platform,
     createApp({ platform }),
     [
-      {
-        name: 'kafka consumer',
-        close: async () => {
-          stopping = true;
-          await consuming;
-          await consumer.stop();
-        },
-      },
+      { name: 'kafka consumer', close: () => consumer.stop() },
       { name: 'kafka admin', close: () => admin.disconnect() },
       { name: 'smtp', close: () => email.close() },
       { name: 'mysql', close: () => db.close() },
     ],
-    [
-      {
-        name: 'kafka consumer',
-        start: () => {
-          consuming = consume();
-        },
-      },
-    ],
+    [{ name: 'kafka consumer', start: () => consumer.startWhenReachable() }],
   );
   return { platform, service };
 }

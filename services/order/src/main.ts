@@ -22,12 +22,14 @@ import { MysqlStockLedger } from './adapters/stock.ledger.js';
 import { createApp } from './app.js';
 import { loadOrderConfig, type OrderConfig } from './config.js';
 import { OrderService } from './domain/order.service.js';
+import { ReservationSweeper } from './domain/reservation-sweeper.js';
 
 /** A wired order service: the HTTP service and what it owns. */
 export interface OrderApp {
   readonly platform: Platform;
   readonly service: HttpService;
   readonly orders: OrderService;
+  readonly sweeper: ReservationSweeper;
   readonly db: ShardedDatabase;
   readonly redis: Redis;
   readonly relay: OutboxRelay | undefined;
@@ -85,23 +87,40 @@ export function buildOrder(config: OrderConfig): OrderApp {
   });
   // The reasons a sale dashboard watches, exported from the start (0 rather than no data).
   for (const reason of ['sold_out', 'payment_declined', 'cart_empty']) rejected.inc({ reason }, 0);
+  const gate = new RedisStockGate({
+    redis,
+    keyPrefix: config.gate.keyPrefix,
+    ttlSeconds: config.gate.ttlSeconds,
+    stockOf: (id) => stock.stockOf(id),
+  });
+  const payments = new SandboxPaymentProvider({ db, clock, ...config.payment });
+  const onError = (error: unknown, message: string) => logger.warn({ err: error }, message);
   const orders = new OrderService({
-    carts: new CartClient({ baseUrl: config.cartUrl, timeoutMs: config.cartTimeoutMs }),
     stock,
-    gate: new RedisStockGate({
-      redis,
-      keyPrefix: config.gate.keyPrefix,
-      ttlSeconds: config.gate.ttlSeconds,
-      stockOf: (id) => stock.stockOf(id),
-    }),
-    payments: new SandboxPaymentProvider({ db, clock, ...config.payment }),
+    gate,
+    payments,
     orders: repository,
     metrics: { placed: () => placed.inc(), rejected: (reason) => rejected.inc({ reason }) },
     policy: config.policy,
     clock,
     onCommitted: () => relay?.nudge(),
-    onError: (error, message) => logger.warn({ err: error }, message),
+    onError,
   });
+  const sweeper = new ReservationSweeper({
+    orders: repository,
+    stock,
+    gate,
+    payments,
+    policy: {
+      reservationTtlMs: config.policy.reservationTtlMs,
+      idempotencyRetentionMs: config.idempotencyRetentionMs,
+      // Keys live for a day: clearing them every ten minutes is plenty.
+      purgeEveryMs: 600_000,
+    },
+    clock,
+    onError,
+  });
+  const carts = new CartClient({ baseUrl: config.cartUrl, timeoutMs: config.cartTimeoutMs });
 
   for (const check of db.healthChecks(['commerce', 'customer']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
@@ -123,37 +142,17 @@ export function buildOrder(config: OrderConfig): OrderApp {
     { critical: false },
   );
 
-  let sweeping = false;
-  let purgedAt = 0;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      const { released, consumed, refunded } = await orders.sweepExpired();
-      if (released + consumed + refunded > 0)
-        logger.info({ released, consumed, refunded }, 'settled expired reservations and payments');
-      // Keys live for a day: clearing them every ten minutes is plenty (each purge opens a
-      // connection per shard).
-      if (Date.now() - purgedAt >= 600_000) {
-        purgedAt = Date.now();
-        await repository.purgeIdempotencyKeys(
-          new Date(clock().getTime() - config.idempotencyRetentionMs),
-        );
-      }
-    } catch (error) {
-      logger.warn({ err: error }, 'reservation sweep failed; next round retries');
-    } finally {
-      sweeping = false;
-    }
-  };
-  let sweeper: NodeJS.Timeout | undefined;
-
-  const app = createApp({ platform, orders, rateLimit: serviceRateLimit(platform, redis) });
+  const app = createApp({
+    platform,
+    orders,
+    cartOf: (authorization) => carts.of(authorization),
+    rateLimit: serviceRateLimit(platform, redis),
+  });
   const service = createHttpService(
     platform,
     app,
     [
-      { name: 'sweeper', close: () => clearInterval(sweeper) },
+      { name: 'sweeper', close: () => sweeper.stop() },
       { name: 'outbox relay', close: () => relay?.stop() },
       { name: 'kafka admin', close: () => admin.disconnect() },
       { name: 'redis', close: () => redis.quit() },
@@ -163,11 +162,18 @@ export function buildOrder(config: OrderConfig): OrderApp {
       { name: 'outbox relay', start: () => relay?.start() },
       {
         name: 'sweeper',
-        start: () => (sweeper = setInterval(() => void sweep(), config.sweepIntervalMs)),
+        start: () =>
+          sweeper.start(config.sweepIntervalMs, ({ released, consumed, refunded }) => {
+            if (released + consumed + refunded > 0)
+              logger.info(
+                { released, consumed, refunded },
+                'settled expired reservations and payments',
+              );
+          }),
       },
     ],
   );
-  return { platform, service, orders, db, redis, relay };
+  return { platform, service, orders, sweeper, db, redis, relay };
 }
 
 if (import.meta.main) {

@@ -161,9 +161,9 @@ describe('checkout rules', () => {
       [abandoned.orderId, phone.id, abandoned.user, abandoned.key],
     );
 
-    const swept = await shop.order.orders.sweepExpired();
+    const swept = await shop.order.sweeper.sweep();
 
-    assert.deepEqual(swept, { released: 1, consumed: 0, refunded: 0 });
+    assert.deepEqual(swept, { released: 1, consumed: 0, refunded: 0, purgedKeys: 0 });
     assert.equal(await shop.stock(phone.id), ledgerStock);
     assert.equal((await claimsOf(abandoned.user)).length, 0, 'the claim is fenced off');
     assert.equal((await shop.commerceRows('SELECT * FROM stock_reservations')).length, 0);
@@ -183,10 +183,11 @@ describe('checkout rules', () => {
     );
     const stockAfterOrder = await shop.stock(phone.id);
 
-    assert.deepEqual(await shop.order.orders.sweepExpired(), {
+    assert.deepEqual(await shop.order.sweeper.sweep(), {
       released: 0,
       consumed: 1,
       refunded: 0,
+      purgedKeys: 0,
     });
     assert.equal(await shop.stock(phone.id), stockAfterOrder);
   });

@@ -1,4 +1,10 @@
-import { AppError, DependencyUnavailableError, NotFoundError } from '@mela/platform';
+import { DependencyUnavailableError } from '@mela/platform';
+import {
+  CartFullError,
+  NotInCartError,
+  QuantityLimitError,
+  UnknownProductError,
+} from './errors.js';
 import { priceCart, type CartLimits, type CartView, type CatalogProduct } from './cart.js';
 
 /** Where carts live (Redis). Quantities change atomically, within the limits. */
@@ -49,11 +55,7 @@ export class CartService {
   /** Adds units of a product that exists in the catalog. */
   async add(userId: string, productId: string, quantity: number): Promise<CartView> {
     const found = await this.#catalog.products([productId]);
-    if (!found.has(productId)) {
-      throw new AppError('unknown_product', 422, 'Unknown product', {
-        detail: `There is no product ${productId}.`,
-      });
-    }
+    if (!found.has(productId)) throw new UnknownProductError(productId);
     this.#check(
       await this.#store.change(userId, productId, quantity, 'add', this.#limits),
       productId,
@@ -71,9 +73,7 @@ export class CartService {
   }
 
   async remove(userId: string, productId: string): Promise<CartView> {
-    if (!(await this.#store.remove(userId, productId))) {
-      throw new NotFoundError(`Product ${productId} is not in the cart.`, 'not_in_cart');
-    }
+    if (!(await this.#store.remove(userId, productId))) throw new NotInCartError(productId);
     return this.view(userId);
   }
 
@@ -85,17 +85,8 @@ export class CartService {
     outcome: number | 'too_many_items' | 'quantity_limit' | 'not_in_cart',
     productId: string,
   ): void {
-    if (outcome === 'not_in_cart')
-      throw new NotFoundError(`Product ${productId} is not in the cart.`, 'not_in_cart');
-    if (outcome === 'too_many_items') {
-      throw new AppError('cart_full', 409, 'Conflict', {
-        detail: `A cart holds at most ${this.#limits.maxItems} different products.`,
-      });
-    }
-    if (outcome === 'quantity_limit') {
-      throw new AppError('quantity_limit', 409, 'Conflict', {
-        detail: `At most ${this.#limits.maxQuantity} of one product per cart.`,
-      });
-    }
+    if (outcome === 'not_in_cart') throw new NotInCartError(productId);
+    if (outcome === 'too_many_items') throw new CartFullError(productId);
+    if (outcome === 'quantity_limit') throw new QuantityLimitError(productId);
   }
 }

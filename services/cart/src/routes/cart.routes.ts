@@ -1,6 +1,7 @@
 import { type Router, type Request } from 'express';
 import {
   createRouter,
+  domainProblems,
   parseInput,
   principalOf,
   requireUser,
@@ -14,6 +15,7 @@ import {
   type CartLimits,
 } from '../domain/cart.js';
 import type { CartService } from '../domain/cart.service.js';
+import { cartProblem } from './problems.js';
 
 const itemParams = z.object({ productId: productIdSchema });
 
@@ -53,5 +55,6 @@ export function cartRoutes(options: {
     await carts.clear(user(req));
     res.status(204).end();
   });
+  router.use(domainProblems(cartProblem(options.limits)));
   return router;
 }

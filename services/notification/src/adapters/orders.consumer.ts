@@ -50,6 +50,7 @@ export class OrdersConsumer {
   readonly #now: () => number;
   readonly #stopping = new AbortController();
   #running = false;
+  #joining: Promise<void> | undefined;
 
   constructor(options: OrdersConsumerOptions) {
     this.#options = options;
@@ -68,6 +69,29 @@ export class OrdersConsumer {
       labelNames: ['round'] as const,
       registers: [options.registry],
     });
+  }
+
+  /**
+   * Joins the group in the background, trying again (backing off up to 10 s) while Kafka is
+   * unreachable: it may come up after this service, and a crash loop helps nobody.
+   */
+  startWhenReachable(): void {
+    this.#joining ??= (async () => {
+      for (
+        let backoff = 500;
+        !this.#stopping.signal.aborted;
+        backoff = Math.min(backoff * 2, 10_000)
+      ) {
+        try {
+          await this.start();
+          this.#options.logger.info({ topic: this.#options.topic }, 'consuming');
+          return;
+        } catch (error) {
+          this.#options.logger.warn({ err: error }, 'cannot join the consumer group yet; retrying');
+          await sleep(backoff, undefined, { signal: this.#stopping.signal }).catch(() => undefined);
+        }
+      }
+    })();
   }
 
   async start(): Promise<void> {
@@ -204,6 +228,7 @@ export class OrdersConsumer {
   /** Leaves the group cleanly (the current messages finish, offsets are committed). */
   async stop(): Promise<void> {
     this.#stopping.abort();
+    await this.#joining;
     if (this.#running) {
       await Promise.all([
         this.#options.consumer.disconnect(),

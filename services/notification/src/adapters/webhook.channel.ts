@@ -1,41 +1,37 @@
 import type { OrderPlacedEvent } from '@mela/messaging';
+import { confirmationPush, confirmationSms } from '../domain/messages.js';
 import { PermanentDeliveryError, type Channel } from '../domain/notifier.js';
 
+export interface WebhookOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+}
+
 /**
- * SMS or push through a provider's HTTP webhook: a JSON POST with an `Idempotency-Key`
+ * A channel through a provider's HTTP webhook: a JSON POST with an `Idempotency-Key`
  * header. 2xx is delivered; 408, 429 and 5xx are retried; any other 4xx is permanent.
+ * Each channel says which events it applies to and what it sends.
  */
-export class WebhookChannel implements Channel {
-  readonly name: string;
+export abstract class WebhookChannel implements Channel {
+  abstract readonly name: string;
   readonly #url: string;
   readonly #timeoutMs: number;
-  readonly #applies: (event: OrderPlacedEvent) => boolean;
-  readonly #payload: (event: OrderPlacedEvent) => unknown;
 
-  constructor(options: {
-    readonly name: string;
-    readonly url: string;
-    readonly timeoutMs: number;
-    readonly applies: (event: OrderPlacedEvent) => boolean;
-    readonly payload: (event: OrderPlacedEvent) => unknown;
-  }) {
-    this.name = options.name;
+  constructor(options: WebhookOptions) {
     this.#url = options.url;
     this.#timeoutMs = options.timeoutMs;
-    this.#applies = options.applies;
-    this.#payload = options.payload;
   }
 
-  applies(event: OrderPlacedEvent): boolean {
-    return this.#applies(event);
-  }
+  abstract applies(event: OrderPlacedEvent): boolean;
+
+  protected abstract payload(event: OrderPlacedEvent): unknown;
 
   async send(event: OrderPlacedEvent, idempotencyKey: string): Promise<void> {
     const response = await fetch(this.#url, {
       method: 'POST',
       signal: AbortSignal.timeout(this.#timeoutMs),
       headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-      body: JSON.stringify(this.#payload(event)),
+      body: JSON.stringify(this.payload(event)),
     });
     await response.body?.cancel();
     if (response.ok) return;
@@ -43,5 +39,31 @@ export class WebhookChannel implements Channel {
     if (response.status >= 400 && response.status < 500 && ![408, 429].includes(response.status))
       throw new PermanentDeliveryError(message);
     throw new Error(message);
+  }
+}
+
+/** A text message to the order's phone number, when the shopper gave one. */
+export class SmsChannel extends WebhookChannel {
+  readonly name = 'sms';
+
+  applies(event: OrderPlacedEvent): boolean {
+    return event.contact.phone !== undefined;
+  }
+
+  protected payload(event: OrderPlacedEvent): unknown {
+    return { to: event.contact.phone, text: confirmationSms(event) };
+  }
+}
+
+/** A push notification to the shopper's device, when the order carries its token. */
+export class PushChannel extends WebhookChannel {
+  readonly name = 'push';
+
+  applies(event: OrderPlacedEvent): boolean {
+    return event.contact.pushToken !== undefined;
+  }
+
+  protected payload(event: OrderPlacedEvent): unknown {
+    return { token: event.contact.pushToken, ...confirmationPush(event) };
   }
 }

@@ -1,12 +1,11 @@
 import { DependencyUnavailableError, propagationHeaders, UnauthorizedError } from '@mela/platform';
-import type { CartLine } from '../domain/order.js';
-import type { CartSource } from '../domain/ports.js';
+import type { CallerCart } from '../domain/ports.js';
 
 /**
  * The cart service's API, called with the shopper's own bearer token: the order service can
  * only ever read (and clear) the cart of the user who is placing the order.
  */
-export class CartClient implements CartSource {
+export class CartClient {
   readonly #baseUrl: string;
   readonly #timeoutMs: number;
 
@@ -15,14 +14,20 @@ export class CartClient implements CartSource {
     this.#timeoutMs = options.timeoutMs;
   }
 
-  async lines(authorization: string): Promise<readonly CartLine[]> {
-    const response = await this.#call('GET', authorization);
-    const body = (await response.json()) as { items?: { productId: string; quantity: number }[] };
-    return (body.items ?? []).map(({ productId, quantity }) => ({ productId, quantity }));
-  }
-
-  async clear(authorization: string): Promise<void> {
-    await this.#call('DELETE', authorization);
+  /** The cart of the caller whose `Authorization` header this is. */
+  of(authorization: string): CallerCart {
+    return {
+      lines: async () => {
+        const response = await this.#call('GET', authorization);
+        const body = (await response.json()) as {
+          items?: { productId: string; quantity: number }[];
+        };
+        return (body.items ?? []).map(({ productId, quantity }) => ({ productId, quantity }));
+      },
+      clear: async () => {
+        await this.#call('DELETE', authorization);
+      },
+    };
   }
 
   async #call(method: 'GET' | 'DELETE', authorization: string): Promise<Response> {

@@ -46,20 +46,17 @@ export class OrderRepository implements OrderStore {
   async record(userId: string, key: string): Promise<IdempotencyRecord | undefined> {
     const rows = await this.#db.execute(
       byUser('idempotency_keys', userId),
-      `SELECT request_hash, order_id, state, response_status, response_body, created_at
+      `SELECT request_hash, order_id, state, created_at
          FROM idempotency_keys WHERE user_id = ? AND idem_key = ?`,
       [userId, key],
     );
     const row = rows[0];
     if (!row) return undefined;
-    const status = row['response_status'] as number | null;
-    const body = row['response_body'] as unknown;
     return {
       requestHash: String(row['request_hash']),
       orderId: String(row['order_id']),
       state: row['state'] === 'completed' ? 'completed' : 'started',
       startedAt: new Date(fromSqlTime(String(row['created_at']))),
-      ...(status !== null && body !== null ? { response: { status, body: jsonColumn(body) } } : {}),
     };
   }
 
@@ -73,20 +70,15 @@ export class OrderRepository implements OrderStore {
     return deleted.affectedRows === 1;
   }
 
-  async commit(
-    order: Order,
-    key: string,
-    event: OrderPlacedEvent,
-    response: { readonly status: number; readonly body: unknown },
-  ): Promise<boolean> {
+  async commit(order: Order, key: string, event: OrderPlacedEvent): Promise<boolean> {
     // The lookup entry first, as vtgate writes owned lookups: an orphan is harmless.
     await this.#db.recordLookups('customer', 'orders', { user_id: order.userId, id: order.id });
     return this.#db.transaction(byUser('orders', order.userId), async (tx) => {
       const completed = await tx.execute<ResultSetHeader>(
         `UPDATE idempotency_keys
-            SET state = 'completed', response_status = ?, response_body = ?
+            SET state = 'completed'
           WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
-        [response.status, JSON.stringify(response.body), order.userId, key, order.id],
+        [order.userId, key, order.id],
         { table: 'idempotency_keys', key: order.userId },
       );
       if (completed.affectedRows !== 1) return false;
@@ -238,7 +230,7 @@ export class OrderRepository implements OrderStore {
     return toOrders(rows);
   }
 
-  /** Forgets idempotency keys older than `olderThan` on every shard; returns how many. */
+  /** Forgets completed idempotency keys older than `olderThan` on every shard; returns how many. */
   async purgeIdempotencyKeys(olderThan: Date, limit = 5000): Promise<number> {
     const results = await Promise.all(
       this.#db

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
-import { PaymentDeclinedError, type Payment, type PaymentProvider } from '../domain/ports.js';
+import { PaymentDeclinedError } from '../domain/errors.js';
+import type { Payment, PaymentProvider } from '../domain/ports.js';
 
 const commerce = { keyspace: 'commerce' } as const;
 

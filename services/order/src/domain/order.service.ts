@@ -1,26 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError, DependencyUnavailableError, NotFoundError } from '@mela/platform';
+import { AppError, DependencyUnavailableError } from '@mela/platform';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import {
-  orderView,
+  CartEmptyError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  InvalidQuantityError,
+  OrderNotFoundError,
+  OrderRefusal,
+  PaymentDeclinedError,
+  SoldOutError,
+} from './errors.js';
+import {
   priceLines,
   requestFingerprint,
-  UnknownProductsError,
   withDefaults,
   type CartLine,
   type Order,
-  type OrderView,
   type PlaceOrderInput,
 } from './order.js';
-import {
-  PaymentDeclinedError,
-  type CartSource,
-  type IdempotencyRecord,
-  type OrderStore,
-  type PaymentProvider,
-  type StockGate,
-  type StockLedger,
+import type {
+  CallerCart,
+  IdempotencyRecord,
+  OrderStore,
+  PaymentProvider,
+  StockGate,
+  StockLedger,
 } from './ports.js';
 
 export interface OrderPolicy {
@@ -33,10 +39,18 @@ export interface OrderPolicy {
 }
 
 export interface PlacedOrder {
-  readonly status: number;
-  readonly body: unknown;
-  /** True when this is the stored answer to an earlier request with the same key. */
+  readonly order: Order;
+  /** True when the order was placed by an earlier request with the same key. */
   readonly replayed: boolean;
+}
+
+/** One checkout: who, with which Idempotency-Key, what they asked for and their cart. */
+export interface PlaceOrderRequest {
+  readonly userId: string;
+  readonly key: string;
+  readonly input: PlaceOrderInput;
+  /** The caller's own cart (already bound to the caller). */
+  readonly cart: CallerCart;
 }
 
 /** Counters the service reports; the adapter behind them is prom-client. */
@@ -46,7 +60,6 @@ export interface OrderMetrics {
 }
 
 export interface OrderServiceDeps {
-  readonly carts: CartSource;
   readonly stock: StockLedger;
   readonly gate: StockGate;
   readonly payments: PaymentProvider;
@@ -72,23 +85,23 @@ export class OrderService {
     this.#deps = deps;
   }
 
-  /** `POST /api/orders` with an Idempotency-Key: the same key always answers with the same order. */
-  async place(
-    userId: string,
-    key: string,
-    input: PlaceOrderInput,
-    authorization: string,
-  ): Promise<PlacedOrder> {
-    const hash = requestFingerprint(input);
-    const deadline = Date.now() + this.#deps.policy.idempotencyWaitMs;
+  /** A checkout with an Idempotency-Key: the same key always answers with the same order. */
+  async place(request: PlaceOrderRequest): Promise<PlacedOrder> {
+    const { userId, key } = request;
+    const hash = requestFingerprint(request.input);
+    const deadline = this.#now() + this.#deps.policy.idempotencyWaitMs;
     for (;;) {
       const orderId = await this.#deps.orders.nextOrderId();
       const claim = await this.#deps.orders.claim(userId, key, hash, orderId);
-      if (claim.claimed) return this.#placeClaimed(userId, key, orderId, input, authorization);
+      if (claim.claimed) return this.#placeClaimed(request, orderId);
       const answer = await this.#awaitEarlier(userId, key, hash, claim.existing, deadline);
       if (answer) return answer;
       // The earlier request failed and gave its key back: this one is a fresh attempt.
     }
+  }
+
+  #now(): number {
+    return this.#deps.clock().getTime();
   }
 
   async #awaitEarlier(
@@ -100,57 +113,47 @@ export class OrderService {
   ): Promise<PlacedOrder | undefined> {
     let record: IdempotencyRecord | undefined = first;
     for (let wait = 20; record; wait = Math.min(wait * 2, 250)) {
-      if (record.requestHash !== hash) {
-        throw new AppError('idempotency_conflict', 409, 'Conflict', {
-          detail: 'This Idempotency-Key was used for a different request.',
-        });
-      }
-      if (record.state === 'completed' && record.response)
-        return { ...record.response, replayed: true };
-      if (
-        this.#deps.clock().getTime() - record.startedAt.getTime() >
-        this.#deps.policy.reservationTtlMs
-      ) {
+      if (record.requestHash !== hash) throw new IdempotencyConflictError();
+      if (record.state === 'completed')
+        return { order: await this.#placedOrder(userId, record.orderId), replayed: true };
+      if (this.#now() - record.startedAt.getTime() > this.#deps.policy.reservationTtlMs) {
         // Its request died before reserving anything (or its reservation has expired): take over.
         await this.#deps.orders.releaseClaim(userId, key, record.orderId);
         return undefined;
       }
-      if (Date.now() >= deadline) {
-        throw new AppError('idempotency_in_progress', 409, 'Conflict', {
-          detail: 'A request with this Idempotency-Key is still being processed.',
-          headers: { 'Retry-After': '1' },
-        });
-      }
+      if (this.#now() >= deadline) throw new IdempotencyInProgressError();
       await delay(wait);
       record = await this.#deps.orders.record(userId, key);
     }
     return undefined;
   }
 
-  async #placeClaimed(
-    userId: string,
-    key: string,
-    orderId: string,
-    input: PlaceOrderInput,
-    authorization: string,
-  ): Promise<PlacedOrder> {
+  /** The order a completed claim names (committed in the same transaction as the claim). */
+  async #placedOrder(userId: string, orderId: string): Promise<Order> {
+    const order = await this.#deps.orders.get(userId, orderId);
+    if (!order) throw new Error(`claim completed for order ${orderId}, which is not on its shard`);
+    return order;
+  }
+
+  async #placeClaimed(request: PlaceOrderRequest, orderId: string): Promise<PlacedOrder> {
+    const { userId, key, input, cart } = request;
     const { orders, stock, gate, payments } = this.#deps;
     let reserved: readonly CartLine[] | undefined;
     let intended = false;
     try {
-      const lines = await this.#cartLines(authorization);
+      const lines = await this.#cartLines(cart);
       const products = await stock.products(lines.map((l) => l.productId));
-      const priced = this.#price(lines, products);
+      const priced = priceLines(lines, products);
 
       const admitted = await gate.take(lines);
-      if (typeof admitted === 'object') throw soldOut(admitted.soldOut);
+      if (typeof admitted === 'object') throw new SoldOutError(admitted.soldOut);
       const outcome = await stock
         .reserve({
           orderId,
           userId,
           idempotencyKey: key,
           lines,
-          expiresAt: new Date(this.#deps.clock().getTime() + this.#deps.policy.reservationTtlMs),
+          expiresAt: new Date(this.#now() + this.#deps.policy.reservationTtlMs),
         })
         .catch(async (error: unknown) => {
           if (admitted === 'ok') await gate.giveBack(lines);
@@ -158,7 +161,7 @@ export class OrderService {
         });
       if (!outcome.ok) {
         if (admitted === 'ok') await gate.forget(lines.map((l) => l.productId));
-        throw soldOut(outcome.soldOut);
+        throw new SoldOutError(outcome.soldOut);
       }
       reserved = lines;
 
@@ -181,12 +184,7 @@ export class OrderService {
           method: input.paymentMethod,
         });
       } catch (error) {
-        if (error instanceof PaymentDeclinedError) {
-          throw new AppError('payment_declined', 402, 'Payment declined', {
-            detail: 'The payment was declined; nothing was charged and the cart is unchanged.',
-            cause: error,
-          });
-        }
+        if (error instanceof PaymentDeclinedError) throw error;
         throw new DependencyUnavailableError('payment', error);
       }
 
@@ -199,11 +197,7 @@ export class OrderService {
         paymentId: payment.id,
         createdAt: this.#deps.clock().toISOString(),
       };
-      const body = orderView(order);
-      const committed = await orders.commit(order, key, placedEvent(order, this.#deps.clock()), {
-        status: 201,
-        body,
-      });
+      const committed = await orders.commit(order, key, placedEvent(order, this.#deps.clock()));
       if (!committed) {
         // The sweeper judged this order abandoned and has given its stock back already.
         reserved = undefined;
@@ -217,14 +211,14 @@ export class OrderService {
       await stock
         .consume(orderId)
         .catch((error: unknown) => this.#deps.onError(error, 'reservation left for the sweeper'));
-      await this.#deps.carts
-        .clear(authorization)
+      await cart
+        .clear()
         .catch((error: unknown) => this.#deps.onError(error, 'cart not cleared after the order'));
-      return { status: 201, body, replayed: false };
+      return { order, replayed: false };
     } catch (error) {
       const settled = await this.#undo(userId, key, orderId, reserved, intended);
       if (settled) return settled;
-      this.#deps.metrics.rejected(error instanceof AppError ? error.code : 'error');
+      this.#deps.metrics.rejected(refusalReason(error));
       throw error;
     }
   }
@@ -250,8 +244,8 @@ export class OrderService {
       if (!released) {
         // The commit may have happened after all (a lost reply): then that is the answer.
         const record = await orders.record(userId, key);
-        if (record?.state === 'completed' && record.orderId === orderId && record.response)
-          return { ...record.response, replayed: false };
+        if (record?.state === 'completed' && record.orderId === orderId)
+          return { order: await this.#placedOrder(userId, orderId), replayed: false };
       }
       if (intended) {
         await payments.refund(orderId);
@@ -265,110 +259,47 @@ export class OrderService {
     return undefined;
   }
 
-  async #cartLines(authorization: string): Promise<readonly CartLine[]> {
-    const lines = await this.#deps.carts.lines(authorization);
-    if (lines.length === 0) {
-      throw new AppError('cart_empty', 422, 'Cart is empty', {
-        detail: 'Add products to the cart before placing an order.',
-      });
-    }
+  async #cartLines(cart: CallerCart): Promise<readonly CartLine[]> {
+    const lines = await cart.lines();
+    if (lines.length === 0) throw new CartEmptyError();
     const tooMany = lines.find(
       (l) =>
         !Number.isInteger(l.quantity) ||
         l.quantity < 1 ||
         l.quantity > this.#deps.policy.maxQuantity,
     );
-    if (tooMany) {
-      throw new AppError('invalid_quantity', 422, 'Invalid quantity', {
-        detail: `Between 1 and ${this.#deps.policy.maxQuantity} units of product ${tooMany.productId} per order.`,
-      });
-    }
+    if (tooMany) throw new InvalidQuantityError(tooMany.productId, this.#deps.policy.maxQuantity);
     return [...lines].sort((a, b) => compareIds(a.productId, b.productId));
   }
 
-  #price(lines: readonly CartLine[], products: Parameters<typeof priceLines>[1]) {
-    try {
-      return priceLines(lines, products);
-    } catch (error) {
-      if (error instanceof UnknownProductsError) {
-        throw new AppError('unknown_product', 422, 'Unknown product', {
-          detail: `These products are no longer sold: ${error.productIds.join(', ')}.`,
-          extensions: { productIds: error.productIds },
-        });
-      }
-      throw error;
-    }
-  }
-
-  /** One order, only for its owner (anyone else gets the same 404 as for no order). */
-  async get(userId: string, orderId: string): Promise<OrderView> {
-    // The store reads only the owner's order: anyone else's id is the same 404 as none.
+  /** One order, only for its owner (anyone else gets the same answer as for no order). */
+  async get(userId: string, orderId: string): Promise<Order> {
+    // The store reads only the owner's order: anyone else's id is the same as none.
     const order = await this.#deps.orders.get(userId, orderId);
-    if (!order) throw new NotFoundError('No such order.', 'order_not_found');
-    return orderView(order);
+    if (!order) throw new OrderNotFoundError(orderId);
+    return order;
   }
 
-  /** The user's orders, newest first. */
-  async list(userId: string, limit: number, before?: string) {
+  /** The user's orders, newest first, and the id the next page starts below (if any). */
+  async list(
+    userId: string,
+    limit: number,
+    before?: string,
+  ): Promise<{ readonly orders: readonly Order[]; readonly nextBefore: string | undefined }> {
     const page = await this.#deps.orders.list(userId, {
       limit: limit + 1,
       ...(before ? { before } : {}),
     });
-    const orders = page.slice(0, limit).map(orderView);
+    const orders = page.slice(0, limit);
     const last = orders.at(-1);
     return { orders, nextBefore: page.length > limit && last ? last.id : undefined };
   }
-
-  /**
-   * Returns the stock of reservations whose requests died (crash, timeout) and drops the
-   * reservations of orders that did commit. Safe to run on every replica at once.
-   */
-  async sweepExpired(
-    limit = 100,
-  ): Promise<{ released: number; consumed: number; refunded: number }> {
-    const { orders, stock, gate, payments } = this.#deps;
-    let released = 0;
-    let consumed = 0;
-    let refunded = 0;
-    for (const reservation of await stock.expired(limit)) {
-      try {
-        if ((await orders.settle(reservation)) === 'committed') {
-          await stock.consume(reservation.orderId);
-          consumed++;
-        } else {
-          const lines = await stock.release(reservation.orderId);
-          await gate.giveBack(lines);
-          if (lines.length > 0) released++;
-        }
-      } catch (error) {
-        // Its user's shard may be down: the others are not held up; the next round retries.
-        this.#deps.onError(error, `reservation of order ${reservation.orderId} not settled yet`);
-      }
-    }
-    // Charges whose attempt died (crash, lost shard) before the order's commit or the undo:
-    // fence the claim, then refund by reference and mark the intent voided.
-    const expiredBefore = new Date(
-      this.#deps.clock().getTime() - this.#deps.policy.reservationTtlMs,
-    );
-    for (const intent of await orders.pendingIntents(expiredBefore, limit)) {
-      try {
-        if ((await orders.settle(intent)) === 'committed') continue;
-        await payments.refund(intent.orderId);
-        await orders.voidIntent(intent.userId, intent.orderId);
-        refunded++;
-      } catch (error) {
-        this.#deps.onError(error, `payment of order ${intent.orderId} not reconciled yet`);
-      }
-    }
-    return { released, consumed, refunded };
-  }
 }
 
-function soldOut(productId: string): AppError {
-  return new AppError('sold_out', 409, 'Sold out', {
-    detail: `Product ${productId} is sold out.`,
-    extensions: { productId },
-  });
+/** The metric label of a failed attempt: the refusal's reason, or the problem code. */
+function refusalReason(error: unknown): string {
+  if (error instanceof OrderRefusal) return error.reason;
+  return error instanceof AppError ? error.code : 'error';
 }
 
 /** Product ids are numbers in strings: lock rows in numeric order so two orders cannot deadlock. */

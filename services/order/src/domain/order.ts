@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { UnknownProductsError } from './errors.js';
 
 export const paymentMethods = ['upi', 'card', 'netbanking', 'cod'] as const;
 export type PaymentMethod = (typeof paymentMethods)[number];
@@ -162,13 +163,6 @@ export function priceLines(
     totalCents: items.reduce((sum, item) => sum + item.lineTotalCents, 0),
     currency: [...currencies][0] ?? 'INR',
   };
-}
-
-export class UnknownProductsError extends Error {
-  override readonly name = 'UnknownProductsError';
-  constructor(readonly productIds: readonly string[]) {
-    super(`unknown products: ${productIds.join(', ')}`);
-  }
 }
 
 /** The public view of an order (what `POST` answers and `GET` shows). */

@@ -1,10 +1,13 @@
 import type { CartLine, Order, PaymentMethod, ProductFacts } from './order.js';
 import type { OrderPlacedEvent } from '@mela/messaging';
 
-/** The caller's cart, read through the cart service with the caller's own token. */
-export interface CartSource {
-  lines(authorization: string): Promise<readonly CartLine[]>;
-  clear(authorization: string): Promise<void>;
+/**
+ * The cart of the user placing the order, bound to that caller before the domain sees it
+ * (the adapter holds the caller's own credentials): it cannot read anyone else's.
+ */
+export interface CallerCart {
+  lines(): Promise<readonly CartLine[]>;
+  clear(): Promise<void>;
 }
 
 /** What an idempotency record says about an earlier request with the same key. */
@@ -13,7 +16,6 @@ export interface IdempotencyRecord {
   readonly orderId: string;
   readonly state: 'started' | 'completed';
   readonly startedAt: Date;
-  readonly response?: { readonly status: number; readonly body: unknown };
 }
 
 /** A reservation held in commerce for an order that is not committed yet. */
@@ -83,11 +85,6 @@ export interface PaymentIntent {
   readonly currency: string;
 }
 
-/** The provider said no (declined, insufficient funds): the shopper may try again. */
-export class PaymentDeclinedError extends Error {
-  override readonly name = 'PaymentDeclinedError';
-}
-
 /** Orders on the user's shard of the customer keyspace. */
 export interface OrderStore {
   nextOrderId(): Promise<string>;
@@ -104,15 +101,11 @@ export interface OrderStore {
   /** Drops a claim still `started` for `orderId`; false when it was completed or taken. */
   releaseClaim(userId: string, key: string, orderId: string): Promise<boolean>;
   /**
-   * In one transaction: the order, its items, the outbox event, and the claim completed with
-   * the response. Returns false (and writes nothing) when the claim is no longer this order's.
+   * In one transaction: the order, its items, the outbox event, and the claim completed (it
+   * keeps the order's id, so a replay reads the order). Returns false (and writes nothing)
+   * when the claim is no longer this order's.
    */
-  commit(
-    order: Order,
-    key: string,
-    event: OrderPlacedEvent,
-    response: { readonly status: number; readonly body: unknown },
-  ): Promise<boolean>;
+  commit(order: Order, key: string, event: OrderPlacedEvent): Promise<boolean>;
   /**
    * The sweeper's fence: decides an expired reservation's order. `committed` when the claim
    * completed with this order; otherwise the claim is removed so the order can never commit.
@@ -130,4 +123,6 @@ export interface OrderStore {
     userId: string,
     options: { readonly limit: number; readonly before?: string },
   ): Promise<Order[]>;
+  /** Forgets completed idempotency keys older than `olderThan` on every shard; returns how many. */
+  purgeIdempotencyKeys(olderThan: Date): Promise<number>;
 }

@@ -2,6 +2,7 @@ import { type Router, type Request } from 'express';
 import {
   createRouter,
   AppError,
+  domainProblems,
   parseInput,
   principalOf,
   requireUser,
@@ -13,10 +14,13 @@ import {
   encodeOrderCursor,
   listOrdersQuery,
   orderIdSchema,
+  orderView,
   parseIdempotencyKey,
   placeOrderSchema,
 } from '../domain/order.js';
 import type { OrderService } from '../domain/order.service.js';
+import type { CallerCart } from '../domain/ports.js';
+import { orderProblem } from './problems.js';
 
 const orderParams = z.object({ id: orderIdSchema });
 
@@ -24,6 +28,8 @@ const orderParams = z.object({ id: orderIdSchema });
 export function orderRoutes(options: {
   readonly orders: OrderService;
   readonly tokens: TokenVerifier;
+  /** The cart of the caller whose Authorization header this is. */
+  readonly cartOf: (authorization: string) => CallerCart;
 }): Router {
   const { orders } = options;
   const router = createRouter();
@@ -44,13 +50,17 @@ export function orderRoutes(options: {
       });
     }
     const input = parseInput(placeOrderSchema, req.body ?? {}, 'body');
-    const placed = await orders.place(user(req), parsed.key, input, req.get('authorization') ?? '');
-    const body = placed.body as { id: string };
+    const { order, replayed } = await orders.place({
+      userId: user(req),
+      key: parsed.key,
+      input,
+      cart: options.cartOf(req.get('authorization') ?? ''),
+    });
     res
-      .status(placed.status)
-      .set('Location', `/api/orders/${body.id}`)
-      .set('Idempotent-Replayed', String(placed.replayed))
-      .json(placed.body);
+      .status(201)
+      .set('Location', `/api/orders/${order.id}`)
+      .set('Idempotent-Replayed', String(replayed))
+      .json(orderView(order));
   });
 
   router.get('/api/orders', async (req, res) => {
@@ -58,14 +68,15 @@ export function orderRoutes(options: {
     const before = query.cursor ? decodeOrderCursor(query.cursor) : undefined;
     const page = await orders.list(user(req), query.limit, before);
     res.json({
-      orders: page.orders,
+      orders: page.orders.map(orderView),
       nextCursor: page.nextBefore ? encodeOrderCursor(page.nextBefore) : null,
     });
   });
 
   router.get('/api/orders/:id', async (req, res) => {
     const { id } = parseInput(orderParams, req.params, 'params');
-    res.json(await orders.get(user(req), id));
+    res.json(orderView(await orders.get(user(req), id)));
   });
+  router.use(domainProblems(orderProblem));
   return router;
 }
