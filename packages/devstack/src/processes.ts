@@ -65,12 +65,14 @@ export interface UntilOptions {
   readonly logFile?: string;
   /** More to say, read when the wait fails (a process's recent output). */
   readonly context?: () => string;
+  /** Poll at this fixed interval instead of backing off from 10 ms to 250 ms. */
+  readonly pollMs?: number;
 }
 
 /**
  * Polls `condition` until it holds (the one polling helper: servers, clusters and tests),
  * failing with `what` after `timeoutMs` — no fixed sleeps. Polls every 10 ms at first, backing
- * off to 250 ms.
+ * off to 250 ms (or every `pollMs`).
  */
 export async function until(
   condition: () => boolean | Promise<boolean>,
@@ -79,7 +81,8 @@ export async function until(
   options: UntilOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (let wait = 10; Date.now() < deadline; wait = Math.min(wait * 2, 250)) {
+  const next = (wait: number) => options.pollMs ?? Math.min(wait * 2, 250);
+  for (let wait = options.pollMs ?? 10; Date.now() < deadline; wait = next(wait)) {
     if (await condition()) return;
     await delay(Math.min(wait, Math.max(1, deadline - Date.now())));
   }
