@@ -1,4 +1,4 @@
-import { envBool, envList, type Logger } from '@mela/platform';
+import { envBool, envList, type Logger } from '@mela/core';
 import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import { z } from 'zod';
 

@@ -13,7 +13,7 @@ import {
   ForbiddenError,
   NotFoundError,
   UnauthorizedError,
-} from './errors.js';
+} from '@mela/core';
 import { createRouter } from './http.js';
 import { parseInput } from './validation.js';
 

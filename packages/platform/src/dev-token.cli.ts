@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createDevTokenIssuer } from './auth.js';
-import { envInt, loadConfig, platformEnv } from './config.js';
+import { envInt, loadConfig } from '@mela/core';
+import { platformEnv } from './config.js';
 
 /**
  * `npm run dev-token -- --user alice [--roles admin] [--ttl 3600]` prints a bearer token for the

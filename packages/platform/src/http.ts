@@ -7,14 +7,14 @@ import express, {
   type Response,
 } from 'express';
 import helmet from 'helmet';
-import { AppError, NotFoundError } from './errors.js';
+import { AppError, NotFoundError } from '@mela/core';
 import type { Health } from './health.js';
-import { requestLogging, type Logger } from './logging.js';
+import { requestLogging, type PinoLogger } from './logging.js';
 import { measureRequests, type HttpMetrics } from './metrics.js';
 import { requestContext } from './request-context.js';
 
 export interface HttpAppOptions {
-  readonly logger: Logger;
+  readonly logger: PinoLogger;
   readonly metrics: HttpMetrics;
   readonly health: Health;
   /** Largest accepted JSON body. @default 102400 */
@@ -175,7 +175,7 @@ export function domainProblems(
 }
 
 /** The one error handler: renders RFC 9457 problem+json and counts errors by code. */
-export function problemHandler(logger: Logger, metrics: HttpMetrics): ErrorRequestHandler {
+export function problemHandler(logger: PinoLogger, metrics: HttpMetrics): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
     const problem = toAppError(error);
     metrics.errors.inc({ code: problem.code });

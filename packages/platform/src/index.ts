@@ -1,3 +1,22 @@
+// The platform stands on @mela/core; a service gets both from here.
+export {
+  AppError,
+  ConfigError,
+  ConflictError,
+  DependencyUnavailableError,
+  ForbiddenError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+  envBool,
+  envInt,
+  envList,
+  envPort,
+  loadConfig,
+  systemClock,
+} from '@mela/core';
+export type { AppErrorOptions, Clock, DeepReadonly, FieldIssue, LogFn, Logger } from '@mela/core';
 export {
   assertOwner,
   createDevTokenIssuer,
@@ -12,29 +31,12 @@ export {
 } from './auth.js';
 export type { AuthOptions, Principal, TokenIssuer, TokenVerifier } from './auth.js';
 export {
-  ConfigError,
   checkPlatformEnv,
-  envBool,
-  envInt,
-  envList,
-  envPort,
-  loadConfig,
   platformConfigFrom,
   platformConfigSchema,
   platformEnv,
 } from './config.js';
-export type { DeepReadonly, PlatformConfig, PlatformEnv } from './config.js';
-export {
-  AppError,
-  ConflictError,
-  DependencyUnavailableError,
-  ForbiddenError,
-  NotFoundError,
-  TooManyRequestsError,
-  UnauthorizedError,
-  ValidationError,
-} from './errors.js';
-export type { AppErrorOptions, FieldIssue } from './errors.js';
+export type { PlatformConfig, PlatformEnv } from './config.js';
 export { Health } from './health.js';
 export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health.js';
 export {
@@ -49,7 +51,7 @@ export type { HttpAppOptions } from './http.js';
 export { HttpService, stopOnSignals } from './lifecycle.js';
 export type { Closer, HttpServiceOptions, StopResult, Worker } from './lifecycle.js';
 export { createLogger, requestIdFor, requestIdHeader, requestLogging } from './logging.js';
-export type { Logger, LoggerOptions } from './logging.js';
+export type { LoggerOptions, PinoLogger } from './logging.js';
 export { createHttpMetrics, measureRequests, routePattern, unmatchedRoute } from './metrics.js';
 export type { HttpMetrics, HttpMetricsOptions } from './metrics.js';
 export {

@@ -2,7 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Health } from './health.js';
-import type { Logger } from './logging.js';
+import type { PinoLogger } from './logging.js';
 
 /** A client to close on shutdown (Kafka, Redis, MySQL, ...), in the order given. */
 export interface Closer {
@@ -19,7 +19,7 @@ export interface Worker {
 export interface HttpServiceOptions {
   readonly handler: RequestListener;
   readonly health: Health;
-  readonly logger: Logger;
+  readonly logger: PinoLogger;
   readonly port: number;
   /** @default '0.0.0.0' */
   readonly host?: string;
@@ -163,7 +163,7 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
  */
 export function stopOnSignals(
   service: { stop(): Promise<StopResult> },
-  logger: Logger,
+  logger: PinoLogger,
   exit: (code: number) => void = (code) => process.exit(code),
 ): void {
   let received = false;

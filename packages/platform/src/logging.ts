@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import {
+  pino,
+  type DestinationStream,
+  type Logger as PinoLogger,
+  type LevelWithSilent,
+} from 'pino';
 import { pinoHttp, type HttpLogger } from 'pino-http';
 import { currentRequestId, requestIdHeader } from './request-context.js';
 
 export { requestIdHeader } from './request-context.js';
 
-export type { Logger } from 'pino';
+export type { PinoLogger };
 
 export interface LoggerOptions {
   /** The service name, logged as `service` on every line. */
@@ -18,7 +23,7 @@ export interface LoggerOptions {
 }
 
 /** A JSON logger with ISO timestamps, `service` on every line and secrets redacted. */
-export function createLogger(options: LoggerOptions): Logger {
+export function createLogger(options: LoggerOptions): PinoLogger {
   return pino(
     {
       level: options.level ?? 'info',
@@ -55,7 +60,7 @@ export function requestIdFor(req: IncomingMessage): string {
  * Express middleware that gives each request an id (echoed in the response header), a child
  * logger at `req.log` and one completion line with status and duration.
  */
-export function requestLogging(logger: Logger): HttpLogger {
+export function requestLogging(logger: PinoLogger): HttpLogger {
   return pinoHttp({
     logger,
     genReqId: (req: IncomingMessage, res: ServerResponse) => {

@@ -13,7 +13,7 @@ import type { PlatformConfig } from './config.js';
 import { Health } from './health.js';
 import { createHttpApp } from './http.js';
 import { HttpService, type Closer, type Worker } from './lifecycle.js';
-import { createLogger, type Logger } from './logging.js';
+import { createLogger, type PinoLogger } from './logging.js';
 import { createClientIds } from './client-id.js';
 import { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 import { createHttpMetrics, type HttpMetrics } from './metrics.js';
@@ -22,7 +22,7 @@ import { createHttpMetrics, type HttpMetrics } from './metrics.js';
 export interface Platform {
   readonly service: string;
   readonly config: PlatformConfig;
-  readonly logger: Logger;
+  readonly logger: PinoLogger;
   readonly metrics: HttpMetrics;
   readonly health: Health;
   readonly tokens: TokenVerifier;

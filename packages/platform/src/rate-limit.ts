@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { principalKey, verifyRequest, type TokenVerifier } from './auth.js';
 import type { ClientIds } from './client-id.js';
-import { AppError, DependencyUnavailableError } from './errors.js';
+import { AppError, DependencyUnavailableError } from '@mela/core';
 
 /**
  * One limit: so many requests per window, per identity. Every rule that matches a request

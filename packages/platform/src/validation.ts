@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '@mela/core';
 
 /**
  * Parses untrusted input (a body, query or params) with a zod schema; on failure throws a

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@mela/platform';
+import { ConfigError } from '@mela/core';
 import { loadShardingConfig, loadVSchema } from './config.js';
 import { KeyRangeError, keyspaceIdHex, parseShardSet, rangeFor } from './keyrange.js';
 import { dropOldShards, reshard } from './resharding.js';

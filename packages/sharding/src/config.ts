@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, envBool, envInt } from '@mela/platform';
+import { envBool, envInt, loadConfig } from '@mela/core';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import type { ShardedDatabase } from './database.js';
@@ -34,14 +34,18 @@ export type ShardingConfig =
       readonly trace: boolean;
     };
 
-const env = z.object({
+/**
+ * The sharding variables. A service spreads them into its own schema and calls
+ * {@link shardingConfigFrom} in the same parse, so one error lists every bad variable.
+ */
+export const shardingEnv = {
   /** `router` (default): app-side routing over plain MySQL shards; `vtgate`: one Vitess vtgate. */
   MYSQL_MODE: z.enum(['router', 'vtgate']).default('router'),
   /** VSchema JSON file; default: Mela's own (packages/sharding/vschema/mela.json). */
   VSCHEMA_FILE: z.string().min(1).optional(),
   /** Shard map JSON, `{"customer": {"-80": "mysql://…", "80-": "mysql://…"}, …}`. */
   SHARD_MAP: z.string().min(1).optional(),
-  /** …or a file holding it (what `mela-shard reshard` rewrites). */
+  /** …or a file holding it (what `npm run shard -- reshard` rewrites). */
   SHARD_MAP_FILE: z.string().min(1).optional(),
   /** `mysql://user:password@host:port` of vtgate (MYSQL_MODE=vtgate). */
   VTGATE_URL: z.url().optional(),
@@ -53,57 +57,36 @@ const env = z.object({
    * messages): off by default — the order service's profile showed it at 3.4 % of its CPU.
    */
   MYSQL_TRACE: envBool().default(false),
-});
+};
 
-/** The variables the sharding configuration reads. */
-export const shardingVariables: readonly string[] = Object.keys(env.shape);
+export type ShardingEnv = z.output<z.ZodObject<typeof shardingEnv>>;
 
 /**
- * Reads the sharding variables, loads and validates the VSchema and the shard map; a bad one
- * fails start-up with a {@link ConfigError} naming the variable and each problem.
+ * Loads the VSchema and the shard map that the variables name. Each problem becomes an issue on
+ * `ctx` under the variable it belongs to (call it from the service schema's `transform`).
  */
-export function loadShardingConfig(
-  input: Readonly<Record<string, string | undefined>>,
-): ShardingConfig {
-  const parsed = env.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({
-        variable: i.path.map(String).join('.'),
-        message: i.message,
-      })),
-    );
-  }
-  const e = parsed.data;
-  const problems: { variable: string; message: string }[] = [];
+export function shardingConfigFrom(e: ShardingEnv, ctx: z.RefinementCtx): ShardingConfig {
   const attempt = <T>(variable: string, fn: () => T): T | undefined => {
     try {
       return fn();
     } catch (error) {
-      if (error instanceof VSchemaError)
-        problems.push(...error.problems.map((message) => ({ variable, message })));
-      else
-        problems.push({
-          variable,
-          message: error instanceof Error ? error.message : String(error),
-        });
+      const messages =
+        error instanceof VSchemaError
+          ? error.problems
+          : [error instanceof Error ? error.message : String(error)];
+      for (const message of messages) ctx.addIssue({ code: 'custom', path: [variable], message });
       return undefined;
     }
   };
   const vschema = attempt('VSCHEMA_FILE', () => loadVSchema(e.VSCHEMA_FILE));
+  const pool = { poolSize: e.MYSQL_POOL_SIZE, queryTimeoutMs: e.MYSQL_QUERY_TIMEOUT_MS };
   if (e.MYSQL_MODE === 'vtgate') {
-    if (e.VTGATE_URL === undefined)
-      problems.push({ variable: 'VTGATE_URL', message: 'required when MYSQL_MODE=vtgate' });
-    if (problems.length > 0 || !vschema || e.VTGATE_URL === undefined)
-      throw new ConfigError(problems);
-    return {
-      mode: 'vtgate',
-      vschema,
-      vtgateUrl: e.VTGATE_URL,
-      poolSize: e.MYSQL_POOL_SIZE,
-      queryTimeoutMs: e.MYSQL_QUERY_TIMEOUT_MS,
-      trace: e.MYSQL_TRACE,
-    };
+    const vtgateUrl = attempt('VTGATE_URL', () => {
+      if (e.VTGATE_URL === undefined) throw new Error('required when MYSQL_MODE=vtgate');
+      return e.VTGATE_URL;
+    });
+    if (!vschema || vtgateUrl === undefined) return z.NEVER;
+    return { mode: 'vtgate', vschema, vtgateUrl, ...pool, trace: e.MYSQL_TRACE };
   }
   const variable = e.SHARD_MAP !== undefined ? 'SHARD_MAP' : 'SHARD_MAP_FILE';
   const raw = attempt(variable, () => {
@@ -116,16 +99,27 @@ export function loadShardingConfig(
     vschema && json !== undefined
       ? attempt(variable, () => parseShardMap(json, vschema))
       : undefined;
-  if (problems.length > 0 || !vschema || !shardMap) throw new ConfigError(problems);
+  if (!vschema || !shardMap) return z.NEVER;
   return {
     mode: 'router',
     vschema,
     shardMap,
-    poolSize: e.MYSQL_POOL_SIZE,
-    queryTimeoutMs: e.MYSQL_QUERY_TIMEOUT_MS,
+    ...pool,
     scatterTimeoutMs: e.MYSQL_SCATTER_TIMEOUT_MS,
     trace: e.MYSQL_TRACE,
   };
+}
+
+const shardingConfigSchema = z.object(shardingEnv).transform(shardingConfigFrom);
+
+/**
+ * The sharding configuration alone (tools and tests; a service parses it with its own
+ * variables). A bad variable fails with a `ConfigError` naming it and each problem.
+ */
+export function loadShardingConfig(
+  input: Readonly<Record<string, string | undefined>>,
+): ShardingConfig {
+  return loadConfig(shardingConfigSchema, input);
 }
 
 /** The VSchema in `file`, or Mela's own when no file is given. */

@@ -1,4 +1,4 @@
-import { AppError, DependencyUnavailableError } from '@mela/platform';
+import { AppError, DependencyUnavailableError } from '@mela/core';
 
 /** A shard cannot be reached or did not answer in time: 503 for the users it serves. */
 export class ShardUnavailableError extends DependencyUnavailableError {

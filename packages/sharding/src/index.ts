@@ -2,9 +2,10 @@ export {
   loadShardingConfig,
   loadVSchema,
   openShardedDatabase,
-  shardingVariables,
+  shardingConfigFrom,
+  shardingEnv,
 } from './config.js';
-export type { ShardingConfig } from './config.js';
+export type { ShardingConfig, ShardingEnv } from './config.js';
 export { fromSqlTime, toSqlTime } from './database.js';
 export type { IdSource, ShardHealthCheck, ShardedDatabase } from './database.js';
 export {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '@mela/platform';
+import { ConfigError } from '@mela/core';
 import { loadShardingConfig } from '../src/index.js';
 
 const good = JSON.stringify({

@@ -1,3 +1,4 @@
+import type { Clock } from '@mela/core';
 import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 
@@ -39,12 +40,12 @@ class SoldOut extends Error {
  */
 export class StockLedger {
   readonly #db: ShardedDatabase;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
   readonly #onChange: (productIds: readonly string[]) => void;
 
   constructor(options: {
     readonly db: ShardedDatabase;
-    readonly clock: () => Date;
+    readonly clock: Clock;
     /** Told after a commit; must not throw (a lost notice only delays a cache's refresh). */
     readonly onChange?: (productIds: readonly string[]) => void;
   }) {

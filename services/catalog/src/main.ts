@@ -6,6 +6,7 @@ import {
   stopOnSignals,
   type HttpService,
   type Platform,
+  systemClock,
 } from '@mela/platform';
 import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { StockChangeListener, StockLedger, announceStockChanges } from '@mela/stock';
@@ -49,7 +50,7 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     platform.logger.debug({ err: error }, message);
   const stock = new StockLedger({
     db,
-    clock: () => new Date(),
+    clock: systemClock,
     onChange: announceStockChanges(redis, config.stockChangesChannel, debug('not announced')),
   });
   const catalog = new CatalogService({

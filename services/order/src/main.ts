@@ -7,6 +7,7 @@ import {
   stopOnSignals,
   type HttpService,
   type Platform,
+  systemClock,
 } from '@mela/platform';
 import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { announceStockChanges } from '@mela/stock';
@@ -40,7 +41,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const platform = createPlatform('order', config.platform);
   const { logger } = platform;
   const registry = platform.metrics.registry;
-  const clock = () => new Date();
+  const clock = systemClock;
   const redis = new Redis(config.redisUrl, {
     ...cacheRedisOptions,
     maxRetriesPerRequest: 1,

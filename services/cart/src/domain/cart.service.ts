@@ -1,4 +1,4 @@
-import { DependencyUnavailableError } from '@mela/platform';
+import { DependencyUnavailableError } from '@mela/core';
 import {
   CartFullError,
   NotInCartError,

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '@mela/platform';
+import { ConflictError, NotFoundError, ValidationError } from '@mela/core';
 import type { CachePolicy } from '@mela/cache';
 import type { StockAdjustment } from '@mela/stock';
 import { catalogKeys, catalogPolicies, type CatalogTtls } from './cache-policy.js';

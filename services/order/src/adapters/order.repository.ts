@@ -1,3 +1,4 @@
+import type { Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import { fromSqlTime, toSqlTime, type Row, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
@@ -14,10 +15,10 @@ const byUser = (table: string, userId: string) =>
  */
 export class OrderRepository implements OrderStore {
   readonly #db: ShardedDatabase;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
   readonly #topic: string;
 
-  constructor(db: ShardedDatabase, clock: () => Date, topic: string) {
+  constructor(db: ShardedDatabase, clock: Clock, topic: string) {
     this.#db = db;
     this.#clock = clock;
     this.#topic = topic;

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { eventHeaders } from '@mela/messaging';
-import type { Logger } from '@mela/platform';
+import { systemClock, type Clock, type Logger } from '@mela/core';
 import { toSqlTime, type ShardSession, type ShardedDatabase } from '@mela/sharding';
 import type { Producer } from 'kafkajs';
 import type { ResultSetHeader } from 'mysql2';
@@ -29,7 +29,7 @@ export interface OutboxRelayOptions {
   readonly retentionMs?: number;
   /** Per-shard leader lock, suffixed with the database name. @default 'mela.outbox-relay' */
   readonly lockName?: string;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 /**
@@ -297,7 +297,7 @@ export class OutboxRelay {
   }
 
   async #purge(session: ShardSession): Promise<void> {
-    const clock = this.#options.clock ?? (() => new Date());
+    const clock = this.#options.clock ?? systemClock;
     const before = new Date(clock().getTime() - (this.#options.retentionMs ?? 86_400_000));
     await session.execute<ResultSetHeader>(
       'DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ? LIMIT 1000',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from '@mela/core';
 import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import { PaymentDeclinedError } from '../domain/errors.js';
@@ -21,13 +22,13 @@ export class SandboxPaymentProvider implements PaymentProvider {
   readonly #latencyMs: number;
   readonly #failureRate: number;
   readonly #random: () => number;
-  readonly #clock: () => Date;
+  readonly #clock: Clock;
 
   constructor(options: {
     readonly db: ShardedDatabase;
     readonly latencyMs: number;
     readonly failureRate: number;
-    readonly clock: () => Date;
+    readonly clock: Clock;
     readonly random?: () => number;
   }) {
     this.#db = options.db;

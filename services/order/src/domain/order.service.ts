@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError, DependencyUnavailableError } from '@mela/platform';
+import { AppError, DependencyUnavailableError, type Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import {
   CartEmptyError,
@@ -66,7 +66,7 @@ export interface OrderServiceDeps {
   readonly orders: OrderStore;
   readonly metrics: OrderMetrics;
   readonly policy: OrderPolicy;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   /** Called after each commit (the relay publishes sooner). */
   readonly onCommitted: () => void;
   /** Failures the shopper does not see (undo deferred, cart not cleared). */

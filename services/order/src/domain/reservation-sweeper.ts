@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Clock } from '@mela/core';
 import type { OrderStore, PaymentProvider, StockGate, StockLedger } from './ports.js';
 
 export interface SweeperPolicy {
@@ -23,7 +24,7 @@ export interface SweeperDeps {
   readonly gate: StockGate;
   readonly payments: PaymentProvider;
   readonly policy: SweeperPolicy;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   /** What one item could not settle (its shard down, say); the next round retries it. */
   readonly onError: (error: unknown, message: string) => void;
 }

@@ -1,0 +1,15 @@
+export { ConfigError, envBool, envInt, envList, envPort, loadConfig } from './config.js';
+export type { DeepReadonly } from './config.js';
+export {
+  AppError,
+  ConflictError,
+  DependencyUnavailableError,
+  ForbiddenError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+} from './errors.js';
+export type { AppErrorOptions, FieldIssue } from './errors.js';
+export { systemClock } from './runtime.js';
+export type { Clock, LogFn, Logger } from './runtime.js';
