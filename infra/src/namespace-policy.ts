@@ -1,6 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { kubeVersion, vitessOperator } from '@mela/devstack';
+import { kubeVersion } from '@mela/toolchain';
+import { vitessOperator } from '@mela/devstack';
 import type { Environment } from './environments.js';
 import { dnsEgress, egressTo, namespacePeer, tcpPorts } from './pod-policy.js';
 import { dataLayer } from './services-chart.js';

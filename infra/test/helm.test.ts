@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { ensureHelm } from '@mela/devstack';
+import { ensureHelm } from '@mela/toolchain';
 import type { KubeObject } from '@mela/testkit';
 import { environments, escapeHelmTemplates } from '../src/index.js';
 import { synthObjects } from './support.js';

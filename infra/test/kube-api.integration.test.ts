@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ensureCrds } from '@mela/devstack';
+import { ensureCrds } from '@mela/toolchain';
 import {
   KubeApiError,
   startOwnKubeApi,

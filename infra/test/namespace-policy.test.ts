@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { kubeVersion } from '@mela/devstack';
+import { kubeVersion } from '@mela/toolchain';
 import type { KubeObject } from '@mela/testkit';
 import { environments } from '../src/index.js';
 import { synthLoad, synthObjects } from './support.js';

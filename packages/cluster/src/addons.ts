@@ -1,4 +1,4 @@
-import type { Manifest } from '@mela/devstack';
+import type { Manifest } from '@mela/toolchain';
 import type { NodeNetwork } from './host-network.js';
 
 /** The add-ons' versions: each built from the Go module proxy and run from an image made here. */

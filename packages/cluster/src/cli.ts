@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { untilSignal } from '@mela/devstack';
+import { untilSignal } from '@mela/toolchain';
 import { defaultClusterEdgePort, startClusterEdge } from './edge.js';
 import {
   clusterDown,

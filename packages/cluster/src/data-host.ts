@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { localTopology, type LocalTopology } from '@mela/topology';
+import { ensureKafkaJars } from '@mela/devstack';
 import {
-  ensureKafkaJars,
   isListening,
   paths,
   repoRoot,
@@ -11,7 +11,7 @@ import {
   startDetached,
   stopProcess,
   until,
-} from '@mela/devstack';
+} from '@mela/toolchain';
 import { quiet, type NodeNetwork } from './host-network.js';
 
 /**

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { localNginx, paths, startNginx, type RunningNginx } from '@mela/devstack';
+import { localNginx, startNginx, type RunningNginx } from '@mela/edge';
+import { paths } from '@mela/toolchain';
 import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { LocalCluster } from './node-cluster.js';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { run } from '@mela/devstack';
+import { run } from '@mela/toolchain';
 import { localClusterNetwork, type LocalClusterNetwork } from '@mela/topology';
 
 /**

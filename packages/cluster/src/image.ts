@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureSystemPackages, paths, progress, repoRoot, run } from '@mela/devstack';
+import { ensureSystemPackages, paths, progress, repoRoot, run } from '@mela/toolchain';
 
 /** What building images here takes from Debian's packages. */
 export const imageRequirements = [

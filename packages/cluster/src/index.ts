@@ -1,5 +1,5 @@
 export { addonImages, addonVersions } from './addons.js';
-export type { Manifest } from '@mela/devstack';
+export type { Manifest } from '@mela/toolchain';
 export { nodeNetwork } from './host-network.js';
 export type { NodeNetwork } from './host-network.js';
 export {

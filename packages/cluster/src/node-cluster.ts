@@ -31,7 +31,7 @@ import {
   until,
   type KubeBinaries,
   type Manifest,
-} from '@mela/devstack';
+} from '@mela/toolchain';
 import { addonImages, addonVersions, coreDns, metricsServerRegistration } from './addons.js';
 import {
   createNodeNetwork,

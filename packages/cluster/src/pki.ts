@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '@mela/devstack';
+import { run } from '@mela/toolchain';
 
 /** The cluster's certificates: one CA, and the client certificates the control plane presents. */
 export interface ClusterPki {

@@ -16,7 +16,7 @@ import {
 import { createConnection } from 'mysql2/promise';
 import { chromium } from 'playwright-core';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot, stateDir } from '@mela/devstack';
+import { repoRoot, stateDir } from '@mela/toolchain';
 import { runLoad } from '@mela/load';
 import { createDevTokenIssuer } from '@mela/platform';
 import { ScaleWatcher, type ScaleSample } from '@mela/scaling';

@@ -4,13 +4,13 @@ import { globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { localTopology, serviceNames } from '@mela/topology';
-import { repoRoot } from './paths.js';
-import { progress, run, untilSignal } from './processes.js';
+import { repoRoot } from '@mela/toolchain';
+import { progress, run, untilSignal } from '@mela/toolchain';
 import { startMailbox } from './mailbox.js';
 import { clusterDown, clusterUp } from './cluster.js';
-import { ensureCrds } from './crds.js';
-import { ensureHelm, ensureKubeBinaries, ensureKwok } from './kube.js';
-import { startLocalEdge } from './nginx.js';
+import { ensureCrds } from '@mela/toolchain';
+import { ensureHelm, ensureKubeBinaries, ensureKwok } from '@mela/toolchain';
+import { startLocalEdge } from '@mela/edge';
 import { startLocalPrometheus } from './prometheus.js';
 import { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';
 import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';

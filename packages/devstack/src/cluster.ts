@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goModuleFile, vitessOperatorSource } from './crds.js';
-import { repoRoot } from './paths.js';
-import { hasCommand, progress } from './processes.js';
+import { goModuleFile, vitessOperatorSource } from '@mela/toolchain';
+import { repoRoot } from '@mela/toolchain';
+import { hasCommand, progress } from '@mela/toolchain';
 import { spawnSync } from 'node:child_process';
 
 /** The kind cluster's name (infra/kind.yaml) and its kubectl context. */

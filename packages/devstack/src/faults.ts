@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { replicaPorts, type LocalTopology } from '@mela/topology';
 import { kafkaDependency } from './kafka.js';
 import { mariadbDependency } from './mariadb.js';
-import { paths } from './paths.js';
-import { until } from './processes.js';
+import { paths } from '@mela/toolchain';
+import { until } from '@mela/toolchain';
 import { redisDependency } from './redis.js';
 
 /** What a shopper does in a drill: look at a product, add it to the cart, check out. */

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { until } from './processes.js';
+import { until } from '@mela/toolchain';
 
 /**
  * Creates topics and waits until every partition has a leader, by polling the metadata:

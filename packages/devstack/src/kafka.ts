@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dependency } from './dependency.js';
-import { paths, repoRoot } from './paths.js';
+import { paths, repoRoot } from '@mela/toolchain';
 import {
   copyMavenDependencies,
   isListening,
@@ -12,7 +12,7 @@ import {
   startDetached,
   stopProcess,
   until,
-} from './processes.js';
+} from '@mela/toolchain';
 import type { LocalTopology } from '@mela/topology';
 
 /**

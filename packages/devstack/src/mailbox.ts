@@ -11,7 +11,7 @@ import {
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { LocalTopology } from '@mela/topology';
-import { stateDir } from './paths.js';
+import { stateDir } from '@mela/toolchain';
 import { startSmtpServer, type ReceivedMail } from './smtp.js';
 
 /**

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { Dependency } from './dependency.js';
-import { paths } from './paths.js';
+import { paths } from '@mela/toolchain';
 import {
   isListening,
   progress,
@@ -12,7 +12,7 @@ import {
   startDetached,
   stopProcess,
   until,
-} from './processes.js';
+} from '@mela/toolchain';
 import type { LocalTopology, MysqlInstance } from '@mela/topology';
 
 const mariadbd = '/usr/sbin/mariadbd';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ruleFile } from '@mela/observability';
 import { replicaPorts, serviceNames, type LocalTopology } from '@mela/topology';
-import type { SystemRequirement } from './apt.js';
-import { stateDir } from './paths.js';
-import { run, until } from './processes.js';
+import type { SystemRequirement } from '@mela/toolchain';
+import { stateDir } from '@mela/toolchain';
+import { run, until } from '@mela/toolchain';
 
 /** Debian's Prometheus (with promtool). */
 export const prometheusRequirements: readonly SystemRequirement[] = [

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Dependency } from './dependency.js';
-import { paths } from './paths.js';
+import { paths } from '@mela/toolchain';
 import {
   isListening,
   progress,
@@ -8,7 +8,7 @@ import {
   startDetached,
   stopProcess,
   until,
-} from './processes.js';
+} from '@mela/toolchain';
 import { redisPort, redisRoleFlags, type LocalTopology, type RedisRole } from '@mela/topology';
 
 /**

@@ -19,8 +19,8 @@ import {
   type LocalTopology,
   type ServiceName,
 } from '@mela/topology';
-import { paths, repoRoot, stateDir } from './paths.js';
-import { progress, run, until } from './processes.js';
+import { paths, repoRoot, stateDir } from '@mela/toolchain';
+import { progress, run, until } from '@mela/toolchain';
 
 /** The variables `.mela/local.env` holds (the dev JWT secret, dev tokens on), made by scripts/run.sh. */
 export function localSecrets(): Record<string, string> {

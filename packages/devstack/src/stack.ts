@@ -3,14 +3,14 @@ import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
-import { ensureSystemPackages, type SystemRequirement } from './apt.js';
+import { ensureSystemPackages, type SystemRequirement } from '@mela/toolchain';
 import type { Dependency, DependencyStatus } from './dependency.js';
 import { kafkaDependency } from './kafka.js';
 import { createTopicsAndWait } from './kafka-topics.js';
 import { mariadbDependency } from './mariadb.js';
-import { nginxRequirements } from './nginx.js';
+import { nginxRequirements } from '@mela/edge';
 import { prometheusRequirements } from './prometheus.js';
-import { progress } from './processes.js';
+import { progress } from '@mela/toolchain';
 import { redisDependency } from './redis.js';
 
 /** The real servers of local mode: two Redis (cache, carts), one MariaDB per shard, one Kafka node. */

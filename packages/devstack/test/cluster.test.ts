@@ -6,15 +6,12 @@ import {
   checkedAgainst,
   clusterOperators,
   clusterUpPlan,
-  goModuleFile,
   kindCluster,
-  operatorCrds,
   pinnedVitessManifest,
-  repoRoot,
-  strimziVersion,
   vitessOperator,
   vitessOperatorManifest,
 } from '../src/index.js';
+import { goModuleFile, operatorCrds, repoRoot, strimziVersion } from '@mela/toolchain';
 
 describe('npm run cluster:up, as a plan of commands', () => {
   it('when there is no cluster, then it creates the kind cluster from infra/kind.yaml first', () => {

@@ -9,9 +9,15 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { principalHeader, type EdgeOptions, type EdgeUpstream } from '@mela/edge';
-import { httpRequest, startOwnEdge, until, type OwnEdge } from '@mela/testkit';
+import { httpRequest, until } from '@mela/toolchain';
 import type { LoadBalancing } from '@mela/topology';
+import {
+  principalHeader,
+  startOwnEdge,
+  type EdgeOptions,
+  type EdgeUpstream,
+  type OwnEdge,
+} from '../src/index.js';
 
 /** A replica behind the edge: answers with its number, counts what reached it. */
 interface Replica {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { localTopology } from '@mela/topology';
-import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
+import { localEdgeOptions, nginxConfig, type EdgeOptions } from '../src/index.js';
 
 const dirs = { cache: '/c', temp: '/t', logs: '/l', pidFile: '/p.pid' };
 

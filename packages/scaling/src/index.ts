@@ -1,6 +1,6 @@
 export { adapterHost, scalableManifests, startSimCluster } from './sim-cluster.js';
 export type { SimCluster } from './sim-cluster.js';
-export type { Manifest } from '@mela/devstack';
+export type { Manifest } from '@mela/toolchain';
 export { prometheusSource, requestsMetric, startMetricsAdapter } from './metrics-adapter.js';
 export type { MetricsAdapter, MetricsSource, ServiceLoad } from './metrics-adapter.js';
 export { hpaState, renderTable, ScaleWatcher } from './watch.js';

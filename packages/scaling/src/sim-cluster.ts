@@ -19,7 +19,7 @@ import {
   kwokVersion,
   until,
   type Manifest,
-} from '@mela/devstack';
+} from '@mela/toolchain';
 import { startMetricsAdapter, type MetricsSource } from './metrics-adapter.js';
 
 /**

@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot, stateDir, untilSignal } from '@mela/devstack';
+import { repoRoot, stateDir, untilSignal } from '@mela/toolchain';
 import { prometheusSource } from './metrics-adapter.js';
 import { scalableManifests, startSimCluster } from './sim-cluster.js';
 

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import { stateDir } from '@mela/devstack';
+import { stateDir } from '@mela/toolchain';
 import { renderTable, ScaleWatcher, type ScaleEvent } from './watch.js';
 
 /**

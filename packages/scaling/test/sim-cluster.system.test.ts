@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { repoRoot, until } from '@mela/devstack';
+import { repoRoot, until } from '@mela/toolchain';
 import {
   buildReport,
   renderTable,

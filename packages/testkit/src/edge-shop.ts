@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { EdgeUpstream } from '@mela/edge';
+import { startOwnEdge, type EdgeUpstream, type OwnEdge } from '@mela/edge';
 import { cartRedisUrl, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
-import { startOwnEdge, type OwnEdge } from './edge.js';
 import { deadPorts } from './network.js';
 import { startService, type ServiceProcess } from './services.js';
 import { createTestShards, type TestShards } from './shards.js';

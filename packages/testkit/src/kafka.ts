@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareKafkaNode } from '@mela/devstack';
 import { deadPorts } from './network.js';
-import { stopChild } from './process.js';
+import { stopChild } from '@mela/toolchain';
 import { listening } from './redis.js';
 import { until } from './wait.js';
 

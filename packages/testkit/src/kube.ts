@@ -7,10 +7,10 @@ import {
   ensureKubeBinaries,
   etcdArgs,
   kubeApiserverArgs,
-} from '@mela/devstack';
-import { httpRequest } from './http.js';
+} from '@mela/toolchain';
+import { httpRequest } from '@mela/toolchain';
 import { deadPorts } from './network.js';
-import { stopChild } from './process.js';
+import { stopChild } from '@mela/toolchain';
 import { until } from './wait.js';
 
 /** A Kubernetes object as a manifest holds it. */

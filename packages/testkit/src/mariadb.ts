@@ -8,7 +8,7 @@ import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { localTopology } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { deadPort } from './network.js';
-import { stopChild } from './process.js';
+import { stopChild } from '@mela/toolchain';
 import { listening } from './redis.js';
 
 /** A real MariaDB server of the test's own, which the test may kill and start again. */

@@ -1,4 +1,4 @@
-import { freePorts } from '@mela/devstack';
+import { freePorts } from '@mela/toolchain';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 

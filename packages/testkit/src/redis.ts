@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { redisRoleFlags } from '@mela/topology';
 import { deadPort } from './network.js';
-import { stopChild } from './process.js';
+import { stopChild } from '@mela/toolchain';
 
 /** A real redis-server of the test's own, which the test may kill and start again. */
 export interface OwnRedis {

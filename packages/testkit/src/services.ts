@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '@mela/devstack';
-import { stopChild } from './process.js';
+import { repoRoot } from '@mela/toolchain';
+import { stopChild } from '@mela/toolchain';
 import { until } from './wait.js';
 
 /** A Mela service running as its own process, as in production. */

@@ -1,4 +1,4 @@
-import { until as poll, type UntilOptions } from '@mela/devstack';
+import { until as poll, type UntilOptions } from '@mela/toolchain';
 
 /**
  * devstack's polling helper as the tests use it: a fixed 10 ms between polls. (With the

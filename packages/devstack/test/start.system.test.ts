@@ -3,8 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { repoRoot } from '@mela/devstack';
-import { deadPorts, httpRequest, stopChild, until } from '@mela/testkit';
+import { freePorts, httpRequest, repoRoot, stopChild, until } from '@mela/toolchain';
 
 /**
  * `npm start` as a newcomer runs it (the devstack CLI behind it), on ports of the test's own:
@@ -28,7 +27,7 @@ describe('npm start: the whole shop behind the edge', () => {
       'MELA_MAILBOX_HTTP_PORT',
       'MELA_PROMETHEUS_PORT',
     ] as const;
-    const free = await deadPorts(names.length);
+    const free = await freePorts(names.length);
     const ports = Object.fromEntries(names.map((name, i) => [name, free[i] ?? 0])) as Record<
       (typeof names)[number],
       number

@@ -11,11 +11,17 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { localEdgeOptions, nginxConfig, type EdgeOptions } from '@mela/edge';
 import type { LocalTopology } from '@mela/topology';
-import { stateDir } from './paths.js';
-import type { SystemRequirement } from './apt.js';
-import { isListening, livePid, run, until } from './processes.js';
+import {
+  isListening,
+  livePid,
+  run,
+  stateDir,
+  until,
+  type SystemRequirement,
+} from '@mela/toolchain';
+import { localEdgeOptions } from './local.js';
+import { nginxConfig, type EdgeOptions } from './nginx-config.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';

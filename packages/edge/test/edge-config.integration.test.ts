@@ -3,9 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { localEdgeOptions, type EdgeOptions } from '@mela/edge';
 import { localTopology } from '@mela/topology';
-import { localNginx, writeNginxConfig } from '../src/index.js';
+import { localEdgeOptions, localNginx, writeNginxConfig, type EdgeOptions } from '../src/index.js';
 
 describe('the local edge configuration as nginx reads it (nginx -t)', () => {
   const dirs: string[] = [];

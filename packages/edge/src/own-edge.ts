@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localNginx, startNginx } from '@mela/devstack';
-import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
+import { freePorts } from '@mela/toolchain';
 import { serviceNames, type ServiceName } from '@mela/topology';
-import { deadPort } from './network.js';
+import type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
+import { localNginx, startNginx } from './nginx.js';
 
 /** One line of the edge's JSON access log. */
 export interface EdgeLogEntry {
@@ -37,14 +37,14 @@ export async function startOwnEdge(
   rest: Pick<EdgeOptions, 'passiveHealth' | 'checkoutQueue'> = {},
 ): Promise<OwnEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'mela-edge-'));
-  const port = await deadPort();
-  const nowhere = `127.0.0.1:${String(await deadPort())}`;
+  const [port = 0, nowherePort = 0, ...internalPorts] = await freePorts(2 + serviceNames.length);
+  const nowhere = `127.0.0.1:${String(nowherePort)}`;
   const upstreams = {} as Record<ServiceName, EdgeUpstream>;
   const internal: Partial<Record<ServiceName, string>> = {};
   for (const name of serviceNames) {
     const given = services[name];
     upstreams[name] = given ?? { servers: [nowhere], loadBalancing: { algorithm: 'round-robin' } };
-    if (given?.internal) internal[name] = `127.0.0.1:${String(await deadPort())}`;
+    if (given?.internal) internal[name] = `127.0.0.1:${String(internalPorts.pop())}`;
   }
   const options: EdgeOptions = {
     ...rest,

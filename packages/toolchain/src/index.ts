@@ -1,0 +1,45 @@
+export { ensureSystemPackages } from './apt.js';
+export type { SystemRequirement } from './apt.js';
+export {
+  ensureCrds,
+  ensureStrimziCrds,
+  goModuleFile,
+  operatorCrds,
+  strimziVersion,
+  vitessOperatorSource,
+} from './crds.js';
+export {
+  apiServerAnswers,
+  applyServerSide,
+  controlPlaneCredentials,
+  ensureGoTool,
+  ensureHelm,
+  ensureKubeBinaries,
+  etcdArgs,
+  kubeApiserverArgs,
+  ensureKwok,
+  helmVersion,
+  kubeVersion,
+  kwokVersion,
+} from './kube.js';
+export type { KubeBinaries, Manifest } from './kube.js';
+export { paths, repoRoot, stateDir } from './paths.js';
+export {
+  copyMavenDependencies,
+  fillAtomically,
+  freePorts,
+  hasCommand,
+  isListening,
+  livePid,
+  progress,
+  run,
+  runningPid,
+  startDetached,
+  stopProcess,
+  untilSignal,
+  until,
+  type UntilOptions,
+} from './processes.js';
+export { httpRequest } from './http.js';
+export type { HttpAnswer } from './http.js';
+export { stopChild } from './child.js';
