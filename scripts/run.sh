@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Entry point of `npm start`, `npm test` and `npm run deps`: makes sure Node 24 and the
-# workspace's packages are installed and built, then hands over to the devstack CLI.
+# workspace's packages are installed and built, then hands over to the CLI (packages/cli).
 # Idempotent and quick when everything is already in place.
 set -euo pipefail
 
@@ -32,5 +32,5 @@ grep -q '^RATE_LIMIT_CLIENT_SECRET=' .mela/local.env ||
 case "${1:-}" in
   dev-token) shift; set -a; source .mela/local.env; set +a; exec node packages/platform/dist/src/dev-token.cli.js "$@" ;;
   # kafkajs 2.2.4 trips a harmless TimeoutNegativeWarning on Node 24 (tulios/kafkajs#1751).
-  *) exec node --disable-warning=TimeoutNegativeWarning packages/devstack/dist/src/cli.js "$@" ;;
+  *) exec node --disable-warning=TimeoutNegativeWarning packages/cli/dist/src/cli.js "$@" ;;
 esac

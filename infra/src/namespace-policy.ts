@@ -1,7 +1,7 @@
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { kubeVersion } from '@mela/toolchain';
-import { vitessOperator } from '@mela/devstack';
+import { vitessOperator } from '@mela/cluster';
 import type { Environment } from './environments.js';
 import { dnsEgress, egressTo, namespacePeer, tcpPorts } from './pod-policy.js';
 import { dataLayer } from './services-chart.js';

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { clusterOperators } from '@mela/devstack';
+import { clusterOperators } from '@mela/cluster';
 import { synthLoad, type TestRunSpec } from './support.js';
 import { gatewayService, k6RunnerImage, k6Scenarios, secrets } from '../src/index.js';
 

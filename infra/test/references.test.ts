@@ -16,7 +16,7 @@ import {
   platformConfigSchema,
   type HttpService,
 } from '@mela/platform';
-import { clusterOperators, vitessOperator } from '@mela/devstack';
+import { clusterOperators, vitessOperator } from '@mela/cluster';
 import { principalHeader } from '@mela/edge';
 import { principalKeyHeader } from '@mela/platform';
 import type { KubeObject } from '@mela/testkit';

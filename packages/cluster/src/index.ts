@@ -23,3 +23,15 @@ export {
 export type { LocalCluster } from './node-cluster.js';
 export { defaultClusterEdgePort, startClusterEdge } from './edge.js';
 export type { ClusterEdge } from './edge.js';
+export {
+  checkedAgainst,
+  clusterOperators,
+  clusterUpPlan,
+  kindCluster,
+  kindClusterDown,
+  kindClusterUp,
+  pinnedVitessManifest,
+  vitessOperator,
+  vitessOperatorManifest,
+} from './kind.js';
+export type { ClusterOperator, Step } from './kind.js';

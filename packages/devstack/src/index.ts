@@ -1,15 +1,3 @@
-export {
-  checkedAgainst,
-  clusterDown,
-  clusterOperators,
-  clusterUp,
-  clusterUpPlan,
-  kindCluster,
-  pinnedVitessManifest,
-  vitessOperator,
-  vitessOperatorManifest,
-} from './cluster.js';
-export type { ClusterOperator, Step } from './cluster.js';
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
@@ -38,3 +26,4 @@ export type { RunningPrometheus } from './prometheus.js';
 export { localFaults, replicaCrash } from './faults.js';
 export { mailboxOrderEmails, startMailbox } from './mailbox.js';
 export type { DrillAction, Fault } from './faults.js';
+export { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { freePorts, httpRequest, repoRoot, stopChild, until } from '@mela/toolchain';
 
 /**
- * `npm start` as a newcomer runs it (the devstack CLI behind it), on ports of the test's own:
+ * `npm start` as a newcomer runs it (the CLI behind it, packages/cli), on ports of the test's own:
  * the shop must answer through the edge as soon as it says it is running, and Ctrl-C must stop
  * every replica and nginx.
  */
@@ -36,7 +36,7 @@ describe('npm start: the whole shop behind the edge', () => {
       process.execPath,
       [
         '--disable-warning=TimeoutNegativeWarning',
-        join(repoRoot, 'packages/devstack/dist/src/cli.js'),
+        join(repoRoot, 'packages/cli/dist/src/cli.js'),
         'start',
       ],
       {

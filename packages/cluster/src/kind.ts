@@ -1,10 +1,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { goModuleFile, vitessOperatorSource } from '@mela/toolchain';
-import { repoRoot } from '@mela/toolchain';
-import { hasCommand, progress } from '@mela/toolchain';
 import { spawnSync } from 'node:child_process';
+import {
+  goModuleFile,
+  hasCommand,
+  progress,
+  repoRoot,
+  vitessOperatorSource,
+} from '@mela/toolchain';
 
 /** The kind cluster's name (infra/kind.yaml) and its kubectl context. */
 export const kindCluster = { name: 'mela', context: 'kind-mela' } as const;
@@ -258,7 +262,7 @@ function requireTools(tools: readonly string[]): void {
  * Creates the kind cluster unless it exists and installs (or upgrades) the pinned operators;
  * `vitess` adds the Vitess operator (for `charts/dev-vitess`).
  */
-export function clusterUp(options: { readonly vitess?: boolean } = {}): void {
+export function kindClusterUp(options: { readonly vitess?: boolean } = {}): void {
   requireTools(['docker', 'kind', 'helm', 'kubectl']);
   const clusters = spawnSync('kind', ['get', 'clusters'], { encoding: 'utf8' }).stdout.split('\n');
   let vitessManifest: string | undefined;
@@ -273,7 +277,7 @@ export function clusterUp(options: { readonly vitess?: boolean } = {}): void {
 }
 
 /** Deletes the kind cluster. */
-export function clusterDown(): void {
+export function kindClusterDown(): void {
   requireTools(['kind']);
   runStep({
     what: 'deleting the kind cluster',

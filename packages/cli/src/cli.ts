@@ -3,17 +3,34 @@ import { spawn } from 'node:child_process';
 import { globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { localTopology, serviceNames } from '@mela/topology';
-import { repoRoot } from '@mela/toolchain';
-import { progress, run, untilSignal } from '@mela/toolchain';
-import { startMailbox } from './mailbox.js';
-import { clusterDown, clusterUp } from './cluster.js';
-import { ensureCrds } from '@mela/toolchain';
-import { ensureHelm, ensureKubeBinaries, ensureKwok } from '@mela/toolchain';
+import { kindClusterDown, kindClusterUp } from '@mela/cluster';
+import {
+  depsDown,
+  depsStatus,
+  depsUp,
+  localSecrets,
+  migrateAll,
+  seedCatalog,
+  serviceEnvironment,
+  startLocalPrometheus,
+  startMailbox,
+  startServices,
+} from '@mela/devstack';
 import { startLocalEdge } from '@mela/edge';
-import { startLocalPrometheus } from './prometheus.js';
-import { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';
-import { depsDown, depsStatus, depsUp, migrateAll } from './stack.js';
+import {
+  ensureCrds,
+  ensureHelm,
+  ensureKubeBinaries,
+  ensureKwok,
+  ensureSystemPackages,
+  progress,
+  repoRoot,
+  run,
+  untilSignal,
+  type SystemRequirement,
+} from '@mela/toolchain';
+import { localTopology, serviceNames } from '@mela/topology';
+import { testNeeds, type TestNeeds } from './test-needs.js';
 
 const usage = `usage: mela <command>
 
@@ -55,6 +72,38 @@ function testFiles(selected: readonly string[]): string[] {
     ],
     { cwd: repoRoot },
   ).sort();
+}
+
+/**
+ * Installs and starts what `files` need, and nothing more: `npm test` with no files needs
+ * everything; `npm test -- packages/sharding/dist/test/vindexes.test.js` needs nothing.
+ */
+async function prepareFor(files: readonly string[]): Promise<void> {
+  const needs = files.map(testNeeds);
+  const any = (need: keyof TestNeeds) => needs.some((n) => n[need]);
+  if (any('kube')) {
+    ensureKubeBinaries();
+    ensureHelm();
+    ensureCrds();
+  }
+  const requirements: SystemRequirement[] = [
+    ...(any('promtool') ? [{ command: 'promtool', aptPackage: 'prometheus' }] : []),
+    ...(any('browser')
+      ? [
+          { command: 'chromium', aptPackage: 'chromium' },
+          {
+            file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+            aptPackage: 'fonts-dejavu-core',
+          },
+        ]
+      : []),
+  ];
+  if (any('servers')) {
+    await depsUp(undefined, requirements);
+    await migrateAll();
+  } else {
+    ensureSystemPackages(requirements);
+  }
 }
 
 /** Runs node with `args` in the foreground and resolves with its exit code. */
@@ -118,23 +167,8 @@ async function main(args: readonly string[]): Promise<number> {
       await migrateAll();
       return 0;
     case 'test': {
-      // The storefront's browser test drives Debian's Chromium.
-      // The real-API tests run kube-apiserver and etcd, built from the Go module proxy once,
-      // and install the operators' CRDs from their Go modules.
-      ensureKubeBinaries();
-      ensureHelm();
-      ensureCrds();
-      // The dashboards and alerts are checked by Debian's Prometheus and promtool.
-      await depsUp(undefined, [
-        { command: 'promtool', aptPackage: 'prometheus' },
-        { command: 'chromium', aptPackage: 'chromium' },
-        {
-          file: '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
-          aptPackage: 'fonts-dejavu-core',
-        },
-      ]);
-      await migrateAll();
       const files = testFiles(rest).map((f) => relative(repoRoot, f) || f);
+      await prepareFor(files);
       // The real cluster's test first and alone: it loads both cores for minutes and changes
       // the machine's network (bridges, iptables), which no other test should run beside.
       const alone = files.filter((f) => f.startsWith('packages/cluster/'));
@@ -154,8 +188,8 @@ async function main(args: readonly string[]): Promise<number> {
     }
     case 'cluster': {
       const [action] = rest;
-      if (action === 'up') clusterUp({ vitess: rest.includes('--vitess') });
-      else if (action === 'down') clusterDown();
+      if (action === 'up') kindClusterUp({ vitess: rest.includes('--vitess') });
+      else if (action === 'down') kindClusterDown();
       else if (action === 'sim') {
         // The simulated cluster: the control plane's binaries and kwok, built once.
         ensureKubeBinaries();
