@@ -39,7 +39,7 @@ export function dataHost(address: string): DataHost {
   };
 }
 
-const cli = join(repoRoot, 'packages/devstack/dist/src/cli.js');
+const cli = join(repoRoot, 'packages/cli/dist/src/cli.js');
 
 function env(host: DataHost): NodeJS.ProcessEnv {
   return {
