@@ -1,19 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'node:http';
-import { startSmtpServer } from '@mela/devstack';
-import { createDevTokenIssuer } from '@mela/platform';
 import {
   createTestShards,
   createTestTopics,
-  freePort,
   insertTestProducts,
   metricTotal,
   startCatalogAndCart,
   startService,
-  until,
+  startSmtpServer,
   type ServiceProcess,
-} from '@mela/testkit';
+} from '@mela/devstack';
+import { createDevTokenIssuer } from '@mela/platform';
+import { freePort, until } from '@mela/toolchain';
 import { createConnection, createPool } from 'mysql2/promise';
 import { inParallel } from './parallel.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { freePort, stopChild, until } from '@mela/testkit';
+import { freePort, stopChild, until } from '@mela/toolchain';
 
 /** A server under test, in a process of its own (the load comes from another process). */
 export interface Target {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { until } from '@mela/testkit';
+import { until } from '@mela/toolchain';
 import type { Target } from './processes.js';
 import type { RunFigures } from './stats.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { loadShardingConfig, openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
-import { createTestShards } from '@mela/testkit';
+import { createTestShards } from '@mela/devstack';
 import { inParallel } from './parallel.js';
 import { figuresOf, type RunFigures } from './stats.js';
 

@@ -26,4 +26,16 @@ export type { RunningPrometheus } from './prometheus.js';
 export { localFaults, replicaCrash } from './faults.js';
 export { mailboxOrderEmails, startMailbox } from './mailbox.js';
 export type { DrillAction, Fault } from './faults.js';
-export { localSecrets, seedCatalog, serviceEnvironment, startServices } from './services.js';
+export {
+  localSecrets,
+  seedCatalog,
+  serviceEnvironment,
+  startServices,
+} from './services.js';
+export { metricTotal } from './metrics.js';
+export { createTestShards } from './scratch-shards.js';
+export type { TestShards } from './scratch-shards.js';
+export { createTestTopics, insertTestProducts, startCatalogAndCart } from './scratch-shop.js';
+export type { TestProduct, TestTopics } from './scratch-shop.js';
+export { startService } from './service-process.js';
+export type { ServiceProcess } from './service-process.js';

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import {
+  createTestShards,
+  createTestTopics,
+  insertTestProducts,
+  startService,
+  type ServiceProcess,
+  type TestProduct,
+  type TestShards,
+  type TestTopics,
+} from '@mela/devstack';
 import { startOwnEdge, type EdgeUpstream, type OwnEdge } from '@mela/edge';
 import { cartRedisUrl, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { deadPorts } from './network.js';
-import { startService, type ServiceProcess } from './services.js';
-import { createTestShards, type TestShards } from './shards.js';
-import { createTestTopics, insertTestProducts, type TestProduct, type TestTopics } from './shop.js';
 
 type ShopService = 'catalog' | 'cart' | 'order' | 'notification';
 

@@ -3,8 +3,18 @@ export { KubeApiError, startOwnKubeApi } from './kube.js';
 export type { KubeObject, OwnKubeApi } from './kube.js';
 export { startOwnMariaDb } from './mariadb.js';
 export type { OwnMariaDb } from './mariadb.js';
-export { metricTotal } from './metrics.js';
-// Re-exported so that a test gets its helpers from one place; they live where they belong.
+// Re-exported so that a test gets its helpers from one place; they live where they belong
+// (devstack runs Mela's own databases, topics and service processes for the bench too).
+export {
+  createTestShards,
+  createTestTopics,
+  createTopicsAndWait,
+  insertTestProducts,
+  metricTotal,
+  startCatalogAndCart,
+  startService,
+} from '@mela/devstack';
+export type { ServiceProcess, TestProduct, TestShards, TestTopics } from '@mela/devstack';
 export { startOwnEdge } from '@mela/edge';
 export type { EdgeLogEntry, OwnEdge } from '@mela/edge';
 export { httpRequest, stopChild } from '@mela/toolchain';
@@ -16,11 +26,4 @@ export type { OwnKafka } from './kafka.js';
 export { blackHole, deadPort, deadPorts, deadPort as freePort } from './network.js';
 export { startOwnRedis } from './redis.js';
 export type { OwnRedis } from './redis.js';
-export { startService } from './services.js';
-export type { ServiceProcess } from './services.js';
-export { createTopicsAndWait } from '@mela/devstack';
-export { createTestTopics, insertTestProducts, startCatalogAndCart } from './shop.js';
-export type { TestProduct, TestTopics } from './shop.js';
-export { createTestShards } from './shards.js';
-export type { TestShards } from './shards.js';
 export { until } from './wait.js';

@@ -1,15 +1,11 @@
-import { freePorts } from '@mela/toolchain';
+import { freePort, freePorts } from '@mela/toolchain';
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** A loopback port nothing listens on: connecting to it is refused, like a dead server. */
-export async function deadPort(): Promise<number> {
-  const [port] = await freePorts(1);
-  if (port === undefined) throw new Error('no free port');
-  return port;
-}
+export const deadPort = freePort;
 
-/** `count` different dead ports (see devstack's freePorts). */
+/** `count` different dead ports (see toolchain's freePorts). */
 export const deadPorts = freePorts;
 
 /** A loopback server that accepts connections and never answers, like a hung server. */

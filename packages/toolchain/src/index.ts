@@ -27,6 +27,7 @@ export { paths, repoRoot, stateDir } from './paths.js';
 export {
   copyMavenDependencies,
   fillAtomically,
+  freePort,
   freePorts,
   hasCommand,
   isListening,

@@ -59,6 +59,13 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** One loopback port nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
+  return port;
+}
+
 /** What to show when a wait times out. */
 export interface UntilOptions {
   /** The log whose last lines explain why (a server that did not come up). */

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createTopicsAndWait } from '@mela/devstack';
+import { freePorts } from '@mela/toolchain';
 import { cartRedisUrl, localTopology } from '@mela/topology';
 import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
-import { deadPort } from './network.js';
-import { startService, type ServiceProcess } from './services.js';
-import type { TestShards } from './shards.js';
+import { createTopicsAndWait } from './kafka-topics.js';
+import type { TestShards } from './scratch-shards.js';
+import { startService, type ServiceProcess } from './service-process.js';
 
 export interface TestProduct {
   readonly id: number;
@@ -82,11 +82,12 @@ export async function startCatalogAndCart(
   env: Readonly<Record<string, string>>,
   keyPrefix: string,
 ): Promise<{ readonly catalog: ServiceProcess; readonly cart: ServiceProcess }> {
-  const catalog = await startService('catalog', await deadPort(), {
+  const [catalogPort = 0, cartPort = 0] = await freePorts(2);
+  const catalog = await startService('catalog', catalogPort, {
     ...env,
     CACHE_KEY_PREFIX: `${keyPrefix}catalog:`,
   });
-  const cart = await startService('cart', await deadPort(), {
+  const cart = await startService('cart', cartPort, {
     // The carts' own Redis, as local mode and the cluster run it (a test may name another).
     CART_REDIS_URL: cartRedisUrl(localTopology()),
     ...env,

@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '@mela/toolchain';
-import { stopChild } from '@mela/toolchain';
-import { until } from './wait.js';
+import { repoRoot, stopChild, until } from '@mela/toolchain';
 
 /** A Mela service running as its own process, as in production. */
 export interface ServiceProcess {
@@ -62,6 +60,7 @@ export async function startService(
       },
       `${name} to be ready`,
       options.timeoutMs ?? 20_000,
+      { pollMs: 10 },
     );
   } catch (error) {
     await stopChild(child, 'SIGKILL');
