@@ -1,7 +1,13 @@
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import type { ServiceName } from '@mela/topology';
+import {
+  callersOf,
+  needVariables,
+  serviceNeeds,
+  type Need,
+  type ServiceName,
+} from '@mela/topology';
 import { GatewayClass } from '../imports/gateway.networking.k8s.io.js';
 import { ScaledObject, TriggerAuthentication } from '../imports/keda.sh.js';
 import { envoyGatewayController } from './gateway-chart.js';
@@ -64,131 +70,163 @@ export const secrets = {
 const port = 3000;
 const url = (service: ServiceName) => `http://${service}:${String(port)}`;
 
-/** Each service: what it needs and who may call it. */
+/** How one need reaches a service's pods in the cluster: variables, files and egress. */
+interface Wiring {
+  readonly env?: Readonly<Record<string, string>>;
+  readonly secretEnv?: Readonly<Record<string, { readonly secret: string; readonly key: string }>>;
+  readonly configFiles?: MicroserviceProps['configFiles'];
+  readonly allowTo?: readonly EgressPeer[];
+}
+
+/** The cluster's rendering of a need (local mode's is devstack's `localWiring`). */
+export function clusterWiring(env: Environment, need: Need): Wiring {
+  const external = env.externalData;
+  if (typeof need === 'object') {
+    const [variable = ''] = needVariables(need);
+    return {
+      env: { [variable]: url(need.service) },
+      allowTo: [{ app: need.service, ports: [port] }],
+    };
+  }
+  switch (need) {
+    case 'redis':
+      // The URLs carry the password, so they come from a Secret.
+      return {
+        secretEnv: { REDIS_URL: secrets.redisUrl },
+        allowTo: external
+          ? externalPeers([external.redis])
+          : [{ app: dataLayer.redis.app, ports: [dataLayer.redis.port] }],
+      };
+    case 'cart-redis':
+      return {
+        secretEnv: { CART_REDIS_URL: secrets.cartRedisUrl },
+        allowTo: external
+          ? externalPeers([external.cartRedis])
+          : [{ app: dataLayer.cartRedis.app, ports: [dataLayer.cartRedis.port] }],
+      };
+    case 'mysql':
+      // Routed by the VSchema from a ConfigMap (change it without rebuilding the image) — or,
+      // with the Vitess operator, through vtgate, which routes by the same VSchema.
+      return {
+        env: { VSCHEMA_FILE: vschemaConfig.path, ...(env.vitess ? { MYSQL_MODE: 'vtgate' } : {}) },
+        configFiles: [
+          { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
+        ],
+        secretEnv: env.vitess ? { VTGATE_URL: secrets.vtgateUrl } : { SHARD_MAP: secrets.shardMap },
+        allowTo: env.vitess
+          ? [{ pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }]
+          : external
+            ? externalPeers(Object.values(external.mysql))
+            : [{ app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] }],
+      };
+    case 'kafka':
+      // Strimzi's listener takes SCRAM; an external broker here takes no authentication.
+      return {
+        env: {
+          KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
+          ...(external
+            ? {}
+            : { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_USERNAME: 'mela-services' }),
+        },
+        secretEnv: external ? {} : { KAFKA_PASSWORD: secrets.kafkaPassword },
+        allowTo: kafkaPeers(env),
+      };
+    case 'smtp':
+      return {
+        env: { SMTP_URL: dataLayer.smtp.url },
+        allowTo: external ? externalPeers([external.smtp]) : [{ app: 'mail-relay', ports: [25] }],
+      };
+    case 'webhooks':
+      // No SMS or push provider in the cluster's environments: those channels stay off.
+      return {};
+    case 'identity-provider': {
+      // The services that verify shoppers' tokens fetch the identity provider's keys.
+      const { tokens } = env;
+      return tokens.kind === 'jwks'
+        ? {
+            allowTo: tokens.egress.blocks.map((block) => ({
+              ...block,
+              ports: [tokens.egress.port],
+            })),
+          }
+        : {};
+    }
+  }
+}
+
+function kafkaPeers(env: Environment): EgressPeer[] {
+  return env.externalData
+    ? externalPeers([env.externalData.kafka])
+    : [{ app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] }];
+}
+
+/** Who reaches each service from outside the services: the Gateway, the edge cache, Prometheus. */
+const entrances: Record<
+  ServiceName,
+  { readonly apps: readonly string[]; readonly gateway: boolean }
+> = {
+  catalog: { apps: ['edge-cache'], gateway: true },
+  cart: { apps: [], gateway: true },
+  // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
+  order: { apps: ['edge-cache'], gateway: true },
+  notification: { apps: [], gateway: false },
+};
+
+/** Each service: what it needs (rendered from `serviceNeeds`) and who may call it. */
 function serviceProps(
   env: Environment,
 ): Record<ServiceName, Omit<MicroserviceProps, 'name' | 'image'>> {
   const { tokens } = env;
-  const shared = {
-    port,
-    replicas: env.replicas,
-    requests: env.requests,
-    limits: env.limits,
-    spreadOverZones: env.spreadOverZones,
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      // Requests arrive through the Gateway, one trusted hop.
-      TRUST_PROXY_HOPS: '1',
-      AUTH_JWT_ISSUER: tokens.issuer,
-      AUTH_JWT_AUDIENCE: tokens.audience,
-      ...(tokens.kind === 'jwks' ? { AUTH_JWKS_URL: tokens.jwksUrl } : {}),
-    },
-    secretEnv: {
-      // With an identity provider the pods only verify: no signing key is mounted.
-      ...(tokens.kind === 'dev-secret' ? { AUTH_JWT_SECRET: secrets.auth } : {}),
-      RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient,
-    },
-  };
-  // The services that verify shoppers' tokens fetch the identity provider's keys.
-  const identityProvider: EgressPeer[] =
-    tokens.kind === 'jwks'
-      ? tokens.egress.blocks.map((block) => ({ ...block, ports: [tokens.egress.port] }))
-      : [];
-  const external = env.externalData;
   const addons = env.addons ?? allAddons;
-  // Strimzi's listener takes SCRAM; an external broker here takes no authentication.
-  const kafka = {
-    KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
-    ...(external ? {} : { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_USERNAME: 'mela-services' }),
+  const props = (name: ServiceName): Omit<MicroserviceProps, 'name' | 'image'> => {
+    const wirings = serviceNeeds[name].map((need) => clusterWiring(env, need));
+    const configFiles = wirings.flatMap((w) => w.configFiles ?? []);
+    const callers = [...callersOf(name), ...entrances[name].apps];
+    const namespaces = [...(entrances[name].gateway ? ['envoy-gateway-system'] : []), 'monitoring'];
+    return {
+      port,
+      replicas: env.replicas,
+      requests: env.requests,
+      limits: env.limits,
+      spreadOverZones: env.spreadOverZones,
+      env: Object.assign(
+        {
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'info',
+          // Requests arrive through the Gateway, one trusted hop.
+          TRUST_PROXY_HOPS: '1',
+          AUTH_JWT_ISSUER: tokens.issuer,
+          AUTH_JWT_AUDIENCE: tokens.audience,
+          ...(tokens.kind === 'jwks' ? { AUTH_JWKS_URL: tokens.jwksUrl } : {}),
+        },
+        ...wirings.map((w) => w.env ?? {}),
+      ) as Record<string, string>,
+      secretEnv: Object.assign(
+        {
+          // With an identity provider the pods only verify: no signing key is mounted.
+          ...(tokens.kind === 'dev-secret' ? { AUTH_JWT_SECRET: secrets.auth } : {}),
+          RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient,
+        },
+        ...wirings.map((w) => w.secretEnv ?? {}),
+      ) as Record<string, { readonly secret: string; readonly key: string }>,
+      ...(configFiles.length > 0 ? { configFiles } : {}),
+      allowFrom: { ...(callers.length > 0 ? { apps: callers } : {}), namespaces },
+      allowTo: wirings.flatMap((w) => w.allowTo ?? []),
+    };
   };
-  const kafkaSecret: Record<string, { readonly secret: string; readonly key: string }> = external
-    ? {}
-    : { KAFKA_PASSWORD: secrets.kafkaPassword };
-  const gateway = { namespaces: ['envoy-gateway-system'] };
-  const monitoring = ['monitoring'];
-  const redis: EgressPeer[] = external
-    ? externalPeers([external.redis])
-    : [{ app: dataLayer.redis.app, ports: [dataLayer.redis.port] }];
-  const cartRedis: EgressPeer[] = external
-    ? externalPeers([external.cartRedis])
-    : [{ app: dataLayer.cartRedis.app, ports: [dataLayer.cartRedis.port] }];
-  // The URLs carry the password, so they come from a Secret.
-  const redisUrl = { REDIS_URL: secrets.redisUrl };
-  // The cart lives in Redis only; the others read and write the MySQL shards too, routed by
-  // the VSchema from a ConfigMap (change it without rebuilding the image) — or, with the
-  // Vitess operator, through vtgate, which routes by the same VSchema.
-  const mysql: EgressPeer[] = env.vitess
-    ? [{ pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }]
-    : external
-      ? externalPeers(Object.values(external.mysql))
-      : [{ app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] }];
-  const sharded = env.vitess
-    ? { ...shared.secretEnv, VTGATE_URL: secrets.vtgateUrl }
-    : { ...shared.secretEnv, SHARD_MAP: secrets.shardMap };
-  const vschema = {
-    env: {
-      VSCHEMA_FILE: vschemaConfig.path,
-      ...(env.vitess ? { MYSQL_MODE: 'vtgate' } : {}),
-    },
-    configFiles: [
-      { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
-    ],
-  };
-  const kafkaPeer: EgressPeer[] = external
-    ? externalPeers([external.kafka])
-    : [{ app: dataLayer.kafka.app, ports: [dataLayer.kafka.port] }];
-  const mailRelay: EgressPeer[] = external
-    ? externalPeers([external.smtp])
-    : [{ app: 'mail-relay', ports: [25] }];
   return {
-    catalog: {
-      ...shared,
-      env: { ...shared.env, ...vschema.env },
-      configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, ...redisUrl },
-      allowFrom: {
-        apps: ['cart', 'edge-cache'],
-        namespaces: [...gateway.namespaces, ...monitoring],
-      },
-      allowTo: [...redis, ...mysql, ...identityProvider],
-    },
-    cart: {
-      ...shared,
-      env: { ...shared.env, CATALOG_URL: url('catalog') },
-      secretEnv: { ...shared.secretEnv, ...redisUrl, CART_REDIS_URL: secrets.cartRedisUrl },
-      allowFrom: { apps: ['order'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [...redis, ...cartRedis, { app: 'catalog', ports: [port] }, ...identityProvider],
-    },
-    order: {
-      ...shared,
-      env: { ...shared.env, ...vschema.env, ...kafka, CART_URL: url('cart') },
-      configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, ...kafkaSecret, ...redisUrl },
-      // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
-      allowFrom: { apps: ['edge-cache'], namespaces: [...gateway.namespaces, ...monitoring] },
-      allowTo: [
-        ...redis,
-        ...mysql,
-        ...kafkaPeer,
-        { app: 'cart', ports: [port] },
-        ...identityProvider,
-      ],
-    },
+    catalog: props('catalog'),
+    cart: props('cart'),
+    order: props('order'),
     notification: {
-      ...shared,
+      ...props('notification'),
       // KEDA scales the consumers on their lag (below), not on CPU; without KEDA, on CPU.
       autoscaling: addons.keda ? 'external' : 'hpa',
-      env: { ...shared.env, ...vschema.env, ...kafka, SMTP_URL: dataLayer.smtp.url },
-      configFiles: vschema.configFiles,
-      secretEnv: { ...sharded, ...kafkaSecret },
-      allowFrom: { namespaces: monitoring },
-      allowTo: [...mysql, ...kafkaPeer, ...mailRelay],
       opsCommands: [
         {
           name: 'dlq-replay',
           command: ['node', 'services/notification/dist/src/dlq.cli.js', 'replay'],
-          allowTo: kafkaPeer,
+          allowTo: kafkaPeers(env),
         },
       ],
     },

@@ -28,6 +28,7 @@ export { mailboxOrderEmails, startMailbox } from './mailbox.js';
 export type { DrillAction, Fault } from './faults.js';
 export {
   localSecrets,
+  localWiring,
   seedCatalog,
   serviceEnvironment,
   startServices,

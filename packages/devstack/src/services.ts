@@ -9,18 +9,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { paths, progress, repoRoot, run, stateDir, until } from '@mela/toolchain';
 import {
+  cartRedisUrl,
   kafkaBrokers,
   localShardMap,
-  cartRedisUrl,
+  needVariables,
   redisUrl,
   replicaPorts,
   serviceNames,
+  serviceNeeds,
   type LocalTopology,
+  type Need,
   type ServiceName,
 } from '@mela/topology';
-import { paths, repoRoot, stateDir } from '@mela/toolchain';
-import { progress, run, until } from '@mela/toolchain';
 
 /** The variables `.mela/local.env` holds (the dev JWT secret, dev tokens on), made by scripts/run.sh. */
 export function localSecrets(): Record<string, string> {
@@ -35,8 +37,9 @@ export function localSecrets(): Record<string, string> {
 }
 
 /**
- * The environment a service gets in local mode: where the dependencies are (other services
- * through their load balancers) and its port — `replica`'s, else the service's own.
+ * The environment a service gets in local mode: the platform's settings, its port —
+ * `replica`'s, else the service's own — and, for each flow it needs (`serviceNeeds`, the same
+ * description the cluster's manifests are rendered from), where that is here.
  */
 export function serviceEnvironment(
   topology: LocalTopology,
@@ -45,24 +48,48 @@ export function serviceEnvironment(
 ): Record<string, string> {
   const service = topology.services[name];
   const port = replica === undefined ? service.port : replicaPorts(service)[replica];
-  return {
-    ...localSecrets(),
-    NODE_ENV: 'development',
-    PORT: String(port),
-    // Shoppers come through the edge, which sets X-Forwarded-For to the client's address.
-    TRUST_PROXY_HOPS: '1',
-    HOST: topology.host,
-    REDIS_URL: redisUrl(topology),
-    CART_REDIS_URL: cartRedisUrl(topology),
-    SHARD_MAP: JSON.stringify(localShardMap(topology)),
-    CATALOG_URL: `http://${topology.host}:${topology.services.catalog.port}`,
-    CART_URL: `http://${topology.host}:${topology.services.cart.port}`,
-    KAFKA_BROKERS: kafkaBrokers(topology).join(','),
-    SMTP_URL: `smtp://${topology.host}:${topology.mailbox.smtpPort}`,
-    SMS_WEBHOOK_URL: `http://${topology.host}:${topology.mailbox.httpPort}/sms`,
-    PUSH_WEBHOOK_URL: `http://${topology.host}:${topology.mailbox.httpPort}/push`,
-    SHUTDOWN_TIMEOUT_MS: '5000',
-  };
+  return Object.assign(
+    {
+      ...localSecrets(),
+      NODE_ENV: 'development',
+      PORT: String(port),
+      // Shoppers come through the edge, which sets X-Forwarded-For to the client's address.
+      TRUST_PROXY_HOPS: '1',
+      HOST: topology.host,
+      SHUTDOWN_TIMEOUT_MS: '5000',
+    },
+    ...serviceNeeds[name].map((need) => localWiring(topology, need)),
+  ) as Record<string, string>;
+}
+
+/** How a need reaches a service in local mode: the local servers and load balancers. */
+export function localWiring(topology: LocalTopology, need: Need): Record<string, string> {
+  const at = (port: number) => `${topology.host}:${String(port)}`;
+  if (typeof need === 'object') {
+    const [variable = ''] = needVariables(need);
+    return { [variable]: `http://${at(topology.services[need.service].port)}` };
+  }
+  switch (need) {
+    case 'redis':
+      return { REDIS_URL: redisUrl(topology) };
+    case 'cart-redis':
+      return { CART_REDIS_URL: cartRedisUrl(topology) };
+    case 'mysql':
+      return { SHARD_MAP: JSON.stringify(localShardMap(topology)) };
+    case 'kafka':
+      return { KAFKA_BROKERS: kafkaBrokers(topology).join(',') };
+    case 'smtp':
+      return { SMTP_URL: `smtp://${at(topology.mailbox.smtpPort)}` };
+    case 'webhooks':
+      // The dev mailbox stands in for the SMS and push providers.
+      return {
+        SMS_WEBHOOK_URL: `http://${at(topology.mailbox.httpPort)}/sms`,
+        PUSH_WEBHOOK_URL: `http://${at(topology.mailbox.httpPort)}/push`,
+      };
+    case 'identity-provider':
+      // Local tokens are signed with the dev secret (local.env): no provider to reach.
+      return {};
+  }
 }
 
 /** Loads the demo catalog (100k products) unless it is there already. */

@@ -23,3 +23,5 @@ export type {
   ServiceName,
   ServiceTopology,
 } from './local.js';
+export { callersOf, needName, needVariables, optionalNeeds, serviceNeeds } from './wiring.js';
+export type { Need } from './wiring.js';

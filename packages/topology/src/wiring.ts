@@ -1,0 +1,64 @@
+import type { ServiceName } from './local.js';
+
+/**
+ * A flow a service needs: a server it uses, another service it calls, or the identity provider
+ * whose keys verify shoppers' tokens. Local mode (devstack) and the cluster (infra) render each
+ * service's wiring from {@link serviceNeeds}; neither lists a service's variables by hand.
+ */
+export type Need =
+  | 'redis'
+  | 'cart-redis'
+  | 'mysql'
+  | 'kafka'
+  | 'smtp'
+  | 'webhooks'
+  | 'identity-provider'
+  | { readonly service: ServiceName };
+
+/** What each service needs, and so which variables it gets and where its pods may connect. */
+export const serviceNeeds: Readonly<Record<ServiceName, readonly Need[]>> = {
+  catalog: ['redis', 'mysql', 'identity-provider'],
+  cart: ['redis', 'cart-redis', { service: 'catalog' }, 'identity-provider'],
+  order: ['redis', 'mysql', 'kafka', { service: 'cart' }, 'identity-provider'],
+  notification: ['mysql', 'kafka', 'smtp', 'webhooks'],
+};
+
+/**
+ * Needs a rendering may leave out: SMS and push go to webhooks only where a provider is
+ * configured (the dev mailbox locally; none in the cluster's default environments).
+ */
+export const optionalNeeds: readonly Need[] = ['webhooks'];
+
+/** The variables that carry a need to a service (its configuration schema reads them). */
+export function needVariables(need: Need): readonly string[] {
+  if (typeof need === 'object') return [`${need.service.toUpperCase()}_URL`];
+  switch (need) {
+    case 'redis':
+      return ['REDIS_URL'];
+    case 'cart-redis':
+      return ['CART_REDIS_URL'];
+    case 'mysql':
+      return ['SHARD_MAP', 'MYSQL_MODE', 'VTGATE_URL', 'VSCHEMA_FILE'];
+    case 'kafka':
+      return ['KAFKA_BROKERS', 'KAFKA_SASL_MECHANISM', 'KAFKA_USERNAME', 'KAFKA_PASSWORD'];
+    case 'smtp':
+      return ['SMTP_URL'];
+    case 'webhooks':
+      return ['SMS_WEBHOOK_URL', 'PUSH_WEBHOOK_URL'];
+    case 'identity-provider':
+      // The token variables are every service's (the platform's); this need is a network flow.
+      return [];
+  }
+}
+
+/** The services that call `service` (each needs it), for its ingress rules. */
+export function callersOf(service: ServiceName): ServiceName[] {
+  return (Object.keys(serviceNeeds) as ServiceName[]).filter((caller) =>
+    serviceNeeds[caller].some((need) => typeof need === 'object' && need.service === service),
+  );
+}
+
+/** A readable name of a need, for messages and tests. */
+export function needName(need: Need): string {
+  return typeof need === 'object' ? `service ${need.service}` : need;
+}
