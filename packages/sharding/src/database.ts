@@ -51,11 +51,6 @@ export interface ShardedDatabase {
     options?: ScatterOptions,
   ): Promise<T[]>;
   transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T>;
-  recordLookups(
-    keyspace: string,
-    table: string,
-    row: Readonly<Record<string, KeyValue>>,
-  ): Promise<void>;
   autoIncrement(keyspace: string, table: string): IdSource;
   /** The shards a per-shard worker (such as the outbox relay) walks, one by one. */
   shardNames(keyspace: string): readonly string[];

@@ -95,6 +95,12 @@ export interface ShardTransaction {
     params?: SqlParams,
     check?: { readonly table: string; readonly key: KeyValue },
   ): Promise<T>;
+  /**
+   * Inserts one row of `table`, and — like vtgate for owned lookup vindexes — the lookup
+   * entries the row owns, written first (an orphan entry is harmless; a row its lookup could
+   * not find is not). The row's primary vindex value must live on this shard.
+   */
+  insert(table: string, row: Readonly<Record<string, unknown>>): Promise<ResultSetHeader>;
 }
 
 const functionalVindexes: Readonly<Record<string, FunctionalVindex>> = {
@@ -265,26 +271,33 @@ export class ShardRouter implements ShardedDatabase {
     return this.shardFor(route);
   }
 
-  /**
-   * Writes the lookup entries a new row of `table` owns (its lookup vindexes whose `owner`
-   * is the table), before the row itself, as vtgate does for owned vindexes.
-   */
-  async recordLookups(
+  /** The value of the row's primary vindex column (undefined for unsharded tables). */
+  #primaryValue(
     keyspace: string,
     table: string,
-    row: Readonly<Record<string, KeyValue>>,
+    row: Readonly<Record<string, unknown>>,
+  ): KeyValue | undefined {
+    const primary = this.#table(keyspace, table).primaryVindex;
+    if (!primary || !this.keyspace(keyspace).sharded) return undefined;
+    const value = row[primary.column];
+    if (!isKeyValue(value))
+      throw new Error(`a row of ${keyspace}.${table} needs ${primary.column}`);
+    return value;
+  }
+
+  /** Writes the lookup entries a new row of `table` owns (its lookup vindexes whose owner it is). */
+  async #recordLookups(
+    keyspace: string,
+    table: string,
+    row: Readonly<Record<string, unknown>>,
   ): Promise<void> {
-    const definition = this.#table(keyspace, table);
-    const primary = definition.primaryVindex;
-    if (!primary) return;
-    const primaryValue = row[primary.column];
-    if (primaryValue === undefined)
-      throw new Error(`row of ${keyspace}.${table} lacks ${primary.column}`);
+    const primaryValue = this.#primaryValue(keyspace, table, row);
+    if (primaryValue === undefined) return;
     const ksid = this.keyspaceIdOf(keyspace, table, primaryValue);
-    for (const { column, vindex } of definition.secondaryVindexes) {
+    for (const { column, vindex } of this.#table(keyspace, table).secondaryVindexes) {
       const v = this.keyspace(keyspace).vindexes.get(vindex);
       const value = row[column];
-      if (v?.lookup && v.owner === table && value !== undefined) {
+      if (v?.lookup && v.owner === table && isKeyValue(value)) {
         await this.createLookupEntry(keyspace, vindex, value, ksid);
       }
     }
@@ -367,6 +380,17 @@ export class ShardRouter implements ShardedDatabase {
             throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
         }
         return this.#runOn<R>(connection, shard, 'transaction', sql, params);
+      },
+      insert: async (table, row) => {
+        const key = this.#primaryValue(shard.keyspace, table, row);
+        if (key !== undefined) {
+          const other = this.shardFor({ keyspace: shard.keyspace, table, key });
+          if (other.name !== shard.name)
+            throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
+        }
+        const { sql, params } = insertStatement(table, row);
+        await this.#recordLookups(shard.keyspace, table, row);
+        return this.#runOn<ResultSetHeader>(connection, shard, 'transaction', sql, params);
       },
     };
     return inTransaction(
@@ -642,4 +666,25 @@ function scalarText(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
     return value.toString();
   return JSON.stringify(value);
+}
+
+function isKeyValue(value: unknown): value is KeyValue {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint';
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** `INSERT INTO table (columns) VALUES (?, …)` for one row; names are checked, values bound. */
+export function insertStatement(
+  table: string,
+  row: Readonly<Record<string, unknown>>,
+): { readonly sql: string; readonly params: SqlParams } {
+  const columns = Object.keys(row);
+  for (const name of [table, ...columns]) {
+    if (!identifier.test(name)) throw new Error(`"${name}" is not a plain SQL identifier`);
+  }
+  return {
+    sql: `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    params: columns.map((c) => row[c]),
+  };
 }

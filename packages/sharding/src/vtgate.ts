@@ -7,13 +7,14 @@ import {
   type ShardHealthCheck,
 } from './database.js';
 import { classifyShardError } from './errors.js';
-import type {
-  Route,
-  Row,
-  ScatterOptions,
-  ShardSession,
-  ShardTransaction,
-  SqlParams,
+import {
+  insertStatement,
+  type Route,
+  type Row,
+  type ScatterOptions,
+  type ShardSession,
+  type ShardTransaction,
+  type SqlParams,
 } from './router.js';
 import type { KeyValue } from './vindexes/vindex.js';
 import { resolveTable, type VSchema } from './vschema.js';
@@ -40,7 +41,7 @@ export interface VtgateOptions {
  * - `executeIn` sends one statement with every key; `scatter` sends one statement and trusts
  *   vtgate's merge of ORDER BY/LIMIT;
  * - transactions are confined to one shard by vtgate's `transaction_mode=SINGLE`, not by a
- *   check here; `recordLookups` does nothing (vtgate writes owned lookup rows);
+ *   check here; `insert` leaves the owned lookup rows to vtgate, which writes them;
  * - sequences use vtgate's `SELECT NEXT n VALUES FROM seq`;
  * - resharding is Vitess's own Reshard workflow, not `mela-shard reshard`.
  */
@@ -139,16 +140,18 @@ export class VtgateDatabase implements ShardedDatabase {
         const [result] = await connection.query<R>({ sql, timeout }, [...params]);
         return result;
       },
+      // vtgate writes the owned lookup entries itself.
+      insert: async (table, row) => {
+        const { sql, params } = insertStatement(table, row);
+        const [result] = await connection.query<ResultSetHeader>({ sql, timeout }, [...params]);
+        return result;
+      },
     };
     return inTransaction(
       connection,
       () => fn(tx),
       (error) => this.#translate(error, route.keyspace),
     );
-  }
-
-  recordLookups(): Promise<void> {
-    return Promise.resolve();
   }
 
   autoIncrement(keyspace: string, table: string): IdSource {

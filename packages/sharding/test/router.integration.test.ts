@@ -194,6 +194,52 @@ describe('routing over real MariaDB shards', () => {
     assert.equal(rows.length, 1);
   });
 
+  it('when a transaction inserts a row, then the router writes the lookup entry the row owns, and the row is found by its id alone', async () => {
+    const [user] = usersOn('-80', 1, 'owned-lookup');
+    assert.ok(user);
+
+    await router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
+      tx.insert('orders', { id: 9200, user_id: user, total_cents: 7, created_at: new Date() }),
+    );
+
+    const rows = await router.execute(
+      { keyspace: 'customer', table: 'orders', column: 'id', key: 9200 },
+      'SELECT user_id FROM orders WHERE id = ?',
+      [9200],
+    );
+    assert.equal(rows[0]?.['user_id'], user);
+  });
+
+  it('when a transaction inserts a row that lives on another shard, then it is refused and neither the row nor its lookup entry is written', async () => {
+    const [mine] = usersOn('-80', 1, 'tx-home');
+    const [theirs] = usersOn('80-', 1, 'tx-away');
+    assert.ok(mine && theirs);
+
+    await assert.rejects(
+      router.transaction({ keyspace: 'customer', table: 'orders', key: mine }, (tx) =>
+        tx.insert('orders', { id: 9201, user_id: theirs, total_cents: 7, created_at: new Date() }),
+      ),
+      CrossShardTransactionError,
+    );
+
+    assert.equal(await router.lookupKeyspaceId('customer', 'order_lookup', '9201'), undefined);
+    const rows = await router.scatter('customer', 'SELECT id FROM orders WHERE id = 9201');
+    assert.deepEqual(rows, []);
+  });
+
+  it('when a column name is not a plain identifier, then the insert is refused before any SQL is sent', async () => {
+    const [user] = usersOn('-80', 1, 'bad-column');
+    assert.ok(user);
+
+    await assert.rejects(
+      router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
+        tx.insert('orders', { id: 9202, user_id: user, 'total_cents) VALUES (1); --': 1 }),
+      ),
+      /not a plain SQL identifier/,
+    );
+    assert.equal(await router.lookupKeyspaceId('customer', 'order_lookup', '9202'), undefined);
+  });
+
   it('when an order id is looked up, then the lookup vindex leads to the owner shard', async () => {
     const [user] = usersOn('80-', 1, 'lookup');
     assert.ok(user);

@@ -72,8 +72,6 @@ export class OrderRepository implements OrderStore {
   }
 
   async commit(order: Order, key: string, event: OrderPlacedEvent): Promise<boolean> {
-    // The lookup entry first, as vtgate writes owned lookups: an orphan is harmless.
-    await this.#db.recordLookups('customer', 'orders', { user_id: order.userId, id: order.id });
     return this.#db.transaction(byUser('orders', order.userId), async (tx) => {
       const completed = await tx.execute<ResultSetHeader>(
         `UPDATE idempotency_keys
@@ -89,23 +87,19 @@ export class OrderRepository implements OrderStore {
         [toSqlTime(this.#clock()), order.id],
         { table: 'payment_intents', key: order.userId },
       );
-      await tx.execute(
-        `INSERT INTO orders (id, user_id, status, total_cents, currency, payment_id,
-                             payment_method, shipping_address, contact, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          order.id,
-          order.userId,
-          order.status,
-          order.totalCents,
-          order.currency,
-          order.paymentId,
-          order.paymentMethod,
-          JSON.stringify(order.shippingAddress),
-          JSON.stringify(order.contact),
-          toSqlTime(new Date(order.createdAt)),
-        ],
-      );
+      // The router writes the order_lookup entry the row owns first, as vtgate does.
+      await tx.insert('orders', {
+        id: order.id,
+        user_id: order.userId,
+        status: order.status,
+        total_cents: order.totalCents,
+        currency: order.currency,
+        payment_id: order.paymentId,
+        payment_method: order.paymentMethod,
+        shipping_address: JSON.stringify(order.shippingAddress),
+        contact: JSON.stringify(order.contact),
+        created_at: toSqlTime(new Date(order.createdAt)),
+      });
       await tx.execute(
         `INSERT INTO order_items (order_id, product_id, user_id, name, quantity, unit_price_cents)
          VALUES ?`,
