@@ -18,8 +18,10 @@ COPY scripts/image-files.js scripts/
 RUN --mount=type=secret,id=ca,target=/run/secrets/ca \
     if [ -s /run/secrets/ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca; fi \
  && npm ci --no-audit --no-fund --loglevel=error
+# The services' code and the schema package (the migration Job's mela-migrate); each builds only
+# the packages its code imports, not its tests' helpers.
 RUN npx tsc --build services/catalog/storefront services/catalog services/cart services/order \
-      services/notification
+      services/notification packages/schema
 # Only what the services run: their compiled code and the workspace packages they import
 # (declaration files, sources and tests stay behind), and only those packages' runtime
 # dependencies — not the tooling's (Kubernetes client, dashboards SDK, load and bench tools).
