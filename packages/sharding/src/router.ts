@@ -73,6 +73,13 @@ export interface RouterOptions {
 /** An open shard: its keyrange and its connection pool. */
 export interface Shard extends ShardDefinition {
   readonly pool: Pool;
+  /**
+   * A pool of its own (opened lazily, as large as `pool`) for owned lookup entries, which a
+   * transaction writes (through `insert`) while it holds a connection of `pool`: with one pool,
+   * transactions holding every connection would each wait for another — a flash sale
+   * deadlocked that way; with a pool of two the entries queued (5,000 buyers: 22 s, not 13 s).
+   */
+  readonly lookupWriter: Pool;
 }
 
 /** One dedicated connection to one shard, held for as long as the caller needs it. */
@@ -170,9 +177,17 @@ export class ShardRouter implements ShardedDatabase {
   }
 
   #open(definition: ShardDefinition): Shard {
-    const pool = createPool({
+    return {
+      ...definition,
+      pool: this.#pool(definition, this.#options.poolSize ?? 10),
+      lookupWriter: this.#pool(definition, this.#options.poolSize ?? 10),
+    };
+  }
+
+  #pool(definition: ShardDefinition, connectionLimit: number): Pool {
+    return createPool({
       uri: definition.url,
-      connectionLimit: this.#options.poolSize ?? 10,
+      connectionLimit,
       connectTimeout: this.#options.connectTimeoutMs ?? 2000,
       trace: this.#options.trace ?? false,
       waitForConnections: true,
@@ -183,7 +198,6 @@ export class ShardRouter implements ShardedDatabase {
       dateStrings: true,
       timezone: 'Z',
     });
-    return { ...definition, pool };
   }
 
   /** The keyspace's definition; throws for an unknown one (a programming error). */
@@ -457,11 +471,23 @@ export class ShardRouter implements ShardedDatabase {
     keyspaceId: KeyspaceId,
   ): Promise<void> {
     const { lookup } = this.#lookup(keyspace, vindexName);
-    await this.execute(
-      this.#lookupRoute(lookup, value),
-      `INSERT INTO \`${lookup.table}\` (\`${lookup.from}\`, \`${lookup.to}\`) VALUES (?, ?)`,
-      [value, Buffer.from(keyspaceId)],
-    );
+    const shard = this.shardFor(this.#lookupRoute(lookup, value));
+    const labels = { keyspace: shard.keyspace, shard: shard.name };
+    this.#metrics.queries.inc({ ...labels, route: 'lookup' });
+    const end = this.#metrics.duration.startTimer(labels);
+    try {
+      await shard.lookupWriter.query(
+        {
+          sql: `INSERT INTO \`${lookup.table}\` (\`${lookup.from}\`, \`${lookup.to}\`) VALUES (?, ?)`,
+          timeout: this.#options.queryTimeoutMs ?? 5000,
+        },
+        [value, Buffer.from(keyspaceId)],
+      );
+    } catch (error) {
+      throw this.#translate(error, shard);
+    } finally {
+      end();
+    }
   }
 
   #lookup(keyspace: string, vindexName: string) {
@@ -540,7 +566,11 @@ export class ShardRouter implements ShardedDatabase {
   async close(): Promise<void> {
     const all = [...[...this.#shards.values()].flat(), ...this.#retired];
     this.#retired.length = 0;
-    await Promise.all(all.map((shard) => shard.pool.end().catch(() => undefined)));
+    await Promise.all(
+      all.flatMap((shard) =>
+        [shard.pool, shard.lookupWriter].map((p) => p.end().catch(() => undefined)),
+      ),
+    );
   }
 
   /** A connection of the shard's pool, held by a transaction or a session. */
