@@ -171,6 +171,23 @@ export function requireUser(verifier: TokenVerifier) {
   };
 }
 
+/**
+ * Middleware for a user's own data: {@link requireUser}, and `Cache-Control: private, no-store`
+ * on every answer, so no shared cache (the edge's, a proxy's) ever keeps one user's answer.
+ */
+export function requireUserPrivately(verifier: TokenVerifier) {
+  const user = requireUser(verifier);
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    res.set('Cache-Control', 'private, no-store');
+    await user(req, res, next);
+  };
+}
+
+/** The caller's user id, after {@link requireUser}. */
+export function userIdOf(req: Request): string {
+  return principalOf(req).userId;
+}
+
 /** Middleware after {@link requireUser}: the principal must hold `role`. */
 export function requireRole(role: string) {
   return (req: Request, _res: Response, next: NextFunction): void => {

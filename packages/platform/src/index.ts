@@ -28,6 +28,8 @@ export {
   principalOf,
   requireRole,
   requireUser,
+  requireUserPrivately,
+  userIdOf,
 } from './auth.js';
 export type { AuthOptions, Principal, TokenIssuer, TokenVerifier } from './auth.js';
 export {

@@ -1,10 +1,10 @@
-import { type Router, type Request } from 'express';
+import type { Router } from 'express';
 import {
   createRouter,
   domainProblems,
   parseInput,
-  principalOf,
-  requireUser,
+  requireUserPrivately,
+  userIdOf,
   type TokenVerifier,
 } from '@mela/platform';
 import { z } from 'zod';
@@ -29,30 +29,26 @@ export function cartRoutes(options: {
   const addItem = addItemSchema(options.limits);
   const setQuantity = setQuantitySchema(options.limits);
   const router = createRouter();
-  router.use('/api/cart', requireUser(options.tokens), (_req, res, next) => {
-    res.set('Cache-Control', 'private, no-store');
-    next();
-  });
-  const user = (req: Request) => principalOf(req).userId;
+  router.use('/api/cart', requireUserPrivately(options.tokens));
 
   router.get('/api/cart', async (req, res) => {
-    res.json(await carts.view(user(req)));
+    res.json(await carts.view(userIdOf(req)));
   });
   router.post('/api/cart/items', async (req, res) => {
     const item = parseInput(addItem, req.body, 'body');
-    res.status(201).json(await carts.add(user(req), item.productId, item.quantity));
+    res.status(201).json(await carts.add(userIdOf(req), item.productId, item.quantity));
   });
   router.patch('/api/cart/items/:productId', async (req, res) => {
     const { productId } = parseInput(itemParams, req.params, 'params');
     const { quantity } = parseInput(setQuantity, req.body, 'body');
-    res.json(await carts.setQuantity(user(req), productId, quantity));
+    res.json(await carts.setQuantity(userIdOf(req), productId, quantity));
   });
   router.delete('/api/cart/items/:productId', async (req, res) => {
     const { productId } = parseInput(itemParams, req.params, 'params');
-    res.json(await carts.remove(user(req), productId));
+    res.json(await carts.remove(userIdOf(req), productId));
   });
   router.delete('/api/cart', async (req, res) => {
-    await carts.clear(user(req));
+    await carts.clear(userIdOf(req));
     res.status(204).end();
   });
   router.use(domainProblems(cartProblem(options.limits)));

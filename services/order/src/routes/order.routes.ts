@@ -1,11 +1,11 @@
-import { type Router, type Request } from 'express';
+import type { Router } from 'express';
 import {
   createRouter,
   AppError,
   domainProblems,
   parseInput,
-  principalOf,
-  requireUser,
+  requireUserPrivately,
+  userIdOf,
   type TokenVerifier,
 } from '@mela/platform';
 import { z } from 'zod';
@@ -33,11 +33,7 @@ export function orderRoutes(options: {
 }): Router {
   const { orders } = options;
   const router = createRouter();
-  router.use('/api/orders', requireUser(options.tokens), (_req, res, next) => {
-    res.set('Cache-Control', 'private, no-store');
-    next();
-  });
-  const user = (req: Request) => principalOf(req).userId;
+  router.use('/api/orders', requireUserPrivately(options.tokens));
 
   router.post('/api/orders', async (req, res) => {
     const parsed = parseIdempotencyKey(req.get('idempotency-key'));
@@ -51,7 +47,7 @@ export function orderRoutes(options: {
     }
     const input = parseInput(placeOrderSchema, req.body ?? {}, 'body');
     const { order, replayed } = await orders.place({
-      userId: user(req),
+      userId: userIdOf(req),
       key: parsed.key,
       input,
       cart: options.cartOf(req.get('authorization') ?? ''),
@@ -66,7 +62,7 @@ export function orderRoutes(options: {
   router.get('/api/orders', async (req, res) => {
     const query = parseInput(listOrdersQuery, req.query, 'query');
     const before = query.cursor ? decodeOrderCursor(query.cursor) : undefined;
-    const page = await orders.list(user(req), query.limit, before);
+    const page = await orders.list(userIdOf(req), query.limit, before);
     res.json({
       orders: page.orders.map(orderView),
       nextCursor: page.nextBefore ? encodeOrderCursor(page.nextBefore) : null,
@@ -75,7 +71,7 @@ export function orderRoutes(options: {
 
   router.get('/api/orders/:id', async (req, res) => {
     const { id } = parseInput(orderParams, req.params, 'params');
-    res.json(orderView(await orders.get(user(req), id)));
+    res.json(orderView(await orders.get(userIdOf(req), id)));
   });
   router.use(domainProblems(orderProblem));
   return router;

@@ -1,0 +1,253 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { repoRoot } from '@mela/toolchain';
+import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { measureLatency } from './latency.js';
+import { benchOrders, type OrderBenchFigures } from './orders.js';
+import { startPrintingTarget, startService, type Target } from './processes.js';
+import { assertLimited, clientAddresses, loadFromClients } from './rate-limit.js';
+import { benchScatter } from './shards.js';
+import { summarise, type RunFigures, type Summary } from './stats.js';
+
+/** How long and how hard each scenario runs. */
+export interface BenchOptions {
+  /** Seconds per measured run, and of each warm-up. */
+  readonly duration: number;
+  readonly warmup: number;
+  /** Runs per contender, interleaved. */
+  readonly repeats: number;
+  readonly connections: number;
+  /** Products in the catalog (the cache-miss scenario walks their ids). */
+  readonly products: number;
+  /** Orders per run, and how many are placed at a time. */
+  readonly orders: number;
+  readonly orderConnections: number;
+  /** The flash sale: buyers checking out at the same instant, units on sale. */
+  readonly sale: { readonly buyers: number; readonly stock: number };
+  readonly say: (line: string) => void;
+}
+
+/** What `npm run bench` measures: each figure beside its baseline from the same run. */
+export interface BenchFigures {
+  /** Cache-hit product page: node:http, express and the catalog, same JSON. */
+  readonly throughput: readonly [raw: Summary, express: Summary, catalog: Summary];
+  /** Cache hit and miss at low concurrency. */
+  readonly latency: readonly [hit: Summary, miss: Summary];
+  readonly clients: number;
+  readonly latencyConnections: number;
+  readonly rateLimiter: readonly [off: Summary, on: Summary];
+  readonly rateLimiterLatency: readonly [off: Summary, on: Summary];
+  readonly scatter: { readonly singleShard: Summary; readonly scatter: Summary };
+  readonly orders: OrderBenchFigures;
+}
+
+const productPath = '/api/catalog/products/42';
+
+async function load(url: string, seconds: number, connections: number): Promise<RunFigures> {
+  const result = await autocannon({ url, duration: seconds, connections });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/**
+ * Scenarios measured side by side: each warmed up (when asked), then the repeats interleaved —
+ * one run of each in turn — so drift in the machine touches all alike; one summary each.
+ */
+async function sideBySide(
+  o: BenchOptions,
+  contenders: readonly {
+    readonly name: string;
+    readonly detail: string;
+    run(seconds: number): Promise<RunFigures>;
+  }[],
+  options: { readonly warmup?: number } = {},
+): Promise<Summary[]> {
+  if (options.warmup !== undefined) {
+    for (const contender of contenders) {
+      o.say(`warming up ${contender.name}`);
+      await contender.run(options.warmup);
+    }
+  }
+  const runs = contenders.map((): RunFigures[] => []);
+  for (let i = 0; i < o.repeats; i += 1) {
+    for (const [j, contender] of contenders.entries()) {
+      o.say(
+        `run ${String(i + 1)}/${String(o.repeats)}: ${contender.name}, ${contender.detail}, ${String(o.duration)} s`,
+      );
+      runs[j]?.push(await contender.run(o.duration));
+    }
+  }
+  return contenders.map((contender, j) => summarise(contender.name, runs[j] ?? []));
+}
+
+/**
+ * Every scenario of `npm run bench`, against the local stack (deps up, migrated, seeded): each
+ * server in its own process, the load from this one. Importable: it returns the figures.
+ */
+export async function runBench(o: BenchOptions): Promise<BenchFigures> {
+  const targets: Target[] = [];
+  try {
+    const catalog = await startService(
+      'catalog',
+      join(repoRoot, 'services/catalog/dist/src/main.js'),
+      {
+        // Access logs at info would put a JSON line per request on the hot path; at this scale
+        // they are sampled at the edge instead.
+        LOG_LEVEL: 'warn',
+        // One load generator is one client: a shopper's budget would stop it at 100 requests.
+        RATE_LIMIT: 'false',
+        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+      },
+    );
+    targets.push(catalog);
+    const limitedCatalog = await startService(
+      'catalog, rate limiter on',
+      join(repoRoot, 'services/catalog/dist/src/main.js'),
+      {
+        LOG_LEVEL: 'warn',
+        // The product rule, raised so no request is refused: each still costs its Redis round trip.
+        RATE_LIMITS: 'product=999999999/60',
+        RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
+        TRUST_PROXY_HOPS: '1',
+        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+      },
+    );
+    targets.push(limitedCatalog);
+    await assertLimited(limitedCatalog, productPath);
+    const body = await (await fetch(`${catalog.url}${productPath}`)).text();
+    const raw = await startPrintingTarget(
+      'node:http',
+      join(repoRoot, 'packages/bench/dist/src/targets/raw-http.js'),
+      { BENCH_BODY: body },
+    );
+    targets.push(raw);
+    const bare = await startPrintingTarget(
+      'express',
+      join(repoRoot, 'packages/bench/dist/src/targets/bare-express.js'),
+      { BENCH_BODY: body },
+    );
+    targets.push(bare);
+
+    // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
+    const hitOn = (target: Target) => `${target.url}${productPath}`;
+    const [rawSummary, bareSummary, catalogSummary] = (await sideBySide(
+      o,
+      [raw, bare, catalog].map((target) => ({
+        name: target.name,
+        detail: `${String(o.connections)} connections`,
+        run: (seconds) => load(hitOn(target), seconds, o.connections),
+      })),
+      { warmup: o.warmup },
+    )) as [Summary, Summary, Summary];
+
+    // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
+    // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
+    const clients = 10_000;
+    const limiterContenders = [
+      { target: catalog, name: 'rate limiter off' },
+      { target: limitedCatalog, name: 'rate limiter on (Redis, per client)' },
+    ];
+    const [limiterOff, limiterOn] = (await sideBySide(
+      o,
+      limiterContenders.map(({ target, name }) => ({
+        name,
+        detail: `${String(o.connections)} connections, ${String(clients)} clients`,
+        run: (seconds) =>
+          loadFromClients(hitOn(target), { seconds, connections: o.connections, clients }),
+      })),
+      { warmup: o.warmup },
+    )) as [Summary, Summary];
+
+    // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
+    let nextId = 1000;
+    const coldPath = () => {
+      nextId = nextId >= o.products ? 1000 : nextId + 1;
+      return `/api/catalog/products/${nextId}`;
+    };
+    const latencyConnections = 4;
+    const latencyOf =
+      (target: Target, path: () => string, headers?: () => Record<string, string>) =>
+      (seconds: number) =>
+        measureLatency(target.url, {
+          connections: latencyConnections,
+          seconds,
+          path,
+          ...(headers ? { headers } : {}),
+        });
+    const [hit, miss] = (await sideBySide(o, [
+      {
+        name: 'catalog, cache hit',
+        detail: `${String(latencyConnections)} connections`,
+        run: latencyOf(catalog, () => productPath),
+      },
+      {
+        name: 'catalog, cache miss (MySQL)',
+        detail: `${String(latencyConnections)} connections`,
+        run: latencyOf(catalog, coldPath),
+      },
+    ])) as [Summary, Summary];
+
+    // 5, continued: the limiter's latency at a concurrency where latency is not queueing.
+    const client = clientAddresses(clients);
+    const [limiterOffLatency, limiterOnLatency] = (await sideBySide(
+      o,
+      limiterContenders.map(({ target, name }) => ({
+        name,
+        detail: `${String(latencyConnections)} connections`,
+        run: latencyOf(
+          target,
+          () => productPath,
+          () => ({ 'x-forwarded-for': client() }),
+        ),
+      })),
+    )) as [Summary, Summary];
+
+    // 7. A scatter query against a single-shard query on the customer keyspace, at a concurrency
+    // where latency is not queueing.
+    const scatterBench = await benchScatter({ connections: latencyConnections, say: o.say });
+    const [singleShard, scatterQuery] = (await sideBySide(
+      o,
+      [
+        {
+          name: "one shard: a user's latest orders",
+          detail: `${String(latencyConnections)} connections`,
+          run: scatterBench.single,
+        },
+        {
+          name: 'every shard: the same query, scattered and merged',
+          detail: `${String(latencyConnections)} connections`,
+          run: scatterBench.scatter,
+        },
+      ],
+      { warmup: o.warmup },
+    ).finally(() => scatterBench.close())) as [Summary, Summary];
+
+    // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
+    const orderRuns = await benchOrders({
+      repeats: o.repeats,
+      orders: o.orders,
+      connections: o.orderConnections,
+      sale: o.sale,
+      redisUrl: process.env['REDIS_URL'] ?? redisUrl(localTopology()),
+      brokers: process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology()),
+      say: o.say,
+    });
+    return {
+      throughput: [rawSummary, bareSummary, catalogSummary],
+      latency: [hit, miss],
+      clients,
+      latencyConnections,
+      rateLimiter: [limiterOff, limiterOn],
+      rateLimiterLatency: [limiterOffLatency, limiterOnLatency],
+      scatter: { singleShard, scatter: scatterQuery },
+      orders: orderRuns,
+    };
+  } finally {
+    await Promise.all(targets.map((t) => t.stop()));
+  }
+}
