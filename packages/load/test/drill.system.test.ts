@@ -20,8 +20,9 @@ import { runDrills, type DrillReport } from '../src/index.js';
  * started again, and an order replica killed and started again — under steady shopping.
  */
 // Five faults, each held and then restored (Kafka's restart alone takes ~30 s), take ~95 s on
-// two cores; beside another test file that reached the runner's 120 s default.
-describe('fault drills against the shop behind the edge', { timeout: 300_000 }, () => {
+// two cores; beside another test file that reached the runner's 120 s default. (A hook takes
+// the runner's --test-timeout unless given its own; the suite's option does not reach it.)
+describe('fault drills against the shop behind the edge', () => {
   const secret = randomBytes(32).toString('hex');
   const emails = new Map<string, string[]>();
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
@@ -41,74 +42,77 @@ describe('fault drills against the shop behind the edge', { timeout: 300_000 }, 
       },
     });
 
-  before(async () => {
-    smtp = await mailRelay(0);
-    redis = await startOwnRedis();
-    shard = await startOwnMariaDb();
-    kafka = await startOwnKafka();
-    shop = await startShopBehindEdge({
-      products: [{ id: 1, name: 'Seed Phone', priceCents: 999_900, stock: 10 }],
-      services: ['catalog', 'cart', 'order', 'notification'],
-      kafkaBrokers: kafka.brokers,
-      env: {
-        AUTH_JWT_SECRET: secret,
-        REDIS_URL: redis.url,
-        SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
-        PAYMENT_SANDBOX_LATENCY_MS: '0',
-        NOTIFY_REDELIVERY_DELAYS_SECONDS: '2,5,10',
-        // A checkout cut off by a kill gives its unit back soon (the drill checks the stock).
-        RESERVATION_TTL_SECONDS: '15',
-        RESERVATION_SWEEP_INTERVAL_MS: '500',
-      },
-      prepare: async (shards) => {
-        await shard.createKeyspaceDatabase(shards.database, 'customer');
-        const map = JSON.parse(shards.shardMap) as Record<string, Record<string, string>>;
-        map['customer'] = { ...map['customer'], '80-': shard.url(shards.database) };
-        return { SHARD_MAP: JSON.stringify(map) };
-      },
-    });
-    const faults: Fault[] = [
-      {
-        name: 'mail relay',
-        disrupts: [],
-        inject: () => smtp.close(),
-        restore: async () => {
-          smtp = await mailRelay(smtp.port);
+  before(
+    async () => {
+      smtp = await mailRelay(0);
+      redis = await startOwnRedis();
+      shard = await startOwnMariaDb();
+      kafka = await startOwnKafka();
+      shop = await startShopBehindEdge({
+        products: [{ id: 1, name: 'Seed Phone', priceCents: 999_900, stock: 10 }],
+        services: ['catalog', 'cart', 'order', 'notification'],
+        kafkaBrokers: kafka.brokers,
+        env: {
+          AUTH_JWT_SECRET: secret,
+          REDIS_URL: redis.url,
+          SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
+          PAYMENT_SANDBOX_LATENCY_MS: '0',
+          NOTIFY_REDELIVERY_DELAYS_SECONDS: '2,5,10',
+          // A checkout cut off by a kill gives its unit back soon (the drill checks the stock).
+          RESERVATION_TTL_SECONDS: '15',
+          RESERVATION_SWEEP_INTERVAL_MS: '500',
         },
-      },
-      { name: 'Kafka', disrupts: [], inject: () => kafka.kill(), restore: () => kafka.start() },
-      {
-        name: 'cache Redis',
-        disrupts: ['order'],
-        inject: () => redis.kill(),
-        restore: () => redis.start(),
-      },
-      {
-        name: 'customer shard 80-',
-        disrupts: ['order'],
-        inject: () => shard.kill(),
-        restore: () => shard.start(),
-      },
-      {
-        name: 'order replica',
-        disrupts: ['order'],
-        inject: async () => {
-          await shop.replicas.order[0]?.kill();
+        prepare: async (shards) => {
+          await shard.createKeyspaceDatabase(shards.database, 'customer');
+          const map = JSON.parse(shards.shardMap) as Record<string, Record<string, string>>;
+          map['customer'] = { ...map['customer'], '80-': shard.url(shards.database) };
+          return { SHARD_MAP: JSON.stringify(map) };
         },
-        restore: () => shop.restart('order', 0),
-      },
-    ];
-    report = await runDrills({
-      url: shop.url,
-      auth: { secret },
-      faults,
-      holdSeconds: 3,
-      calmSeconds: 1,
-      shoppers: 6,
-      settleSeconds: 60,
-      effects: () => emails,
-    });
-  });
+      });
+      const faults: Fault[] = [
+        {
+          name: 'mail relay',
+          disrupts: [],
+          inject: () => smtp.close(),
+          restore: async () => {
+            smtp = await mailRelay(smtp.port);
+          },
+        },
+        { name: 'Kafka', disrupts: [], inject: () => kafka.kill(), restore: () => kafka.start() },
+        {
+          name: 'cache Redis',
+          disrupts: ['order'],
+          inject: () => redis.kill(),
+          restore: () => redis.start(),
+        },
+        {
+          name: 'customer shard 80-',
+          disrupts: ['order'],
+          inject: () => shard.kill(),
+          restore: () => shard.start(),
+        },
+        {
+          name: 'order replica',
+          disrupts: ['order'],
+          inject: async () => {
+            await shop.replicas.order[0]?.kill();
+          },
+          restore: () => shop.restart('order', 0),
+        },
+      ];
+      report = await runDrills({
+        url: shop.url,
+        auth: { secret },
+        faults,
+        holdSeconds: 3,
+        calmSeconds: 1,
+        shoppers: 6,
+        settleSeconds: 60,
+        effects: () => emails,
+      });
+    },
+    { timeout: 300_000 },
+  );
   after(async () => {
     await shop.close();
     await smtp.close();

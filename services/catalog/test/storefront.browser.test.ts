@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { artifactPath, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
+import { artifactPath, startShopBehindEdge, until, type ShopBehindEdge } from '@mela/testkit';
 import { chromium, type Browser } from 'playwright-core';
 
 const products = [
@@ -45,8 +45,15 @@ describe('the storefront in a real browser (headless Chromium), through the edge
       products.map((p) => p.name).sort(),
     );
     // Every product image arrives through the edge (the cards show before their images load).
-    await page.waitForFunction(
-      "[...document.querySelectorAll('#products img')].every((img) => img.complete && img.naturalWidth > 0)",
+    // Polled with page.evaluate, not waitForFunction: under the page's CSP (script-src 'self')
+    // Playwright's repeated predicate evaluation is refused as eval when the first check fails
+    // (microsoft/playwright#36986); one evaluate per poll is allowed.
+    await until(
+      () =>
+        page.evaluate<boolean>(
+          "[...document.querySelectorAll('#products img')].every((img) => img.complete && img.naturalWidth > 0)",
+        ),
+      'every product image to load through the edge',
     );
 
     await page.getByRole('searchbox', { name: 'Search products' }).fill('trail shoes');
