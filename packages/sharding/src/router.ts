@@ -104,8 +104,8 @@ export interface ShardTransaction {
   ): Promise<T>;
   /**
    * Inserts one row of `table`, and — like vtgate for owned lookup vindexes — the lookup
-   * entries the row owns, written first (an orphan entry is harmless; a row its lookup could
-   * not find is not). The row's primary vindex value must live on this shard.
+   * entries the row owns, committed before the row can be (an orphan entry is harmless; a row
+   * its lookup could not find is not). The row's primary vindex value must live on this shard.
    */
   insert(table: string, row: Readonly<Record<string, unknown>>): Promise<ResultSetHeader>;
 }
@@ -403,8 +403,13 @@ export class ShardRouter implements ShardedDatabase {
             throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
         }
         const { sql, params } = insertStatement(table, row);
-        await this.#recordLookups(shard.keyspace, table, row);
-        return this.#runOn<ResultSetHeader>(connection, shard, 'transaction', sql, params);
+        // The entries are committed (autocommit) before the row can be: it is seen only at the
+        // transaction's commit, so both go out together instead of one round trip after the other.
+        const [, inserted] = await Promise.all([
+          this.#recordLookups(shard.keyspace, table, row),
+          this.#runOn<ResultSetHeader>(connection, shard, 'transaction', sql, params),
+        ]);
+        return inserted;
       },
     };
     return inTransaction(
