@@ -76,8 +76,8 @@ export interface Shard extends ShardDefinition {
   /**
    * A pool of its own (opened lazily, as large as `pool`) for owned lookup entries, which a
    * transaction writes (through `insert`) while it holds a connection of `pool`: with one pool,
-   * transactions holding every connection would each wait for another — a flash sale
-   * deadlocked that way; with a pool of two the entries queued (5,000 buyers: 22 s, not 13 s).
+   * transactions holding every connection would each wait for another (a flash sale
+   * deadlocked that way).
    */
   readonly lookupWriter: Pool;
 }
@@ -299,15 +299,25 @@ export class ShardRouter implements ShardedDatabase {
     return value;
   }
 
-  /** Writes the lookup entries a new row of `table` owns (its lookup vindexes whose owner it is). */
+  /**
+   * The keyspace ID of `key` in `table`, which must live on the transaction's `shard`
+   * ({@link CrossShardTransactionError} otherwise).
+   */
+  #keyspaceIdOn(shard: Shard, table: string, key: KeyValue): KeyspaceId {
+    const ksid = this.keyspaceIdOf(shard.keyspace, table, key);
+    const other = rangeFor(this.shards(shard.keyspace), ksid);
+    if (other.name !== shard.name)
+      throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
+    return ksid;
+  }
+
+  /** Writes the lookup entries a new row of `table` (keyspace ID `ksid`) owns. */
   async #recordLookups(
     keyspace: string,
     table: string,
     row: Readonly<Record<string, unknown>>,
+    ksid: KeyspaceId,
   ): Promise<void> {
-    const primaryValue = this.#primaryValue(keyspace, table, row);
-    if (primaryValue === undefined) return;
-    const ksid = this.keyspaceIdOf(keyspace, table, primaryValue);
     for (const { column, vindex } of this.#table(keyspace, table).secondaryVindexes) {
       const v = this.keyspace(keyspace).vindexes.get(vindex);
       const value = row[column];
@@ -384,29 +394,17 @@ export class ShardRouter implements ShardedDatabase {
         params: SqlParams = [],
         check?: { table: string; key: KeyValue },
       ) => {
-        if (check) {
-          const other = this.shardFor({
-            keyspace: shard.keyspace,
-            table: check.table,
-            key: check.key,
-          });
-          if (other.name !== shard.name)
-            throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
-        }
+        if (check) this.#keyspaceIdOn(shard, check.table, check.key);
         return this.#runOn<R>(connection, shard, 'transaction', sql, params);
       },
       insert: async (table, row) => {
         const key = this.#primaryValue(shard.keyspace, table, row);
-        if (key !== undefined) {
-          const other = this.shardFor({ keyspace: shard.keyspace, table, key });
-          if (other.name !== shard.name)
-            throw new CrossShardTransactionError(shard.keyspace, shard.name, other.name);
-        }
+        const ksid = key === undefined ? undefined : this.#keyspaceIdOn(shard, table, key);
         const { sql, params } = insertStatement(table, row);
         // The entries are committed (autocommit) before the row can be: it is seen only at the
         // transaction's commit, so both go out together instead of one round trip after the other.
         const [, inserted] = await Promise.all([
-          this.#recordLookups(shard.keyspace, table, row),
+          ksid === undefined ? undefined : this.#recordLookups(shard.keyspace, table, row, ksid),
           this.#runOn<ResultSetHeader>(connection, shard, 'transaction', sql, params),
         ]);
         return inserted;
@@ -477,22 +475,14 @@ export class ShardRouter implements ShardedDatabase {
   ): Promise<void> {
     const { lookup } = this.#lookup(keyspace, vindexName);
     const shard = this.shardFor(this.#lookupRoute(lookup, value));
-    const labels = { keyspace: shard.keyspace, shard: shard.name };
-    this.#metrics.queries.inc({ ...labels, route: 'lookup' });
-    const end = this.#metrics.duration.startTimer(labels);
-    try {
-      await shard.lookupWriter.query(
-        {
-          sql: `INSERT INTO \`${lookup.table}\` (\`${lookup.from}\`, \`${lookup.to}\`) VALUES (?, ?)`,
-          timeout: this.#options.queryTimeoutMs ?? 5000,
-        },
-        [value, Buffer.from(keyspaceId)],
-      );
-    } catch (error) {
-      throw this.#translate(error, shard);
-    } finally {
-      end();
-    }
+    await this.#run(
+      shard,
+      'lookup',
+      `INSERT INTO \`${lookup.table}\` (\`${lookup.from}\`, \`${lookup.to}\`) VALUES (?, ?)`,
+      [value, Buffer.from(keyspaceId)],
+      this.#options.queryTimeoutMs ?? 5000,
+      shard.lookupWriter,
+    );
   }
 
   #lookup(keyspace: string, vindexName: string) {
@@ -617,12 +607,13 @@ export class ShardRouter implements ShardedDatabase {
     sql: string,
     params: SqlParams,
     timeout: number,
+    pool: Pool = shard.pool,
   ): Promise<T> {
     const labels = { keyspace: shard.keyspace, shard: shard.name };
     this.#metrics.queries.inc({ ...labels, route });
     const end = this.#metrics.duration.startTimer(labels);
     try {
-      const [result] = await shard.pool.query({ sql, timeout }, [...params]);
+      const [result] = await pool.query({ sql, timeout }, [...params]);
       return result as T;
     } catch (error) {
       throw this.#translate(error, shard);
