@@ -1,4 +1,4 @@
-import type { LoadBalancing, ServiceName } from '@mela/topology';
+import { keepAlive, type LoadBalancing, type ServiceName } from '@mela/topology';
 
 /** A service as the edge sees it: the addresses of its replicas and how to spread requests. */
 export interface EdgeUpstream {
@@ -125,6 +125,8 @@ function upstreamBlock(
       return `  server ${server}${weight === undefined ? '' : ` weight=${String(weight)}`} max_fails=${String(health.maxFails)} fail_timeout=${String(health.failTimeoutSeconds)}s;`;
     }),
     '  keepalive 32;',
+    // Given up before the replica closes it (topology's keepAlive).
+    `  keepalive_timeout ${String(keepAlive.callerIdleSeconds)}s;`,
     '}',
   ];
 }

@@ -38,6 +38,7 @@ describe('the edge nginx configuration from the topology', () => {
       'server 127.0.0.1:3101 max_fails=1 fail_timeout=10s;',
       'server 127.0.0.1:3201 max_fails=1 fail_timeout=10s;',
       'keepalive 32;',
+      'keepalive_timeout 60s;',
     ]);
     assert.deepEqual(upstream(text, 'order'), [
       'zone mela_order 64k;',
@@ -45,6 +46,7 @@ describe('the edge nginx configuration from the topology', () => {
       'server 127.0.0.1:3103 max_fails=1 fail_timeout=10s;',
       'server 127.0.0.1:3203 max_fails=1 fail_timeout=10s;',
       'keepalive 32;',
+      'keepalive_timeout 60s;',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { keepAlive } from '@mela/topology';
 import type { Health } from './health.js';
 import type { PinoLogger } from './logging.js';
 
@@ -52,7 +53,13 @@ export class HttpService {
 
   constructor(options: HttpServiceOptions) {
     this.#options = options;
-    this.#server = createServer(options.handler);
+    this.#server = createServer(
+      {
+        // Outlasts the callers' idle timeout, so they close an idle connection first.
+        keepAliveTimeout: keepAlive.replicaIdleSeconds * 1000,
+      },
+      options.handler,
+    );
     this.#server.on('request', (_req, res) => {
       this.#inFlight += 1;
       res.once('close', () => {

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Health, HttpService, createLogger, type Closer } from '../src/index.js';
+import { keepAlive } from '@mela/topology';
 import { testEnv } from './support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/slow-service.js', import.meta.url));
@@ -181,5 +182,24 @@ describe('HttpService.stop()', () => {
 
     assert.deepEqual(result, { clean: false, abortedRequests: 0, failedClosers: ['broken'] });
     assert.deepEqual(closed, ['mysql']);
+  });
+});
+
+describe('keep-alive between the edge and a replica', () => {
+  it('when a caller keeps a connection idle, then the replica keeps it open longer than any caller may', async () => {
+    const service = quietService(new Health({ timeoutMs: 100 }), []);
+    const { port } = await service.start();
+    try {
+      const response = await fetch(`http://127.0.0.1:${String(port)}/`);
+      await response.text();
+      // Node's default (5 s) closed connections nginx still held and wrote a checkout onto.
+      assert.equal(
+        response.headers.get('keep-alive'),
+        `timeout=${String(keepAlive.replicaIdleSeconds)}`,
+      );
+      assert.ok(keepAlive.replicaIdleSeconds > keepAlive.callerIdleSeconds);
+    } finally {
+      await service.stop();
+    }
   });
 });

@@ -23,5 +23,12 @@ export type {
   ServiceName,
   ServiceTopology,
 } from './local.js';
-export { callersOf, needName, needVariables, optionalNeeds, serviceNeeds } from './wiring.js';
+export {
+  callersOf,
+  keepAlive,
+  needName,
+  needVariables,
+  optionalNeeds,
+  serviceNeeds,
+} from './wiring.js';
 export type { Need } from './wiring.js';
