@@ -193,11 +193,8 @@ describe('keep-alive between the edge and a replica', () => {
       const response = await fetch(`http://127.0.0.1:${String(port)}/`);
       await response.text();
       // Node's default (5 s) closed connections nginx still held and wrote a checkout onto.
-      assert.equal(
-        response.headers.get('keep-alive'),
-        `timeout=${String(keepAlive.replicaIdleSeconds)}`,
-      );
-      assert.ok(keepAlive.replicaIdleSeconds > keepAlive.callerIdleSeconds);
+      const idle = /^timeout=(\d+)$/.exec(response.headers.get('keep-alive') ?? '')?.[1];
+      assert.ok(Number(idle) > keepAlive.callerIdleSeconds, `Keep-Alive: timeout=${String(idle)}`);
     } finally {
       await service.stop();
     }
