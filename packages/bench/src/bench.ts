@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { repoRoot } from '@mela/toolchain';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { baselineCheckout } from './baseline.js';
 import { measureLatency } from './latency.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
@@ -25,13 +27,25 @@ export interface BenchOptions {
   readonly orderConnections: number;
   /** The flash sale: buyers checking out at the same instant, units on sale. */
   readonly sale: { readonly buyers: number; readonly stock: number };
+  /** A commit whose catalog runs beside this one in the throughput scenario (an A/B). */
+  readonly baseline?: string | undefined;
   readonly say: (line: string) => void;
 }
 
 /** What `npm run bench` measures: each figure beside its baseline from the same run. */
 export interface BenchFigures {
-  /** Cache-hit product page: node:http, express and the catalog, same JSON. */
-  readonly throughput: readonly [raw: Summary, express: Summary, catalog: Summary];
+  /**
+   * Cache-hit product page: node:http, express, the catalog (near cache on) and the catalog
+   * with every read going to Redis, same JSON, one product (the hot key).
+   */
+  readonly throughput: readonly [
+    raw: Summary,
+    express: Summary,
+    catalog: Summary,
+    catalogRedisOnly: Summary,
+  ];
+  /** The catalog of `--baseline <ref>`, measured in the same rounds (the A side of an A/B). */
+  readonly baseline?: { readonly ref: string; readonly summary: Summary };
   /** Cache hit and miss at low concurrency. */
   readonly latency: readonly [hit: Summary, miss: Summary];
   readonly clients: number;
@@ -44,13 +58,40 @@ export interface BenchFigures {
 
 const productPath = '/api/catalog/products/42';
 
-async function load(url: string, seconds: number, connections: number): Promise<RunFigures> {
+async function load(
+  url: string,
+  seconds: number,
+  connections: number,
+  redis?: RedisCounter,
+): Promise<RunFigures> {
+  const before = await redis?.served();
   const result = await autocannon({ url, duration: seconds, connections });
+  const after = await redis?.served();
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    ...(before !== undefined && after !== undefined
+      ? // The second INFO is counted too.
+        { redisCommandsPerRequest: (after - before - 1) / Math.max(1, result.requests.total) }
+      : {}),
+  };
+}
+
+/** Commands a Redis server has served, from its own counter (INFO's total_commands_processed). */
+interface RedisCounter {
+  served(): Promise<number>;
+}
+
+function redisCounter(redis: Redis): RedisCounter {
+  return {
+    async served() {
+      const info = await redis.info('stats');
+      const total = /^total_commands_processed:(\d+)/m.exec(info)?.[1];
+      if (total === undefined) throw new Error('INFO stats has no total_commands_processed');
+      return Number(total);
+    },
   };
 }
 
@@ -91,6 +132,8 @@ async function sideBySide(
  */
 export async function runBench(o: BenchOptions): Promise<BenchFigures> {
   const targets: Target[] = [];
+  const cacheRedis = new Redis(process.env['REDIS_URL'] ?? redisUrl(localTopology()));
+  const commands = redisCounter(cacheRedis);
   try {
     const catalog = await startService(
       'catalog',
@@ -105,6 +148,31 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       },
     );
     targets.push(catalog);
+    const catalogRedisOnly = await startService(
+      'catalog, no near cache (Redis)',
+      join(repoRoot, 'services/catalog/dist/src/main.js'),
+      {
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT: 'false',
+        CACHE_NEAR_MAX_ENTRIES: '0',
+        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+      },
+    );
+    targets.push(catalogRedisOnly);
+    const baselineRoot = o.baseline === undefined ? undefined : baselineCheckout(o.baseline, o.say);
+    const baseline =
+      baselineRoot === undefined
+        ? undefined
+        : await startService(
+            `catalog at ${String(o.baseline)}`,
+            join(baselineRoot, 'services/catalog/dist/src/main.js'),
+            {
+              LOG_LEVEL: 'warn',
+              RATE_LIMIT: 'false',
+              CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+            },
+          );
+    if (baseline) targets.push(baseline);
     const limitedCatalog = await startService(
       'catalog, rate limiter on',
       join(repoRoot, 'services/catalog/dist/src/main.js'),
@@ -135,15 +203,23 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
 
     // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
     const hitOn = (target: Target) => `${target.url}${productPath}`;
-    const [rawSummary, bareSummary, catalogSummary] = (await sideBySide(
-      o,
-      [raw, bare, catalog].map((target) => ({
-        name: target.name,
-        detail: `${String(o.connections)} connections`,
-        run: (seconds) => load(hitOn(target), seconds, o.connections),
-      })),
-      { warmup: o.warmup },
-    )) as [Summary, Summary, Summary];
+    const counted = [catalog, catalogRedisOnly, ...(baseline ? [baseline] : [])];
+    const [rawSummary, bareSummary, catalogSummary, redisOnlySummary, baselineSummary] =
+      (await sideBySide(
+        o,
+        [raw, bare, ...counted].map((target) => ({
+          name: target.name,
+          detail: `${String(o.connections)} connections`,
+          run: (seconds) =>
+            load(
+              hitOn(target),
+              seconds,
+              o.connections,
+              counted.includes(target) ? commands : undefined,
+            ),
+        })),
+        { warmup: o.warmup },
+      )) as [Summary, Summary, Summary, Summary, Summary | undefined];
 
     // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
     // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
@@ -238,7 +314,10 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       say: o.say,
     });
     return {
-      throughput: [rawSummary, bareSummary, catalogSummary],
+      throughput: [rawSummary, bareSummary, catalogSummary, redisOnlySummary],
+      ...(baselineSummary && o.baseline !== undefined
+        ? { baseline: { ref: o.baseline, summary: baselineSummary } }
+        : {}),
       latency: [hit, miss],
       clients,
       latencyConnections,
@@ -249,5 +328,6 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     };
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
+    cacheRedis.disconnect();
   }
 }

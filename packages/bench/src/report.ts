@@ -7,7 +7,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   const { repeats, duration, warmup, connections, orderConnections, sale } = o;
   const ordersPerRun = o.orders;
   const { clients, latencyConnections } = figures;
-  const [rawSummary, bareSummary, catalogSummary] = figures.throughput;
+  const [rawSummary, bareSummary, catalogSummary, redisOnlySummary] = figures.throughput;
   const [hit, miss] = figures.latency;
   const [limiterOff, limiterOn] = figures.rateLimiter;
   const [limiterOffLatency, limiterOnLatency] = figures.rateLimiterLatency;
@@ -17,13 +17,20 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   const throughput = summaryTable(
     'GET /api/catalog/products/:id',
     'req',
-    [rawSummary, bareSummary, catalogSummary],
+    [
+      rawSummary,
+      bareSummary,
+      catalogSummary,
+      redisOnlySummary,
+      ...(figures.baseline ? [figures.baseline.summary] : []),
+    ],
     {
       baselines: [
         { label: 'node:http', summary: rawSummary },
         { label: 'express', summary: bareSummary },
       ],
       latencyNote: '*',
+      redisCommands: true,
     },
   );
   const latency = table(
@@ -114,6 +121,12 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     '\\* autocannon reports latency in whole milliseconds.',
     '',
+    ...(figures.baseline
+      ? [
+          `A/B in this run: the catalog now vs at \`${figures.baseline.ref}\`: ${ratio(catalogSummary.requestsPerSecond.median, figures.baseline.summary.requestsPerSecond.median)} the throughput.`,
+          '',
+        ]
+      : []),
     `Cache miss vs hit at ${latencyConnections} connections: p50 ${ratio(miss.p50Ms, hit.p50Ms)}, p99 ${ratio(miss.p99Ms, hit.p99Ms)}.`,
     '',
     latency,

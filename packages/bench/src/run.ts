@@ -24,6 +24,8 @@ const { values } = parseArgs({
     'sale-buyers': { type: 'string', default: '1000' },
     'sale-stock': { type: 'string', default: '100' },
     out: { type: 'string' },
+    /** A commit to run beside this checkout's catalog (an A/B in one run), e.g. main or HEAD~1. */
+    baseline: { type: 'string' },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -40,6 +42,7 @@ const options: BenchOptions = {
     buyers: smoke ? 50 : Number(values['sale-buyers']),
     stock: smoke ? 10 : Number(values['sale-stock']),
   },
+  baseline: values.baseline,
   say: (line) => process.stderr.write(`[bench] ${line}\n`),
 };
 const outDir = values.out ?? join(repoRoot, '.mela', 'bench');
@@ -60,6 +63,7 @@ writeFileSync(
       repeats: options.repeats,
       connections: options.connections,
       throughput: figures.throughput,
+      baseline: figures.baseline,
       latency: figures.latency,
       rateLimiter: figures.rateLimiter,
       rateLimiterLatency: figures.rateLimiterLatency,

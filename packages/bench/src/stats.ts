@@ -4,6 +4,8 @@ export interface RunFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** Commands the cache's Redis served per request, from its own counters (where counted). */
+  readonly redisCommandsPerRequest?: number;
 }
 
 /** Repeats of one scenario, summarised: the median run, and the spread. */
@@ -18,6 +20,8 @@ export interface Summary {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly errors: number;
+  /** Median over the runs, where counted. */
+  readonly redisCommandsPerRequest?: number;
 }
 
 /** The `p`th percentile of sorted samples (nearest rank). */
@@ -48,7 +52,11 @@ export function median(values: readonly number[]): number {
 
 export function summarise(name: string, runs: readonly RunFigures[]): Summary {
   const rps = runs.map((r) => r.requestsPerSecond);
+  const commands = runs.flatMap((r) =>
+    r.redisCommandsPerRequest === undefined ? [] : [r.redisCommandsPerRequest],
+  );
   return {
+    ...(commands.length > 0 ? { redisCommandsPerRequest: median(commands) } : {}),
     name,
     runs,
     requestsPerSecond: { min: Math.min(...rps), median: median(rps), max: Math.max(...rps) },
@@ -87,9 +95,12 @@ export function summaryTable(
     /** How a latency is printed, e.g. to three decimals when timed in microseconds. */
     readonly latency?: (ms: number) => string;
     readonly latencyNote?: string;
+    /** A column of Redis commands per request (`–` where not counted). */
+    readonly redisCommands?: boolean;
   } = {},
 ): string {
   const baselines = options.baselines ?? [];
+  const redis = options.redisCommands ?? false;
   const latency = options.latency ?? formatRate;
   const note = options.latencyNote ?? '';
   return table(
@@ -100,6 +111,7 @@ export function summaryTable(
       `p50 ms${note}`,
       `p99 ms${note}`,
       'errors',
+      ...(redis ? ['Redis cmds/req'] : []),
       ...baselines.map((b) => `vs ${b.label}`),
     ],
     rows.map((s) => [
@@ -109,6 +121,7 @@ export function summaryTable(
       latency(s.p50Ms),
       latency(s.p99Ms),
       String(s.errors),
+      ...(redis ? [s.redisCommandsPerRequest?.toFixed(2) ?? '–'] : []),
       ...baselines.map((b) =>
         ratio(s.requestsPerSecond.median, b.summary.requestsPerSecond.median),
       ),

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { NearCache, type NearCacheOptions } from './near-cache.js';
 
 /** How long one kind of data may be served from the cache. */
 export interface CachePolicy {
@@ -36,6 +37,11 @@ export interface CacheAsideOptions {
   readonly random?: () => number;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * The hottest entries kept in this process too, dropped on every replica's invalidation
+   * (published on `<keyPrefix>invalidated`); start it with {@link CacheAside.start}.
+   */
+  readonly near?: NearCacheOptions | undefined;
 }
 
 /** Options for the ioredis client behind a cache: never queue behind a dead connection. */
@@ -55,7 +61,8 @@ interface Envelope<T> {
   readonly f: number;
 }
 
-export type CacheResult = 'hit' | 'miss' | 'stale' | 'error';
+/** `near`: a hit served from this process's memory, without asking Redis. */
+export type CacheResult = 'near' | 'hit' | 'miss' | 'stale' | 'error';
 
 /** How long a freshly loaded value stands in for Redis while its write is on the way. */
 const recentMs = 250;
@@ -88,9 +95,13 @@ export class CacheAside {
   readonly #requests: Counter<'cache' | 'result'>;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #near: NearCache | undefined;
 
   constructor(options: CacheAsideOptions) {
     this.#options = options;
+    this.#near = options.near
+      ? new NearCache(options.near, `${options.keyPrefix}invalidated`, options.onError)
+      : undefined;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#breaker = new CircuitBreaker((operation: () => Promise<unknown>) => operation(), {
@@ -109,7 +120,7 @@ export class CacheAside {
       registers,
     });
     // Every outcome exported from the start, so a ratio over them is 0, not "no data".
-    for (const result of ['hit', 'miss', 'stale', 'error'])
+    for (const result of ['near', 'hit', 'miss', 'stale', 'error'])
       this.#requests.inc({ cache: options.name, result }, 0);
     const breaker = this.#breaker;
     new Gauge({
@@ -121,6 +132,23 @@ export class CacheAside {
         this.set({ cache: options.name }, breaker.opened ? 1 : breaker.halfOpen ? 0.5 : 0);
       },
     });
+    const near = this.#near;
+    if (near) {
+      new Gauge({
+        name: 'cache_near_entries',
+        help: "Entries in this replica's near cache (served from memory while invalidations are heard)",
+        labelNames: ['cache'] as const,
+        registers,
+        collect() {
+          this.set({ cache: options.name }, near.listening ? near.size : 0);
+        },
+      });
+    }
+  }
+
+  /** Starts hearing invalidations, after which the near cache serves (when there is one). */
+  start(): Promise<void> {
+    return this.#near?.start() ?? Promise.resolve();
   }
 
   /** `closed` (Redis used), `open` (Redis skipped) or `half-open` (probing it). */
@@ -138,6 +166,11 @@ export class CacheAside {
     policy: CachePolicy,
     load: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
+    const near = this.#near?.get(key, this.#now());
+    if (near) {
+      this.#count('near');
+      return near.v as T | undefined;
+    }
     const found = await this.#read<T>([key]);
     if (found === 'error') {
       this.#count('error');
@@ -173,9 +206,20 @@ export class CacheAside {
   ): Promise<Map<string, T>> {
     const result = new Map<string, T>();
     if (keys.length === 0) return result;
-    const found = await this.#read<T>(keys);
-    const missing: string[] = [];
+    const now = this.#now();
+    const far: string[] = [];
     for (const key of keys) {
+      const near = this.#near?.get(key, now);
+      if (near === undefined) far.push(key);
+      else {
+        this.#count('near');
+        if (near.v !== undefined) result.set(key, near.v as T);
+      }
+    }
+    if (far.length === 0) return result;
+    const found = await this.#read<T>(far);
+    const missing: string[] = [];
+    for (const key of far) {
       const entry = found === 'error' ? undefined : found.get(key);
       if (found === 'error') this.#count('error');
       else if (entry === undefined) this.#count('miss');
@@ -246,18 +290,30 @@ export class CacheAside {
       if (this.#inFlight.has(key)) this.#generations.set(key, this.#generation(key) + 1);
       this.#recent.delete(key);
     }
-    const prefixed = keys.map((key) => this.#options.keyPrefix + key);
-    await this.#guarded(() => this.#options.redis.del(...prefixed)).catch((error: unknown) =>
-      this.#options.onError?.(error),
-    );
+    this.#near?.drop(keys);
+    await this.#dropEverywhere(keys);
     const repeat = options.repeatAfterMs ?? 500;
     if (repeat > 0) {
-      setTimeout(() => {
-        this.#guarded(() => this.#options.redis.del(...prefixed)).catch((error: unknown) =>
-          this.#options.onError?.(error),
-        );
-      }, repeat).unref();
+      setTimeout(() => void this.#dropEverywhere(keys), repeat).unref();
     }
+  }
+
+  /**
+   * Deletes the keys in Redis and tells every replica's near cache to drop them, in one round
+   * trip. Never fails: errors are reported and counted by the breaker.
+   */
+  #dropEverywhere(keys: readonly string[]): Promise<void> {
+    const { redis, keyPrefix } = this.#options;
+    const channel = `${keyPrefix}invalidated`;
+    return this.#guarded(async () => {
+      const replies = await redis
+        .pipeline()
+        .del(...keys.map((key) => keyPrefix + key))
+        .publish(channel, JSON.stringify(keys))
+        .exec();
+      const failed = replies?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
+    }).catch((error: unknown) => this.#options.onError?.(error));
   }
 
   /** A readiness probe: PING through the breaker. Register it as non-critical: the cache is optional. */
@@ -274,9 +330,10 @@ export class CacheAside {
     }
   }
 
-  /** Stops the breaker's timers. */
+  /** Stops the breaker's timers and the near cache's connection. */
   shutdown(): void {
     this.#breaker.shutdown();
+    this.#near?.stop();
   }
 
   #place<T>(result: Map<string, T>, key: string, value: T | undefined): void {
@@ -326,6 +383,7 @@ export class CacheAside {
 
   async #read<T>(keys: readonly string[]): Promise<Map<string, Envelope<T>> | 'error'> {
     let raw: (string | null)[];
+    const epoch = this.#near?.epoch ?? 0;
     try {
       raw = await this.#guarded(() =>
         this.#options.redis.mget(...keys.map((k) => this.#options.keyPrefix + k)),
@@ -339,7 +397,9 @@ export class CacheAside {
       const key = keys[i];
       if (text === null || key === undefined) return;
       try {
-        entries.set(key, JSON.parse(text) as Envelope<T>);
+        const entry = JSON.parse(text) as Envelope<T>;
+        entries.set(key, entry);
+        this.#near?.keep(key, entry, epoch, this.#now());
       } catch {
         // An unreadable entry is a miss; the load overwrites it.
       }

@@ -67,7 +67,7 @@ describe('cache-aside on the real Redis', () => {
     assert.deepEqual(first, { name: 'phone 1' });
     assert.deepEqual(second, { name: 'phone 1' });
     assert.equal(loads, 1);
-    assert.deepEqual(await counts(registry), { miss: 1, hit: 1, stale: 0, error: 0 });
+    assert.deepEqual(await counts(registry), { near: 0, miss: 1, hit: 1, stale: 0, error: 0 });
   });
 
   it('when the TTL passes, then the entry is a miss and is loaded again', async () => {

@@ -214,18 +214,19 @@ export const dashboardSpecs: readonly DashboardSpec[] = [
           {
             title: 'Hit ratio by cache',
             description:
-              'Hits (and stale hits served while refreshing) among all lookups, per cache.',
+              "Hits (from the replica's near cache, from Redis, and stale ones served while refreshing) among all lookups, per cache.",
             unit: 'percentunit',
             queries: [
               {
-                expr: `${rateBy('cache_requests_total', 'cache', w, 'result=~"hit|stale"')} / ${rateBy('cache_requests_total', 'cache', w)}`,
+                expr: `${rateBy('cache_requests_total', 'cache', w, 'result=~"near|hit|stale"')} / ${rateBy('cache_requests_total', 'cache', w)}`,
                 legend: '{{cache}}',
               },
             ],
           },
           {
             title: 'Lookups by outcome',
-            description: 'hit, miss, stale or error (Redis unusable: the database answered).',
+            description:
+              "near (this replica's memory), hit (Redis), miss, stale or error (Redis unusable: the database answered).",
             unit: 'ops',
             queries: [
               {

@@ -37,6 +37,10 @@ const catalogEnv = {
   CACHE_STALE_WHILE_REVALIDATE_SECONDS: envInt({ min: 0, max: 3600 }).default(
     defaultTtls.staleWhileRevalidate,
   ),
+  /** Entries each replica keeps in memory in front of Redis (the hottest products); 0 turns it off. */
+  CACHE_NEAR_MAX_ENTRIES: envInt({ min: 0, max: 1_000_000 }).default(10_000),
+  /** The longest a replica serves an entry from memory; every invalidation drops it sooner. */
+  CACHE_NEAR_TTL_MS: envInt({ min: 1, max: 60_000 }).default(1000),
   /** ±fraction of each TTL, at random. */
   CACHE_TTL_JITTER_PERCENT: envInt({ min: 0, max: 50 }).default(defaultTtls.jitter * 100),
   /** Browser/edge caching of anonymous catalog reads. */
@@ -54,6 +58,8 @@ export interface CatalogConfig {
   readonly redisUrl: string;
   readonly redisTimeoutMs: number;
   readonly cacheKeyPrefix: string;
+  /** The near cache in each replica (none when `maxEntries` is 0). */
+  readonly nearCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly ttls: CatalogTtls;
   readonly publicCacheControl: string;
   readonly storefrontMaxAgeSeconds: number;
@@ -70,6 +76,7 @@ const catalogConfig = z.object(catalogEnv).transform((e, ctx): CatalogConfig => 
     redisUrl: e.REDIS_URL,
     redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
     cacheKeyPrefix: e.CACHE_KEY_PREFIX,
+    nearCache: { maxEntries: e.CACHE_NEAR_MAX_ENTRIES, ttlMs: e.CACHE_NEAR_TTL_MS },
     stockChangesChannel: e.STOCK_CHANGES_CHANNEL,
     ttls: {
       product: e.CACHE_TTL_PRODUCT_SECONDS,

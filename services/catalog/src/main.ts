@@ -45,6 +45,15 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     keyPrefix: config.cacheKeyPrefix,
     timeoutMs: config.redisTimeoutMs,
     onError: (error) => platform.logger.debug({ err: error }, 'cache degraded'),
+    // A hot product from memory; every replica hears the invalidations on a connection of its
+    // own that waits for Redis and subscribes again after a drop.
+    near:
+      config.nearCache.maxEntries > 0
+        ? {
+            ...config.nearCache,
+            subscriber: new Redis(config.redisUrl, { maxRetriesPerRequest: null }),
+          }
+        : undefined,
   });
   const debug = (message: string) => (error: unknown) =>
     platform.logger.debug({ err: error }, message);
@@ -93,6 +102,10 @@ export function buildCatalog(config: CatalogConfig): Catalog {
       {
         name: 'stock changes',
         start: () => void stockChanges.start().catch(debug('cannot hear stock changes')),
+      },
+      {
+        name: 'near cache',
+        start: () => void cache.start().catch(debug('cannot hear cache invalidations')),
       },
     ],
   );

@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@mela/toolchain';
+
+/**
+ * Another commit of Mela built beside this checkout, so that `npm run bench -- --baseline <ref>`
+ * measures the catalog before and after a change in one run (an A/B on the same machine at the
+ * same moment). The commit's files come from `git archive` into `.mela/baselines/<sha>`; its
+ * `node_modules` links to this checkout's packages, with `@mela/*` pointing into the baseline's
+ * own tree. Built once per commit; returns the baseline's root.
+ */
+export function baselineCheckout(ref: string, say: (line: string) => void): string {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  const sha = git('rev-parse', '--verify', `${ref}^{commit}`);
+  const dir = join(repoRoot, '.mela', 'baselines', sha);
+  const built = join(dir, 'services/catalog/dist/src/main.js');
+  if (existsSync(built)) return dir;
+  say(`building the baseline ${sha.slice(0, 12)} (${ref}) in ${dir}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C '${dir}'`], { cwd: repoRoot });
+  const modules = join(repoRoot, 'node_modules');
+  mkdirSync(join(dir, 'node_modules', '@mela'), { recursive: true });
+  for (const entry of readdirSync(modules)) {
+    if (entry === '@mela') continue;
+    symlinkSync(join(modules, entry), join(dir, 'node_modules', entry));
+  }
+  // The workspace links are relative (../../packages/x): the same link resolves in the baseline.
+  for (const entry of readdirSync(join(modules, '@mela'))) {
+    symlinkSync(
+      readlinkSync(join(modules, '@mela', entry)),
+      join(dir, 'node_modules', '@mela', entry),
+    );
+  }
+  execFileSync(
+    process.execPath,
+    [join(modules, 'typescript/bin/tsc'), '--build', 'services/catalog'],
+    { cwd: dir, stdio: 'inherit' },
+  );
+  if (!existsSync(built)) throw new Error(`the baseline's catalog did not build: ${built}`);
+  return dir;
+}
