@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '@mela/toolchain';
 
@@ -15,7 +23,7 @@ export function baselineCheckout(ref: string, say: (line: string) => void): stri
     execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
   const sha = git('rev-parse', '--verify', `${ref}^{commit}`);
   const dir = join(repoRoot, '.mela', 'baselines', sha);
-  const built = join(dir, 'services/catalog/dist/src/main.js');
+  const built = join(dir, '.built');
   if (existsSync(built)) return dir;
   say(`building the baseline ${sha.slice(0, 12)} (${ref}) in ${dir}`);
   rmSync(dir, { recursive: true, force: true });
@@ -29,16 +37,24 @@ export function baselineCheckout(ref: string, say: (line: string) => void): stri
   }
   // The workspace links are relative (../../packages/x): the same link resolves in the baseline.
   for (const entry of readdirSync(join(modules, '@mela'))) {
-    symlinkSync(
-      readlinkSync(join(modules, '@mela', entry)),
-      join(dir, 'node_modules', '@mela', entry),
-    );
+    const workspace = readlinkSync(join(modules, '@mela', entry));
+    symlinkSync(workspace, join(dir, 'node_modules', '@mela', entry));
+    // A workspace's own node_modules (versions that differ from the root's) comes along too.
+    const own = join(modules, '@mela', workspace, 'node_modules');
+    const there = join(dir, 'node_modules', '@mela', workspace, 'node_modules');
+    if (existsSync(own) && existsSync(join(there, '..')) && !existsSync(there))
+      symlinkSync(own, there);
   }
   execFileSync(
     process.execPath,
-    [join(modules, 'typescript/bin/tsc'), '--build', 'services/catalog'],
+    [
+      join(modules, 'typescript/bin/tsc'),
+      '--build',
+      'services/catalog',
+      'services/catalog/storefront',
+    ],
     { cwd: dir, stdio: 'inherit' },
   );
-  if (!existsSync(built)) throw new Error(`the baseline's catalog did not build: ${built}`);
+  writeFileSync(built, `${new Date().toISOString()}\n`);
   return dir;
 }

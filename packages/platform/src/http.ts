@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, {
   Router,
   type ErrorRequestHandler,
   type Express,
   type NextFunction,
   type Request,
+  type RequestHandler,
   type Response,
 } from 'express';
 import helmet from 'helmet';
@@ -60,7 +63,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('trust proxy', options.trustProxyHops ?? 0);
   app.set('etag', options.etag === true ? 'strong' : false);
 
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(requestLogging(options.logger));
   app.use(requestContext);
   app.use(measureRequests(metrics));
@@ -102,6 +105,60 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.use(problemHandler(options.logger, metrics));
   return app;
+}
+
+/**
+ * helmet's security headers, worked out once: they are the same for every response, and one
+ * `setHeaders` per request replaces helmet's twelve middleware calls (a profile of the cache-hit
+ * product page put them at 3–4 % of the catalog's CPU).
+ */
+export function securityHeaders(): RequestHandler {
+  const headers = new Map<string, string>();
+  const recorder = {
+    setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
+    removeHeader: (name: string) => headers.delete(name),
+    getHeader: () => undefined,
+  };
+  let ran = false;
+  helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, () => {
+    ran = true;
+  });
+  if (!ran || headers.size === 0) throw new Error('helmet did not run synchronously');
+  return (_req, res, next) => {
+    res.setHeaders(headers);
+    next();
+  };
+}
+
+interface Serialised {
+  readonly body: Buffer;
+  readonly etag: string;
+}
+
+/** Bytes and ETags of the values {@link sendJson} answered, while those values live. */
+const serialised = new WeakMap<object, Serialised>();
+
+/**
+ * Answers `value` as JSON with a strong ETag (304 for a matching If-None-Match), serialising
+ * each object once: the same object answered again — an entry a near cache holds — reuses its
+ * bytes and ETag. The value must not change after it was sent.
+ */
+export function sendJson(req: Request, res: Response, value: object): void {
+  let done = serialised.get(value);
+  if (done === undefined) {
+    const body = Buffer.from(JSON.stringify(value));
+    const hash = createHash('sha1').update(body).digest('base64url');
+    done = { body, etag: `"${body.length.toString(16)}-${hash}"` };
+    serialised.set(value, done);
+  }
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('ETag', done.etag);
+  if (req.fresh) {
+    res.status(304).end();
+    return;
+  }
+  res.setHeader('Content-Length', done.body.length);
+  res.end(req.method === 'HEAD' ? undefined : done.body);
 }
 
 /** Errors raised by express's body parser (via http-errors) carry a `type` and a `status`. */

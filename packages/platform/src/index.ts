@@ -47,6 +47,8 @@ export {
   createRouter,
   problemHandler,
   problemMediaType,
+  securityHeaders,
+  sendJson,
   toAppError,
 } from './http.js';
 export type { HttpAppOptions } from './http.js';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import {
@@ -8,10 +9,15 @@ import {
   parseInput,
   problemMediaType,
   propagationHeaders,
+  sendJson,
 } from '../src/index.js';
 import { memoryLog, sample, startApp, type RunningApp } from './support.js';
 
 describe('the HTTP app every service runs', () => {
+  const shelves = [
+    { phone: 'A55', units: 3 },
+    { phone: 'A56', units: 3 },
+  ];
   let running: RunningApp;
   const log = memoryLog();
 
@@ -30,6 +36,9 @@ describe('the HTTP app every service runs', () => {
         });
         app.get('/boom', () => {
           throw new Error('database password is hunter2');
+        });
+        app.get('/shelf/:which', (req, res) => {
+          sendJson(req, res, shelves[req.params['which'] === 'b' ? 1 : 0] ?? {});
         });
         app.get('/teapot', () => {
           throw new AppError('teapot', 418, 'I am a teapot', { headers: { 'Retry-After': '7' } });
@@ -147,6 +156,31 @@ describe('the HTTP app every service runs', () => {
       .find((line) => (line['req'] as { id?: string } | undefined)?.id === 'edge-abc.123');
     assert.ok(completion, 'the completion line carries the request id');
     assert.equal(completion['service'], 'test');
+  });
+
+  it('when one object is answered again and again, then its bytes and ETag are the same, and a matching If-None-Match gets 304', async () => {
+    const first = await fetch(`${running.url}/shelf/a`);
+    const again = await fetch(`${running.url}/shelf/a`);
+    const other = await fetch(`${running.url}/shelf/b`);
+    const etag = first.headers.get('etag') ?? '';
+
+    assert.deepEqual(await first.json(), { phone: 'A55', units: 3 });
+    assert.equal(await again.text(), JSON.stringify(shelves[0]));
+    assert.equal(first.headers.get('content-type'), 'application/json; charset=utf-8');
+    assert.match(etag, /^"[0-9a-f]+-[\w-]{27}"$/);
+    assert.equal(again.headers.get('etag'), etag);
+    assert.notEqual(other.headers.get('etag'), etag);
+    // node:http, not fetch: fetch adds Cache-Control: no-cache to a conditional request.
+    const revalidated = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      get(`${running.url}/shelf/a`, { headers: { 'if-none-match': etag } }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      }).on('error', reject);
+    });
+    assert.deepEqual(revalidated, { status: 304, body: '' });
+    const head = await fetch(`${running.url}/shelf/b`, { method: 'HEAD' });
+    assert.equal(head.headers.get('content-length'), String(JSON.stringify(shelves[1]).length));
   });
 
   it('then responses carry security headers and no x-powered-by', async () => {

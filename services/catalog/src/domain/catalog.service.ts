@@ -84,6 +84,15 @@ export class CatalogService {
   readonly #policies: ReturnType<typeof catalogPolicies>;
 
   readonly #stock: StockAdjuster;
+  /**
+   * The product last assembled from each details entry, with the price it was assembled with:
+   * while the cache hands out the same entries, the same product object (and its serialised
+   * bytes) is handed out again.
+   */
+  readonly #assembled = new WeakMap<
+    ProductDetails,
+    { readonly price: PriceAndStock; readonly product: Product }
+  >();
 
   constructor(deps: {
     readonly store: CatalogStore;
@@ -118,8 +127,16 @@ export class CatalogService {
     return ids.flatMap((id) => {
       const d = details.get(id);
       const p = prices.get(id);
-      return d && p ? [assembleProduct(d, p)] : [];
+      return d && p ? [this.#assemble(d, p)] : [];
     });
+  }
+
+  #assemble(details: ProductDetails, price: PriceAndStock): Product {
+    const seen = this.#assembled.get(details);
+    if (seen?.price === price) return seen.product;
+    const product = assembleProduct(details, price);
+    this.#assembled.set(details, { price, product });
+    return product;
   }
 
   #details(ids: readonly string[]): Promise<Map<string, ProductDetails>> {

@@ -4,6 +4,7 @@ import {
   parseInput,
   requireRole,
   requireUser,
+  sendJson,
   type TokenVerifier,
 } from '@mela/platform';
 import { z } from 'zod';
@@ -38,7 +39,7 @@ export function catalogRoutes(options: CatalogRoutesOptions): Router {
 
   router.get('/api/catalog/products/:id', async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
-    publicRead(res).json(await catalog.product(id));
+    sendJson(req, publicRead(res), await catalog.product(id));
   });
 
   router.get('/api/catalog/categories', async (_req, res) => {
