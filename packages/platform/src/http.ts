@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import express, {
   Router,
   type ErrorRequestHandler,
@@ -119,11 +120,11 @@ export function securityHeaders(): RequestHandler {
     removeHeader: (name: string) => headers.delete(name),
     getHeader: () => undefined,
   };
-  let ran = false;
-  helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, () => {
-    ran = true;
+  const helmetRan = { next: false };
+  helmet()(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, () => {
+    helmetRan.next = true;
   });
-  if (!ran || headers.size === 0) throw new Error('helmet did not run synchronously');
+  if (!helmetRan.next || headers.size === 0) throw new Error('helmet did not run synchronously');
   return (_req, res, next) => {
     res.setHeaders(headers);
     next();
