@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
@@ -15,8 +16,8 @@ import { repoRoot } from '@mela/toolchain';
  * Another commit of Mela built beside this checkout, so that `npm run bench -- --baseline <ref>`
  * measures the catalog before and after a change in one run (an A/B on the same machine at the
  * same moment). The commit's files come from `git archive` into `.mela/baselines/<sha>`; its
- * `node_modules` links to this checkout's packages, with `@mela/*` pointing into the baseline's
- * own tree. Built once per commit; returns the baseline's root.
+ * `node_modules` links to this checkout's when the lockfiles agree, else `npm ci` installs its
+ * own. Built once per commit; returns the baseline's root.
  */
 export function baselineCheckout(ref: string, say: (line: string) => void): string {
   const git = (...args: string[]) =>
@@ -30,6 +31,35 @@ export function baselineCheckout(ref: string, say: (line: string) => void): stri
   mkdirSync(dir, { recursive: true });
   execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C '${dir}'`], { cwd: repoRoot });
   const modules = join(repoRoot, 'node_modules');
+  const lock = (root: string) => readFileSync(join(root, 'package-lock.json'), 'utf8');
+  if (lock(dir) === lock(repoRoot)) linkModules(dir, modules);
+  else {
+    // Other dependencies than this checkout's: the baseline gets its own (from npm's cache).
+    say('the baseline has other dependencies: npm ci');
+    execFileSync('npm', ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
+  }
+  execFileSync(
+    process.execPath,
+    [
+      join(modules, 'typescript/bin/tsc'),
+      '--build',
+      'services/catalog',
+      'services/catalog/storefront',
+    ],
+    { cwd: dir, stdio: 'inherit' },
+  );
+  writeFileSync(built, `${new Date().toISOString()}\n`);
+  return dir;
+}
+
+/**
+ * The baseline's `node_modules` as links to this checkout's (same lockfile), with `@mela/*`
+ * pointing into the baseline's own tree.
+ */
+function linkModules(dir: string, modules: string): void {
   mkdirSync(join(dir, 'node_modules', '@mela'), { recursive: true });
   for (const entry of readdirSync(modules)) {
     if (entry === '@mela') continue;
@@ -45,16 +75,4 @@ export function baselineCheckout(ref: string, say: (line: string) => void): stri
     if (existsSync(own) && existsSync(join(there, '..')) && !existsSync(there))
       symlinkSync(own, there);
   }
-  execFileSync(
-    process.execPath,
-    [
-      join(modules, 'typescript/bin/tsc'),
-      '--build',
-      'services/catalog',
-      'services/catalog/storefront',
-    ],
-    { cwd: dir, stdio: 'inherit' },
-  );
-  writeFileSync(built, `${new Date().toISOString()}\n`);
-  return dir;
 }
