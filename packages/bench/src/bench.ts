@@ -50,8 +50,9 @@ export interface BenchFigures {
   readonly latency: readonly [hit: Summary, miss: Summary];
   readonly clients: number;
   readonly latencyConnections: number;
-  readonly rateLimiter: readonly [off: Summary, on: Summary];
-  readonly rateLimiterLatency: readonly [off: Summary, on: Summary];
+  /** Off, on, and on at `--baseline` when given. */
+  readonly rateLimiter: readonly [off: Summary, on: Summary, ...baselineOn: Summary[]];
+  readonly rateLimiterLatency: readonly [off: Summary, on: Summary, ...baselineOn: Summary[]];
   readonly scatter: { readonly singleShard: Summary; readonly scatter: Summary };
   readonly orders: OrderBenchFigures;
 }
@@ -173,20 +174,34 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
             },
           );
     if (baseline) targets.push(baseline);
+    const limitedEnv = () => ({
+      LOG_LEVEL: 'warn',
+      // The product rule, raised so no client comes near its limit (shoppers browsing): every
+      // request is counted in Redis, decided in memory while far from the limit.
+      RATE_LIMITS: 'product=999999999/60',
+      RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
+      TRUST_PROXY_HOPS: '1',
+      CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+    });
     const limitedCatalog = await startService(
       'catalog, rate limiter on',
       join(repoRoot, 'services/catalog/dist/src/main.js'),
-      {
-        LOG_LEVEL: 'warn',
-        // The product rule, raised so no request is refused: each still costs its Redis round trip.
-        RATE_LIMITS: 'product=999999999/60',
-        RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
-        TRUST_PROXY_HOPS: '1',
-        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
-      },
+      limitedEnv(),
     );
     targets.push(limitedCatalog);
     await assertLimited(limitedCatalog, productPath);
+    const limitedBaseline =
+      baselineRoot === undefined
+        ? undefined
+        : await startService(
+            `catalog at ${String(o.baseline)}, rate limiter on`,
+            join(baselineRoot, 'services/catalog/dist/src/main.js'),
+            limitedEnv(),
+          );
+    if (limitedBaseline) {
+      targets.push(limitedBaseline);
+      await assertLimited(limitedBaseline, productPath);
+    }
     const body = await (await fetch(`${catalog.url}${productPath}`)).text();
     const raw = await startPrintingTarget(
       'node:http',
@@ -227,8 +242,11 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     const limiterContenders = [
       { target: catalog, name: 'rate limiter off' },
       { target: limitedCatalog, name: 'rate limiter on (Redis, per client)' },
+      ...(limitedBaseline
+        ? [{ target: limitedBaseline, name: `rate limiter on, at ${String(o.baseline)}` }]
+        : []),
     ];
-    const [limiterOff, limiterOn] = (await sideBySide(
+    const [limiterOff, limiterOn, limiterBaseline] = (await sideBySide(
       o,
       limiterContenders.map(({ target, name }) => ({
         name,
@@ -237,7 +255,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
           loadFromClients(hitOn(target), { seconds, connections: o.connections, clients }),
       })),
       { warmup: o.warmup },
-    )) as [Summary, Summary];
+    )) as [Summary, Summary, Summary | undefined];
 
     // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
     let nextId = 1000;
@@ -270,7 +288,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
 
     // 5, continued: the limiter's latency at a concurrency where latency is not queueing.
     const client = clientAddresses(clients);
-    const [limiterOffLatency, limiterOnLatency] = (await sideBySide(
+    const [limiterOffLatency, limiterOnLatency, limiterBaselineLatency] = (await sideBySide(
       o,
       limiterContenders.map(({ target, name }) => ({
         name,
@@ -281,7 +299,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
           () => ({ 'x-forwarded-for': client() }),
         ),
       })),
-    )) as [Summary, Summary];
+    )) as [Summary, Summary, Summary | undefined];
 
     // 7. A scatter query against a single-shard query on the customer keyspace, at a concurrency
     // where latency is not queueing.
@@ -321,8 +339,12 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       latency: [hit, miss],
       clients,
       latencyConnections,
-      rateLimiter: [limiterOff, limiterOn],
-      rateLimiterLatency: [limiterOffLatency, limiterOnLatency],
+      rateLimiter: [limiterOff, limiterOn, ...(limiterBaseline ? [limiterBaseline] : [])],
+      rateLimiterLatency: [
+        limiterOffLatency,
+        limiterOnLatency,
+        ...(limiterBaselineLatency ? [limiterBaselineLatency] : []),
+      ],
       scatter: { singleShard, scatter: scatterQuery },
       orders: orderRuns,
     };

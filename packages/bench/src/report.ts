@@ -9,8 +9,8 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   const { clients, latencyConnections } = figures;
   const [rawSummary, bareSummary, catalogSummary, redisOnlySummary] = figures.throughput;
   const [hit, miss] = figures.latency;
-  const [limiterOff, limiterOn] = figures.rateLimiter;
-  const [limiterOffLatency, limiterOnLatency] = figures.rateLimiterLatency;
+  const [limiterOff] = figures.rateLimiter;
+  const [limiterOffLatency] = figures.rateLimiterLatency;
   const { singleShard, scatter: scatterQuery } = figures.scatter;
   const orderRuns = figures.orders;
   const ms = (n: number) => n.toFixed(3);
@@ -47,13 +47,13 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   const limiterTable = summaryTable(
     `${String(connections)} connections`,
     'req',
-    [limiterOff, limiterOn],
+    figures.rateLimiter,
     { baselines: [{ label: 'off', summary: limiterOff }], latencyNote: '*' },
   );
   const limiterLatencyTable = summaryTable(
     `${String(latencyConnections)} connections, µs timing`,
     'req',
-    [limiterOffLatency, limiterOnLatency],
+    figures.rateLimiterLatency,
     { baselines: [{ label: 'off', summary: limiterOffLatency }], latency: ms },
   );
   const { placeOrder, soloOrder, rawInsert, sale: saleSummary } = orderSummaries(figures, o);
@@ -133,7 +133,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     '## Rate limiter overhead',
     '',
-    `The same cache-hit request from ${clients.toLocaleString('en-US')} clients (X-Forwarded-For, as behind the edge), the catalog with the limiter off and on, interleaved: throughput at ${String(connections)} connections (autocannon), then latency at ${String(latencyConnections)} connections timed in microseconds. The limiter's product rule is raised so nothing is refused — every request still takes its Redis round trip.`,
+    `The same cache-hit request from ${clients.toLocaleString('en-US')} clients (X-Forwarded-For, as behind the edge), the catalog with the limiter off and on, interleaved: throughput at ${String(connections)} connections (autocannon), then latency at ${String(latencyConnections)} connections timed in microseconds. The limiter's product rule is raised so no client nears its limit, as shoppers browsing: every request is counted in Redis, and decided in memory (its point sent with the next batch) while its client is far from the limit.`,
     '',
     limiterTable,
     '',

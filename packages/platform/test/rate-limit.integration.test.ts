@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { startOwnRedis, type OwnRedis } from '@mela/testkit';
+import { startOwnRedis, until, type OwnRedis } from '@mela/testkit';
 import { Redis } from 'ioredis';
 import {
   clientIdCookie,
@@ -380,5 +380,66 @@ describe('the default rules (a newcomer signing in from one address)', () => {
     assert.equal(locked.status, 429);
     assert.equal(locked.headers.get('content-type'), 'application/problem+json; charset=utf-8');
     assert.equal((await mint({ userId: 'script-20' })).status, 201);
+  });
+});
+
+describe('large browsing budgets, spent in memory first', () => {
+  const browse: RateLimitRule = { ...products, name: 'browse', points: 100 };
+  let own: OwnRedis;
+  let redis: Redis;
+  let apps: RunningApp[];
+  const keyPrefix = `rl:${randomBytes(3).toString('hex')}:`;
+
+  before(async () => {
+    ({ own, redis } = await ownRedisClient());
+    apps = await Promise.all(
+      [0, 1].map(() =>
+        limitedApp(
+          (app) => {
+            app.get('/products', (_req, res) => {
+              res.json({ ok: true });
+            });
+          },
+          redis,
+          { rules: [browse], keyPrefix },
+        ),
+      ),
+    );
+  });
+  after(async () => {
+    await Promise.all(apps.map((a) => a.service.stop()));
+    redis.disconnect();
+    await own.stop();
+  });
+
+  const commands = async () =>
+    Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1]);
+  const counted = async (address: string) =>
+    Number((await redis.get(`${keyPrefix}browse:ip:${address}`)) ?? 0);
+  const browseAs = (address: string, i: number) =>
+    fetch(`${apps[i % 2]?.url ?? ''}/products`, { headers: { 'x-forwarded-for': address } });
+
+  it('when a client is far from its limit, then its requests reach Redis in batches, every one counted', async () => {
+    const before = await commands();
+
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => browseAs('198.51.100.1', i)),
+    );
+    await until(async () => (await counted('198.51.100.1')) === 20, 'Redis to count all 20');
+
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.match(answers[0]?.headers.get('ratelimit') ?? '', /^"browse";r=\d+;t=\d+$/);
+    // 20 requests over two replicas: a batch or two from each, not a command per request
+    // (the INFOs and the GETs above are counted too).
+    const spent = (await commands()) - before;
+    assert.ok(spent < 20, `${String(spent)} commands for 20 requests`);
+  });
+
+  it('when a client nears its limit, then each request asks Redis and the limit holds exactly over both replicas', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 110; i += 1) statuses.push((await browseAs('198.51.100.2', i)).status);
+
+    assert.equal(statuses.filter((s) => s === 200).length, 100);
+    assert.deepEqual(statuses.slice(100), Array<number>(10).fill(429));
   });
 });
