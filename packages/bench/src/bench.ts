@@ -176,8 +176,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     if (baseline) targets.push(baseline);
     const limitedEnv = () => ({
       LOG_LEVEL: 'warn',
-      // The product rule, raised so no client comes near its limit (shoppers browsing): every
-      // request is counted in Redis, decided in memory while far from the limit.
+      // The product rule, raised so no request is refused: each still costs its Redis round trip.
       RATE_LIMITS: 'product=999999999/60',
       RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
       TRUST_PROXY_HOPS: '1',

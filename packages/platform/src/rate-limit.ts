@@ -3,7 +3,6 @@ import { Counter, type Registry } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { principalKey, verifyRequest, type TokenVerifier } from './auth.js';
 import type { ClientIds } from './client-id.js';
-import { LocalFirstBudget } from './local-first-budget.js';
 import { AppError, DependencyUnavailableError } from '@mela/core';
 
 /**
@@ -148,20 +147,10 @@ function matcher(path: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
-/**
- * Budgets of at least this many points (per window) that fail open are spent in memory first
- * (see {@link LocalFirstBudget}): one request more or less is a small share of them, and the
- * product page then takes no Redis round trip. Smaller budgets (and every fail-closed one:
- * orders, sign-ins) ask Redis on every request.
- */
-export const localFirstMinimumPoints = 100;
-
 /** One budget size: counters in Redis shared by the replicas, and the in-process fallback. */
 class Budget {
   readonly shared: RateLimiterRedis;
   readonly local: RateLimiterMemory;
-  /** For large budgets that fail open: decided in memory while far from the limit. */
-  readonly localFirst: LocalFirstBudget | undefined;
 
   constructor(
     redis: unknown,
@@ -169,7 +158,6 @@ class Budget {
     readonly points: number,
     readonly windowSeconds: number,
     keyPrefix: string,
-    localFirst: { readonly onSyncError: (error: unknown) => void } | undefined,
   ) {
     this.shared = new RateLimiterRedis({
       storeClient: redis,
@@ -182,15 +170,6 @@ class Budget {
       inMemoryBlockOnConsumed: points + 1,
     });
     this.local = new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
-    this.localFirst =
-      localFirst && points >= localFirstMinimumPoints
-        ? new LocalFirstBudget({
-            shared: this.shared,
-            points,
-            windowSeconds,
-            onSyncError: localFirst.onSyncError,
-          })
-        : undefined;
   }
 }
 
@@ -240,12 +219,6 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     limited.inc({ rule: rule.name }, 0);
     fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure }, 0);
   }
-  const localFirst = (rule: RateLimitRule) =>
-    rule.onStoreFailure === 'open' && (rule.counts ?? 'all') === 'all'
-      ? {
-          onSyncError: () => fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure }),
-        }
-      : undefined;
   const rules = (options.rules ?? defaultRateLimitRules).map((rule) => ({
     rule,
     pattern: matcher(rule.path),
@@ -255,7 +228,6 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       rule.points,
       rule.windowSeconds,
       `${prefix}${rule.name}`,
-      localFirst(rule),
     ),
     // The ceiling over all of one address's anonymous clients (only where they have ids).
     address:
@@ -266,7 +238,6 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
             rule.points * (rule.clientsPerAddress ?? 50),
             rule.windowSeconds,
             `${prefix}${rule.name}-address`,
-            localFirst(rule),
           )
         : undefined,
   }));
@@ -349,12 +320,7 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
           return outcomeOf(spend, new RateLimiterRes(spend.budget.points, 0, 0), true);
         return outcomeOf(spend, res, res.consumedPoints < spend.budget.points);
       }
-      const { localFirst } = spend.budget;
-      if (localFirst === undefined)
-        return outcomeOf(spend, await spend.budget.shared.consume(spend.key), true);
-      const decided = localFirst.trySpend(spend.key);
-      if (decided !== undefined) return { spend, allowed: true, ...decided };
-      return outcomeOf(spend, await localFirst.spendShared(spend.key), true);
+      return outcomeOf(spend, await spend.budget.shared.consume(spend.key), true);
     } catch (rejection) {
       if (rejection instanceof RateLimiterRes) return outcomeOf(spend, rejection, false);
       fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { startOwnRedis, until, type OwnRedis } from '@mela/testkit';
+import { startOwnRedis, type OwnRedis } from '@mela/testkit';
 import { Redis } from 'ioredis';
 import {
   clientIdCookie,
@@ -383,15 +383,15 @@ describe('the default rules (a newcomer signing in from one address)', () => {
   });
 });
 
-describe('large browsing budgets, spent in memory first', () => {
+describe('a budget of a hundred over two replicas', () => {
   const browse: RateLimitRule = { ...products, name: 'browse', points: 100 };
   let own: OwnRedis;
   let redis: Redis;
   let apps: RunningApp[];
-  const keyPrefix = `rl:${randomBytes(3).toString('hex')}:`;
 
   before(async () => {
     ({ own, redis } = await ownRedisClient());
+    const keyPrefix = `rl:${randomBytes(3).toString('hex')}:`;
     apps = await Promise.all(
       [0, 1].map(() =>
         limitedApp(
@@ -412,32 +412,14 @@ describe('large browsing budgets, spent in memory first', () => {
     await own.stop();
   });
 
-  const commands = async () =>
-    Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1]);
-  const counted = async (address: string) =>
-    Number((await redis.get(`${keyPrefix}browse:ip:${address}`)) ?? 0);
-  const browseAs = (address: string, i: number) =>
-    fetch(`${apps[i % 2]?.url ?? ''}/products`, { headers: { 'x-forwarded-for': address } });
-
-  it('when a client is far from its limit, then its requests reach Redis in batches, every one counted', async () => {
-    const before = await commands();
-
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => browseAs('198.51.100.1', i)),
-    );
-    await until(async () => (await counted('198.51.100.1')) === 20, 'Redis to count all 20');
-
-    assert.ok(answers.every((a) => a.status === 200));
-    assert.match(answers[0]?.headers.get('ratelimit') ?? '', /^"browse";r=\d+;t=\d+$/);
-    // 20 requests over two replicas: a batch or two from each, not a command per request
-    // (the INFOs and the GETs above are counted too).
-    const spent = (await commands()) - before;
-    assert.ok(spent < 20, `${String(spent)} commands for 20 requests`);
-  });
-
-  it('when a client nears its limit, then each request asks Redis and the limit holds exactly over both replicas', async () => {
+  it('when one client asks 110 times over both replicas, then exactly 100 are served', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 110; i += 1) statuses.push((await browseAs('198.51.100.2', i)).status);
+    for (let i = 0; i < 110; i += 1) {
+      const res = await fetch(`${apps[i % 2]?.url ?? ''}/products`, {
+        headers: { 'x-forwarded-for': '198.51.100.2' },
+      });
+      statuses.push(res.status);
+    }
 
     assert.equal(statuses.filter((s) => s === 200).length, 100);
     assert.deepEqual(statuses.slice(100), Array<number>(10).fill(429));
