@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { repoRoot } from '@mela/toolchain';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { baselineCheckout } from './baseline.js';
+import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
 import { measureLatency } from './latency.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
@@ -55,6 +56,7 @@ export interface BenchFigures {
   readonly rateLimiterLatency: readonly [off: Summary, on: Summary, ...baselineOn: Summary[]];
   readonly scatter: { readonly singleShard: Summary; readonly scatter: Summary };
   readonly orders: OrderBenchFigures;
+  readonly kafkaClients: KafkaClientFigures;
 }
 
 const productPath = '/api/catalog/products/42';
@@ -320,6 +322,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       { warmup: o.warmup },
     ).finally(() => scatterBench.close())) as [Summary, Summary];
 
+    const brokers = process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology());
     // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
     const orderRuns = await benchOrders({
       repeats: o.repeats,
@@ -327,7 +330,14 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       connections: o.orderConnections,
       sale: o.sale,
       redisUrl: process.env['REDIS_URL'] ?? redisUrl(localTopology()),
-      brokers: process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology()),
+      brokers,
+      say: o.say,
+    });
+    // 8. The Kafka client: the outbox relay's publish with kafkajs and @platformatic/kafka.
+    const kafkaClients = await benchKafkaClients({
+      brokers,
+      batches: Math.max(20, Math.round(o.orders / 5)),
+      repeats: o.repeats,
       say: o.say,
     });
     return {
@@ -346,6 +356,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       ],
       scatter: { singleShard, scatter: scatterQuery },
       orders: orderRuns,
+      kafkaClients,
     };
   } finally {
     await Promise.all(targets.map((t) => t.stop()));

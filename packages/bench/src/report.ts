@@ -106,6 +106,13 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       ],
     ],
   );
+  const { kafkaClients } = figures;
+  const kafkaTable = summaryTable(
+    `batches of ${String(kafkaClients.batchSize)}, acks=all, idempotent`,
+    'msgs',
+    [kafkaClients.kafkajs, kafkaClients.platformatic],
+    { baselines: [{ label: 'kafkajs', summary: kafkaClients.kafkajs }], latency: ms },
+  );
   const scatterTable = summaryTable(
     `customer keyspace, ${String(latencyConnections)} connections, µs timing`,
     'queries',
@@ -162,6 +169,12 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     `Through the router on the customer keyspace (two shards), 6,000 orders of 2,000 users: a user's latest 20 orders routed to the user's shard by the vindex, against the same indexed query sent to every shard and merged (as for a column without a vindex) — the difference is the fan-out and the merge alone.`,
     '',
     scatterTable,
+    '',
+    '## Kafka clients: the outbox relay’s publish',
+    '',
+    `${String(repeats)} × ${String(kafkaClients.batches)} batches per client after a warm-up, interleaved, on the Kafka Mela runs: order events keyed by user with their id and type as headers, each batch sent by an idempotent producer with acks=all and awaited before the next, as the relay does. p50/p99 are per batch.`,
+    '',
+    kafkaTable,
     '',
   ].join('\n');
 }

@@ -77,6 +77,7 @@ writeFileSync(
       },
       flashSale: { sale: options.sale, runs: figures.orders.flashSale, summary: summaries.sale },
       scatter: figures.scatter,
+      kafkaClients: figures.kafkaClients,
     },
     null,
     2,

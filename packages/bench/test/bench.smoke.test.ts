@@ -73,6 +73,7 @@ describe('npm run bench, as a smoke run', () => {
       /\| every shard: the same query, scattered and merged \| [\d,.]+ .* \| [\d.]+× \|/,
     );
     assert.match(run.stdout, /\| placed one at a time \| \d+ \| [\d.]+ \| [\d.]+ \|/);
+    assert.match(run.stdout, /\| @platformatic\/kafka \| [\d,.]+ \| .* \| 0 \| [\d.]+× \|/);
     const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
     assert.ok(file);
     const figures = JSON.parse(readFileSync(join(out, file), 'utf8')) as {
