@@ -13,6 +13,7 @@ import {
 } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
 import { freePort, until } from '@mela/toolchain';
+import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
 import { inParallel } from './parallel.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
@@ -44,6 +45,54 @@ export interface OrderBenchFigures {
   readonly flashSale: SaleFigures[];
   /** CPU the order service spent per order placed (ms), per repeat of the concurrent run. */
   readonly cpuMsPerOrder: number[];
+  /**
+   * Statements every MariaDB server was sent per order placed (their `Questions` counters, all
+   * services: the order's own, the relay's and the notification's), per repeat.
+   */
+  readonly sqlPerOrder: number[];
+  /** Commands Redis served per order placed (its `total_commands_processed`), per repeat. */
+  readonly redisPerOrder: number[];
+}
+
+/** What the servers themselves counted: statements on every MariaDB server, Redis commands. */
+function serverCounters(
+  shardMap: string,
+  redisUrl: string,
+): () => Promise<{ readonly sql: number; readonly redis: number }> {
+  const map = JSON.parse(shardMap) as Record<string, Record<string, string>>;
+  const servers = [
+    ...new Set(
+      Object.values(map).flatMap((shards) =>
+        Object.values(shards).map((url) => {
+          const server = new URL(url);
+          server.pathname = '/';
+          return server.toString();
+        }),
+      ),
+    ),
+  ];
+  return async () => {
+    let sql = 0;
+    for (const uri of servers) {
+      const connection = await createConnection({ uri });
+      try {
+        const [rows] = await connection.query("SHOW GLOBAL STATUS LIKE 'Questions'");
+        sql += Number((rows as { Value?: string }[])[0]?.Value ?? Number.NaN);
+      } finally {
+        await connection.end();
+      }
+    }
+    const redis = new Redis(redisUrl);
+    try {
+      const info = await redis.info('stats');
+      return {
+        sql,
+        redis: Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? Number.NaN),
+      };
+    } finally {
+      redis.disconnect();
+    }
+  };
 }
 
 export interface SaleFigures {
@@ -205,8 +254,11 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       soloNotification: [],
       flashSale: [],
       cpuMsPerOrder: [],
+      sqlPerOrder: [],
+      redisPerOrder: [],
     };
     const orderCpuSeconds = () => metricTotal([order], 'process_cpu_seconds_total');
+    const counted = serverCounters(shards.shardMap, options.redisUrl);
     // The flash sale: a product with a few units, every buyer's cart holding one, and all their
     // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
     const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
@@ -269,9 +321,14 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
       );
       const cpuBefore = await orderCpuSeconds();
+      const countedBefore = await counted();
       const placed = await placeAll(tokens, options.connections);
+      const countedAfter = await counted();
       const cpu = (await orderCpuSeconds()) - cpuBefore;
-      figures.cpuMsPerOrder.push((cpu * 1000) / Math.max(1, placed.committedAt.size));
+      const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
+      figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
+      figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
+      figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
       figures.orders.push(placed.figures);
       figures.notification.push(await notified(placed.committedAt));
       say(`${run}: ${String(soloCount)} orders one at a time`);

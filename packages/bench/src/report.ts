@@ -154,6 +154,8 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     `CPU the order service spends per order placed (${String(orderConnections)} at a time): ${orderRuns.cpuMsPerOrder.map((v) => `${v.toFixed(2)} ms`).join(', ')} (one per repeat).`,
     '',
+    `Counted by the servers per order placed (${String(orderConnections)} at a time; every service's share, the outbox relay's and the notification's included): SQL statements on all MariaDB servers (\`Questions\`) ${orderRuns.sqlPerOrder.map((v) => v.toFixed(1)).join(', ')}; Redis commands ${orderRuns.redisPerOrder.map((v) => v.toFixed(1)).join(', ')}.`,
+    '',
     "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps.",
     '',
     notifyTable,

@@ -74,6 +74,8 @@ writeFileSync(
         notification: figures.orders.notification,
         soloNotification: figures.orders.soloNotification,
         cpuMsPerOrder: figures.orders.cpuMsPerOrder,
+        sqlPerOrder: figures.orders.sqlPerOrder,
+        redisPerOrder: figures.orders.redisPerOrder,
       },
       flashSale: { sale: options.sale, runs: figures.orders.flashSale, summary: summaries.sale },
       scatter: figures.scatter,
