@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { repoRoot } from '@mela/toolchain';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { baselineCheckout } from './baseline.js';
+import { redisCommandsServed } from './counters.js';
 import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
 import { measureLatency } from './latency.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
@@ -65,11 +66,11 @@ async function load(
   url: string,
   seconds: number,
   connections: number,
-  redis?: RedisCounter,
+  redis?: Redis,
 ): Promise<RunFigures> {
-  const before = await redis?.served();
+  const before = redis && (await redisCommandsServed(redis));
   const result = await autocannon({ url, duration: seconds, connections });
-  const after = await redis?.served();
+  const after = redis && (await redisCommandsServed(redis));
   return {
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
@@ -82,20 +83,17 @@ async function load(
   };
 }
 
-/** Commands a Redis server has served, from its own counter (INFO's total_commands_processed). */
-interface RedisCounter {
-  served(): Promise<number>;
-}
-
-function redisCounter(redis: Redis): RedisCounter {
-  return {
-    async served() {
-      const info = await redis.info('stats');
-      const total = /^total_commands_processed:(\d+)/m.exec(info)?.[1];
-      if (total === undefined) throw new Error('INFO stats has no total_commands_processed');
-      return Number(total);
-    },
-  };
+/**
+ * A catalog process for the bench: from this checkout or a baseline's (`root`), logging at
+ * `warn` (a JSON line per request would be on the hot path; at this scale the edge samples
+ * access logs), on a cache prefix of its own so it starts cold.
+ */
+function startCatalog(name: string, root: string, env: NodeJS.ProcessEnv): Promise<Target> {
+  return startService(name, join(root, 'services/catalog/dist/src/main.js'), {
+    LOG_LEVEL: 'warn',
+    CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
+    ...env,
+  });
 }
 
 /**
@@ -136,67 +134,37 @@ async function sideBySide(
 export async function runBench(o: BenchOptions): Promise<BenchFigures> {
   const targets: Target[] = [];
   const cacheRedis = new Redis(process.env['REDIS_URL'] ?? redisUrl(localTopology()));
-  const commands = redisCounter(cacheRedis);
   try {
-    const catalog = await startService(
-      'catalog',
-      join(repoRoot, 'services/catalog/dist/src/main.js'),
-      {
-        // Access logs at info would put a JSON line per request on the hot path; at this scale
-        // they are sampled at the edge instead.
-        LOG_LEVEL: 'warn',
-        // One load generator is one client: a shopper's budget would stop it at 100 requests.
-        RATE_LIMIT: 'false',
-        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
-      },
-    );
+    // One load generator is one client: a shopper's budget would stop it at 100 requests.
+    const unlimited = { RATE_LIMIT: 'false' };
+    const catalog = await startCatalog('catalog', repoRoot, unlimited);
     targets.push(catalog);
-    const catalogRedisOnly = await startService(
-      'catalog, no near cache (Redis)',
-      join(repoRoot, 'services/catalog/dist/src/main.js'),
-      {
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT: 'false',
-        CACHE_NEAR_MAX_ENTRIES: '0',
-        CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
-      },
-    );
+    const catalogRedisOnly = await startCatalog('catalog, no near cache (Redis)', repoRoot, {
+      ...unlimited,
+      CACHE_NEAR_MAX_ENTRIES: '0',
+    });
     targets.push(catalogRedisOnly);
     const baselineRoot = o.baseline === undefined ? undefined : baselineCheckout(o.baseline, o.say);
     const baseline =
       baselineRoot === undefined
         ? undefined
-        : await startService(
-            `catalog at ${String(o.baseline)}`,
-            join(baselineRoot, 'services/catalog/dist/src/main.js'),
-            {
-              LOG_LEVEL: 'warn',
-              RATE_LIMIT: 'false',
-              CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
-            },
-          );
+        : await startCatalog(`catalog at ${String(o.baseline)}`, baselineRoot, unlimited);
     if (baseline) targets.push(baseline);
     const limitedEnv = () => ({
-      LOG_LEVEL: 'warn',
       // The product rule, raised so no request is refused: each still costs its Redis round trip.
       RATE_LIMITS: 'product=999999999/60',
       RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
       TRUST_PROXY_HOPS: '1',
-      CACHE_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:`,
     });
-    const limitedCatalog = await startService(
-      'catalog, rate limiter on',
-      join(repoRoot, 'services/catalog/dist/src/main.js'),
-      limitedEnv(),
-    );
+    const limitedCatalog = await startCatalog('catalog, rate limiter on', repoRoot, limitedEnv());
     targets.push(limitedCatalog);
     await assertLimited(limitedCatalog, productPath);
     const limitedBaseline =
       baselineRoot === undefined
         ? undefined
-        : await startService(
+        : await startCatalog(
             `catalog at ${String(o.baseline)}, rate limiter on`,
-            join(baselineRoot, 'services/catalog/dist/src/main.js'),
+            baselineRoot,
             limitedEnv(),
           );
     if (limitedBaseline) {
@@ -231,7 +199,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
               hitOn(target),
               seconds,
               o.connections,
-              counted.includes(target) ? commands : undefined,
+              counted.includes(target) ? cacheRedis : undefined,
             ),
         })),
         { warmup: o.warmup },

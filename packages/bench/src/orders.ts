@@ -15,6 +15,7 @@ import { createDevTokenIssuer } from '@mela/platform';
 import { freePort, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
+import { redisCommandsServed } from './counters.js';
 import { inParallel } from './parallel.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
 
@@ -57,7 +58,7 @@ export interface OrderBenchFigures {
 /** What the servers themselves counted: statements on every MariaDB server, Redis commands. */
 function serverCounters(
   shardMap: string,
-  redisUrl: string,
+  redis: Redis,
 ): () => Promise<{ readonly sql: number; readonly redis: number }> {
   const map = JSON.parse(shardMap) as Record<string, Record<string, string>>;
   const servers = [
@@ -82,16 +83,7 @@ function serverCounters(
         await connection.end();
       }
     }
-    const redis = new Redis(redisUrl);
-    try {
-      const info = await redis.info('stats');
-      return {
-        sql,
-        redis: Number(/^total_commands_processed:(\d+)/m.exec(info)?.[1] ?? Number.NaN),
-      };
-    } finally {
-      redis.disconnect();
-    }
+    return { sql, redis: await redisCommandsServed(redis) };
   };
 }
 
@@ -140,6 +132,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       emailed.set(mail.header('X-Mela-Order-Id'), performance.timeOrigin + performance.now()),
   });
   const services: ServiceProcess[] = [];
+  const redis = new Redis(options.redisUrl);
   try {
     await insertTestProducts(shards, shelf);
     const secret = randomBytes(32).toString('hex');
@@ -258,7 +251,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       redisPerOrder: [],
     };
     const orderCpuSeconds = () => metricTotal([order], 'process_cpu_seconds_total');
-    const counted = serverCounters(shards.shardMap, options.redisUrl);
+    const counted = serverCounters(shards.shardMap, redis);
     // The flash sale: a product with a few units, every buyer's cart holding one, and all their
     // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
     const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
@@ -350,6 +343,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     await smtp.close();
     await topics.drop();
     await shards.drop();
+    redis.disconnect();
   }
 }
 

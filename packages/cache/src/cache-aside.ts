@@ -96,11 +96,14 @@ export class CacheAside {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #near: NearCache | undefined;
+  /** Where every invalidation is published, for the replicas' near caches. */
+  readonly #invalidations: string;
 
   constructor(options: CacheAsideOptions) {
     this.#options = options;
+    this.#invalidations = `${options.keyPrefix}invalidated`;
     this.#near = options.near
-      ? new NearCache(options.near, `${options.keyPrefix}invalidated`, options.onError)
+      ? new NearCache(options.near, this.#invalidations, options.onError)
       : undefined;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
@@ -140,7 +143,7 @@ export class CacheAside {
         labelNames: ['cache'] as const,
         registers,
         collect() {
-          this.set({ cache: options.name }, near.listening ? near.size : 0);
+          this.set({ cache: options.name }, near.size);
         },
       });
     }
@@ -304,12 +307,11 @@ export class CacheAside {
    */
   #dropEverywhere(keys: readonly string[]): Promise<void> {
     const { redis, keyPrefix } = this.#options;
-    const channel = `${keyPrefix}invalidated`;
     return this.#guarded(async () => {
       const replies = await redis
         .pipeline()
         .del(...keys.map((key) => keyPrefix + key))
-        .publish(channel, JSON.stringify(keys))
+        .publish(this.#invalidations, JSON.stringify(keys))
         .exec();
       const failed = replies?.find(([error]) => error !== null)?.[0];
       if (failed) throw failed;
@@ -393,13 +395,14 @@ export class CacheAside {
       return 'error';
     }
     const entries = new Map<string, Envelope<T>>();
+    const now = this.#now();
     raw.forEach((text, i) => {
       const key = keys[i];
       if (text === null || key === undefined) return;
       try {
         const entry = JSON.parse(text) as Envelope<T>;
         entries.set(key, entry);
-        this.#near?.keep(key, entry, epoch, this.#now());
+        this.#near?.keep(key, entry, epoch, now);
       } catch {
         // An unreadable entry is a miss; the load overwrites it.
       }

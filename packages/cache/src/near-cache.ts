@@ -52,19 +52,9 @@ export class NearCache {
     this.#onError = onError;
   }
 
-  /** The channel invalidations go on: a JSON array of (unprefixed) keys. */
-  get channel(): string {
-    return this.#channel;
-  }
-
-  /** Entries held now. */
+  /** Entries held now (none while the invalidations are not heard: they are dropped then). */
   get size(): number {
     return this.#entries.size;
-  }
-
-  /** Whether entries are served: the invalidations are being heard. */
-  get listening(): boolean {
-    return this.#listening;
   }
 
   /** A counter to hand back to {@link keep}: it tells whether an invalidation came meanwhile. */
