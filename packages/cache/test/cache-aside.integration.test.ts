@@ -154,7 +154,9 @@ describe('cache-aside on the real Redis', () => {
 
     assert.equal(cache.fencedKeys, 0);
     assert.equal(await cache.get('price:9', fiveMinutes, () => Promise.resolve(80)), 80);
-    // Writes to keys nobody is loading leave nothing behind (it used to keep one per key).
+    // Writes to keys nobody is loading leave nothing behind (it used to keep one per key): the
+    // load just made is still writing back, so wait until nobody is loading.
+    await cache.settled();
     await cache.invalidate(
       Array.from({ length: 5000 }, (_, i) => `price:${String(i)}`),
       { repeatAfterMs: 0 },
