@@ -27,8 +27,10 @@ export {
 export type { KeyRange, KeyspaceId } from './keyrange.js';
 export { ReshardError, dropOldShards, reshard } from './resharding.js';
 export type { ReshardOptions, ReshardReport, ShardDigest } from './resharding.js';
-export { ShardRouter, compareValues } from './router.js';
+export { ShardRouter, affectedRows, compareValues, rowsOf } from './router.js';
 export type {
+  BatchResult,
+  BatchStatement,
   Route,
   RouterOptions,
   Row,

@@ -9,7 +9,7 @@ import {
 } from 'mysql2/promise';
 import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
-import { inTransaction, type ShardedDatabase, type ShardHealthCheck } from './database.js';
+import type { ShardedDatabase, ShardHealthCheck } from './database.js';
 import { Sequence } from './sequence.js';
 import { hashVindex } from './vindexes/hash.js';
 import { VindexValueError, type FunctionalVindex, type KeyValue } from './vindexes/vindex.js';
@@ -108,6 +108,37 @@ export interface ShardTransaction {
    * its lookup could not find is not). The row's primary vindex value must live on this shard.
    */
   insert(table: string, row: Readonly<Record<string, unknown>>): Promise<ResultSetHeader>;
+  /**
+   * Sends several statements in one round trip (one multi-statement query), in order: what
+   * `execute` and `insert` do one by one, for statements that do not depend on each other's
+   * results. The first that fails stops the rest and fails the call. One result per statement.
+   */
+  batch(statements: readonly BatchStatement[]): Promise<BatchResult[]>;
+}
+
+/** One statement of {@link ShardTransaction.batch}: as `execute` takes it, or a row to insert. */
+export type BatchStatement =
+  | {
+      readonly sql: string;
+      readonly params?: SqlParams;
+      readonly check?: { readonly table: string; readonly key: KeyValue };
+    }
+  | { readonly insert: string; readonly row: Readonly<Record<string, unknown>> };
+
+/** A statement's result: rows for a query, a header for a write. */
+export type BatchResult = Row[] | ResultSetHeader;
+
+/** The rows a batched query returned (throws when the statement was not a query). */
+export function rowsOf(result: BatchResult | undefined): Row[] {
+  if (!Array.isArray(result)) throw new Error('the statement returned no rows');
+  return result;
+}
+
+/** How many rows a batched write changed (throws when the statement was a query). */
+export function affectedRows(result: BatchResult | undefined): number {
+  if (result === undefined || Array.isArray(result))
+    throw new Error('the statement was not a write');
+  return result.affectedRows;
 }
 
 const functionalVindexes: Readonly<Record<string, FunctionalVindex>> = {
@@ -179,13 +210,23 @@ export class ShardRouter implements ShardedDatabase {
   #open(definition: ShardDefinition): Shard {
     return {
       ...definition,
-      pool: this.#pool(definition, this.#options.poolSize ?? 10),
+      pool: this.#pool(definition, this.#options.poolSize ?? 10, { multipleStatements: true }),
       lookupWriter: this.#pool(definition, this.#options.poolSize ?? 10),
     };
   }
 
-  #pool(definition: ShardDefinition, connectionLimit: number): Pool {
+  /**
+   * `multipleStatements` lets a transaction send its statements in one round trip. Every
+   * statement Mela sends binds its values (`?`, escaped by mysql2) and checks its identifiers,
+   * so no value can end one statement and start another.
+   */
+  #pool(
+    definition: ShardDefinition,
+    connectionLimit: number,
+    options: { readonly multipleStatements?: boolean } = {},
+  ): Pool {
     return createPool({
+      ...options,
       uri: definition.url,
       connectionLimit,
       connectTimeout: this.#options.connectTimeoutMs ?? 2000,
@@ -386,35 +427,73 @@ export class ShardRouter implements ShardedDatabase {
     const shard = await this.#resolve(route);
     if (!shard) throw new Error('a transaction needs a route that reaches a shard');
     const connection = await this.#connect(shard);
+    // BEGIN travels with the first statements instead of in a round trip of its own.
+    const state = { begun: false };
+    const batch = async (statements: readonly BatchStatement[]): Promise<BatchResult[]> => {
+      const sql: string[] = state.begun ? [] : ['START TRANSACTION'];
+      const params: unknown[] = [];
+      const lookups: Promise<void>[] = [];
+      for (const statement of statements) {
+        if ('insert' in statement) {
+          const { insert: table, row } = statement;
+          const key = this.#primaryValue(shard.keyspace, table, row);
+          const insert = insertStatement(table, row);
+          sql.push(insert.sql);
+          params.push(...insert.params);
+          // The entries are committed (autocommit) before the row can be: it is seen only at
+          // the transaction's commit, so both go out together instead of one after the other.
+          if (key !== undefined) {
+            const ksid = this.#keyspaceIdOn(shard, table, key);
+            lookups.push(this.#recordLookups(shard.keyspace, table, row, ksid));
+          }
+        } else {
+          if (statement.check)
+            this.#keyspaceIdOn(shard, statement.check.table, statement.check.key);
+          sql.push(statement.sql);
+          params.push(...(statement.params ?? []));
+        }
+      }
+      const skip = state.begun ? 0 : 1;
+      state.begun = true;
+      const [result] = await Promise.all([
+        this.#runOn<BatchResult | BatchResult[]>(
+          connection,
+          shard,
+          'transaction',
+          sql.join(';\n'),
+          params,
+        ),
+        ...lookups,
+      ]);
+      // One statement answers with its result; several with an array of theirs.
+      return sql.length === 1 ? [result as BatchResult] : (result as BatchResult[]).slice(skip);
+    };
+    const one = async <R extends BatchResult>(statement: BatchStatement): Promise<R> => {
+      const [result] = await batch([statement]);
+      return result as R;
+    };
     const tx: ShardTransaction = {
       keyspace: shard.keyspace,
       shard: shard.name,
-      execute: async <R extends Row[] | ResultSetHeader = Row[]>(
+      execute: <R extends Row[] | ResultSetHeader = Row[]>(
         sql: string,
         params: SqlParams = [],
         check?: { table: string; key: KeyValue },
-      ) => {
-        if (check) this.#keyspaceIdOn(shard, check.table, check.key);
-        return this.#runOn<R>(connection, shard, 'transaction', sql, params);
-      },
-      insert: async (table, row) => {
-        const key = this.#primaryValue(shard.keyspace, table, row);
-        const ksid = key === undefined ? undefined : this.#keyspaceIdOn(shard, table, key);
-        const { sql, params } = insertStatement(table, row);
-        // The entries are committed (autocommit) before the row can be: it is seen only at the
-        // transaction's commit, so both go out together instead of one round trip after the other.
-        const [, inserted] = await Promise.all([
-          ksid === undefined ? undefined : this.#recordLookups(shard.keyspace, table, row, ksid),
-          this.#runOn<ResultSetHeader>(connection, shard, 'transaction', sql, params),
-        ]);
-        return inserted;
-      },
+      ) => one<R>({ sql, params, ...(check ? { check } : {}) }),
+      insert: (table, row) => one<ResultSetHeader>({ insert: table, row }),
+      batch,
     };
-    return inTransaction(
-      connection,
-      () => fn(tx),
-      (error) => this.#translate(error, shard),
-    );
+    try {
+      const result = await fn(tx);
+      if (state.begun) await this.#runOn(connection, shard, 'transaction', 'COMMIT', []);
+      return result;
+    } catch (error) {
+      // A statement's failure is classified where it happened; `fn`'s own errors pass as they are.
+      if (state.begun) await connection.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
   }
 
   /** The names of a keyspace's serving shards, in keyrange order. */

@@ -9,6 +9,7 @@ import {
 import { classifyShardError } from './errors.js';
 import {
   insertStatement,
+  type BatchResult,
   type Route,
   type Row,
   type ScatterOptions,
@@ -130,21 +131,34 @@ export class VtgateDatabase implements ShardedDatabase {
   async transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
     const connection = await this.#connect(route.keyspace);
     const timeout = this.#options.queryTimeoutMs ?? 5000;
+    const execute = async <R extends Row[] | ResultSetHeader = Row[]>(
+      sql: string,
+      params: SqlParams = [],
+    ) => {
+      const [result] = await connection.query<R>({ sql, timeout }, [...params]);
+      return result;
+    };
+    // vtgate writes the owned lookup entries itself.
+    const insert = (table: string, row: Readonly<Record<string, unknown>>) => {
+      const { sql, params } = insertStatement(table, row);
+      return execute<ResultSetHeader>(sql, params);
+    };
     const tx: ShardTransaction = {
       keyspace: route.keyspace,
       shard: '(vtgate)',
-      execute: async <R extends Row[] | ResultSetHeader = Row[]>(
-        sql: string,
-        params: SqlParams = [],
-      ) => {
-        const [result] = await connection.query<R>({ sql, timeout }, [...params]);
-        return result;
-      },
-      // vtgate writes the owned lookup entries itself.
-      insert: async (table, row) => {
-        const { sql, params } = insertStatement(table, row);
-        const [result] = await connection.query<ResultSetHeader>({ sql, timeout }, [...params]);
-        return result;
+      execute,
+      insert,
+      // One by one: vtgate's support for multi-statement queries is not relied on.
+      batch: async (statements) => {
+        const results: BatchResult[] = [];
+        for (const statement of statements) {
+          results.push(
+            'insert' in statement
+              ? await insert(statement.insert, statement.row)
+              : await execute(statement.sql, statement.params),
+          );
+        }
+        return results;
       },
     };
     return inTransaction(

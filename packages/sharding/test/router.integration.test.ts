@@ -7,9 +7,11 @@ import {
   CrossShardTransactionError,
   ShardRouter,
   ShardUnavailableError,
+  affectedRows,
   keyspaceIdHex,
   parseShardMap,
   rangeFor,
+  rowsOf,
   xxhashVindex,
   type Row,
 } from '../src/index.js';
@@ -238,6 +240,105 @@ describe('routing over real MariaDB shards', () => {
       /not a plain SQL identifier/,
     );
     assert.equal(await router.lookupKeyspaceId('customer', 'order_lookup', '9202'), undefined);
+  });
+
+  it('when a transaction batches its statements, then they go in one round trip with BEGIN, each answers in order, and the rows it inserts get their lookup entries', async () => {
+    const [user] = usersOn('80-', 1, 'batch');
+    assert.ok(user);
+    const shard = { keyspace: 'customer', shard: '80-', route: 'transaction' };
+    const before = await count(registry, shard);
+
+    const results = await router.transaction(
+      { keyspace: 'customer', table: 'orders', key: user },
+      (tx) =>
+        tx.batch([
+          {
+            insert: 'orders',
+            row: { id: 9300, user_id: user, total_cents: 1, created_at: new Date() },
+          },
+          {
+            sql: 'UPDATE orders SET total_cents = total_cents + 1 WHERE id IN (?)',
+            params: [[9300, 9301]],
+            check: { table: 'orders', key: user },
+          },
+          { sql: 'SELECT id, total_cents FROM orders WHERE id = ?', params: [9300] },
+        ]),
+    );
+
+    assert.equal(results.length, 3);
+    assert.equal(affectedRows(results[0]), 1);
+    assert.equal(affectedRows(results[1]), 1);
+    assert.equal(Number(rowsOf(results[2])[0]?.['total_cents']), 2);
+    // Two round trips: the batch (BEGIN travelled with it) and the COMMIT. The lookup entry
+    // went beside them, through the lookup writer (counted as route "lookup").
+    assert.equal((await count(registry, shard)) - before, 2);
+    const found = await router.execute(
+      { keyspace: 'customer', table: 'orders', column: 'id', key: 9300 },
+      'SELECT user_id, total_cents FROM orders WHERE id = ?',
+      [9300],
+    );
+    assert.equal(found[0]?.['user_id'], user);
+  });
+
+  it('when a batched statement fails, then the transaction fails and nothing of it is written', async () => {
+    const [user] = usersOn('-80', 1, 'batch-fail');
+    assert.ok(user);
+
+    await assert.rejects(
+      router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
+        tx.batch([
+          {
+            insert: 'orders',
+            row: { id: 9310, user_id: user, total_cents: 1, created_at: new Date() },
+          },
+          { sql: 'INSERT INTO orders VALUES (9310, ?, 1, NOW(3))', params: [user] },
+          { sql: 'INSERT INTO orders VALUES (9311, ?, 1, NOW(3))', params: [user] },
+        ]),
+      ),
+      /Duplicate entry/,
+    );
+    const rows = await router.scatter('customer', 'SELECT id FROM orders WHERE id IN (9310, 9311)');
+    assert.deepEqual(rows, []);
+  });
+
+  it('when a transaction throws after a batch, then the batch is rolled back', async () => {
+    const [user] = usersOn('-80', 1, 'batch-throw');
+    assert.ok(user);
+
+    await assert.rejects(
+      router.transaction({ keyspace: 'customer', table: 'orders', key: user }, async (tx) => {
+        const [inserted] = await tx.batch([
+          { sql: 'INSERT INTO orders VALUES (9320, ?, 1, NOW(3))', params: [user] },
+        ]);
+        assert.equal(affectedRows(inserted), 1);
+        throw new Error('changed my mind');
+      }),
+      /changed my mind/,
+    );
+    const rows = await router.scatter('customer', 'SELECT id FROM orders WHERE id = 9320');
+    assert.deepEqual(rows, []);
+  });
+
+  it('when a batched statement names a key on another shard, then nothing is sent', async () => {
+    const [mine] = usersOn('-80', 1, 'batch-home');
+    const [theirs] = usersOn('80-', 1, 'batch-away');
+    assert.ok(mine && theirs);
+    const before = await count(registry, { keyspace: 'customer' });
+
+    await assert.rejects(
+      router.transaction({ keyspace: 'customer', table: 'orders', key: mine }, (tx) =>
+        tx.batch([
+          { sql: 'INSERT INTO orders VALUES (9330, ?, 1, NOW(3))', params: [mine] },
+          {
+            sql: 'INSERT INTO orders VALUES (9331, ?, 1, NOW(3))',
+            params: [theirs],
+            check: { table: 'orders', key: theirs },
+          },
+        ]),
+      ),
+      CrossShardTransactionError,
+    );
+    assert.equal(await count(registry, { keyspace: 'customer' }), before);
   });
 
   it('when an order id is looked up, then the lookup vindex leads to the owner shard', async () => {

@@ -1,6 +1,6 @@
 import type { Clock } from '@mela/core';
-import { toSqlTime, type ShardedDatabase } from '@mela/sharding';
-import type { ResultSetHeader } from 'mysql2';
+import { affectedRows, rowsOf, toSqlTime, type ShardedDatabase } from '@mela/sharding';
+import { Coalescer } from './coalescer.js';
 
 const commerce = { keyspace: 'commerce' } as const;
 
@@ -42,6 +42,7 @@ export class StockLedger {
   readonly #db: ShardedDatabase;
   readonly #clock: Clock;
   readonly #onChange: (productIds: readonly string[]) => void;
+  readonly #consumed: Coalescer<string>;
 
   constructor(options: {
     readonly db: ShardedDatabase;
@@ -52,6 +53,11 @@ export class StockLedger {
     this.#db = options.db;
     this.#clock = options.clock;
     this.#onChange = options.onChange ?? (() => undefined);
+    this.#consumed = new Coalescer((orderIds) =>
+      this.#db.execute(commerce, 'DELETE FROM stock_reservations WHERE order_id IN (?)', [
+        orderIds,
+      ]),
+    );
   }
 
   /**
@@ -64,30 +70,34 @@ export class StockLedger {
       readonly expiresAt: Date;
     },
   ): Promise<{ readonly ok: true } | { readonly ok: false; readonly soldOut: string }> {
+    const { lines } = reservation;
     try {
       await this.#db.transaction(commerce, async (tx) => {
-        // Lines arrive sorted by product id: every order locks rows in the same order.
-        for (const line of reservation.lines) {
-          const result = await tx.execute<ResultSetHeader>(
-            'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?',
-            [line.quantity, line.productId, line.quantity],
-          );
-          if (result.affectedRows !== 1) throw new SoldOut(line.productId);
-        }
-        await tx.execute(
-          `INSERT INTO stock_reservations
-             (order_id, product_id, quantity, user_id, idem_key, expires_at) VALUES ?`,
-          [
-            reservation.lines.map((line) => [
-              reservation.orderId,
-              line.productId,
-              line.quantity,
-              reservation.userId,
-              reservation.idempotencyKey,
-              toSqlTime(reservation.expiresAt),
-            ]),
-          ],
-        );
+        // One round trip: every line's conditional update and the reservation rows; a line
+        // that found too few units rolls it all back. Lines arrive sorted by product id, so
+        // every order locks rows in the same order.
+        const results = await tx.batch([
+          ...lines.map((line) => ({
+            sql: 'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?',
+            params: [line.quantity, line.productId, line.quantity],
+          })),
+          {
+            sql: `INSERT INTO stock_reservations
+                    (order_id, product_id, quantity, user_id, idem_key, expires_at) VALUES ?`,
+            params: [
+              lines.map((line) => [
+                reservation.orderId,
+                line.productId,
+                line.quantity,
+                reservation.userId,
+                reservation.idempotencyKey,
+                toSqlTime(reservation.expiresAt),
+              ]),
+            ],
+          },
+        ]);
+        const short = lines.find((_, i) => affectedRows(results[i]) !== 1);
+        if (short) throw new SoldOut(short.productId);
       });
     } catch (error) {
       if (error instanceof SoldOut) return { ok: false, soldOut: error.productId };
@@ -109,25 +119,26 @@ export class StockLedger {
         productId: String(r['product_id']),
         quantity: Number(r['quantity']),
       }));
-      for (const line of held) {
-        await tx.execute('UPDATE products SET stock = stock + ? WHERE id = ?', [
-          line.quantity,
-          line.productId,
-        ]);
-      }
       if (held.length > 0)
-        await tx.execute('DELETE FROM stock_reservations WHERE order_id = ?', [orderId]);
+        await tx.batch([
+          ...held.map((line) => ({
+            sql: 'UPDATE products SET stock = stock + ? WHERE id = ?',
+            params: [line.quantity, line.productId],
+          })),
+          { sql: 'DELETE FROM stock_reservations WHERE order_id = ?', params: [orderId] },
+        ]);
       return held;
     });
     if (lines.length > 0) this.#onChange(lines.map((line) => line.productId));
     return lines;
   }
 
-  /** The order committed: the reservation's units stay sold (stock does not move). */
-  async consume(orderId: string): Promise<void> {
-    await this.#db.execute(commerce, 'DELETE FROM stock_reservations WHERE order_id = ?', [
-      orderId,
-    ]);
+  /**
+   * The order committed: the reservation's units stay sold (stock does not move). Orders that
+   * commit while one DELETE is on its way go together in the next.
+   */
+  consume(orderId: string): Promise<void> {
+    return this.#consumed.add(orderId);
   }
 
   /**
@@ -139,17 +150,22 @@ export class StockLedger {
       throw new RangeError(`a stock adjustment is a whole number other than 0, got ${delta}`);
     const result = await this.#db.transaction(commerce, async (tx) => {
       // `stock` is UNSIGNED: a write-off compares first instead of computing below zero.
-      const changed = await tx.execute<ResultSetHeader>(
+      const [changed, rows] = await tx.batch([
         delta > 0
-          ? 'UPDATE products SET stock = stock + ? WHERE id = ?'
-          : 'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?',
-        delta > 0 ? [delta, productId] : [-delta, productId, -delta],
-      );
-      const rows = await tx.execute('SELECT stock FROM products WHERE id = ?', [productId]);
-      const row = rows[0];
+          ? {
+              sql: 'UPDATE products SET stock = stock + ? WHERE id = ?',
+              params: [delta, productId],
+            }
+          : {
+              sql: 'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?',
+              params: [-delta, productId, -delta],
+            },
+        { sql: 'SELECT stock FROM products WHERE id = ?', params: [productId] },
+      ]);
+      const row = rowsOf(rows)[0];
       if (!row) return { ok: false, reason: 'not_found' } as const;
       const stock = Number(row['stock']);
-      return changed.affectedRows === 1
+      return affectedRows(changed) === 1
         ? ({ ok: true, stock } as const)
         : ({ ok: false, reason: 'insufficient', stock } as const);
     });

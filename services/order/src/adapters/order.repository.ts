@@ -1,10 +1,19 @@
 import type { Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
-import { fromSqlTime, toSqlTime, type Row, type ShardedDatabase } from '@mela/sharding';
+import {
+  affectedRows,
+  fromSqlTime,
+  toSqlTime,
+  type Row,
+  type ShardedDatabase,
+} from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import type { Order, OrderItem, PaymentMethod } from '../domain/order.js';
 import type { IdempotencyRecord, OrderStore, PaymentIntent, Reservation } from '../domain/ports.js';
 import { jsonColumn } from './sql-values.js';
+
+/** The claim an order's commit completes was taken by the sweeper in the meantime. */
+class ClaimLost extends Error {}
 
 const byUser = (table: string, userId: string) =>
   ({ keyspace: 'customer', table, key: userId }) as const;
@@ -72,63 +81,75 @@ export class OrderRepository implements OrderStore {
   }
 
   async commit(order: Order, key: string, event: OrderPlacedEvent): Promise<boolean> {
-    return this.#db.transaction(byUser('orders', order.userId), async (tx) => {
-      const completed = await tx.execute<ResultSetHeader>(
-        `UPDATE idempotency_keys
-            SET state = 'completed'
-          WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
-        [order.userId, key, order.id],
-        { table: 'idempotency_keys', key: order.userId },
-      );
-      if (completed.affectedRows !== 1) return false;
-      await tx.execute(
-        `UPDATE payment_intents SET state = 'captured', updated_at = ?
-          WHERE order_id = ? AND state = 'pending'`,
-        [toSqlTime(this.#clock()), order.id],
-        { table: 'payment_intents', key: order.userId },
-      );
-      // The router writes the order_lookup entry the row owns first, as vtgate does.
-      await tx.insert('orders', {
-        id: order.id,
-        user_id: order.userId,
-        status: order.status,
-        total_cents: order.totalCents,
-        currency: order.currency,
-        payment_id: order.paymentId,
-        payment_method: order.paymentMethod,
-        shipping_address: JSON.stringify(order.shippingAddress),
-        contact: JSON.stringify(order.contact),
-        created_at: toSqlTime(new Date(order.createdAt)),
+    try {
+      return await this.#db.transaction(byUser('orders', order.userId), async (tx) => {
+        // One round trip for the whole order; the router sends the order_lookup entry the
+        // order row owns beside it, committed first, as vtgate does.
+        const [completed] = await tx.batch([
+          {
+            sql: `UPDATE idempotency_keys SET state = 'completed'
+                   WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
+            params: [order.userId, key, order.id],
+            check: { table: 'idempotency_keys', key: order.userId },
+          },
+          {
+            sql: `UPDATE payment_intents SET state = 'captured', updated_at = ?
+                   WHERE order_id = ? AND state = 'pending'`,
+            params: [toSqlTime(this.#clock()), order.id],
+            check: { table: 'payment_intents', key: order.userId },
+          },
+          {
+            insert: 'orders',
+            row: {
+              id: order.id,
+              user_id: order.userId,
+              status: order.status,
+              total_cents: order.totalCents,
+              currency: order.currency,
+              payment_id: order.paymentId,
+              payment_method: order.paymentMethod,
+              shipping_address: JSON.stringify(order.shippingAddress),
+              contact: JSON.stringify(order.contact),
+              created_at: toSqlTime(new Date(order.createdAt)),
+            },
+          },
+          {
+            sql: `INSERT INTO order_items
+                    (order_id, product_id, user_id, name, quantity, unit_price_cents) VALUES ?`,
+            params: [
+              order.items.map((i) => [
+                order.id,
+                i.productId,
+                order.userId,
+                i.name,
+                i.quantity,
+                i.unitPriceCents,
+              ]),
+            ],
+          },
+          {
+            sql: `INSERT INTO outbox
+                    (event_id, user_id, topic, event_key, event_type, payload, created_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?)`,
+            params: [
+              event.eventId,
+              order.userId,
+              this.#topic,
+              order.userId,
+              event.type,
+              JSON.stringify(event),
+              toSqlTime(new Date(event.occurredAt)),
+            ],
+          },
+        ]);
+        // The claim is no longer this attempt's (the sweeper took it): roll everything back.
+        if (affectedRows(completed) !== 1) throw new ClaimLost();
+        return true;
       });
-      await tx.execute(
-        `INSERT INTO order_items (order_id, product_id, user_id, name, quantity, unit_price_cents)
-         VALUES ?`,
-        [
-          order.items.map((i) => [
-            order.id,
-            i.productId,
-            order.userId,
-            i.name,
-            i.quantity,
-            i.unitPriceCents,
-          ]),
-        ],
-      );
-      await tx.execute(
-        `INSERT INTO outbox (event_id, user_id, topic, event_key, event_type, payload, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [
-          event.eventId,
-          order.userId,
-          this.#topic,
-          order.userId,
-          event.type,
-          JSON.stringify(event),
-          toSqlTime(new Date(event.occurredAt)),
-        ],
-      );
-      return true;
-    });
+    } catch (error) {
+      if (error instanceof ClaimLost) return false;
+      throw error;
+    }
   }
 
   async settle(reservation: Reservation): Promise<'committed' | 'abandoned'> {

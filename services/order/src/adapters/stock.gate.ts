@@ -1,21 +1,53 @@
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CartLine } from '../domain/order.js';
 import type { StockGate } from '../domain/ports.js';
 
-// 1: taken; 0: too few units; -1: no counter yet (read the ledger and start one).
+// All lines or none. {1}: taken; {0, i}: line i has too few units; {-1, i}: line i has no
+// counter yet (read the ledger and start one).
 const takeScript = `
-local units = redis.call('GET', KEYS[1])
-if not units then return -1 end
-if tonumber(units) < tonumber(ARGV[1]) then return 0 end
-redis.call('DECRBY', KEYS[1], ARGV[1])
-return 1
+for i, key in ipairs(KEYS) do
+  local units = redis.call('GET', key)
+  if not units then return {-1, i} end
+  if tonumber(units) < tonumber(ARGV[i]) then return {0, i} end
+end
+for i, key in ipairs(KEYS) do redis.call('DECRBY', key, ARGV[i]) end
+return {1}
 `;
 
 // Only a counter that exists grows: giving back must never invent a counter from nothing.
 const giveBackScript = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
-return -1
+for i, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then redis.call('INCRBY', key, ARGV[i]) end
+end
+return 1
 `;
+
+/**
+ * A Lua script run by its SHA1 (EVALSHA), so the script's text crosses the wire only when the
+ * server does not know it yet (after a restart or SCRIPT FLUSH).
+ */
+class RedisScript {
+  readonly #lua: string;
+  readonly #sha: string;
+
+  constructor(lua: string) {
+    this.#lua = lua;
+    this.#sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]) {
+    try {
+      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.#lua, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+const take = new RedisScript(takeScript);
+const giveBack = new RedisScript(giveBackScript);
 
 /**
  * Per-product unit counters in Redis, started from the ledger's stock and kept for
@@ -48,29 +80,28 @@ export class RedisStockGate implements StockGate {
   }
 
   async take(lines: readonly CartLine[]) {
-    const taken: CartLine[] = [];
     try {
-      for (const line of lines) {
-        let result = await this.#take(line);
-        if (result === -1) {
-          await this.#start(line.productId);
-          result = await this.#take(line);
-        }
-        if (result === 0 || result === -1) {
-          await this.giveBack(taken);
-          return { soldOut: line.productId };
-        }
-        taken.push(line);
+      // Each missing counter is started once, then the whole take is tried again.
+      for (let attempt = 0; ; attempt += 1) {
+        const [result, index = 0] = await this.#take(lines);
+        if (result === 1) return 'ok' as const;
+        const line = lines[index - 1];
+        if (!line) throw new Error(`the stock gate answered ${String(result)} for line ${index}`);
+        if (result === 0 || attempt >= lines.length) return { soldOut: line.productId };
+        await this.#start(line.productId);
       }
-      return 'ok' as const;
     } catch {
-      await this.giveBack(taken);
       return 'unavailable' as const;
     }
   }
 
-  async #take(line: CartLine): Promise<number> {
-    return Number(await this.#redis.eval(takeScript, 1, this.#key(line.productId), line.quantity));
+  async #take(lines: readonly CartLine[]): Promise<number[]> {
+    const answer = await take.run(
+      this.#redis,
+      lines.map((l) => this.#key(l.productId)),
+      lines.map((l) => l.quantity),
+    );
+    return Array.isArray(answer) ? answer.map(Number) : [];
   }
 
   /** One ledger read per product and process while the counter is missing. */
@@ -88,13 +119,14 @@ export class RedisStockGate implements StockGate {
   }
 
   async giveBack(lines: readonly CartLine[]): Promise<void> {
-    await Promise.all(
-      lines.map((line) =>
-        this.#redis
-          .eval(giveBackScript, 1, this.#key(line.productId), line.quantity)
-          .catch(() => undefined),
-      ),
-    );
+    if (lines.length === 0) return;
+    await giveBack
+      .run(
+        this.#redis,
+        lines.map((l) => this.#key(l.productId)),
+        lines.map((l) => l.quantity),
+      )
+      .catch(() => undefined);
   }
 
   async forget(productIds: readonly string[]): Promise<void> {
