@@ -293,6 +293,9 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     const brokers = process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology());
     // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
     const orderRuns = await benchOrders({
+      ...(baselineRoot === undefined || o.baseline === undefined
+        ? {}
+        : { baseline: { ref: o.baseline, root: baselineRoot } }),
       repeats: o.repeats,
       orders: o.orders,
       connections: o.orderConnections,

@@ -28,16 +28,17 @@ export interface OrderBenchOptions {
   readonly connections: number;
   readonly redisUrl: string;
   readonly brokers: readonly string[];
+  /** Another commit's order service, measured in the same rounds (the A side of an A/B). */
+  readonly baseline?: { readonly ref: string; readonly root: string };
   readonly say: (line: string) => void;
 }
 
-export interface OrderBenchFigures {
+/** What one order service (this checkout's, or the baseline's) was measured at. */
+export interface OrderServiceFigures {
   /** `POST /api/orders` through the whole service, `connections` at a time. */
   readonly orders: RunFigures[];
   /** The same, one at a time: the latency of an order when nothing queues. */
   readonly solo: RunFigures[];
-  /** The same order's rows written by one bare mysql2 transaction on one shard. */
-  readonly rawInsert: RunFigures[];
   /** Order committed (its createdAt) → its email accepted by the SMTP server, per repeat. */
   readonly notification: NotifyFigures[];
   /** The same for the orders placed one at a time. */
@@ -53,15 +54,24 @@ export interface OrderBenchFigures {
   readonly sqlPerOrder: number[];
   /** Commands Redis served per order placed (its `total_commands_processed`), per repeat. */
   readonly redisPerOrder: number[];
+  /**
+   * Round trips to every MariaDB server per order placed (one general-log entry per query
+   * packet, however many statements it carries), per repeat, from a counting pass of its own.
+   */
+  readonly roundTripsPerOrder: number[];
 }
 
-/** What the servers themselves counted: statements on every MariaDB server, Redis commands. */
-function serverCounters(
-  shardMap: string,
-  redis: Redis,
-): () => Promise<{ readonly sql: number; readonly redis: number }> {
+export interface OrderBenchFigures extends OrderServiceFigures {
+  /** The same order's rows written by one bare mysql2 transaction on one shard. */
+  readonly rawInsert: RunFigures[];
+  /** The order service at `--baseline`, in the same rounds. */
+  readonly baseline?: { readonly ref: string; readonly figures: OrderServiceFigures };
+}
+
+/** Every MariaDB server behind a shard map, as a URI without a database. */
+function sqlServers(shardMap: string): string[] {
   const map = JSON.parse(shardMap) as Record<string, Record<string, string>>;
-  const servers = [
+  return [
     ...new Set(
       Object.values(map).flatMap((shards) =>
         Object.values(shards).map((url) => {
@@ -72,6 +82,13 @@ function serverCounters(
       ),
     ),
   ];
+}
+
+/** What the servers themselves counted: statements on every MariaDB server, Redis commands. */
+function serverCounters(
+  servers: readonly string[],
+  redis: Redis,
+): () => Promise<{ readonly sql: number; readonly redis: number }> {
   return async () => {
     let sql = 0;
     for (const uri of servers) {
@@ -85,6 +102,41 @@ function serverCounters(
     }
     return { sql, redis: await redisCommandsServed(redis) };
   };
+}
+
+/**
+ * Round trips every MariaDB server received while `work` ran: its general log (to the
+ * `mysql.general_log` table, on only for this pass, which it slows) has one entry per query
+ * packet, so a multi-statement batch counts once. Returns the entries and what `work` returned.
+ */
+async function countRoundTrips(
+  servers: readonly string[],
+  work: () => Promise<number>,
+): Promise<{ readonly roundTrips: number; readonly done: number }> {
+  const connections = await Promise.all(servers.map((uri) => createConnection({ uri })));
+  const onAll = (sql: string) => Promise.all(connections.map((c) => c.query(sql)));
+  try {
+    await onAll("SET GLOBAL log_output = 'TABLE'");
+    await onAll('TRUNCATE mysql.general_log');
+    await onAll('SET GLOBAL general_log = ON');
+    let done: number;
+    try {
+      done = await work();
+    } finally {
+      await onAll('SET GLOBAL general_log = OFF');
+    }
+    let roundTrips = 0;
+    for (const connection of connections) {
+      const [rows] = await connection.query(
+        "SELECT COUNT(*) AS n FROM mysql.general_log WHERE command_type IN ('Query', 'Execute') AND argument NOT LIKE 'SET GLOBAL general_log%'",
+      );
+      roundTrips += Number((rows as { n?: number | string }[])[0]?.n ?? Number.NaN);
+    }
+    await onAll('TRUNCATE mysql.general_log');
+    return { roundTrips, done };
+  } finally {
+    await Promise.all(connections.map((c) => c.end()));
+  }
 }
 
 export interface SaleFigures {
@@ -151,17 +203,33 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     say('starting catalog, cart, order and notification on the bench databases');
     const { catalog, cart } = await startCatalogAndCart(common, prefix);
     services.push(catalog, cart);
-    const order = await startService('order', await freePort(), {
-      ...common,
-      CART_URL: cart.url,
-      STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
-      PAYMENT_SANDBOX_LATENCY_MS: '0',
-      // BENCH_PROFILE_DIR=… writes a CPU profile of the order service when the bench stops it.
-      ...(process.env['BENCH_PROFILE_DIR']
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
-        : {}),
-    });
-    services.push(order);
+    const startOrder = async (root?: string) =>
+      startService(
+        'order',
+        await freePort(),
+        {
+          ...common,
+          CART_URL: cart.url,
+          STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
+          PAYMENT_SANDBOX_LATENCY_MS: '0',
+          // BENCH_PROFILE_DIR=… writes a CPU profile of the order service when the bench stops it.
+          ...(process.env['BENCH_PROFILE_DIR']
+            ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
+            : {}),
+        },
+        root === undefined ? {} : { root },
+      );
+    // This checkout's order service, and the baseline's beside it on the same databases.
+    const contenders: { readonly name: string; readonly service: ServiceProcess }[] = [
+      { name: 'this checkout', service: await startOrder() },
+    ];
+    if (options.baseline) {
+      contenders.push({
+        name: `at ${options.baseline.ref}`,
+        service: await startOrder(options.baseline.root),
+      });
+    }
+    services.push(...contenders.map((c) => c.service));
     services.push(
       await startService(
         'notification',
@@ -198,7 +266,11 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       });
       return tokens;
     };
-    const placeAll = async (tokens: readonly string[], connections: number) => {
+    const placeAll = async (
+      order: ServiceProcess,
+      tokens: readonly string[],
+      connections: number,
+    ) => {
       const committedAt = new Map<string, number>();
       const samples: number[] = [];
       let errors = 0;
@@ -222,7 +294,12 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     };
 
     say(`warming up: ${String(Math.ceil(options.orders / 5))} orders`);
-    await placeAll(await shoppers('warm', Math.ceil(options.orders / 5)), options.connections);
+    for (const { service } of contenders)
+      await placeAll(
+        service,
+        await shoppers('warm', Math.ceil(options.orders / 5)),
+        options.connections,
+      );
     // Committed → emailed, once every order's email has arrived.
     const notified = async (committedAt: ReadonlyMap<string, number>): Promise<NotifyFigures> => {
       await until(
@@ -239,24 +316,12 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       };
     };
 
-    const figures: OrderBenchFigures = {
-      orders: [],
-      solo: [],
-      rawInsert: [],
-      notification: [],
-      soloNotification: [],
-      flashSale: [],
-      cpuMsPerOrder: [],
-      sqlPerOrder: [],
-      redisPerOrder: [],
-    };
-    const orderCpuSeconds = () => metricTotal([order], 'process_cpu_seconds_total');
-    const counted = serverCounters(shards.shardMap, redis);
+    const servers = sqlServers(shards.shardMap);
+    const counted = serverCounters(servers, redis);
     // The flash sale: a product with a few units, every buyer's cart holding one, and all their
     // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
     const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
-    const flashSale = async (repeat: number): Promise<SaleFigures> => {
-      const productId = 900_000 + repeat;
+    const flashSale = async (order: ServiceProcess, productId: number): Promise<SaleFigures> => {
       const commerce = await createConnection({ uri: shards.url('commerce', '0') });
       await commerce
         .query(
@@ -265,7 +330,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           [productId, `FLASH-${String(productId)}`, options.sale.stock],
         )
         .finally(() => commerce.end());
-      const tokens = await shoppers(`sale-${String(repeat)}`, options.sale.buyers, productId);
+      const tokens = await shoppers(`sale-${String(productId)}`, options.sale.buyers, productId);
       const samples: number[] = [];
       let placed = 0;
       let soldOut = 0;
@@ -307,37 +372,76 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       };
     };
     const soloCount = Math.max(10, Math.ceil(options.orders / 10));
+    const measured = contenders.map((): OrderServiceFigures => ({
+      orders: [],
+      solo: [],
+      notification: [],
+      soloNotification: [],
+      flashSale: [],
+      cpuMsPerOrder: [],
+      sqlPerOrder: [],
+      redisPerOrder: [],
+      roundTripsPerOrder: [],
+    }));
+    const rawInsert: RunFigures[] = [];
+    // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
-      const run = `run ${String(i + 1)}/${String(options.repeats)}`;
-      const tokens = await shoppers(String(i), options.orders);
+      for (const [j, { name, service: order }] of contenders.entries()) {
+        const figures = measured[j];
+        if (!figures) continue;
+        const run = `run ${String(i + 1)}/${String(options.repeats)}, ${name}`;
+        const tokens = await shoppers(`${String(i)}-${String(j)}`, options.orders);
+        say(
+          `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
+        );
+        const cpuBefore = await metricTotal([order], 'process_cpu_seconds_total');
+        const countedBefore = await counted();
+        const placed = await placeAll(order, tokens, options.connections);
+        const countedAfter = await counted();
+        const cpu = (await metricTotal([order], 'process_cpu_seconds_total')) - cpuBefore;
+        const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
+        figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
+        figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
+        figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
+        figures.orders.push(placed.figures);
+        figures.notification.push(await notified(placed.committedAt));
+        say(`${run}: counting round trips to MariaDB (general log on)`);
+        const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
+        const pass = await countRoundTrips(servers, async () => {
+          const counting = await placeAll(order, countedTokens, options.connections);
+          await notified(counting.committedAt);
+          return counting.committedAt.size;
+        });
+        figures.roundTripsPerOrder.push(pass.roundTrips / Math.max(1, pass.done));
+        say(`${run}: ${String(soloCount)} orders one at a time`);
+        const solo = await placeAll(
+          order,
+          await shoppers(`${String(i)}-${String(j)}-solo`, soloCount),
+          1,
+        );
+        figures.solo.push(solo.figures);
+        figures.soloNotification.push(await notified(solo.committedAt));
+        say(
+          `${run}: flash sale, ${String(options.sale.buyers)} buyers at once for ${String(options.sale.stock)} units`,
+        );
+        figures.flashSale.push(await flashSale(order, 900_000 + i * contenders.length + j));
+      }
       say(
-        `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
+        `run ${String(i + 1)}/${String(options.repeats)}: the same rows by one mysql2 transaction each`,
       );
-      const cpuBefore = await orderCpuSeconds();
-      const countedBefore = await counted();
-      const placed = await placeAll(tokens, options.connections);
-      const countedAfter = await counted();
-      const cpu = (await orderCpuSeconds()) - cpuBefore;
-      const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
-      figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
-      figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
-      figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
-      figures.orders.push(placed.figures);
-      figures.notification.push(await notified(placed.committedAt));
-      say(`${run}: ${String(soloCount)} orders one at a time`);
-      const solo = await placeAll(await shoppers(`${String(i)}-solo`, soloCount), 1);
-      figures.solo.push(solo.figures);
-      figures.soloNotification.push(await notified(solo.committedAt));
-      say(`${run}: the same rows by one mysql2 transaction each`);
-      figures.rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
-      say(
-        `${run}: flash sale, ${String(options.sale.buyers)} buyers at once for ${String(options.sale.stock)} units`,
-      );
-      figures.flashSale.push(await flashSale(i));
+      rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
     }
     agent.destroy();
     burst.destroy();
-    return figures;
+    const [mine, theirs] = measured;
+    if (!mine) throw new Error('the order service was not measured');
+    return {
+      ...mine,
+      rawInsert,
+      ...(theirs && options.baseline
+        ? { baseline: { ref: options.baseline.ref, figures: theirs } }
+        : {}),
+    };
   } finally {
     await Promise.all(services.map((s) => s.stop()));
     await smtp.close();

@@ -1,6 +1,14 @@
 import type { BenchFigures, BenchOptions } from './bench.js';
-import type { NotifyFigures } from './orders.js';
-import { formatRate, median, ratio, summarise, summaryTable, table } from './stats.js';
+import type { NotifyFigures, OrderServiceFigures, SaleFigures } from './orders.js';
+import {
+  formatRate,
+  median,
+  ratio,
+  summarise,
+  summaryTable,
+  table,
+  type Summary,
+} from './stats.js';
 
 /** `npm run bench`'s report: markdown tables of the figures, each with its ratios. */
 export function benchReport(figures: BenchFigures, o: BenchOptions): string {
@@ -56,12 +64,41 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     figures.rateLimiterLatency,
     { baselines: [{ label: 'off', summary: limiterOffLatency }], latency: ms },
   );
-  const { placeOrder, soloOrder, rawInsert, sale: saleSummary } = orderSummaries(figures, o);
+  const summaries = orderSummaries(figures, o);
+  const { placeOrder, soloOrder, rawInsert } = summaries;
+  const baselineOrders = figures.orders.baseline;
   const orderTable = summaryTable(
     'placing an order',
     'orders',
-    [rawInsert, placeOrder, soloOrder],
+    [
+      rawInsert,
+      placeOrder,
+      soloOrder,
+      ...(summaries.baseline ? [summaries.baseline.placeOrder, summaries.baseline.soloOrder] : []),
+    ],
     { baselines: [{ label: 'raw tx', summary: rawInsert }], latency: ms },
+  );
+  const perRepeat = (values: readonly number[], digits: number) =>
+    values.map((v) => v.toFixed(digits)).join(', ');
+  const costRow = (name: string, runs: OrderServiceFigures) => [
+    name,
+    perRepeat(runs.cpuMsPerOrder, 2),
+    perRepeat(runs.sqlPerOrder, 1),
+    perRepeat(runs.roundTripsPerOrder, 1),
+    perRepeat(runs.redisPerOrder, 1),
+  ];
+  const costTable = table(
+    [
+      'per order placed (one figure per repeat)',
+      'order service CPU ms',
+      'SQL statements (`Questions`)',
+      'SQL round trips (general log)',
+      'Redis commands',
+    ],
+    [
+      costRow('this checkout', orderRuns),
+      ...(baselineOrders ? [costRow(`at ${baselineOrders.ref}`, baselineOrders.figures)] : []),
+    ],
   );
   const notifyRow = (label: string, runs: readonly NotifyFigures[]) => [
     label,
@@ -75,9 +112,28 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     [
       notifyRow(`placed ${String(orderConnections)} at a time`, orderRuns.notification),
       notifyRow('placed one at a time', orderRuns.soloNotification),
+      ...(baselineOrders
+        ? [
+            notifyRow(
+              `placed ${String(orderConnections)} at a time, at ${baselineOrders.ref}`,
+              baselineOrders.figures.notification,
+            ),
+          ]
+        : []),
     ],
   );
-  const sales = orderRuns.flashSale;
+  const saleRow = (summary: Summary, sales: readonly SaleFigures[], ordinary: Summary) => [
+    summary.name,
+    formatRate(summary.requestsPerSecond.median),
+    `${formatRate(summary.requestsPerSecond.min)}–${formatRate(summary.requestsPerSecond.max)}`,
+    ms(summary.p50Ms),
+    ms(summary.p99Ms),
+    sales.map((s) => String(s.placed)).join(' / '),
+    sales.map((s) => String(s.soldOut)).join(' / '),
+    String(sales.reduce((n, s) => n + s.oversold, 0)),
+    String(summary.errors),
+    ratio(summary.requestsPerSecond.median, ordinary.requestsPerSecond.median),
+  ];
   const saleTable = table(
     [
       'flash sale',
@@ -92,18 +148,16 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       'vs ordinary orders/s',
     ],
     [
-      [
-        saleSummary.name,
-        formatRate(saleSummary.requestsPerSecond.median),
-        `${formatRate(saleSummary.requestsPerSecond.min)}–${formatRate(saleSummary.requestsPerSecond.max)}`,
-        ms(saleSummary.p50Ms),
-        ms(saleSummary.p99Ms),
-        sales.map((s) => String(s.placed)).join(' / '),
-        sales.map((s) => String(s.soldOut)).join(' / '),
-        String(sales.reduce((n, s) => n + s.oversold, 0)),
-        String(saleSummary.errors),
-        ratio(saleSummary.requestsPerSecond.median, placeOrder.requestsPerSecond.median),
-      ],
+      saleRow(summaries.sale, orderRuns.flashSale, placeOrder),
+      ...(summaries.baseline && baselineOrders
+        ? [
+            saleRow(
+              summaries.baseline.sale,
+              baselineOrders.figures.flashSale,
+              summaries.baseline.placeOrder,
+            ),
+          ]
+        : []),
     ],
   );
   const { kafkaClients } = figures;
@@ -152,9 +206,9 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     orderTable,
     '',
-    `CPU the order service spends per order placed (${String(orderConnections)} at a time): ${orderRuns.cpuMsPerOrder.map((v) => `${v.toFixed(2)} ms`).join(', ')} (one per repeat).`,
+    `What an order costs, ${String(orderConnections)} at a time: the order service's CPU (its own \`process_cpu_seconds_total\`), and what the servers counted — statements on every MariaDB server (\`Questions\`) and Redis commands over the timed run, round trips to MariaDB (one general-log entry per query packet, however many statements it carries) over a counting pass of ${String(Math.max(10, Math.ceil(ordersPerRun / 10)))} orders with the log on. Every service's share is included: the outbox relays' and the notification's too.`,
     '',
-    `Counted by the servers per order placed (${String(orderConnections)} at a time; every service's share, the outbox relay's and the notification's included): SQL statements on all MariaDB servers (\`Questions\`) ${orderRuns.sqlPerOrder.map((v) => v.toFixed(1)).join(', ')}; Redis commands ${orderRuns.redisPerOrder.map((v) => v.toFixed(1)).join(', ')}.`,
+    costTable,
     '',
     "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps.",
     '',
@@ -183,19 +237,30 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
 
 /** The summaries the saved JSON holds beside the raw figures. */
 export function orderSummaries(figures: BenchFigures, o: BenchOptions) {
+  const { baseline } = figures.orders;
   return {
-    placeOrder: summarise(
-      `POST /api/orders, ${String(o.orderConnections)} at a time`,
-      figures.orders.orders,
-    ),
-    soloOrder: summarise('POST /api/orders, one at a time', figures.orders.solo),
+    ...serviceSummaries(figures.orders, o, ''),
     rawInsert: summarise(
       'one mysql2 transaction on one shard (the same rows)',
       figures.orders.rawInsert,
     ),
+    ...(baseline
+      ? { baseline: serviceSummaries(baseline.figures, o, `, at ${baseline.ref}`) }
+      : {}),
+  };
+}
+
+/** One order service's summaries; `at` names a baseline's rows. */
+function serviceSummaries(figures: OrderServiceFigures, o: BenchOptions, at: string) {
+  return {
+    placeOrder: summarise(
+      `POST /api/orders, ${String(o.orderConnections)} at a time${at}`,
+      figures.orders,
+    ),
+    soloOrder: summarise(`POST /api/orders, one at a time${at}`, figures.solo),
     sale: summarise(
-      `${String(o.sale.buyers)} buyers at once for ${String(o.sale.stock)} units`,
-      figures.orders.flashSale.map((s) => s.decisions),
+      `${String(o.sale.buyers)} buyers at once for ${String(o.sale.stock)} units${at}`,
+      figures.flashSale.map((s) => s.decisions),
     ),
   };
 }

@@ -76,6 +76,16 @@ writeFileSync(
         cpuMsPerOrder: figures.orders.cpuMsPerOrder,
         sqlPerOrder: figures.orders.sqlPerOrder,
         redisPerOrder: figures.orders.redisPerOrder,
+        roundTripsPerOrder: figures.orders.roundTripsPerOrder,
+        ...(figures.orders.baseline && summaries.baseline
+          ? {
+              baseline: {
+                ref: figures.orders.baseline.ref,
+                figures: figures.orders.baseline.figures,
+                summaries: summaries.baseline,
+              },
+            }
+          : {}),
       },
       flashSale: { sale: options.sale, runs: figures.orders.flashSale, summary: summaries.sale },
       scatter: figures.scatter,

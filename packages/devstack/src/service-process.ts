@@ -22,13 +22,18 @@ export async function startService(
   name: string,
   port: number,
   env: Readonly<Record<string, string>>,
-  options: { readonly ready?: 'readyz' | 'livez'; readonly timeoutMs?: number } = {},
+  options: {
+    readonly ready?: 'readyz' | 'livez';
+    readonly timeoutMs?: number;
+    /** The checkout the service is built in (another commit's, for an A/B). @default this one */
+    readonly root?: string;
+  } = {},
 ): Promise<ServiceProcess> {
   const child = spawn(
     process.execPath,
     [
       '--disable-warning=TimeoutNegativeWarning',
-      join(repoRoot, `services/${name}/dist/src/main.js`),
+      join(options.root ?? repoRoot, `services/${name}/dist/src/main.js`),
     ],
     {
       env: {
