@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { metricTotal } from '@mela/devstack';
+import { startOwnEdge } from '@mela/edge';
 import { repoRoot } from '@mela/toolchain';
-import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
+import { clientIdCookie, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { baselineCheckout } from './baseline.js';
 import { redisCommandsServed } from './counters.js';
 import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
@@ -46,6 +48,11 @@ export interface BenchFigures {
     catalog: Summary,
     catalogRedisOnly: Summary,
   ];
+  /**
+   * The same product page through the edge (real nginx, its micro-cache) in front of the
+   * catalog, and the share of the edge's answers that reached the origin.
+   */
+  readonly edge: { readonly summary: Summary; readonly originShare: number };
   /** The catalog of `--baseline <ref>`, measured in the same rounds (the A side of an A/B). */
   readonly baseline?: { readonly ref: string; readonly summary: Summary };
   /** Cache hit and miss at low concurrency. */
@@ -67,9 +74,10 @@ async function load(
   seconds: number,
   connections: number,
   redis?: Redis,
+  headers: Record<string, string> = {},
 ): Promise<RunFigures> {
   const before = redis && (await redisCommandsServed(redis));
-  const result = await autocannon({ url, duration: seconds, connections });
+  const result = await autocannon({ url, duration: seconds, connections, headers });
   const after = redis && (await redisCommandsServed(redis));
   return {
     requestsPerSecond: result.requests.average,
@@ -150,27 +158,26 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
         ? undefined
         : await startCatalog(`catalog at ${String(o.baseline)}`, baselineRoot, unlimited);
     if (baseline) targets.push(baseline);
-    const limitedEnv = () => ({
-      // The product rule, raised so no request is refused: each still costs its Redis round trip.
+    // The product rule, raised so no request is refused: each still costs its Redis round trip.
+    const limitedEnv = (keyPrefix: string) => ({
       RATE_LIMITS: 'product=999999999/60',
-      RATE_LIMIT_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:rl:`,
+      RATE_LIMIT_KEY_PREFIX: keyPrefix,
+      // Anonymous shoppers get a signed id cookie (as in production): the edge caches for them.
+      RATE_LIMIT_CLIENT_SECRET: randomBytes(32).toString('hex'),
       TRUST_PROXY_HOPS: '1',
     });
-    const limitedCatalog = await startCatalog('catalog, rate limiter on', repoRoot, limitedEnv());
-    targets.push(limitedCatalog);
-    await assertLimited(limitedCatalog, productPath);
+    const startLimited = async (name: string, root: string) => {
+      const keyPrefix = `bench:${randomBytes(4).toString('hex')}:rl:`;
+      const target = await startCatalog(name, root, limitedEnv(keyPrefix));
+      targets.push(target);
+      await assertLimited(target, productPath, cacheRedis, keyPrefix);
+      return target;
+    };
+    const limitedCatalog = await startLimited('catalog, rate limiter on', repoRoot);
     const limitedBaseline =
       baselineRoot === undefined
         ? undefined
-        : await startCatalog(
-            `catalog at ${String(o.baseline)}, rate limiter on`,
-            baselineRoot,
-            limitedEnv(),
-          );
-    if (limitedBaseline) {
-      targets.push(limitedBaseline);
-      await assertLimited(limitedBaseline, productPath);
-    }
+        : await startLimited(`catalog at ${String(o.baseline)}, rate limiter on`, baselineRoot);
     const body = await (await fetch(`${catalog.url}${productPath}`)).text();
     const raw = await startPrintingTarget(
       'node:http',
@@ -184,26 +191,63 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       { BENCH_BODY: body },
     );
     targets.push(bare);
+    // The edge's micro-cache in front of the catalog as it runs in production (limiter on, its
+    // rule raised as above), read by a returning shopper (the client id cookie its first visit
+    // got): nginx answers from its copy, and the origin is asked about once a second.
+    const edge = await startOwnEdge({
+      catalog: {
+        servers: [new URL(limitedCatalog.url).host],
+        loadBalancing: { algorithm: 'round-robin' },
+      },
+    });
+    const firstVisit = await fetch(`${edge.url}${productPath}`);
+    await firstVisit.body?.cancel();
+    const returning = { cookie: (firstVisit.headers.get('set-cookie') ?? '').split(';')[0] ?? '' };
+    if (!returning.cookie.startsWith(`${clientIdCookie}=`))
+      throw new Error(`the catalog issued no client id through the edge: ${returning.cookie}`);
+    const throughEdge: Target = {
+      name: 'catalog through the edge (micro-cache)',
+      url: edge.url,
+      stop: () => edge.stop(),
+    };
+    targets.push(throughEdge);
 
     // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
     const hitOn = (target: Target) => `${target.url}${productPath}`;
-    const counted = [catalog, catalogRedisOnly, ...(baseline ? [baseline] : [])];
-    const [rawSummary, bareSummary, catalogSummary, redisOnlySummary, baselineSummary] =
-      (await sideBySide(
-        o,
-        [raw, bare, ...counted].map((target) => ({
-          name: target.name,
-          detail: `${String(o.connections)} connections`,
-          run: (seconds) =>
-            load(
-              hitOn(target),
-              seconds,
-              o.connections,
-              counted.includes(target) ? cacheRedis : undefined,
-            ),
-        })),
-        { warmup: o.warmup },
-      )) as [Summary, Summary, Summary, Summary, Summary | undefined];
+    const counted = [catalog, catalogRedisOnly, throughEdge, ...(baseline ? [baseline] : [])];
+    const edgeCounts = { answered: 0, origin: 0 };
+    const originRequests = () =>
+      metricTotal([limitedCatalog], 'http_request_duration_seconds_count');
+    const [
+      rawSummary,
+      bareSummary,
+      catalogSummary,
+      redisOnlySummary,
+      edgeSummary,
+      baselineSummary,
+    ] = (await sideBySide(
+      o,
+      [raw, bare, ...counted].map((target) => ({
+        name: target.name,
+        detail: `${String(o.connections)} connections`,
+        run: async (seconds) => {
+          const origin = target === throughEdge ? await originRequests() : 0;
+          const figures = await load(
+            hitOn(target),
+            seconds,
+            o.connections,
+            counted.includes(target) ? cacheRedis : undefined,
+            target === throughEdge ? returning : {},
+          );
+          if (target === throughEdge) {
+            edgeCounts.origin += (await originRequests()) - origin;
+            edgeCounts.answered += figures.requestsPerSecond * seconds;
+          }
+          return figures;
+        },
+      })),
+      { warmup: o.warmup },
+    )) as [Summary, Summary, Summary, Summary, Summary, Summary | undefined];
 
     // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
     // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
@@ -313,6 +357,10 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     });
     return {
       throughput: [rawSummary, bareSummary, catalogSummary, redisOnlySummary],
+      edge: {
+        summary: edgeSummary,
+        originShare: edgeCounts.origin / Math.max(1, edgeCounts.answered),
+      },
       ...(baselineSummary && o.baseline !== undefined
         ? { baseline: { ref: o.baseline, summary: baselineSummary } }
         : {}),

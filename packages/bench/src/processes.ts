@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { freePort, stopChild, until } from '@mela/toolchain';
 
-/** A server under test, in a process of its own (the load comes from another process). */
+/** A server under test, in processes of its own (the load comes from another process). */
 export interface Target {
   readonly name: string;
   readonly url: string;
-  readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -23,7 +22,7 @@ export async function startPrintingTarget(
   });
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };
-  return { name, url: `http://127.0.0.1:${port}`, child, stop: () => stopChild(child) };
+  return { name, url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
 /** Starts a Mela service on a free port and waits until its /readyz says ready. */
@@ -49,5 +48,5 @@ export async function startService(
     `${name} to be ready`,
     30_000,
   );
-  return { name, url, child, stop: () => stopChild(child) };
+  return { name, url, stop: () => stopChild(child) };
 }

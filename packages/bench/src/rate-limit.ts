@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
 import { until } from '@mela/toolchain';
+import type { Redis } from 'ioredis';
 import type { Target } from './processes.js';
 import type { RunFigures } from './stats.js';
 
@@ -43,10 +44,16 @@ export async function loadFromClients(
 }
 
 /**
- * Refuses to measure a limiter that is not there: a request as from behind the edge must come
- * back with the limiter's `RateLimit-Policy` (retried while the service settles, then reported).
+ * Refuses to measure a limiter that is not there: a request as from behind the edge must leave
+ * its budget in Redis under the limiter's `keyPrefix` (retried while the service settles, then
+ * reported). Counted in Redis, not read from headers: an allowed public read carries none.
  */
-export async function assertLimited(target: Target, path: string): Promise<void> {
+export async function assertLimited(
+  target: Target,
+  path: string,
+  redis: Redis,
+  keyPrefix: string,
+): Promise<void> {
   let last = '';
   try {
     await until(
@@ -56,17 +63,26 @@ export async function assertLimited(target: Target, path: string): Promise<void>
         });
         const body = await probe.text();
         last = `${String(probe.status)} ${JSON.stringify([...probe.headers])} ${body.slice(0, 300)}`;
-        return probe.headers.get('ratelimit-policy') !== null;
+        return probe.status === 200 && (await anyKey(redis, `${keyPrefix}*`));
       },
-      `${target.name} to answer with its rate limit`,
+      `${target.name} to spend a budget in Redis`,
       10_000,
     );
   } catch (error) {
     throw new Error(
       `the rate limiter does not apply to the benchmark requests; last answer: ${last}`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
+}
+
+/** Whether any key matches `pattern` (a whole SCAN, so no key is missed). */
+async function anyKey(redis: Redis, pattern: string): Promise<boolean> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) return true;
+    cursor = next;
+  } while (cursor !== '0');
+  return false;
 }

@@ -63,6 +63,7 @@ writeFileSync(
       repeats: options.repeats,
       connections: options.connections,
       throughput: figures.throughput,
+      edge: figures.edge,
       baseline: figures.baseline,
       latency: figures.latency,
       rateLimiter: figures.rateLimiter,

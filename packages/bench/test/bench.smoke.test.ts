@@ -58,6 +58,12 @@ describe('npm run bench, as a smoke run', () => {
     assert.match(run.stdout, /\| node:http \| [\d,]+ .* \| 1\.00× \|/);
     assert.match(run.stdout, /\| catalog \| [\d,]+ /);
     assert.match(run.stdout, /Cache miss vs hit at 4 connections: p50 [\d.]+×/);
+    // Through the edge, the product page is answered from nginx's micro-cache: counted by the
+    // catalog itself, only a sliver of the answers reached it (every one would, without it).
+    assert.match(run.stdout, /\| catalog through the edge \(micro-cache\) \| [\d,]+ .* \| 0 \| /);
+    const originShare = /([\d.]+) % of the edge's answers reached the origin/.exec(run.stdout);
+    assert.ok(originShare, 'the origin share through the edge');
+    assert.ok(Number(originShare[1]) < 5, `${String(originShare[1])} % reached the origin`);
     assert.match(
       run.stdout,
       /\| rate limiter on \(Redis, per client\) \| [\d,.]+ .* \| 0 \| [\d.]+× \|/,

@@ -1,4 +1,4 @@
-import { keepAlive, type LoadBalancing, type ServiceName } from '@mela/topology';
+import { clientIdCookie, keepAlive, type LoadBalancing, type ServiceName } from '@mela/topology';
 
 /** A service as the edge sees it: the addresses of its replicas and how to spread requests. */
 export interface EdgeUpstream {
@@ -327,6 +327,21 @@ const cached = [
   'add_header X-Cache $mela_x_cache always;',
 ];
 
+/**
+ * Micro-caching of the catalog's public JSON for anonymous shoppers: kept as long as the
+ * origin's `s-maxage` says (a second, say), one request per URL filling it while the rest wait
+ * (`proxy_cache_lock`), refreshed in the background while the rest get the copy. A signed-in
+ * request neither reads nor fills it. Nor does a first visit (no client id cookie yet): its
+ * answer sets the cookie and is that client's alone (`private`), and a request whose answer
+ * nginx cannot keep would hold the cache lock while the others wait (nginx's waiters look again
+ * every 500 ms).
+ */
+const microCached = [
+  ...cached,
+  'proxy_cache_bypass $http_authorization $mela_first_visit;',
+  'proxy_no_cache $http_authorization $mela_first_visit;',
+];
+
 function indent(lines: readonly string[], by = '  '): string[] {
   return lines.map((line) => (line === '' ? line : `${by}${line}`));
 }
@@ -403,7 +418,9 @@ export function nginxConfig(options: EdgeOptions): string {
       indent(
         match === '= /api/orders' && room
           ? room.publicLocations
-          : location(match, proxyTo(service, tries(service))),
+          : match === '/api/catalog/'
+            ? location(match, [...proxyTo(service, tries(service)), ...microCached])
+            : location(match, proxyTo(service, tries(service))),
       ),
     ),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',
@@ -443,6 +460,10 @@ export function nginxConfig(options: EdgeOptions): string {
     '  log_format mela escape=json \'{"time":"$time_iso8601","client":"$remote_addr","method":"$request_method","uri":"$request_uri","status":$status,"upstream":"$upstream_addr","upstreamStatus":"$upstream_status","cache":"$upstream_cache_status","seconds":$request_time,"requestId":"$request_id"}\';',
     `  access_log ${logs.access} mela;`,
     `  proxy_cache_path ${dirs.cache} levels=1:2 keys_zone=${edgeCacheZone}:10m max_size=${cache.maxSize} inactive=${cache.inactive} use_temp_path=off;`,
+    `  map $cookie_${clientIdCookie} $mela_first_visit {`,
+    '    "" 1;',
+    '    default 0;',
+    '  }',
     '  map $upstream_cache_status $mela_x_cache {',
     '    HIT HIT;',
     '    REVALIDATED HIT;',

@@ -108,13 +108,22 @@ describe('the edge nginx configuration from the topology', () => {
     }
   });
 
-  it('when static assets and the page are served, then they go through the cache, the API does not', () => {
+  it('when static assets, the page and anonymous catalog reads are served, then they go through the cache, the rest of the API does not', () => {
     const edge = server(config(), '127.0.0.1:8080');
     const block = (match: string) => edge.slice(edge.indexOf(`location ${match} {`)).split('}')[0];
 
     assert.match(block('/static/') ?? '', /proxy_cache mela_edge;/);
     assert.match(block('= /') ?? '', /add_header X-Cache \$mela_x_cache always;/);
-    assert.doesNotMatch(block('/api/catalog/') ?? '', /proxy_cache/);
+    assert.match(block('/api/catalog/') ?? '', /proxy_cache mela_edge;/);
+    assert.match(block('/api/catalog/') ?? '', /proxy_cache_lock on;/);
+    // Signed-in requests and first visits (no client id cookie yet) neither read nor fill it.
+    assert.match(
+      block('/api/catalog/') ?? '',
+      /proxy_cache_bypass \$http_authorization \$mela_first_visit;\s+proxy_no_cache \$http_authorization \$mela_first_visit;/,
+    );
+    assert.match(config(), /map \$cookie_mela_client \$mela_first_visit \{\s+"" 1;\s+default 0;/);
+    for (const api of ['/api/cart/', '/api/orders/', '/api/auth/'])
+      assert.doesNotMatch(block(api) ?? '', /proxy_cache/, api);
     assert.match(block('/api/catalog/') ?? '', /proxy_pass http:\/\/mela_catalog;/);
     assert.match(block('@orders') ?? '', /proxy_pass http:\/\/mela_order;/);
   });

@@ -2,9 +2,7 @@ import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { parseCookie } from 'cookie';
 import type { Request, Response } from 'express';
 import onHeaders from 'on-headers';
-
-/** The first-party cookie naming an anonymous client to the rate limiter. */
-export const clientIdCookie = 'mela_client';
+import { clientIdCookie } from '@mela/topology';
 
 /** A year: a returning shopper keeps the same budget. */
 const maxAgeMs = 365 * 24 * 3600 * 1000;

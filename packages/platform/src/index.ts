@@ -65,7 +65,8 @@ export {
   serviceRateLimit,
 } from './platform.js';
 export type { Platform } from './platform.js';
-export { clientIdCookie, createClientIds } from './client-id.js';
+export { createClientIds } from './client-id.js';
+export { clientIdCookie } from '@mela/topology';
 export type { ClientIds } from './client-id.js';
 export { defaultRateLimitRules, rateLimiter } from './rate-limit.js';
 export type { RateLimiterOptions, RateLimitRule } from './rate-limit.js';

@@ -44,6 +44,12 @@ export interface RateLimitRule {
    * @default 'all'
    */
   readonly counts?: 'all' | 'failures';
+  /**
+   * Its answers are public and may be kept by a shared cache (the edge's micro-cache) for
+   * everyone: the `RateLimit` headers, which are this client's, then go on refusals only.
+   * @default false
+   */
+  readonly cacheable?: boolean;
 }
 
 const signIn = { method: 'POST', path: '/api/auth/dev-token', onStoreFailure: 'closed' } as const;
@@ -65,6 +71,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     points: 60,
     windowSeconds: 60,
     onStoreFailure: 'open',
+    cacheable: true,
   },
   {
     name: 'products',
@@ -74,6 +81,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     points: 100,
     windowSeconds: 60,
     onStoreFailure: 'open',
+    cacheable: true,
   },
   {
     name: 'product',
@@ -82,6 +90,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
     points: 100,
     windowSeconds: 60,
     onStoreFailure: 'open',
+    cacheable: true,
   },
   {
     name: 'cart-add',
@@ -374,30 +383,10 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       next();
       return;
     }
-    // Per rule, the budget closest to its end speaks for it.
-    const tightest = new Map<string, Outcome>();
-    for (const { rule, outcome } of outcomes) {
-      const seen = tightest.get(rule.name);
-      if (seen === undefined || outcome.remaining < seen.remaining)
-        tightest.set(rule.name, outcome);
-    }
-    const shown = [...tightest.values()];
-    res.set(
-      'RateLimit-Policy',
-      shown
-        .map(
-          ({ spend: { budget } }) =>
-            `"${budget.policy}";q=${budget.points};w=${budget.windowSeconds}`,
-        )
-        .join(', '),
-    );
-    res.set(
-      'RateLimit',
-      shown
-        .map((o) => `"${o.spend.budget.policy}";r=${o.remaining};t=${o.resetSeconds}`)
-        .join(', '),
-    );
     const refused = outcomes.find(({ outcome }) => !outcome.allowed);
+    // An answer a shared cache keeps for everyone carries no one client's budget.
+    if (refused !== undefined || !outcomes.every(({ rule }) => rule.cacheable === true))
+      setBudgetHeaders(res, outcomes);
     if (refused === undefined) {
       spendOnFailure(res, failures);
       next();
@@ -415,4 +404,30 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       extensions: { rule: rule.name },
     });
   };
+}
+
+/** The IETF `RateLimit-Policy` and `RateLimit` headers: per rule, the budget closest to its end. */
+function setBudgetHeaders(
+  res: Response,
+  outcomes: readonly { readonly rule: RateLimitRule; readonly outcome: Outcome }[],
+): void {
+  const tightest = new Map<string, Outcome>();
+  for (const { rule, outcome } of outcomes) {
+    const seen = tightest.get(rule.name);
+    if (seen === undefined || outcome.remaining < seen.remaining) tightest.set(rule.name, outcome);
+  }
+  const shown = [...tightest.values()];
+  res.set(
+    'RateLimit-Policy',
+    shown
+      .map(
+        ({ spend: { budget } }) =>
+          `"${budget.policy}";q=${budget.points};w=${budget.windowSeconds}`,
+      )
+      .join(', '),
+  );
+  res.set(
+    'RateLimit',
+    shown.map((o) => `"${o.spend.budget.policy}";r=${o.remaining};t=${o.resetSeconds}`).join(', '),
+  );
 }

@@ -71,3 +71,10 @@ export function needName(need: Need): string {
  * shopper) in a fault drill while the replicas kept Node's 5 s default.
  */
 export const keepAlive = { callerIdleSeconds: 60, replicaIdleSeconds: 65 } as const;
+
+/**
+ * The first-party cookie naming an anonymous client to the rate limiter. The services issue
+ * it; the edge reads it to tell a returning shopper (whose public reads it may micro-cache)
+ * from a first visit (whose answer sets the cookie, so it is that client's alone).
+ */
+export const clientIdCookie = 'mela_client';

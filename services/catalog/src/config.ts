@@ -43,8 +43,13 @@ const catalogEnv = {
   CACHE_NEAR_TTL_MS: envInt({ min: 1, max: 60_000 }).default(1000),
   /** ±fraction of each TTL, at random. */
   CACHE_TTL_JITTER_PERCENT: envInt({ min: 0, max: 50 }).default(defaultTtls.jitter * 100),
-  /** Browser/edge caching of anonymous catalog reads. */
+  /** How long browsers keep anonymous catalog reads. */
   HTTP_PUBLIC_MAX_AGE_SECONDS: envInt({ min: 0, max: 3600 }).default(30),
+  /**
+   * How long shared caches (the edge's micro-cache) keep them (`s-maxage`): a stampede on one
+   * product reaches the origin about once a second; 0 keeps them out of shared caches.
+   */
+  HTTP_EDGE_MAX_AGE_SECONDS: envInt({ min: 0, max: 3600 }).default(1),
   /** How long the edge and browsers keep the storefront page (its assets are immutable). */
   STOREFRONT_MAX_AGE_SECONDS: envInt({ min: 1, max: 3600 }).default(60),
 };
@@ -88,7 +93,7 @@ const catalogConfig = z.object(catalogEnv).transform((e, ctx): CatalogConfig => 
       staleWhileRevalidate: e.CACHE_STALE_WHILE_REVALIDATE_SECONDS,
       jitter: e.CACHE_TTL_JITTER_PERCENT / 100,
     },
-    publicCacheControl: `public, max-age=${e.HTTP_PUBLIC_MAX_AGE_SECONDS}, stale-while-revalidate=${e.HTTP_PUBLIC_MAX_AGE_SECONDS * 2}`,
+    publicCacheControl: `public, max-age=${e.HTTP_PUBLIC_MAX_AGE_SECONDS}, s-maxage=${e.HTTP_EDGE_MAX_AGE_SECONDS}, stale-while-revalidate=${e.HTTP_PUBLIC_MAX_AGE_SECONDS * 2}`,
     storefrontMaxAgeSeconds: e.STOREFRONT_MAX_AGE_SECONDS,
   };
 });

@@ -98,6 +98,82 @@ describe('the CDN edge in front of the catalog (real nginx, two catalog replicas
     assert.equal(unknown.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   });
 
+  const productRoute = '/api/catalog/products/:id';
+  /** A returning anonymous shopper: the cookie the shop signed on its first visit. */
+  async function returningShopper(): Promise<string> {
+    const first = await fetch(`${shop.url}/api/catalog/products/${String(phone.id)}`);
+    await first.body?.cancel();
+    return (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  }
+
+  it("when forty anonymous shoppers read a product at once, then the edge asks the origin about once and they all get the same JSON, without anyone's budget", async () => {
+    const cookie = await returningShopper();
+    const product = `${shop.url}/api/catalog/products/${String(phone.id)}?stampede`;
+    const before = await originRequests(shop, productRoute);
+
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const response = await fetch(product, { headers: { cookie } });
+        return { response, body: await response.text() };
+      }),
+    );
+
+    // One request fills the entry while the rest wait for it; if the one-second entry expired
+    // during the burst, one background refresh more.
+    const asked = (await originRequests(shop, productRoute)) - before;
+    assert.ok(asked >= 1 && asked <= 2, `the origin was asked ${String(asked)} times`);
+    assert.equal(new Set(answers.map((a) => a.body)).size, 1);
+    for (const { response } of answers) {
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('ratelimit'), null);
+      assert.equal(response.headers.get('set-cookie'), null);
+      assert.match(response.headers.get('cache-control') ?? '', /s-maxage=1\b/);
+    }
+    assert.ok(answers.filter((a) => a.response.headers.get('x-cache') !== 'MISS').length >= 38);
+  });
+
+  it('when the origin says s-maxage=1, then a second later the edge asks the origin again', async () => {
+    const cookie = await returningShopper();
+    const product = `${shop.url}/api/catalog/products/${String(phone.id)}?fresh`;
+    const read = async () => {
+      const response = await fetch(product, { headers: { cookie } });
+      await response.body?.cancel();
+      return response.headers.get('x-cache');
+    };
+    assert.equal(await read(), 'MISS');
+    assert.equal(await read(), 'HIT');
+    const before = await originRequests(shop, productRoute);
+
+    // Its max-age (for browsers) is 30 s: only s-maxage can end the edge's copy this soon.
+    await until(async () => (await read()) !== 'HIT', 'the edge copy to expire', 5000);
+    await until(
+      async () => (await originRequests(shop, productRoute)) > before,
+      'the origin to be asked again',
+      5000,
+    );
+  });
+
+  it('when a signed-in shopper reads the catalog, then the edge neither serves nor keeps a copy', async () => {
+    const bearer = `Bearer ${await token('edge-reader', ['user'])}`;
+    const product = `${shop.url}/api/catalog/products/${String(phone.id)}?signed-in`;
+    const before = await originRequests(shop, productRoute);
+
+    for (let i = 0; i < 3; i += 1) {
+      const response = await fetch(product, { headers: { authorization: bearer } });
+      await response.body?.cancel();
+      assert.equal(response.headers.get('x-cache'), 'MISS');
+    }
+    assert.equal(await originRequests(shop, productRoute), before + 3);
+    const cookie = await returningShopper();
+    const anonymous = await fetch(product, { headers: { cookie } });
+    await anonymous.body?.cancel();
+    assert.equal(
+      anonymous.headers.get('x-cache'),
+      'MISS',
+      'nothing was kept from the signed-in reads',
+    );
+  });
+
   it('when every catalog replica is down, then the page is served STALE (the origin allows stale-if-error) and the API answers 503', async () => {
     const fresh = await fetch(`${shop.url}/`);
     const body = await fresh.text();
