@@ -183,7 +183,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     '\\* autocannon reports latency in whole milliseconds.',
     '',
-    `Through the edge (real nginx, two workers, its micro-cache in front of the catalog with its rate limiter on, read by a returning shopper): ${ratio(figures.edge.summary.requestsPerSecond.median, catalogSummary.requestsPerSecond.median)} the \`catalog\` row's throughput; ${(figures.edge.originShare * 100).toFixed(2)} % of the edge's answers reached the origin (counted by the catalog's own request counter).`,
+    `Through the edge (real nginx, two workers, its micro-cache in front of the catalog with its rate limiter on, read by a returning shopper): ${ratio(figures.edge.summary.requestsPerSecond.median, catalogSummary.requestsPerSecond.median)} the \`catalog\` row's throughput; ${(figures.edge.originShare * 100).toFixed(3)} % of the edge's answers reached the origin (counted by the catalog's own request counter).`,
     '',
     ...(figures.baseline
       ? [
