@@ -154,6 +154,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
     app,
     [
       { name: 'sweeper', close: () => sweeper.stop() },
+      { name: 'cart client', close: () => carts.close() },
       { name: 'outbox relay', close: () => relay?.stop() },
       { name: 'kafka admin', close: () => admin.disconnect() },
       { name: 'redis', close: () => redis.quit() },

@@ -1,16 +1,23 @@
+import { Agent, request } from 'node:http';
 import { DependencyUnavailableError, propagationHeaders, UnauthorizedError } from '@mela/platform';
 import type { CallerCart } from '../domain/ports.js';
 
 /**
  * The cart service's API, called with the shopper's own bearer token: the order service can
  * only ever read (and clear) the cart of the user who is placing the order.
+ *
+ * Two calls per order go through it, so it uses `node:http` on a keep-alive agent rather than
+ * `fetch` (its undici, with its streams, header objects and abort signals, was 5 % of the order
+ * service's profile samples in the bench). The agent gives an idle connection up before the
+ * cart's replica would close it (Node honours the replica's `Keep-Alive: timeout=` hint).
  */
 export class CartClient {
-  readonly #baseUrl: string;
+  readonly #url: URL;
   readonly #timeoutMs: number;
+  readonly #agent = new Agent({ keepAlive: true });
 
   constructor(options: { readonly baseUrl: string; readonly timeoutMs: number }) {
-    this.#baseUrl = options.baseUrl.replace(/\/$/, '');
+    this.#url = new URL('/api/cart', options.baseUrl.replace(/\/$/, ''));
     this.#timeoutMs = options.timeoutMs;
   }
 
@@ -18,8 +25,7 @@ export class CartClient {
   of(authorization: string): CallerCart {
     return {
       lines: async () => {
-        const response = await this.#call('GET', authorization);
-        const body = (await response.json()) as {
+        const body = (await this.#call('GET', authorization)) as {
           items?: { productId: string; quantity: number }[];
         };
         return (body.items ?? []).map(({ productId, quantity }) => ({ productId, quantity }));
@@ -30,22 +36,56 @@ export class CartClient {
     };
   }
 
-  async #call(method: 'GET' | 'DELETE', authorization: string): Promise<Response> {
-    let response: Response;
+  /** Closes the idle connections (at shutdown). */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #call(method: 'GET' | 'DELETE', authorization: string): Promise<unknown> {
+    let answer: { readonly status: number; readonly body: string };
     try {
-      response = await fetch(`${this.#baseUrl}/api/cart`, {
-        method,
-        signal: AbortSignal.timeout(this.#timeoutMs),
-        headers: { accept: 'application/json', authorization, ...propagationHeaders() },
-      });
+      answer = await this.#send(method, authorization);
     } catch (error) {
       throw new DependencyUnavailableError('cart', error);
     }
-    if (response.status === 401) throw new UnauthorizedError();
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new DependencyUnavailableError('cart', new Error(`cart answered ${response.status}`));
+    if (answer.status === 401) throw new UnauthorizedError();
+    if (answer.status < 200 || answer.status > 299)
+      throw new DependencyUnavailableError('cart', new Error(`cart answered ${answer.status}`));
+    try {
+      return answer.body === '' ? {} : (JSON.parse(answer.body) as unknown);
+    } catch (error) {
+      throw new DependencyUnavailableError('cart', error);
     }
-    return response;
+  }
+
+  /** One request, answered in full within the timeout (or failed). */
+  #send(method: string, authorization: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        this.#url,
+        {
+          method,
+          agent: this.#agent,
+          headers: { accept: 'application/json', authorization, ...propagationHeaders() },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', reject);
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        req.destroy(new Error(`the cart did not answer within ${String(this.#timeoutMs)} ms`));
+      }, this.#timeoutMs);
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      req.end();
+    });
   }
 }
