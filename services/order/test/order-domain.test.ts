@@ -246,16 +246,20 @@ class MemoryPayments implements PaymentProvider {
   }
 }
 
-function saga() {
+function saga(admit: 'ok' | 'unavailable' = 'unavailable') {
   const store = new MemoryStore();
   const stock = new MemoryStock();
   const payments = new MemoryPayments();
   const rejected: string[] = [];
+  const givenBack: CartLine[][] = [];
   const service = new OrderService({
     stock,
     gate: {
-      take: () => Promise.resolve('unavailable' as const),
-      giveBack: () => Promise.resolve(),
+      take: () => Promise.resolve(admit),
+      giveBack: (lines) => {
+        givenBack.push([...lines]);
+        return Promise.resolve();
+      },
       forget: () => Promise.resolve(),
     },
     payments,
@@ -266,7 +270,7 @@ function saga() {
     onCommitted: () => undefined,
     onError: () => undefined,
   });
-  return { service, store, stock, payments, rejected };
+  return { service, store, stock, payments, rejected, givenBack };
 }
 
 function cartOf(lines: readonly CartLine[]): CallerCart & { cleared: boolean } {
@@ -328,6 +332,23 @@ describe('the order saga’s branches', () => {
     assert.equal(payments.charged.size, 0);
     assert.equal(store.claims.size, 0);
     assert.deepEqual(rejected, ['sold_out']);
+  });
+
+  it('when the gate admitted a cart it then cannot be priced for (a product gone from commerce), then the gate gets its units back and the refusal names the product', async () => {
+    const { service, store, givenBack, rejected } = saga('ok');
+    const lines = [
+      { productId: '7', quantity: 1 },
+      { productId: '999', quantity: 1 },
+    ];
+
+    await assert.rejects(
+      service.place(request(cartOf(lines))),
+      (error: unknown) =>
+        error instanceof UnknownProductsError && error.productIds.join() === '999',
+    );
+    assert.deepEqual(givenBack, [lines]);
+    assert.equal(store.claims.size, 0);
+    assert.deepEqual(rejected, ['unknown_product']);
   });
 
   it('when the cart is empty, then the refusal says so and the key can be used again', async () => {

@@ -126,10 +126,29 @@ describe('placing an order', () => {
     );
   });
 
-  it('when two replicas run the relay, then each shard has one leader and every event is published once', async () => {
+  it('when two replicas run the relay, then each shard has one leader, every event is published once, and a follower does not try to lead at every commit', async () => {
     const second = await shop.startOrder();
+    const replicas = [shop.order, second];
+    // A relay's statements in its sessions, per replica and shard (a follower's are its attempts
+    // to take the lead: one new connection each).
+    const sessionStatements = async () =>
+      Promise.all(
+        replicas.map(async (replica) => {
+          const counter = await replica.platform.metrics.registry
+            .getSingleMetric('shard_queries_total')
+            ?.get();
+          const perShard = new Map<string, number>();
+          for (const v of counter?.values ?? []) {
+            if (v.labels['route'] !== 'session' || v.labels['keyspace'] !== 'customer') continue;
+            const shard = String(v.labels['shard']);
+            perShard.set(shard, (perShard.get(shard) ?? 0) + v.value);
+          }
+          return perShard;
+        }),
+      );
+    const before = await sessionStatements();
     const ids: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 24; i++) {
       const user = `replicated-${String(i)}-${randomUUID().slice(0, 6)}`;
       await shop.addToCart(user, case_.id, 1);
       const response = await fetch(`${(i % 2 === 0 ? shop.order : second).url}/api/orders`, {
@@ -162,14 +181,25 @@ describe('placing an order', () => {
 
       const eventIds = seen.map((m) => m.value.eventId);
       assert.equal(new Set(eventIds).size, eventIds.length, 'no event published twice');
+      const after = await sessionStatements();
       const leaders = new Map<string, number>();
-      for (const replica of [shop.order, second]) {
+      for (const [r, replica] of replicas.entries()) {
         const gauge = await replica.platform.metrics.registry
           .getSingleMetric('outbox_relay_leader')
           ?.get();
+        const leads = new Set<string>();
         for (const v of gauge?.values ?? []) {
           const shard = String(v.labels['shard']);
           leaders.set(shard, (leaders.get(shard) ?? 0) + v.value);
+          if (v.value === 1) leads.add(shard);
+        }
+        // A follower tries every 2 s, whatever its replica commits (12 orders each here).
+        for (const shard of ['-80', '80-'].filter((s) => !leads.has(s))) {
+          const tries = (after[r]?.get(shard) ?? 0) - (before[r]?.get(shard) ?? 0);
+          assert.ok(
+            tries <= 3,
+            `replica ${String(r)} tried to lead ${shard} ${String(tries)} times`,
+          );
         }
       }
       assert.deepEqual(Object.fromEntries(leaders), { '-80': 1, '80-': 1 });

@@ -60,8 +60,8 @@ describe('the stock gate on a real Redis', () => {
     assert.deepEqual([await units('1'), await units('2'), await units('3')], [3, 1, 2]);
   });
 
-  it('when a product is not in the ledger, then it is sold out and no counter is invented', async () => {
-    assert.deepEqual(await gate.take([{ productId: '404', quantity: 1 }]), { soldOut: '404' });
+  it('when a product is not in the ledger, then the gate says it is unknown and no counter is invented', async () => {
+    assert.deepEqual(await gate.take([{ productId: '404', quantity: 1 }]), { unknown: '404' });
     assert.equal(await units('404'), undefined);
   });
 

@@ -47,7 +47,8 @@ export class OutboxRelay {
   #stopping = false;
   /** The producer in use, connected; none after a failure until the next publish. */
   #producer: Promise<Producer> | undefined;
-  readonly #wakers = new Set<() => void>();
+  /** Sleeps a commit may cut short (a leader's poll) and those only stopping ends. */
+  readonly #wakers = { commit: new Set<() => void>(), stop: new Set<() => void>() };
   readonly #metrics: {
     readonly published: Counter<'shard'>;
     readonly failures: Counter<'shard'>;
@@ -103,13 +104,13 @@ export class OutboxRelay {
 
   /** Something was committed: poll now instead of at the next tick. */
   nudge(): void {
-    for (const wake of this.#wakers) wake();
+    for (const wake of this.#wakers.commit) wake();
   }
 
   /** Finishes the batch in flight, gives up leadership and disconnects the producer. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.nudge();
+    for (const wake of [...this.#wakers.commit, ...this.#wakers.stop]) wake();
     await Promise.all(this.#loops);
     await this.#dropProducer();
   }
@@ -127,7 +128,10 @@ export class OutboxRelay {
             [lock],
           );
           if (Number(row?.['got']) !== 1) {
-            await this.#sleep(2000);
+            // Another replica leads this shard. A commit here must not cut this wait short:
+            // every attempt is a new connection (a session's ends with it), and a follower
+            // woken by each of its commits opened one per order per shard.
+            await this.#sleep(2000, 'stop');
             return;
           }
           this.#metrics.leader.set({ shard }, 1);
@@ -141,7 +145,7 @@ export class OutboxRelay {
         backoff = 250;
       } catch (error) {
         this.#options.logger.warn({ err: error, shard }, 'outbox relay lost its shard; retrying');
-        await this.#sleep(backoff);
+        await this.#sleep(backoff, 'stop');
         backoff = Math.min(backoff * 2, 10_000);
       }
     }
@@ -175,7 +179,7 @@ export class OutboxRelay {
           );
           await this.#dropProducer();
           await this.#measure(session, shard);
-          await this.#sleep(kafkaBackoff);
+          await this.#sleep(kafkaBackoff, 'commit');
           kafkaBackoff = Math.min(kafkaBackoff * 2, 5000);
           continue;
         }
@@ -193,7 +197,7 @@ export class OutboxRelay {
         purgedAt = now;
         await this.#purge(session);
       }
-      if (rows.length < batchSize) await this.#sleep(this.#options.pollMs ?? 250);
+      if (rows.length < batchSize) await this.#sleep(this.#options.pollMs ?? 250, 'commit');
     }
     await session.execute("DO RELEASE_LOCK(CONCAT(?, '.', DATABASE()))", [
       this.#options.lockName ?? 'mela.outbox-relay',
@@ -306,15 +310,17 @@ export class OutboxRelay {
   }
 
   /** Waits `ms`, or less when nudged or stopped. */
-  async #sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when stopping (or, for `commit`, when something was committed). */
+  async #sleep(ms: number, wokenBy: 'commit' | 'stop'): Promise<void> {
     if (this.#stopping) return;
     const controller = new AbortController();
     const wake = () => controller.abort();
-    this.#wakers.add(wake);
+    const wakers = this.#wakers[wokenBy];
+    wakers.add(wake);
     try {
       await delay(ms, undefined, { signal: controller.signal }).catch(() => undefined);
     } finally {
-      this.#wakers.delete(wake);
+      wakers.delete(wake);
     }
   }
 }

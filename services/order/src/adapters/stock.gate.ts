@@ -61,7 +61,7 @@ export class RedisStockGate implements StockGate {
   readonly #prefix: string;
   readonly #ttlSeconds: number;
   readonly #stockOf: (productId: string) => Promise<number | undefined>;
-  readonly #starting = new Map<string, Promise<void>>();
+  readonly #starting = new Map<string, Promise<boolean>>();
 
   constructor(options: {
     readonly redis: Redis;
@@ -88,7 +88,7 @@ export class RedisStockGate implements StockGate {
         const line = lines[index - 1];
         if (!line) throw new Error(`the stock gate answered ${String(result)} for line ${index}`);
         if (result === 0 || attempt >= lines.length) return { soldOut: line.productId };
-        await this.#start(line.productId);
+        if (!(await this.#start(line.productId))) return { unknown: line.productId };
       }
     } catch {
       return 'unavailable' as const;
@@ -104,14 +104,18 @@ export class RedisStockGate implements StockGate {
     return Array.isArray(answer) ? answer.map(Number) : [];
   }
 
-  /** One ledger read per product and process while the counter is missing. */
-  #start(productId: string): Promise<void> {
+  /**
+   * One ledger read per product and process while the counter is missing; false when the
+   * ledger does not have the product.
+   */
+  #start(productId: string): Promise<boolean> {
     let starting = this.#starting.get(productId);
     if (!starting) {
       starting = (async () => {
         const units = await this.#stockOf(productId);
-        if (units === undefined) return;
+        if (units === undefined) return false;
         await this.#redis.set(this.#key(productId), units, 'EX', this.#ttlSeconds, 'NX');
+        return true;
       })().finally(() => this.#starting.delete(productId));
       this.#starting.set(productId, starting);
     }

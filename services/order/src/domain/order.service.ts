@@ -11,6 +11,7 @@ import {
   OrderRefusal,
   PaymentDeclinedError,
   SoldOutError,
+  UnknownProductsError,
 } from './errors.js';
 import {
   priceLines,
@@ -142,11 +143,20 @@ export class OrderService {
     let intended = false;
     try {
       const lines = await this.#cartLines(cart);
-      const products = await stock.products(lines.map((l) => l.productId));
-      const priced = priceLines(lines, products);
-
+      // The gate first: in a flash sale most buyers are told "sold out" by it, before any
+      // product read. What it took goes back if the order cannot be priced.
       const admitted = await gate.take(lines);
-      if (typeof admitted === 'object') throw new SoldOutError(admitted.soldOut);
+      if (typeof admitted === 'object') {
+        if ('unknown' in admitted) throw new UnknownProductsError([admitted.unknown]);
+        throw new SoldOutError(admitted.soldOut);
+      }
+      const priced = await stock
+        .products(lines.map((l) => l.productId))
+        .then((products) => priceLines(lines, products))
+        .catch(async (error: unknown) => {
+          if (admitted === 'ok') await gate.giveBack(lines);
+          throw error;
+        });
       const outcome = await stock
         .reserve({
           orderId,

@@ -51,7 +51,13 @@ export interface StockLedger {
  * moment; the ledger decides. `unavailable` means: ask the ledger directly.
  */
 export interface StockGate {
-  take(lines: readonly CartLine[]): Promise<'ok' | 'unavailable' | { readonly soldOut: string }>;
+  /**
+   * Takes every line's units or none: `soldOut` names a line with too few, `unknown` a product
+   * the ledger does not have; `unavailable` when the gate cannot answer (the ledger decides).
+   */
+  take(
+    lines: readonly CartLine[],
+  ): Promise<'ok' | 'unavailable' | { readonly soldOut: string } | { readonly unknown: string }>;
   giveBack(lines: readonly CartLine[]): Promise<void>;
   /** The ledger disagreed: drop these counters so the next request reads the ledger again. */
   forget(productIds: readonly string[]): Promise<void>;
