@@ -10,6 +10,7 @@ import {
   startService,
   startSmtpServer,
   type ServiceProcess,
+  type TestShards,
 } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
 import { freePort, until } from '@mela/toolchain';
@@ -174,6 +175,7 @@ const productFor = (i: number) => shelf[i % shelf.length] ?? shelf[0];
 export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenchFigures> {
   const { say } = options;
   const shards = await createTestShards('bench');
+  const ownShards: TestShards[] = [];
   const topics = await createTestTopics(options.brokers);
   const emailed = new Map<string, number>();
   const smtp = await startSmtpServer({
@@ -199,35 +201,39 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       ORDERS_TOPIC: topics.topic,
       // An A/B of mysql2's stack capture: MYSQL_TRACE=true npm run bench.
       ...(process.env['MYSQL_TRACE'] ? { MYSQL_TRACE: process.env['MYSQL_TRACE'] } : {}),
+      // BENCH_PROFILE_DIR=… writes a CPU profile of each service (catalog, cart, order,
+      // notification; CPU.<date>.<time>.<pid>…) when the bench stops it.
+      ...(process.env['BENCH_PROFILE_DIR']
+        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
+        : {}),
     };
     say('starting catalog, cart, order and notification on the bench databases');
     const { catalog, cart } = await startCatalogAndCart(common, prefix);
     services.push(catalog, cart);
-    const startOrder = async (root?: string) =>
-      startService(
+    // Each order service on databases and stock gate counters of its own (the same products):
+    // sharing them, the second would follow the first's outbox relay instead of running its own.
+    const startOrder = async (name: string, databases: TestShards, root?: string) => ({
+      name,
+      databases,
+      service: await startService(
         'order',
         await freePort(),
         {
           ...common,
+          SHARD_MAP: databases.shardMap,
           CART_URL: cart.url,
-          STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
+          STOCK_GATE_KEY_PREFIX: `${prefix}${name.replace(/\W+/g, '-')}:gate:`,
           PAYMENT_SANDBOX_LATENCY_MS: '0',
-          // BENCH_PROFILE_DIR=… writes a CPU profile of the order service when the bench stops it.
-          ...(process.env['BENCH_PROFILE_DIR']
-            ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}` }
-            : {}),
         },
         root === undefined ? {} : { root },
-      );
-    // This checkout's order service, and the baseline's beside it on the same databases.
-    const contenders: { readonly name: string; readonly service: ServiceProcess }[] = [
-      { name: 'this checkout', service: await startOrder() },
-    ];
+      ),
+    });
+    const contenders = [await startOrder('this checkout', shards)];
     if (options.baseline) {
-      contenders.push({
-        name: `at ${options.baseline.ref}`,
-        service: await startOrder(options.baseline.root),
-      });
+      const own = await createTestShards('bench');
+      ownShards.push(own);
+      await insertTestProducts(own, shelf);
+      contenders.push(await startOrder(`at ${options.baseline.ref}`, own, options.baseline.root));
     }
     services.push(...contenders.map((c) => c.service));
     services.push(
@@ -321,15 +327,22 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     // The flash sale: a product with a few units, every buyer's cart holding one, and all their
     // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
     const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
-    const flashSale = async (order: ServiceProcess, productId: number): Promise<SaleFigures> => {
-      const commerce = await createConnection({ uri: shards.url('commerce', '0') });
-      await commerce
-        .query(
-          `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
-           VALUES (?, ?, 'Flash sale phone', 'On sale', 1, 4999900, ?)`,
-          [productId, `FLASH-${String(productId)}`, options.sale.stock],
-        )
-        .finally(() => commerce.end());
+    const flashSale = async (
+      order: ServiceProcess,
+      databases: TestShards,
+      productId: number,
+    ): Promise<SaleFigures> => {
+      // On sale in the order service's commerce keyspace, and in the catalog's (the cart checks it).
+      for (const url of new Set([shards.url('commerce', '0'), databases.url('commerce', '0')])) {
+        const commerce = await createConnection({ uri: url });
+        await commerce
+          .query(
+            `INSERT INTO products (id, sku, name, description, category_id, price_cents, stock)
+             VALUES (?, ?, 'Flash sale phone', 'On sale', 1, 4999900, ?)`,
+            [productId, `FLASH-${String(productId)}`, options.sale.stock],
+          )
+          .finally(() => commerce.end());
+      }
       const tokens = await shoppers(`sale-${String(productId)}`, options.sale.buyers, productId);
       const samples: number[] = [];
       let placed = 0;
@@ -350,7 +363,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       const seconds = (performance.now() - started) / 1000;
       let sold = 0;
       for (const shard of ['-80', '80-']) {
-        const connection = await createConnection({ uri: shards.url('customer', shard) });
+        const connection = await createConnection({ uri: databases.url('customer', shard) });
         const [rows] = await connection
           .query('SELECT COALESCE(SUM(quantity), 0) AS n FROM order_items WHERE product_id = ?', [
             productId,
@@ -386,7 +399,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     const rawInsert: RunFigures[] = [];
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
-      for (const [j, { name, service: order }] of contenders.entries()) {
+      for (const [j, { name, service: order, databases }] of contenders.entries()) {
         const figures = measured[j];
         if (!figures) continue;
         const run = `run ${String(i + 1)}/${String(options.repeats)}, ${name}`;
@@ -424,7 +437,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `${run}: flash sale, ${String(options.sale.buyers)} buyers at once for ${String(options.sale.stock)} units`,
         );
-        figures.flashSale.push(await flashSale(order, 900_000 + i * contenders.length + j));
+        figures.flashSale.push(
+          await flashSale(order, databases, 900_000 + i * contenders.length + j),
+        );
       }
       say(
         `run ${String(i + 1)}/${String(options.repeats)}: the same rows by one mysql2 transaction each`,
@@ -447,6 +462,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     await smtp.close();
     await topics.drop();
     await shards.drop();
+    for (const own of ownShards) await own.drop();
     redis.disconnect();
   }
 }
