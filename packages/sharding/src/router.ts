@@ -430,9 +430,11 @@ export class ShardRouter implements ShardedDatabase {
     // BEGIN travels with the first statements instead of in a round trip of its own.
     const state = { begun: false };
     const batch = async (statements: readonly BatchStatement[]): Promise<BatchResult[]> => {
+      if (statements.length === 0) return [];
       const sql: string[] = state.begun ? [] : ['START TRANSACTION'];
       const params: unknown[] = [];
-      const lookups: Promise<void>[] = [];
+      // Started once every statement has passed its checks: a refused batch sends nothing.
+      const lookups: (() => Promise<void>)[] = [];
       for (const statement of statements) {
         if ('insert' in statement) {
           const { insert: table, row } = statement;
@@ -444,7 +446,7 @@ export class ShardRouter implements ShardedDatabase {
           // the transaction's commit, so both go out together instead of one after the other.
           if (key !== undefined) {
             const ksid = this.#keyspaceIdOn(shard, table, key);
-            lookups.push(this.#recordLookups(shard.keyspace, table, row, ksid));
+            lookups.push(() => this.#recordLookups(shard.keyspace, table, row, ksid));
           }
         } else {
           if (statement.check)
@@ -463,7 +465,7 @@ export class ShardRouter implements ShardedDatabase {
           sql.join(';\n'),
           params,
         ),
-        ...lookups,
+        ...lookups.map((write) => write()),
       ]);
       // One statement answers with its result; several with an array of theirs.
       return sql.length === 1 ? [result as BatchResult] : (result as BatchResult[]).slice(skip);

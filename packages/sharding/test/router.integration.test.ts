@@ -328,6 +328,10 @@ describe('routing over real MariaDB shards', () => {
     await assert.rejects(
       router.transaction({ keyspace: 'customer', table: 'orders', key: mine }, (tx) =>
         tx.batch([
+          {
+            insert: 'orders',
+            row: { id: 9329, user_id: mine, total_cents: 1, created_at: new Date() },
+          },
           { sql: 'INSERT INTO orders VALUES (9330, ?, 1, NOW(3))', params: [mine] },
           {
             sql: 'INSERT INTO orders VALUES (9331, ?, 1, NOW(3))',
@@ -339,6 +343,7 @@ describe('routing over real MariaDB shards', () => {
       CrossShardTransactionError,
     );
     assert.equal(await count(registry, { keyspace: 'customer' }), before);
+    assert.equal(await router.lookupKeyspaceId('customer', 'order_lookup', '9329'), undefined);
   });
 
   it('when an order id is looked up, then the lookup vindex leads to the owner shard', async () => {
