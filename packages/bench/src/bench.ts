@@ -158,17 +158,16 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
         ? undefined
         : await startCatalog(`catalog at ${String(o.baseline)}`, baselineRoot, unlimited);
     if (baseline) targets.push(baseline);
-    // The product rule, raised so no request is refused: each still costs its Redis round trip.
-    const limitedEnv = (keyPrefix: string) => ({
-      RATE_LIMITS: 'product=999999999/60',
-      RATE_LIMIT_KEY_PREFIX: keyPrefix,
-      // Anonymous shoppers get a signed id cookie (as in production): the edge caches for them.
-      RATE_LIMIT_CLIENT_SECRET: randomBytes(32).toString('hex'),
-      TRUST_PROXY_HOPS: '1',
-    });
     const startLimited = async (name: string, root: string) => {
       const keyPrefix = `bench:${randomBytes(4).toString('hex')}:rl:`;
-      const target = await startCatalog(name, root, limitedEnv(keyPrefix));
+      const target = await startCatalog(name, root, {
+        // The product rule, raised so no request is refused: each still costs its Redis round trip.
+        RATE_LIMITS: 'product=999999999/60',
+        RATE_LIMIT_KEY_PREFIX: keyPrefix,
+        // Anonymous shoppers get a signed id cookie (as in production): the edge caches for them.
+        RATE_LIMIT_CLIENT_SECRET: randomBytes(32).toString('hex'),
+        TRUST_PROXY_HOPS: '1',
+      });
       targets.push(target);
       await assertLimited(target, productPath, cacheRedis, keyPrefix);
       return target;

@@ -73,8 +73,13 @@ export const edgeCacheZone = 'mela_edge';
 export const purgePath = '/_edge/purge';
 
 /** The public API prefixes and the service behind each (catalog also answers auth and pages). */
-const publicRoutes: readonly { readonly location: string; readonly service: ServiceName }[] = [
-  { location: '/api/catalog/', service: 'catalog' },
+const publicRoutes: readonly {
+  readonly location: string;
+  readonly service: ServiceName;
+  /** Its public answers are micro-cached (see {@link microCached}). */
+  readonly microCache?: true;
+}[] = [
+  { location: '/api/catalog/', service: 'catalog', microCache: true },
   { location: '/api/auth/', service: 'catalog' },
   { location: '= /api/cart', service: 'cart' },
   { location: '/api/cart/', service: 'cart' },
@@ -414,13 +419,14 @@ export function nginxConfig(options: EdgeOptions): string {
       ),
     ),
     ...indent(location(`= ${purgePath}-health`, ['access_log off;', "return 200 'ok\\n';"])),
-    ...publicRoutes.flatMap(({ location: match, service }) =>
+    ...publicRoutes.flatMap(({ location: match, service, microCache }) =>
       indent(
         match === '= /api/orders' && room
           ? room.publicLocations
-          : match === '/api/catalog/'
-            ? location(match, [...proxyTo(service, tries(service)), ...microCached])
-            : location(match, proxyTo(service, tries(service))),
+          : location(match, [
+              ...proxyTo(service, tries(service)),
+              ...(microCache ? microCached : []),
+            ]),
       ),
     ),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',

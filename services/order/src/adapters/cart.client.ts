@@ -17,7 +17,7 @@ export class CartClient {
   readonly #agent = new Agent({ keepAlive: true });
 
   constructor(options: { readonly baseUrl: string; readonly timeoutMs: number }) {
-    this.#url = new URL('/api/cart', options.baseUrl.replace(/\/$/, ''));
+    this.#url = new URL('/api/cart', options.baseUrl);
     this.#timeoutMs = options.timeoutMs;
   }
 
@@ -71,7 +71,7 @@ export class CartClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', reject);
+          res.on('error', fail);
           res.on('end', () => {
             clearTimeout(timer);
             resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
@@ -81,10 +81,11 @@ export class CartClient {
       const timer = setTimeout(() => {
         req.destroy(new Error(`the cart did not answer within ${String(this.#timeoutMs)} ms`));
       }, this.#timeoutMs);
-      req.on('error', (error) => {
+      function fail(error: Error): void {
         clearTimeout(timer);
         reject(error);
-      });
+      }
+      req.on('error', fail);
       req.end();
     });
   }

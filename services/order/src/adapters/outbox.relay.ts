@@ -309,7 +309,6 @@ export class OutboxRelay {
     );
   }
 
-  /** Waits `ms`, or less when nudged or stopped. */
   /** Waits `ms`, or less when stopping (or, for `commit`, when something was committed). */
   async #sleep(ms: number, wokenBy: 'commit' | 'stop'): Promise<void> {
     if (this.#stopping) return;

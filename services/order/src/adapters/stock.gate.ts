@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import type { CartLine } from '../domain/order.js';
 import type { StockGate } from '../domain/ports.js';
 
@@ -23,31 +22,20 @@ end
 return 1
 `;
 
-/**
- * A Lua script run by its SHA1 (EVALSHA), so the script's text crosses the wire only when the
- * server does not know it yet (after a restart or SCRIPT FLUSH).
- */
-class RedisScript {
-  readonly #lua: string;
-  readonly #sha: string;
-
-  constructor(lua: string) {
-    this.#lua = lua;
-    this.#sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]) {
-    try {
-      return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(this.#lua, keys.length, ...keys, ...args);
-    }
+// The scripts as commands of the connection (ioredis's defineCommand): sent by EVALSHA, and
+// their text again only when the server does not know them (after a restart or SCRIPT FLUSH).
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    melaStockGateTake(
+      numKeys: number,
+      ...keysThenUnits: (string | number)[]
+    ): Result<unknown, Context>;
+    melaStockGateGiveBack(
+      numKeys: number,
+      ...keysThenUnits: (string | number)[]
+    ): Result<unknown, Context>;
   }
 }
-
-const take = new RedisScript(takeScript);
-const giveBack = new RedisScript(giveBackScript);
 
 /**
  * Per-product unit counters in Redis, started from the ledger's stock and kept for
@@ -73,10 +61,17 @@ export class RedisStockGate implements StockGate {
     this.#prefix = options.keyPrefix;
     this.#ttlSeconds = options.ttlSeconds;
     this.#stockOf = options.stockOf;
+    this.#redis.defineCommand('melaStockGateTake', { lua: takeScript });
+    this.#redis.defineCommand('melaStockGateGiveBack', { lua: giveBackScript });
   }
 
   #key(productId: string): string {
     return `${this.#prefix}${productId}`;
+  }
+
+  /** A script's KEYS (each line's counter) then its ARGV (each line's units). */
+  #keysThenUnits(lines: readonly CartLine[]): (string | number)[] {
+    return [...lines.map((l) => this.#key(l.productId)), ...lines.map((l) => l.quantity)];
   }
 
   async take(lines: readonly CartLine[]) {
@@ -96,11 +91,7 @@ export class RedisStockGate implements StockGate {
   }
 
   async #take(lines: readonly CartLine[]): Promise<number[]> {
-    const answer = await take.run(
-      this.#redis,
-      lines.map((l) => this.#key(l.productId)),
-      lines.map((l) => l.quantity),
-    );
+    const answer = await this.#redis.melaStockGateTake(lines.length, ...this.#keysThenUnits(lines));
     return Array.isArray(answer) ? answer.map(Number) : [];
   }
 
@@ -124,12 +115,8 @@ export class RedisStockGate implements StockGate {
 
   async giveBack(lines: readonly CartLine[]): Promise<void> {
     if (lines.length === 0) return;
-    await giveBack
-      .run(
-        this.#redis,
-        lines.map((l) => this.#key(l.productId)),
-        lines.map((l) => l.quantity),
-      )
+    await this.#redis
+      .melaStockGateGiveBack(lines.length, ...this.#keysThenUnits(lines))
       .catch(() => undefined);
   }
 
