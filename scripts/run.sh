@@ -31,6 +31,7 @@ grep -q '^RATE_LIMIT_CLIENT_SECRET=' .mela/local.env ||
 
 case "${1:-}" in
   dev-token) shift; set -a; source .mela/local.env; set +a; exec node packages/platform/dist/src/dev-token.cli.js "$@" ;;
-  # kafkajs 2.2.4 trips a harmless TimeoutNegativeWarning on Node 24 (tulios/kafkajs#1751).
+  # kafkajs 2.2.4 (the bench's comparison) trips a harmless TimeoutNegativeWarning on Node 24
+  # (tulios/kafkajs#1751).
   *) exec node --disable-warning=TimeoutNegativeWarning packages/cli/dist/src/cli.js "$@" ;;
 esac

@@ -262,24 +262,15 @@ async function main(args: readonly string[]): Promise<number> {
     case 'drill': {
       // Against the shop `npm start` runs: its servers, its mailbox, its replicas' pids.
       const topology = localTopology();
-      return runNode(
-        [
-          '--disable-warning=TimeoutNegativeWarning',
-          join(repoRoot, 'packages/load/dist/src/drill.cli.js'),
-          ...rest,
-        ],
-        { ...localSecrets(), MELA_EDGE_PORT: String(topology.edge.port) },
-      );
+      return runNode([join(repoRoot, 'packages/load/dist/src/drill.cli.js'), ...rest], {
+        ...localSecrets(),
+        MELA_EDGE_PORT: String(topology.edge.port),
+      });
     }
     case 'dlq':
       // Against the Kafka `npm start` runs, with the notification service's own settings.
       return runNode(
-        [
-          // kafkajs 2.2.4's harmless TimeoutNegativeWarning on Node 24 (tulios/kafkajs#1751).
-          '--disable-warning=TimeoutNegativeWarning',
-          join(repoRoot, 'services/notification/dist/src/dlq.cli.js'),
-          ...rest,
-        ],
+        [join(repoRoot, 'services/notification/dist/src/dlq.cli.js'), ...rest],
         serviceEnvironment(localTopology(), 'notification'),
       );
     case 'shard':

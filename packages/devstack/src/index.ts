@@ -1,7 +1,6 @@
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
-export { createTopicsAndWait } from './kafka-topics.js';
 export { mariadbDependency } from './mariadb.js';
 export { redisArguments, redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { freePorts } from '@mela/toolchain';
 import { cartRedisUrl, localTopology } from '@mela/topology';
-import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
-import { createTopicsAndWait } from './kafka-topics.js';
+import { createAdmin, createTopicsAndWait } from '@mela/messaging';
 import type { TestShards } from './scratch-shards.js';
 import { startService, type ServiceProcess } from './service-process.js';
 
@@ -46,30 +45,26 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
   const topic = `orders-t${randomBytes(4).toString('hex')}`;
   const retryTopic = `${topic}.retry`;
   const deadLetterTopic = `${topic}.dlq`;
-  const admin = new Kafka({
-    clientId: 'mela-test',
-    brokers: [...brokers],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
+  const admin = () => createAdmin({ brokers, clientId: 'mela-test', ssl: false });
+  const creator = admin();
   try {
     await createTopicsAndWait(
-      admin,
+      creator,
       [topic, retryTopic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: 3 })),
     );
   } finally {
-    await admin.disconnect();
+    await creator.close();
   }
   return {
     topic,
     retryTopic,
     deadLetterTopic,
     async drop() {
-      await admin.connect();
-      await admin
+      const dropper = admin();
+      await dropper
         .deleteTopics({ topics: [topic, retryTopic, deadLetterTopic] })
         .catch(() => undefined);
-      await admin.disconnect();
+      await dropper.close();
     },
   };
 }

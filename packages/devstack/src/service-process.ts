@@ -32,6 +32,8 @@ export async function startService(
   const child = spawn(
     process.execPath,
     [
+      // A baseline from before the Kafka client switch runs kafkajs, which trips this harmless
+      // warning on Node 24 (tulios/kafkajs#1751).
       '--disable-warning=TimeoutNegativeWarning',
       join(options.root ?? repoRoot, `services/${name}/dist/src/main.js`),
     ],

@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
-import { Kafka, logLevel } from 'kafkajs';
 import { createConnection } from 'mysql2/promise';
 import { ensureSystemPackages, type SystemRequirement } from '@mela/toolchain';
 import type { Dependency, DependencyStatus } from './dependency.js';
 import { kafkaDependency } from './kafka.js';
-import { createTopicsAndWait } from './kafka-topics.js';
+import { createAdmin, createTopicsAndWait } from '@mela/messaging';
 import { mariadbDependency } from './mariadb.js';
 import { nginxRequirements } from '@mela/edge';
 import { prometheusRequirements } from './prometheus.js';
@@ -85,14 +84,11 @@ export async function migrateAll(topology = localTopology()): Promise<void> {
 
 /** Creates the project's Kafka topics that do not exist yet (one replica: one local broker). */
 export async function ensureTopics(topology = localTopology()): Promise<void> {
-  const kafka = new Kafka({
-    clientId: 'mela-devstack',
+  const admin = createAdmin({
     brokers: kafkaBrokers(topology),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 10 },
+    clientId: 'mela-devstack',
+    ssl: false,
   });
-  const admin = kafka.admin();
-  await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topology.topics.filter((t) => !existing.has(t.name));
@@ -105,6 +101,6 @@ export async function ensureTopics(topology = localTopology()): Promise<void> {
       `created Kafka topics ${missing.map((t) => `${t.name} (${t.partitions} partitions)`).join(', ')}`,
     );
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

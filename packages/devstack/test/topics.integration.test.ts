@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { kafkaBrokers, localTopology } from '@mela/topology';
-import { Kafka, logLevel } from 'kafkajs';
+import { createAdmin } from '@mela/messaging';
 import { ensureTopics } from '../src/index.js';
 
 describe('the project’s Kafka topics', () => {
   it('when the stack is up, then every topic of the topology (orders, orders.retry, orders.dlq) exists with its partitions, and ensuring again is harmless', async () => {
     const topology = localTopology();
     await ensureTopics(topology);
-    const admin = new Kafka({
+    const admin = createAdmin({
       brokers: kafkaBrokers(topology),
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
+      clientId: 'devstack-test',
+      ssl: false,
+    });
     try {
-      const { topics } = await admin.fetchTopicMetadata({
+      const { topics } = await admin.metadata({
         topics: topology.topics.map((t) => t.name),
+        forceUpdate: true,
       });
 
       assert.deepEqual(topology.topics.map((t) => t.name).sort(), [
@@ -24,11 +25,11 @@ describe('the project’s Kafka topics', () => {
         'orders.retry',
       ]);
       assert.deepEqual(
-        topics.map((t) => [t.name, t.partitions.length]).sort(),
+        [...topics].map(([name, t]) => [name, t.partitionsCount]).sort(),
         topology.topics.map((t) => [t.name, t.partitions]).sort(),
       );
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   });
 });

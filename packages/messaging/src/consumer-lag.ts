@@ -1,4 +1,5 @@
-import type { Admin } from 'kafkajs';
+import type { Admin } from '@platformatic/kafka';
+import { committedOffsets, topicOffsets } from './offsets.js';
 import { Gauge, type Registry } from 'prom-client';
 
 /**
@@ -17,27 +18,15 @@ export function registerConsumerLag(options: {
   const { admin, groupId, topic } = options;
   let last = 0;
   let cached: { partition: number; lag: number }[] = [];
-  // Connected on the first scrape (and again after a failed connect): Kafka may come up later.
-  let connected: Promise<void> | undefined;
   const read = async () => {
-    connected ??= admin.connect().catch((error: unknown) => {
-      connected = undefined;
-      throw error;
-    });
-    await connected;
-    const [ends, committed] = await Promise.all([
-      admin.fetchTopicOffsets(topic),
-      admin.fetchOffsets({ groupId, topics: [topic] }),
+    const [{ earliest, latest }, committed] = await Promise.all([
+      topicOffsets(admin, topic),
+      committedOffsets(admin, groupId, topic),
     ]);
-    const done = new Map(
-      (committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
-    );
-    return ends.map((end) => {
-      const high = Number(end.high);
-      const low = Number(end.low);
-      const at = done.get(end.partition) ?? -1;
-      // -1: nothing committed yet; everything still in the log is lag.
-      return { partition: end.partition, lag: Math.max(0, high - (at < 0 ? low : at)) };
+    return [...latest].map(([partition, high]) => {
+      // Nothing committed yet: everything still in the log is lag.
+      const from = committed.get(partition) ?? earliest.get(partition) ?? 0n;
+      return { partition, lag: Math.max(0, Number(high - from)) };
     });
   };
   new Gauge({

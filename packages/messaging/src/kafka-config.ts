@@ -1,5 +1,15 @@
-import { envBool, envList, type Logger } from '@mela/core';
-import { Kafka, logLevel, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import { envBool, envList } from '@mela/core';
+import {
+  Admin,
+  compatibilityPartitioner,
+  Consumer,
+  ProduceAcks,
+  Producer,
+  stringDeserializers,
+  stringSerializers,
+  type BaseOptions,
+  type Message,
+} from '@platformatic/kafka';
 import { z } from 'zod';
 
 /**
@@ -71,31 +81,67 @@ export function kafkaConfigFrom(env: KafkaEnv, defaultClientId: string): KafkaCl
   };
 }
 
-const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'info',
-  [logLevel.DEBUG]: 'debug',
-};
-
-/** A kafkajs client whose log lines go to the service's pino logger (info and above). */
-export function createKafka(config: KafkaClientConfig, logger: Logger): Kafka {
-  const log = logger.child({ component: 'kafka' });
-  const options: KafkaJsConfig = {
+/**
+ * What every client of Mela's Kafka shares: where the brokers are, who this is, TLS and SCRAM,
+ * and how patiently it retries (a broker restart or a leader moving should not surface as a
+ * failure; a broker that stays away should, within seconds).
+ */
+export function kafkaClientOptions(config: KafkaClientConfig) {
+  return {
     clientId: config.clientId,
-    brokers: [...config.brokers],
-    ssl: config.ssl,
-    connectionTimeout: 3000,
+    bootstrapBrokers: [...config.brokers],
+    connectTimeout: 3000,
     requestTimeout: 10_000,
-    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 5000 },
-    logLevel: logLevel.INFO,
-    logCreator:
-      () =>
-      ({ level, log: entry }) => {
-        const { message, ...rest } = entry;
-        log[levels[level] ?? 'info'](rest, message);
-      },
-  };
-  if (config.sasl) options.sasl = { ...config.sasl } as SASLOptions;
-  return new Kafka(options);
+    retries: 5,
+    retryDelay: 200,
+    ...(config.ssl ? { tls: {} } : {}),
+    ...(config.sasl
+      ? {
+          sasl: {
+            mechanism:
+              config.sasl.mechanism === 'scram-sha-256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512',
+            username: config.sasl.username,
+            password: config.sasl.password,
+          } as const,
+        }
+      : {}),
+  } satisfies BaseOptions;
+}
+
+/** Keys, values and headers as text: every Mela event is JSON keyed by an id. */
+export type EventMessage = Message<string, string, string, string>;
+export type EventConsumer = Consumer<string, string, string, string>;
+export type EventProducer = Producer<string, string, string, string>;
+
+/**
+ * An idempotent producer with acks from every in-sync replica, partitioning keys as the Java
+ * client (and kafkajs) do, so a key keeps its partition whichever client wrote it.
+ */
+export function createProducer(config: KafkaClientConfig): EventProducer {
+  return new Producer({
+    ...kafkaClientOptions(config),
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    partitioner: compatibilityPartitioner,
+    serializers: stringSerializers,
+  });
+}
+
+/** A consumer of `groupId`, reading text (see {@link consumeInOrder} for how Mela runs one). */
+export function createConsumer(
+  config: KafkaClientConfig,
+  options: { readonly groupId: string; readonly sessionTimeoutMs?: number },
+): EventConsumer {
+  const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+  return new Consumer({
+    ...kafkaClientOptions(config),
+    groupId: options.groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    deserializers: stringDeserializers,
+  });
+}
+
+export function createAdmin(config: KafkaClientConfig): Admin {
+  return new Admin(kafkaClientOptions(config));
 }

@@ -1,4 +1,3 @@
-import type { KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 
 /** The topic order events are published to (its dead letters go to `<topic>.dlq`). */
@@ -56,13 +55,3 @@ export const eventHeaders = {
   /** On a redelivery: when it is due again (epoch milliseconds). */
   retryDue: 'mela-retry-due',
 } as const;
-
-/** A header's value as text (kafkajs gives Buffers, or an array of them for a repeated one). */
-export function headerText(
-  message: Pick<KafkaMessage, 'headers'>,
-  name: string,
-): string | undefined {
-  const value = message.headers?.[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first?.toString();
-}

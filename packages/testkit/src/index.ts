@@ -8,7 +8,6 @@ export type { OwnMariaDb } from './mariadb.js';
 export {
   createTestShards,
   createTestTopics,
-  createTopicsAndWait,
   insertTestProducts,
   metricTotal,
   startCatalogAndCart,
@@ -25,5 +24,7 @@ export { startOwnKafka } from './kafka.js';
 export type { OwnKafka } from './kafka.js';
 export { blackHole, deadPort, deadPorts, deadPort as freePort } from './network.js';
 export { startOwnRedis } from './redis.js';
+export { readTopic } from './topic-reader.js';
+export type { TopicReader } from './topic-reader.js';
 export type { OwnRedis } from './redis.js';
 export { until } from './wait.js';

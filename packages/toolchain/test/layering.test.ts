@@ -200,7 +200,7 @@ describe("the packages' layering (docs/architecture.md)", () => {
 
   it("then a service's domain imports no HTTP, no driver and none of the service's adapters or routes", () => {
     const forbidden =
-      /(?:from|import)\s*'(express|@mela\/platform|ioredis|mysql2|kafkajs|nodemailer|\.\.\/(?:adapters|routes)\/[^']*)'/g;
+      /(?:from|import)\s*'(express|@mela\/platform|ioredis|mysql2|@platformatic\/kafka|nodemailer|\.\.\/(?:adapters|routes)\/[^']*)'/g;
     const wrong = globSync('services/*/src/domain/**/*.ts', { cwd: repoRoot }).flatMap((file) =>
       [...readFileSync(join(repoRoot, file), 'utf8').matchAll(forbidden)].map(
         ([, name]) => `${file} imports ${name ?? ''}`,

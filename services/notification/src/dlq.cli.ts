@@ -3,14 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
   checkKafkaEnv,
-  createKafka,
+  committedOffsets,
+  createAdmin,
+  createConsumer,
+  createProducer,
   eventHeaders,
-  headerText,
   kafkaConfigFrom,
   kafkaEnv,
+  topicOffsets,
+  type EventMessage,
+  type KafkaClientConfig,
 } from '@mela/messaging';
-import { createLogger, loadConfig } from '@mela/platform';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { loadConfig } from '@mela/platform';
+import { MessagesStreamModes } from '@platformatic/kafka';
 import { z } from 'zod';
 import { notificationTopics, notificationTopicsEnv } from './config.js';
 
@@ -57,25 +62,41 @@ async function main(argv: readonly string[]): Promise<number> {
   const replayGroup = `${groupId}.dlq-replay`;
   // Reads go through throwaway groups under the service's prefix (what its ACLs allow).
   const readGroup = `${groupId}.dlq-read-`;
-  // The client's own logs stay quiet: what fails for good is reported below, once.
-  const kafka = createKafka(
-    kafkaConfigFrom(e, 'mela-dlq'),
-    createLogger({ service: 'dlq', level: 'silent' }),
-  );
+  const kafka = kafkaConfigFrom(e, 'mela-dlq');
+  const admin = createAdmin(kafka);
+  try {
+    return await run(command, values, { kafka, admin, topic, dlq, replayGroup, readGroup });
+  } finally {
+    await admin.close();
+  }
+}
 
-  const replayedUpTo = await retrying(() => committedOffsets(kafka, replayGroup, dlq));
+async function run(
+  command: 'list' | 'replay',
+  values: { readonly json?: boolean | undefined; readonly limit?: string | undefined },
+  context: {
+    readonly kafka: KafkaClientConfig;
+    readonly admin: ReturnType<typeof createAdmin>;
+    readonly topic: string;
+    readonly dlq: string;
+    readonly replayGroup: string;
+    readonly readGroup: string;
+  },
+): Promise<number> {
+  const { kafka, admin, topic, dlq, replayGroup, readGroup } = context;
+  const replayedUpTo = await retrying(() => committedOffsets(admin, replayGroup, dlq));
   if (command === 'list') {
-    const letters = (await retrying(() => readAll(kafka, readGroup, dlq, new Map()))).map(
+    const letters = (await retrying(() => readAll(kafka, admin, readGroup, dlq, new Map()))).map(
       ({ partition, message }): DeadLetter => ({
         partition,
-        offset: message.offset,
+        offset: String(message.offset),
         time: new Date(Number(message.timestamp)).toISOString(),
-        eventId: headerText(message, eventHeaders.eventId),
+        eventId: message.headers.get(eventHeaders.eventId),
         orderId: orderIdOf(message),
-        reason: headerText(message, eventHeaders.deadLetterReason),
-        attempts: headerText(message, eventHeaders.deadLetterAttempts),
-        source: headerText(message, eventHeaders.deadLetterSource),
-        replayed: BigInt(message.offset) < (replayedUpTo.get(partition) ?? 0n),
+        reason: message.headers.get(eventHeaders.deadLetterReason),
+        attempts: message.headers.get(eventHeaders.deadLetterAttempts),
+        source: message.headers.get(eventHeaders.deadLetterSource),
+        replayed: message.offset < (replayedUpTo.get(partition) ?? 0n),
       }),
     );
     if (values.json) {
@@ -98,36 +119,31 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`--limit takes a whole number, got ${String(values.limit)}\n`);
     return 2;
   }
-  const pending = await retrying(() => readAll(kafka, readGroup, dlq, replayedUpTo, limit));
+  const pending = await retrying(() => readAll(kafka, admin, readGroup, dlq, replayedUpTo, limit));
   if (pending.length === 0) {
     process.stdout.write(`nothing to replay in ${dlq}\n`);
     return 0;
   }
-  const producer = kafka.producer({ idempotent: true });
-  await producer.connect();
-  const admin = kafka.admin();
-  await admin.connect();
+  const producer = createProducer(kafka);
   try {
     // One message at a time, each followed by its offset, so an interrupted replay resumes
     // where it stopped (at worst one message twice, which the delivery log absorbs).
     for (const { partition, message } of pending) {
       await producer.send({
-        topic,
-        acks: -1,
-        messages: [{ key: message.key, value: message.value, headers: replayHeaders(message) }],
+        messages: [
+          { topic, key: message.key, value: message.value, headers: replayHeaders(message) },
+        ],
       });
-      await admin.setOffsets({
+      await admin.alterConsumerGroupOffsets({
         groupId: replayGroup,
-        topic: dlq,
-        partitions: [{ partition, offset: String(BigInt(message.offset) + 1n) }],
+        topics: [{ name: dlq, partitionOffsets: [{ partition, offset: message.offset + 1n }] }],
       });
       process.stdout.write(
-        `replayed ${dlq}/${String(partition)}@${message.offset} (order ${orderIdOf(message) ?? '?'}) to ${topic}\n`,
+        `replayed ${dlq}/${String(partition)}@${String(message.offset)} (order ${orderIdOf(message) ?? '?'}) to ${topic}\n`,
       );
     }
   } finally {
-    await producer.disconnect();
-    await admin.disconnect();
+    await producer.close();
   }
   process.stdout.write(`replayed ${String(pending.length)} dead letter(s) to ${topic}\n`);
   return 0;
@@ -142,101 +158,74 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      const retriable = (error as { retriable?: unknown }).retriable === true;
+      const retriable =
+        (error as { canRetry?: unknown }).canRetry === true ||
+        (error instanceof AggregateError &&
+          error.errors.some((e) => (e as { canRetry?: unknown }).canRetry === true));
       if (!retriable || attempt >= 30) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
 }
 
-/** Where a consumer group stands on each partition of `topic` (absent: never committed). */
-async function committedOffsets(
-  kafka: Kafka,
-  groupId: string,
-  topic: string,
-): Promise<Map<number, bigint>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [found] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return new Map(
-      (found?.partitions ?? [])
-        .filter((p) => Number(p.offset) >= 0)
-        .map((p) => [p.partition, BigInt(p.offset)]),
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 /**
  * The messages of `topic` from each partition's `from` offset (else its start) up to the end
- * as it is now, oldest first per partition, at most `limit`. Reads without a consumer group
- * of its own: fetches run through a throwaway group that is deleted afterwards.
+ * as it is now, oldest first per partition, at most `limit`. Reads through a throwaway
+ * consumer group (under the service's prefix, which its ACLs allow), deleted afterwards.
  */
 async function readAll(
-  kafka: Kafka,
+  kafka: KafkaClientConfig,
+  admin: ReturnType<typeof createAdmin>,
   readGroupPrefix: string,
   topic: string,
   from: ReadonlyMap<number, bigint>,
   limit = Infinity,
-): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const admin = kafka.admin();
-  await admin.connect();
+): Promise<{ partition: number; message: EventMessage }[]> {
+  const { earliest, latest } = await topicOffsets(admin, topic);
+  const waiting = new Map<number, { start: bigint; end: bigint }>();
+  for (const [partition, end] of latest) {
+    const start = from.get(partition) ?? earliest.get(partition) ?? 0n;
+    if (start < end) waiting.set(partition, { start, end });
+  }
+  if (waiting.size === 0) return [];
   const groupId = `${readGroupPrefix}${randomBytes(4).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-  const found: { partition: number; message: KafkaMessage }[] = [];
+  const consumer = createConsumer(kafka, { groupId });
+  const found: { partition: number; message: EventMessage }[] = [];
   try {
-    const ends = await admin.fetchTopicOffsets(topic);
-    const waiting = new Map<number, { start: bigint; end: bigint }>();
-    for (const p of ends) {
-      const start = from.get(p.partition) ?? BigInt(p.low);
-      const end = BigInt(p.high);
-      if (start < end) waiting.set(p.partition, { start, end });
-    }
-    if (waiting.size === 0) return [];
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`timed out reading ${topic}`)),
-        60_000,
-      ).unref();
-      void consumer.run({
-        eachMessage: ({ partition, message }) => {
-          const range = waiting.get(partition);
-          const offset = BigInt(message.offset);
-          if (range && offset >= range.start && offset < range.end)
-            found.push({ partition, message });
-          if (range && offset + 1n >= range.end) waiting.delete(partition);
-          if (waiting.size === 0) {
-            clearTimeout(timer);
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        for (const [partition, range] of waiting)
-          consumer.seek({ topic, partition, offset: String(range.start) });
-      });
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.MANUAL,
+      offsets: [...waiting].map(([partition, { start }]) => ({ topic, partition, offset: start })),
+      autocommit: false,
+      maxWaitTime: 200,
     });
-    await done;
+    const timer = setTimeout(() => stream.destroy(new Error(`timed out reading ${topic}`)), 60_000);
+    try {
+      for await (const message of stream) {
+        const range = waiting.get(message.partition);
+        if (range && message.offset >= range.start && message.offset < range.end)
+          found.push({ partition: message.partition, message });
+        if (range && message.offset + 1n >= range.end) waiting.delete(message.partition);
+        if (waiting.size === 0) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      await stream.close().catch(() => undefined);
+    }
   } finally {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    await consumer.close(true).catch(() => undefined);
+    await admin.deleteGroups({ groups: [groupId] }).catch(() => undefined);
   }
   found.sort((a, b) =>
     a.message.timestamp === b.message.timestamp
       ? a.partition - b.partition
-      : Number(a.message.timestamp) - Number(b.message.timestamp),
+      : Number(a.message.timestamp - b.message.timestamp),
   );
   return found.slice(0, limit);
 }
 
 /** The event's own headers, without what the dead-letter and retry rounds added. */
-function replayHeaders(message: KafkaMessage): Record<string, string> {
+function replayHeaders(message: EventMessage): Map<string, string> {
   const dropped = new Set<string>([
     eventHeaders.deadLetterReason,
     eventHeaders.deadLetterSource,
@@ -244,17 +233,12 @@ function replayHeaders(message: KafkaMessage): Record<string, string> {
     eventHeaders.retryRound,
     eventHeaders.retryDue,
   ]);
-  const headers: Record<string, string> = {};
-  for (const name of Object.keys(message.headers ?? {})) {
-    const value = headerText(message, name);
-    if (!dropped.has(name) && value !== undefined) headers[name] = value;
-  }
-  return headers;
+  return new Map([...message.headers].filter(([name]) => !dropped.has(name)));
 }
 
-function orderIdOf(message: KafkaMessage): string | undefined {
+function orderIdOf(message: EventMessage): string | undefined {
   try {
-    const value = JSON.parse(message.value?.toString() ?? '') as { order?: { id?: unknown } };
+    const value = JSON.parse(message.value) as { order?: { id?: unknown } };
     return typeof value.order?.id === 'string' ? value.order.id : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { createKafka, registerConsumerLag } from '@mela/messaging';
+import { createAdmin, createConsumer, createProducer, registerConsumerLag } from '@mela/messaging';
 import {
   createHttpService,
   createPlatform,
@@ -8,7 +8,6 @@ import {
   type Platform,
 } from '@mela/platform';
 import { openShardedDatabase } from '@mela/sharding';
-import { Partitioners } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { DeliveryLogRepository } from './adapters/delivery-log.repository.js';
 import { EmailChannel } from './adapters/email.channel.js';
@@ -29,7 +28,6 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
   const { logger } = platform;
   const registry = platform.metrics.registry;
   const db = openShardedDatabase(config.sharding, registry);
-  const kafka = createKafka(config.kafka, logger);
 
   const email = new EmailChannel({
     smtpUrl: config.smtpUrl,
@@ -69,36 +67,27 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
   });
 
   const consumer = new OrdersConsumer({
-    consumer: kafka.consumer({
+    consumer: createConsumer(config.kafka, {
       groupId: config.groupId,
-      sessionTimeout: config.sessionTimeoutMs,
-      heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+      sessionTimeoutMs: config.sessionTimeoutMs,
     }),
-    producer: kafka.producer({
-      idempotent: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    }),
+    producer: createProducer(config.kafka),
     topic: config.topic,
     deadLetterTopic: config.deadLetterTopic,
     redelivery: {
       ...config.redelivery,
-      consumer: kafka.consumer({
+      consumer: createConsumer(config.kafka, {
         groupId: `${config.groupId}.retry`,
-        sessionTimeout: config.sessionTimeoutMs,
-        heartbeatInterval: Math.min(3000, Math.floor(config.sessionTimeoutMs / 3)),
+        sessionTimeoutMs: config.sessionTimeoutMs,
       }),
     },
     logger,
     registry,
     partitionsConsumedConcurrently: config.partitionsConcurrently,
-    deliver: (event, heartbeat) =>
-      notifier.deliver(event, async (ms) => {
-        await delay(ms);
-        await heartbeat();
-      }),
+    deliver: (event) => notifier.deliver(event, (ms) => delay(ms)),
   });
 
-  const admin = kafka.admin();
+  const admin = createAdmin(config.kafka);
   registerConsumerLag({ admin, registry, groupId: config.groupId, topic: config.topic });
   for (const check of db.healthChecks(['customer']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
@@ -108,7 +97,7 @@ export function buildNotification(config: NotificationConfig): NotificationApp {
     createApp({ platform }),
     [
       { name: 'kafka consumer', close: () => consumer.stop() },
-      { name: 'kafka admin', close: () => admin.disconnect() },
+      { name: 'kafka admin', close: () => admin.close() },
       { name: 'smtp', close: () => email.close() },
       { name: 'mysql', close: () => db.close() },
     ],

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { eventHeaders } from '@mela/messaging';
-import { until } from '@mela/testkit';
+import { createProducer, eventHeaders } from '@mela/messaging';
+import { readTopic, until } from '@mela/testkit';
 import { kafkaBrokers, localTopology } from '@mela/topology';
 import {
   startPipeline,
@@ -70,37 +70,35 @@ describe('the order pipeline, end to end', () => {
   });
 
   it('when a message is not an order event, then it lands in the dead-letter topic with the reason and the partition keeps flowing', async () => {
-    const producer = shop.kafka.producer();
-    await producer.connect();
+    const producer = createProducer({
+      brokers: shop.brokers,
+      clientId: 'pipeline-test',
+      ssl: false,
+    });
     const poisonKey = `poison-${randomUUID()}`;
     await producer.send({
-      topic: shop.topic,
-      messages: [{ key: poisonKey, value: '{"not":"an order"' }],
+      messages: [{ topic: shop.topic, key: poisonKey, value: '{"not":"an order"' }],
     });
-    await producer.disconnect();
+    await producer.close();
     const user = `after-poison-${randomUUID().slice(0, 8)}`;
 
-    const dead: { key: string; reason: string }[] = [];
-    const consumer = shop.kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });
-    await consumer.connect();
-    await consumer.subscribe({ topic: `${shop.topic}.dlq`, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        dead.push({
-          key: String(message.key),
-          reason: String(message.headers?.[eventHeaders.deadLetterReason]),
-        });
-        return Promise.resolve();
-      },
-    });
+    const deadLetters = await readTopic(shop.brokers, `${shop.topic}.dlq`);
+    const dead = () =>
+      deadLetters.seen.map((m) => ({
+        key: m.key,
+        reason: m.headers.get(eventHeaders.deadLetterReason) ?? '',
+      }));
     try {
       const placed = await shop.buy(user, phone.id);
       const orderId = String(placed.body['id']);
-      await until(() => dead.some((d) => d.key === poisonKey), 'the dead letter', 15_000);
+      await until(() => dead().some((d) => d.key === poisonKey), 'the dead letter', 15_000);
       await until(() => smtp.received.some((m) => m.orderId === orderId), 'the next email', 10_000);
-      assert.match(dead.find((d) => d.key === poisonKey)?.reason ?? '', /^invalid_event: not JSON/);
+      assert.match(
+        dead().find((d) => d.key === poisonKey)?.reason ?? '',
+        /^invalid_event: not JSON/,
+      );
     } finally {
-      await consumer.disconnect();
+      await deadLetters.stop();
     }
   });
 });

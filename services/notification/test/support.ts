@@ -17,7 +17,6 @@ import {
   type TestShards,
 } from '@mela/testkit';
 import { localTopology, redisUrl } from '@mela/topology';
-import { Kafka, logLevel } from 'kafkajs';
 
 /** A local SMTP server that keeps what it receives, as a mail provider's inbox would. */
 export async function startSmtpSink() {
@@ -96,7 +95,7 @@ export interface Pipeline {
   readonly cart: ServiceProcess;
   readonly order: ServiceProcess;
   notification: ServiceProcess;
-  readonly kafka: Kafka;
+  readonly brokers: readonly string[];
   /** What `mela-dlq` needs to reach this pipeline's topics. */
   readonly dlqEnv: Readonly<Record<string, string>>;
   token(userId: string): Promise<string>;
@@ -124,11 +123,6 @@ export async function startPipeline(options: {
   const suffix = randomBytes(4).toString('hex');
   const topics = await createTestTopics(options.brokers);
   const { topic } = topics;
-  const kafka = new Kafka({
-    clientId: 'pipeline-test',
-    brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
-  });
   await insertTestProducts(shards, options.products);
 
   const common = {
@@ -173,7 +167,7 @@ export async function startPipeline(options: {
     cart,
     order,
     notification: await startNotification(),
-    kafka,
+    brokers: options.brokers,
     dlqEnv: {
       KAFKA_BROKERS: common.KAFKA_BROKERS,
       ORDERS_TOPIC: topic,

@@ -1,5 +1,5 @@
 import { cacheRedisOptions } from '@mela/cache';
-import { createKafka } from '@mela/messaging';
+import { createAdmin, createProducer } from '@mela/messaging';
 import {
   createHttpService,
   createPlatform,
@@ -12,7 +12,6 @@ import {
 import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { announceStockChanges } from '@mela/stock';
 import { Redis } from 'ioredis';
-import { Partitioners } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { CartClient } from './adapters/cart.client.js';
 import { OrderRepository } from './adapters/order.repository.js';
@@ -49,7 +48,6 @@ export function buildOrder(config: OrderConfig): OrderApp {
   });
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
   const db = openShardedDatabase(config.sharding, registry);
-  const kafka = createKafka(config.kafka, logger);
   const stock = new MysqlStockLedger({
     db,
     clock,
@@ -61,12 +59,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const relay = config.outbox.enabled
     ? new OutboxRelay({
         db,
-        producer: () =>
-          kafka.producer({
-            idempotent: true,
-            maxInFlightRequests: 1,
-            createPartitioner: Partitioners.DefaultPartitioner,
-          }),
+        producer: () => createProducer(config.kafka),
         logger,
         registry,
         pollMs: config.outbox.pollMs,
@@ -128,20 +121,10 @@ export function buildOrder(config: OrderConfig): OrderApp {
   // Without Redis the gate steps aside (MySQL still refuses oversell); without Kafka the
   // outbox holds the events. Neither makes the service unready.
   platform.health.register('redis', () => redis.ping(), { critical: false });
-  const admin = kafka.admin();
-  let adminConnected: Promise<void> | undefined;
-  platform.health.register(
-    'kafka',
-    async () => {
-      adminConnected ??= admin.connect().catch((error: unknown) => {
-        adminConnected = undefined;
-        throw error;
-      });
-      await adminConnected;
-      return admin.describeCluster();
-    },
-    { critical: false },
-  );
+  const admin = createAdmin(config.kafka);
+  platform.health.register('kafka', () => admin.metadata({ topics: [], forceUpdate: true }), {
+    critical: false,
+  });
 
   const app = createApp({
     platform,
@@ -156,7 +139,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
       { name: 'sweeper', close: () => sweeper.stop() },
       { name: 'cart client', close: () => carts.close() },
       { name: 'outbox relay', close: () => relay?.stop() },
-      { name: 'kafka admin', close: () => admin.disconnect() },
+      { name: 'kafka admin', close: () => admin.close() },
       { name: 'redis', close: () => redis.quit() },
       { name: 'mysql', close: () => db.close() },
     ],

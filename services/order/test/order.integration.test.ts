@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { kafkaBrokers, localTopology } from '@mela/topology';
-import { until } from '@mela/testkit';
-import { Kafka, logLevel } from 'kafkajs';
+import { readTopic as reader, until } from '@mela/testkit';
 import { startCheckout, type Checkout } from './support.js';
 
 const phone = { id: 101, name: 'Festival Phone', priceCents: 1_999_900, stock: 20 };
@@ -67,21 +66,21 @@ describe('placing an order', () => {
     const user = `evented-${randomUUID().slice(0, 8)}`;
     await shop.addToCart(user, case_.id, 1);
     const placed = await shop.placeOrder(user);
-    const { seen, consumer } = await readTopic(shop.topic);
+    const events = await readTopic(shop.topic);
     try {
       await until(
-        () => seen.some((m) => m.value.order.id === placed.body['id']),
+        () => events.seen().some((m) => m.value.order.id === placed.body['id']),
         'the event',
         15_000,
       );
-      const event = seen.find((m) => m.value.order.id === placed.body['id']);
+      const event = events.seen().find((m) => m.value.order.id === placed.body['id']);
       assert.equal(event?.key, user);
       const pending = await shop.customerRows(
         'SELECT id FROM outbox WHERE published_at IS NULL AND parked_at IS NULL',
       );
       assert.equal(pending.length, 0);
     } finally {
-      await consumer.disconnect();
+      await events.stop();
     }
   });
 
@@ -99,15 +98,15 @@ describe('placing an order', () => {
     const placed = await shop.placeOrder(user);
     assert.equal(placed.status, 201);
 
-    const { seen, consumer } = await readTopic(shop.topic);
+    const events = await readTopic(shop.topic);
     try {
       await until(
-        () => seen.some((m) => m.value.order.id === placed.body['id']),
+        () => events.seen().some((m) => m.value.order.id === placed.body['id']),
         'the order behind the poison row',
         15_000,
       );
     } finally {
-      await consumer.disconnect();
+      await events.stop();
     }
     const [poison] = await shop.customerRows(
       'SELECT published_at, parked_at, park_reason FROM outbox WHERE event_id = ?',
@@ -162,10 +161,10 @@ describe('placing an order', () => {
       });
       ids.push(((await response.json()) as { id: string }).id);
     }
-    const { seen, consumer } = await readTopic(shop.topic);
+    const events = await readTopic(shop.topic);
     try {
       await until(
-        () => ids.every((id) => seen.some((m) => m.value.order.id === id)),
+        () => ids.every((id) => events.seen().some((m) => m.value.order.id === id)),
         'every event',
         15_000,
       );
@@ -179,7 +178,7 @@ describe('placing an order', () => {
         'the outbox to be marked',
       );
 
-      const eventIds = seen.map((m) => m.value.eventId);
+      const eventIds = events.seen().map((m) => m.value.eventId);
       assert.equal(new Set(eventIds).size, eventIds.length, 'no event published twice');
       const after = await sessionStatements();
       const leaders = new Map<string, number>();
@@ -204,31 +203,20 @@ describe('placing an order', () => {
       }
       assert.deepEqual(Object.fromEntries(leaders), { '-80': 1, '80-': 1 });
     } finally {
-      await consumer.disconnect();
+      await events.stop();
     }
   });
 });
 
-/** Reads a topic from the beginning with a consumer group of its own. */
+/** Reads a topic from the beginning with a consumer group of its own; values parsed. */
 async function readTopic(topic: string) {
-  const kafka = new Kafka({
-    clientId: 'order-test-reader',
-    brokers: kafkaBrokers(localTopology()),
-    logLevel: logLevel.NOTHING,
-  });
-  // Short fetch waits: the test is waiting for messages that may land right after it subscribed.
-  const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  const seen: { key: string; value: { eventId: string; order: { id: string } } }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      seen.push({
-        key: String(message.key),
-        value: JSON.parse(String(message.value)) as { eventId: string; order: { id: string } },
-      });
-      return Promise.resolve();
-    },
-  });
-  return { seen, consumer };
+  const read = await reader(kafkaBrokers(localTopology()), topic);
+  return {
+    seen: () =>
+      read.seen.map((m) => ({
+        key: m.key,
+        value: JSON.parse(m.value) as { eventId: string; order: { id: string } },
+      })),
+    stop: () => read.stop(),
+  };
 }

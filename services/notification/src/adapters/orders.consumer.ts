@@ -1,14 +1,22 @@
-import { eventHeaders, headerText, orderPlacedEvent, type OrderPlacedEvent } from '@mela/messaging';
+import {
+  consumeInOrder,
+  eventHeaders,
+  orderPlacedEvent,
+  type EventConsumer,
+  type EventMessage,
+  type EventProducer,
+  type InOrderConsumption,
+  type OrderPlacedEvent,
+} from '@mela/messaging';
 import type { Logger } from '@mela/platform';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { Counter, type Registry } from 'prom-client';
 import { DeliveryFailedError } from '../domain/notifier.js';
 
 export interface OrdersConsumerOptions {
-  readonly consumer: Consumer;
-  /** Writes dead letters. */
-  readonly producer: Producer;
+  readonly consumer: EventConsumer;
+  /** Writes dead letters and redeliveries. */
+  readonly producer: EventProducer;
   readonly topic: string;
   readonly deadLetterTopic: string;
   readonly logger: Logger;
@@ -23,9 +31,9 @@ export interface OrdersConsumerOptions {
     readonly topic: string;
     readonly delaysMs: readonly number[];
     /** A consumer of its own group for the retry topic (its waits hold up only that topic). */
-    readonly consumer: Consumer;
+    readonly consumer: EventConsumer;
   };
-  readonly deliver: (event: OrderPlacedEvent, heartbeat: () => Promise<void>) => Promise<void>;
+  readonly deliver: (event: OrderPlacedEvent) => Promise<void>;
   readonly clock?: () => number;
 }
 
@@ -49,7 +57,7 @@ export class OrdersConsumer {
   readonly #redeliveries: Counter<'round'>;
   readonly #now: () => number;
   readonly #stopping = new AbortController();
-  #running = false;
+  readonly #running: InOrderConsumption[] = [];
   #joining: Promise<void> | undefined;
 
   constructor(options: OrdersConsumerOptions) {
@@ -95,97 +103,96 @@ export class OrdersConsumer {
   }
 
   async start(): Promise<void> {
-    const { consumer, producer, topic, redelivery } = this.#options;
-    await producer.connect();
-    const consumers: [Consumer, string][] = [[consumer, topic]];
+    const { consumer, topic, redelivery, logger } = this.#options;
+    const consumers: [EventConsumer, string][] = [[consumer, topic]];
     if (redelivery) consumers.push([redelivery.consumer, redelivery.topic]);
-    for (const [each, from] of consumers) {
-      await each.connect();
-      await each.subscribe({ topic: from, fromBeginning: true });
-    }
-    this.#running = true;
-    for (const [each] of consumers) {
-      await each.run({
-        partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 3,
-        eachMessage: async (payload) => {
-          await this.#handle(payload.partition, payload.message, () => payload.heartbeat());
-        },
-      });
+    for (const [each, from] of consumers.slice(this.#running.length)) {
+      this.#running.push(
+        await consumeInOrder({
+          consumer: each,
+          topic: from,
+          concurrency: this.#options.partitionsConsumedConcurrently ?? 3,
+          handle: (message) => this.#handle(message),
+          onError: (error, { message }) => {
+            if (error instanceof Stopping) return;
+            logger.warn(
+              { err: error, topic: from, partition: message?.partition, offset: message?.offset },
+              message ? 'handling an order event failed; trying it again' : 'consuming failed',
+            );
+          },
+        }),
+      );
     }
   }
 
-  async #handle(partition: number, message: KafkaMessage, heartbeat: () => Promise<void>) {
+  async #handle(message: EventMessage) {
     const { logger, topic } = this.#options;
-    const round = Number(headerText(message, eventHeaders.retryRound) ?? 0);
-    await this.#untilDue(Number(headerText(message, eventHeaders.retryDue) ?? 0), heartbeat);
+    const { partition } = message;
+    const offset = String(message.offset);
+    const round = Number(message.headers.get(eventHeaders.retryRound) ?? 0);
+    await this.#untilDue(Number(message.headers.get(eventHeaders.retryDue) ?? 0));
     let event: OrderPlacedEvent;
     try {
-      event = orderPlacedEvent.parse(JSON.parse(message.value?.toString() ?? ''));
+      event = orderPlacedEvent.parse(JSON.parse(message.value));
     } catch (error) {
-      await this.#deadLetter(partition, message, 'invalid_event', describe(error), 0);
+      await this.#deadLetter(message, 'invalid_event', describe(error), 0);
       return;
     }
     try {
-      await this.#options.deliver(event, heartbeat);
+      await this.#options.deliver(event);
     } catch (error) {
       if (!(error instanceof DeliveryFailedError)) throw error;
       const { redelivery } = this.#options;
       const delay = redelivery?.delaysMs[round];
       if (redelivery && delay !== undefined && !error.permanent) {
         logger.warn(
-          { err: error, eventId: event.eventId, topic, partition, offset: message.offset, round },
+          { err: error, eventId: event.eventId, topic, partition, offset, round },
           `delivery failed; trying again in ${String(Math.round(delay / 1000))} s`,
         );
         await this.#redeliver(redelivery.topic, message, round + 1, delay);
         return;
       }
       logger.warn(
-        { err: error, eventId: event.eventId, topic, partition, offset: message.offset },
+        { err: error, eventId: event.eventId, topic, partition, offset },
         'delivery failed; dead-lettering the event',
       );
-      await this.#deadLetter(
-        partition,
-        message,
-        `${error.channel}_failed`,
-        error.message,
-        error.attempts,
-      );
+      await this.#deadLetter(message, `${error.channel}_failed`, error.message, error.attempts);
     }
   }
 
   /**
-   * Waits until a redelivered message is due, heartbeating so the group keeps the partition.
-   * Messages of one round share one delay, so a partition's messages come due in order.
+   * Waits until a redelivered message is due (the client heartbeats meanwhile, so the group
+   * keeps the partition). Messages of one round share one delay, so a partition's messages
+   * come due in order.
    */
-  async #untilDue(due: number, heartbeat: () => Promise<void>): Promise<void> {
+  async #untilDue(due: number): Promise<void> {
     while (this.#now() < due) {
       if (this.#stopping.signal.aborted) throw new Stopping();
       await sleep(Math.min(due - this.#now(), 2000), undefined, {
         signal: this.#stopping.signal,
       }).catch(() => undefined);
-      await heartbeat();
     }
+    if (this.#stopping.signal.aborted) throw new Stopping();
   }
 
   /** To the retry topic for round `round`, due after `delayMs`; sent before the offset commits. */
   async #redeliver(
     topic: string,
-    message: KafkaMessage,
+    message: EventMessage,
     round: number,
     delayMs: number,
   ): Promise<void> {
     await this.#options.producer.send({
-      topic,
-      acks: -1,
       messages: [
         {
+          topic,
           key: message.key,
           value: message.value,
-          headers: {
+          headers: new Map([
             ...message.headers,
-            [eventHeaders.retryRound]: String(round),
-            [eventHeaders.retryDue]: String(this.#now() + delayMs),
-          },
+            [eventHeaders.retryRound, String(round)],
+            [eventHeaders.retryDue, String(this.#now() + delayMs)],
+          ]),
         },
       ],
     });
@@ -193,34 +200,33 @@ export class OrdersConsumer {
   }
 
   async #deadLetter(
-    partition: number,
-    message: KafkaMessage,
+    message: EventMessage,
     reason: string,
     detail: string,
     attempts: number,
   ): Promise<void> {
-    const { producer, topic, deadLetterTopic } = this.#options;
-    const headers = { ...message.headers };
+    const { producer, deadLetterTopic } = this.#options;
+    const { partition } = message;
+    const offset = String(message.offset);
     // Sent before the offset is committed: if this fails, the message is handled again.
     await producer.send({
-      topic: deadLetterTopic,
-      acks: -1,
       messages: [
         {
+          topic: deadLetterTopic,
           key: message.key,
           value: message.value,
-          headers: {
-            ...headers,
-            [eventHeaders.deadLetterReason]: `${reason}: ${detail}`.slice(0, 1000),
-            [eventHeaders.deadLetterSource]: `${topic}/${String(partition)}/${message.offset}`,
-            [eventHeaders.deadLetterAttempts]: String(attempts),
-          },
+          headers: new Map([
+            ...message.headers,
+            [eventHeaders.deadLetterReason, `${reason}: ${detail}`.slice(0, 1000)],
+            [eventHeaders.deadLetterSource, `${message.topic}/${String(partition)}/${offset}`],
+            [eventHeaders.deadLetterAttempts, String(attempts)],
+          ]),
         },
       ],
     });
     this.#deadLetters.inc({ reason });
     this.#options.logger.warn(
-      { reason, detail, partition, offset: message.offset },
+      { reason, detail, partition, offset },
       'message sent to the dead-letter topic',
     );
   }
@@ -229,13 +235,8 @@ export class OrdersConsumer {
   async stop(): Promise<void> {
     this.#stopping.abort();
     await this.#joining;
-    if (this.#running) {
-      await Promise.all([
-        this.#options.consumer.disconnect(),
-        this.#options.redelivery?.consumer.disconnect(),
-      ]);
-    }
-    await this.#options.producer.disconnect();
+    await Promise.all(this.#running.map((running) => running.stop()));
+    await this.#options.producer.close();
   }
 }
 

@@ -1,8 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { eventHeaders } from '@mela/messaging';
+import { eventHeaders, refusedRecord, type EventProducer } from '@mela/messaging';
 import { systemClock, type Clock, type Logger } from '@mela/core';
 import { toSqlTime, type ShardSession, type ShardedDatabase } from '@mela/sharding';
-import type { Producer } from 'kafkajs';
 import type { ResultSetHeader } from 'mysql2';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { jsonText } from './sql-values.js';
@@ -11,12 +10,12 @@ export interface OutboxRelayOptions {
   readonly db: ShardedDatabase;
   /**
    * Makes the idempotent producer. After a failed publish the relay starts over with a new one
-   * (a new producer id): kafkajs keeps the old one's sequence numbers across a reconnect, and a
-   * batch lost with the broker leaves a gap the broker refuses for good
-   * (OUT_OF_ORDER_SEQUENCE_NUMBER, tulios/kafkajs#598) — `npm run drill` found every email
-   * stopping after Kafka restarted, until the order service itself was restarted.
+   * (a new producer id): a batch lost with the broker can leave a gap in the old producer's
+   * sequence numbers that the broker refuses for good (OUT_OF_ORDER_SEQUENCE_NUMBER) — with
+   * kafkajs (tulios/kafkajs#598) `npm run drill` found every email stopping after Kafka
+   * restarted, until the order service itself was restarted.
    */
-  readonly producer: () => Producer;
+  readonly producer: () => EventProducer;
   readonly logger: Logger;
   readonly registry: Registry;
   /** @default 'customer' */
@@ -45,8 +44,8 @@ export class OutboxRelay {
   readonly #keyspace: string;
   readonly #loops: Promise<void>[] = [];
   #stopping = false;
-  /** The producer in use, connected; none after a failure until the next publish. */
-  #producer: Promise<Producer> | undefined;
+  /** The producer in use; none after a failure until the next publish. */
+  #producer: EventProducer | undefined;
   /** Sleeps a commit may cut short (a leader's poll) and those only stopping ends. */
   readonly #wakers = { commit: new Set<() => void>(), stop: new Set<() => void>() };
   readonly #metrics: {
@@ -239,51 +238,26 @@ export class OutboxRelay {
   }
 
   async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
-    // Every shard's loop shares the producer: one is made and connected at a time.
-    this.#producer ??= (async () => {
-      const made = this.#options.producer();
-      try {
-        await made.connect();
-      } catch (error) {
-        await made.disconnect().catch(() => undefined);
-        throw error;
-      }
-      return made;
-    })();
-    const current = this.#producer;
-    const producer = await current.catch((error: unknown) => {
-      if (this.#producer === current) this.#producer = undefined;
-      throw error;
-    });
-    const byTopic = new Map<
-      string,
-      { key: string; value: string; headers: Record<string, string> }[]
-    >();
-    for (const row of rows) {
-      const topic = String(row['topic']);
-      const messages = byTopic.get(topic) ?? [];
-      messages.push({
+    // Every shard's loop shares the producer (it connects on its first send).
+    this.#producer ??= this.#options.producer();
+    await this.#producer.send({
+      messages: rows.map((row) => ({
+        topic: String(row['topic']),
         key: String(row['event_key']),
         value: jsonText(row['payload']),
-        headers: {
-          [eventHeaders.eventId]: String(row['event_id']),
-          [eventHeaders.eventType]: String(row['event_type']),
-        },
-      });
-      byTopic.set(topic, messages);
-    }
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        headers: new Map([
+          [eventHeaders.eventId, String(row['event_id'])],
+          [eventHeaders.eventType, String(row['event_type'])],
+        ]),
+      })),
     });
   }
 
-  /** Disconnects the producer in use; the next publish makes a new one. */
+  /** Closes the producer in use; the next publish makes a new one. */
   async #dropProducer(): Promise<void> {
     const dropped = this.#producer;
     this.#producer = undefined;
-    const producer = await dropped?.catch(() => undefined);
-    await producer?.disconnect().catch(() => undefined);
+    await dropped?.close().catch(() => undefined);
   }
 
   async #measure(session: ShardSession, shard: string): Promise<void> {
@@ -322,22 +296,4 @@ export class OutboxRelay {
       wakers.delete(wake);
     }
   }
-}
-
-/** Kafka errors that refuse a record itself, so retrying the same record can never succeed. */
-const refusedRecordTypes = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-  'INVALID_TOPIC_EXCEPTION',
-]);
-
-/** The protocol error type when Kafka refused a record for good (anywhere in the cause chain). */
-function refusedRecord(error: unknown): string | undefined {
-  for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string' && refusedRecordTypes.has(type)) return `${type}: ${e.message}`;
-  }
-  return undefined;
 }
