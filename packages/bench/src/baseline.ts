@@ -60,6 +60,7 @@ function build(dir: string): void {
       'services/catalog',
       'services/catalog/storefront',
       'services/order',
+      'services/notification',
     ],
     { cwd: dir, stdio: 'inherit' },
   );

@@ -11,6 +11,7 @@ import {
   startSmtpServer,
   type ServiceProcess,
   type TestShards,
+  type TestTopics,
 } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
 import { freePort, until } from '@mela/toolchain';
@@ -176,15 +177,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
   const { say } = options;
   const shards = await createTestShards('bench');
   const ownShards: TestShards[] = [];
-  const topics = await createTestTopics(options.brokers);
-  const emailed = new Map<string, number>();
-  const smtp = await startSmtpServer({
-    host: '127.0.0.1',
-    port: 0,
-    // Wall-clock milliseconds, comparable with the order's createdAt (same machine, same clock).
-    onMessage: (mail) =>
-      emailed.set(mail.header('X-Mela-Order-Id'), performance.timeOrigin + performance.now()),
-  });
+  // Each order service's events go through topics, a notification service (of its own
+  // checkout) and an SMTP server of its own: commit → email is an A/B of the whole pipeline.
+  const pipelines: { topics: TestTopics; smtp: Awaited<ReturnType<typeof startSmtpServer>> }[] = [];
   const services: ServiceProcess[] = [];
   const redis = new Redis(options.redisUrl);
   try {
@@ -198,7 +193,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       RATE_LIMIT: 'false',
       LOG_LEVEL: 'warn',
       KAFKA_BROKERS: options.brokers.join(','),
-      ORDERS_TOPIC: topics.topic,
       // An A/B of mysql2's stack capture: MYSQL_TRACE=true npm run bench.
       ...(process.env['MYSQL_TRACE'] ? { MYSQL_TRACE: process.env['MYSQL_TRACE'] } : {}),
       // BENCH_PROFILE_DIR=… writes a CPU profile of each service (catalog, cart, order,
@@ -212,22 +206,48 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     services.push(catalog, cart);
     // Each order service on databases and stock gate counters of its own (the same products):
     // sharing them, the second would follow the first's outbox relay instead of running its own.
-    const startOrder = async (name: string, databases: TestShards, root?: string) => ({
-      name,
-      databases,
-      service: await startService(
+    const startOrder = async (name: string, databases: TestShards, root?: string) => {
+      const topics = await createTestTopics(options.brokers);
+      const emailed = new Map<string, number>();
+      const smtp = await startSmtpServer({
+        host: '127.0.0.1',
+        port: 0,
+        // Wall-clock milliseconds, comparable with the order's createdAt (same machine, same clock).
+        onMessage: (mail) =>
+          emailed.set(mail.header('X-Mela-Order-Id'), performance.timeOrigin + performance.now()),
+      });
+      pipelines.push({ topics, smtp });
+      const from = root === undefined ? {} : { root };
+      const service = await startService(
         'order',
         await freePort(),
         {
           ...common,
           SHARD_MAP: databases.shardMap,
+          ORDERS_TOPIC: topics.topic,
           CART_URL: cart.url,
           STOCK_GATE_KEY_PREFIX: `${prefix}${name.replace(/\W+/g, '-')}:gate:`,
           PAYMENT_SANDBOX_LATENCY_MS: '0',
         },
-        root === undefined ? {} : { root },
-      ),
-    });
+        from,
+      );
+      services.push(service);
+      services.push(
+        await startService(
+          'notification',
+          await freePort(),
+          {
+            ...common,
+            SHARD_MAP: databases.shardMap,
+            ORDERS_TOPIC: topics.topic,
+            NOTIFY_GROUP_ID: `bench-${prefix}${name.replace(/\W+/g, '-')}`,
+            SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
+          },
+          { ...from, ready: 'livez' },
+        ),
+      );
+      return { name, databases, service, emailed };
+    };
     const contenders = [await startOrder('this checkout', shards)];
     if (options.baseline) {
       const own = await createTestShards('bench');
@@ -235,19 +255,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       await insertTestProducts(own, shelf);
       contenders.push(await startOrder(`at ${options.baseline.ref}`, own, options.baseline.root));
     }
-    services.push(...contenders.map((c) => c.service));
-    services.push(
-      await startService(
-        'notification',
-        await freePort(),
-        {
-          ...common,
-          NOTIFY_GROUP_ID: `bench-${prefix}`,
-          SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
-        },
-        { ready: 'livez' },
-      ),
-    );
 
     const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
     const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.connections, 32) });
@@ -307,7 +314,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         options.connections,
       );
     // Committed → emailed, once every order's email has arrived.
-    const notified = async (committedAt: ReadonlyMap<string, number>): Promise<NotifyFigures> => {
+    const notified = async (
+      emailed: ReadonlyMap<string, number>,
+      committedAt: ReadonlyMap<string, number>,
+    ): Promise<NotifyFigures> => {
       await until(
         () => [...committedAt.keys()].every((id) => emailed.has(id)),
         'every order email',
@@ -399,7 +409,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     const rawInsert: RunFigures[] = [];
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
-      for (const [j, { name, service: order, databases }] of contenders.entries()) {
+      for (const [j, { name, service: order, databases, emailed }] of contenders.entries()) {
         const figures = measured[j];
         if (!figures) continue;
         const run = `run ${String(i + 1)}/${String(options.repeats)}, ${name}`;
@@ -417,12 +427,12 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
         figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
         figures.orders.push(placed.figures);
-        figures.notification.push(await notified(placed.committedAt));
+        figures.notification.push(await notified(emailed, placed.committedAt));
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
         const pass = await countRoundTrips(servers, async () => {
           const counting = await placeAll(order, countedTokens, options.connections);
-          await notified(counting.committedAt);
+          await notified(emailed, counting.committedAt);
           return counting.committedAt.size;
         });
         figures.roundTripsPerOrder.push(pass.roundTrips / Math.max(1, pass.done));
@@ -433,7 +443,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           1,
         );
         figures.solo.push(solo.figures);
-        figures.soloNotification.push(await notified(solo.committedAt));
+        figures.soloNotification.push(await notified(emailed, solo.committedAt));
         say(
           `${run}: flash sale, ${String(options.sale.buyers)} buyers at once for ${String(options.sale.stock)} units`,
         );
@@ -459,8 +469,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     };
   } finally {
     await Promise.all(services.map((s) => s.stop()));
-    await smtp.close();
-    await topics.drop();
+    for (const { smtp, topics } of pipelines) {
+      await smtp.close();
+      await topics.drop();
+    }
     await shards.drop();
     for (const own of ownShards) await own.drop();
     redis.disconnect();

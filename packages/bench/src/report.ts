@@ -213,7 +213,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     costTable,
     '',
-    "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps.",
+    "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps. With `--baseline`, each order service has topics, a notification service of its own checkout and an SMTP server of its own, so the row compares the whole pipeline (the Kafka client included).",
     '',
     notifyTable,
     '',
