@@ -10,7 +10,14 @@ export interface ConsumeInOrderOptions {
   /** Messages fetched ahead of their handling before the fetching pauses. @default 500 */
   readonly buffered?: number;
   /**
-   * Handles one message. Its offset is committed once this resolves; when it throws, the same
+   * Offsets are committed after the messages they cover were handled: after this many
+   * messages of a partition, or this long after the first of them, whichever comes first,
+   * and when stopping. @default 100 messages, 200 ms
+   */
+  readonly commitEvery?: number;
+  readonly commitIntervalMs?: number;
+  /**
+   * Handles one message. Its offset is committed (see `commitEvery`) once this resolves; when it throws, the same
    * message is handled again after a back-off (the partition waits, nothing is skipped).
    */
   readonly handle: (message: EventMessage) => Promise<void>;
@@ -28,12 +35,19 @@ interface PartitionState {
   /** The next offset to take from a fetch: anything below it was queued (or handled) already. */
   next: bigint;
   busy: boolean;
+  /** The last message handled, and how many were handled since the last commit. */
+  handled?: EventMessage | undefined;
+  uncommitted: number;
+  commitTimer?: NodeJS.Timeout | undefined;
 }
 
 /**
  * Consumes `topic` in a consumer group, each partition in offset order and up to `concurrency`
  * partitions at a time, committing a message's offset only after it was handled — at least
- * once, never skipped. The stream is consumed again (from the committed offsets) when it ends
+ * once, never skipped. Commits go at most every `commitIntervalMs` per partition rather than one
+ * per message, as the Java client's auto-commit does: a commit is a request to the group
+ * coordinator, and on a busy machine those cost the shop CPU; a crash hands the next member at
+ * most that window again (handlers dedupe, delivery is at least once anyway). The stream is consumed again (from the committed offsets) when it ends
  * with an error, and messages fetched twice (a rebalance refetches from the committed offset)
  * are handled once.
  */
@@ -41,6 +55,8 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
   const { consumer, topic, handle, onError } = options;
   const concurrency = options.concurrency ?? 3;
   const buffered = options.buffered ?? 500;
+  const commitEvery = options.commitEvery ?? 100;
+  const commitIntervalMs = options.commitIntervalMs ?? 200;
   const stopping = new AbortController();
   // A function, not the property: the compiler would take it as unchanged across awaits.
   const stopped = () => stopping.signal.aborted;
@@ -57,6 +73,20 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
       autocommit: false,
     });
 
+  /** Commits the last message handled in the partition, if it is not committed yet. */
+  const commit = (state: PartitionState) => {
+    clearTimeout(state.commitTimer);
+    state.commitTimer = undefined;
+    const message = state.handled;
+    if (!message || state.uncommitted === 0) return;
+    state.uncommitted = 0;
+    // The library merges commits per partition and keeps the highest: a later message's
+    // commit covers an earlier one whose request failed.
+    void Promise.resolve(message.commit()).catch((error: unknown) => {
+      onError(error, { message });
+    });
+  };
+
   const drain = async (state: PartitionState) => {
     for (let message = state.queue[0]; message; message = state.queue[0]) {
       for (let backoff = 200; ; backoff = Math.min(backoff * 2, 10_000)) {
@@ -72,11 +102,10 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
       }
       state.queue.shift();
       queued -= 1;
-      // The library merges commits per partition and keeps the highest: a later message's
-      // commit covers an earlier one whose request failed.
-      void Promise.resolve(message.commit()).catch((error: unknown) => {
-        onError(error, { message });
-      });
+      state.handled = message;
+      state.uncommitted += 1;
+      if (state.uncommitted >= commitEvery) commit(state);
+      else state.commitTimer ??= setTimeout(() => commit(state), commitIntervalMs).unref();
       if (stream?.isPaused() && queued <= buffered / 2) stream.resume();
     }
   };
@@ -98,7 +127,7 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
   const take = (message: EventMessage) => {
     let state = partitions.get(message.partition);
     if (!state) {
-      state = { queue: [], next: message.offset, busy: false };
+      state = { queue: [], next: message.offset, busy: false, uncommitted: 0 };
       partitions.set(message.partition, state);
     }
     if (message.offset < state.next) return;
@@ -146,6 +175,7 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
       stopping.abort();
       await running;
       await Promise.all(working);
+      for (const state of partitions.values()) commit(state);
       // Closing the stream sends the commits still queued; closing the consumer leaves the group.
       await stream?.close().catch((error: unknown) => onError(error, {}));
       await consumer.close();
