@@ -80,6 +80,10 @@ export function defaultInputs(options: {
       bytesPerCart: 1_024,
       limitedClients: 50_000_000,
       bytesPerLimiterKey: 120,
+      // One per order placed, kept as long as Idempotency-Keys (24 h): Redis's MEMORY USAGE
+      // says 104 B for one, and its expiry has an entry of its own.
+      gateAttempts: options.ordersPerDay,
+      bytesPerGateAttempt: 128,
     },
     ordersPerOrderRequest: 0.5,
     shardTransactionsPerSecond: measured.shardTransactions,
@@ -110,7 +114,7 @@ export function report(inputs: CapacityInputs, result: CapacityPlan, source: str
     '|---|---:|---:|---:|',
     ...rows,
     '',
-    `- Redis: ${count(result.redis.peakOpsPerSecond)} commands/s at the peak → ${String(result.redis.nodes)} primaries at ${count(inputs.redisOpsPerNode)} commands/s each (a Redis Cluster above one); ${gib(result.redis.memoryBytes)} of cache, carts and limiter keys.`,
+    `- Redis: ${count(result.redis.peakOpsPerSecond)} commands/s at the peak → ${String(result.redis.nodes)} primaries at ${count(inputs.redisOpsPerNode)} commands/s each (a Redis Cluster above one); ${gib(result.redis.memoryBytes)} of cache, carts, limiter keys and the stock gate's attempts.`,
     `- MySQL: ${count(result.shards.peakOrdersPerSecond)} orders/s at the peak → ${String(result.shards.byWrites)} shards by writes (${count(inputs.shardTransactionsPerSecond)} order transactions/s per shard measured, run at ${String(inputs.shardUtilisation * 100)} %), ${String(result.shards.bySize)} by size (${count(inputs.ordersPerDay)} orders a day kept ${String(inputs.retentionDays)} days at ${String(inputs.bytesPerOrder)} bytes, ≤ ${gib(inputs.maxShardBytes)} a shard) → **${String(result.shards.count)} customer shards**, ${count(result.shards.writesPerShardPerSecond)} orders/s and ${gib(result.shards.bytesPerShard)} each.`,
     `- Kafka: ${count(result.kafka.peakEventsPerSecond)} order events/s → **${String(result.kafka.partitions)} partitions** of \`orders\` (${String(inputs.eventsPerConsumer)} events/s per notification consumer).`,
     '',
@@ -119,7 +123,7 @@ export function report(inputs: CapacityInputs, result: CapacityPlan, source: str
     `- measured per-replica figures: ${source}; a pod's CPU limit equals the measuring process's core (×${String(inputs.podCpuScale)}); the cart is taken at the catalog's figure with its near cache off (a Redis round trip per request; not benchmarked alone)`,
     `- mix: catalog ${String(inputs.mix.catalog * 100)} %, cart ${String(inputs.mix.cart * 100)} %, order ${String(inputs.mix.order * 100)} % (the load driver's shopper mix); ${String(inputs.ordersPerOrderRequest * 100)} % of order-service requests place an order`,
     `- replicas run at ${String(inputs.targetUtilisation * 100)} % at the peak, at least ${String(inputs.minReplicas)} (one per zone)`,
-    `- Redis commands per request: catalog ${String(inputs.redisOpsPerRequest.catalog)}, cart ${String(inputs.redisOpsPerRequest.cart)}, order ${String(inputs.redisOpsPerRequest.order)}; ${count(inputs.redisBytes.products)} products × ${String(inputs.redisBytes.bytesPerProduct)} B, ${count(inputs.redisBytes.activeCarts)} carts × ${String(inputs.redisBytes.bytesPerCart)} B, ${count(inputs.redisBytes.limitedClients)} limiter keys × ${String(inputs.redisBytes.bytesPerLimiterKey)} B`,
+    `- Redis commands per request: catalog ${String(inputs.redisOpsPerRequest.catalog)}, cart ${String(inputs.redisOpsPerRequest.cart)}, order ${String(inputs.redisOpsPerRequest.order)}; ${count(inputs.redisBytes.products)} products × ${String(inputs.redisBytes.bytesPerProduct)} B, ${count(inputs.redisBytes.activeCarts)} carts × ${String(inputs.redisBytes.bytesPerCart)} B, ${count(inputs.redisBytes.limitedClients)} limiter keys × ${String(inputs.redisBytes.bytesPerLimiterKey)} B, ${count(inputs.redisBytes.gateAttempts)} gate attempts × ${String(inputs.redisBytes.bytesPerGateAttempt)} B`,
     `- shard and partition counts are rounded up to a power of two (keyranges split evenly; resharding doubles)`,
     `- ${String(inputs.eventsPerConsumer)} events/s per notification consumer is an assumption (SMTP-bound), not a measurement`,
   ].join('\n');

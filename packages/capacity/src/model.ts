@@ -32,6 +32,9 @@ export interface CapacityInputs {
     readonly bytesPerCart: number;
     readonly limitedClients: number;
     readonly bytesPerLimiterKey: number;
+    /** The stock gate remembers each attempt that took units while its key is kept (a day). */
+    readonly gateAttempts: number;
+    readonly bytesPerGateAttempt: number;
   };
   /** Orders written per order-service request (a checkout places one; reads place none). */
   readonly ordersPerOrderRequest: number;
@@ -113,7 +116,8 @@ export function plan(inputs: CapacityInputs): CapacityPlan {
   const redisMemory =
     b.products * b.bytesPerProduct +
     b.activeCarts * b.bytesPerCart +
-    b.limitedClients * b.bytesPerLimiterKey;
+    b.limitedClients * b.bytesPerLimiterKey +
+    b.gateAttempts * b.bytesPerGateAttempt;
 
   const peakOrders = servicePlans.order.peakRequestsPerSecond * inputs.ordersPerOrderRequest;
   const byWrites = Math.ceil(

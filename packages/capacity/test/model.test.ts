@@ -64,7 +64,8 @@ describe('the capacity model: its outputs follow from its inputs', () => {
 
     assert.ok(Math.abs(result.redis.peakOpsPerSecond - ops) < 10);
     assert.equal(result.redis.nodes, Math.ceil(result.redis.peakOpsPerSecond / 60_000));
-    assert.equal(result.redis.memoryBytes, 10e6 * 2048 + 20e6 * 1024 + 50e6 * 120);
+    // Products, carts, limiter keys, and the gate's record of each order placed in a day.
+    assert.equal(result.redis.memoryBytes, 10e6 * 2048 + 20e6 * 1024 + 50e6 * 120 + 2e7 * 128);
     // 14,468 events/s over 200 per consumer = 72.3 → 73 → 128 partitions.
     assert.equal(result.kafka.partitions, 128);
   });

@@ -85,6 +85,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
     redis,
     keyPrefix: config.gate.keyPrefix,
     ttlSeconds: config.gate.ttlSeconds,
+    attemptsKeptMs: config.idempotencyRetentionMs,
     stockOf: (id) => stock.stockOf(id),
   });
   const payments = new SandboxPaymentProvider({ db, clock, ...config.payment });

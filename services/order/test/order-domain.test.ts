@@ -24,6 +24,7 @@ import type {
   PaymentIntent,
   PaymentProvider,
   Reservation,
+  StockGate,
   StockLedger,
 } from '../src/domain/ports.js';
 
@@ -130,10 +131,20 @@ class MemoryStore implements OrderStore {
   /** Set to make the next commit write and then lose its reply. */
   loseCommitReply = false;
 
+  /** Set to make the next claim fail (its shard away). */
+  failNextClaim = false;
+
   nextOrderId() {
     return Promise.resolve(String(this.#nextId++));
   }
+  get idsTaken() {
+    return this.#nextId - 100;
+  }
   claim(userId: string, key: string, requestHash: string, orderId: string) {
+    if (this.failNextClaim) {
+      this.failNextClaim = false;
+      return Promise.reject(new Error('connect ECONNREFUSED'));
+    }
     const existing = this.claims.get(`${userId}/${key}`);
     if (existing) return Promise.resolve({ claimed: false as const, existing });
     this.claims.set(`${userId}/${key}`, {
@@ -246,7 +257,9 @@ class MemoryPayments implements PaymentProvider {
   }
 }
 
-function saga(admit: 'ok' | 'unavailable' = 'unavailable') {
+type Verdict = Awaited<ReturnType<StockGate['take']>>;
+
+function saga(admit: Verdict | (() => Verdict) = 'unavailable') {
   const store = new MemoryStore();
   const stock = new MemoryStock();
   const payments = new MemoryPayments();
@@ -255,7 +268,7 @@ function saga(admit: 'ok' | 'unavailable' = 'unavailable') {
   const service = new OrderService({
     stock,
     gate: {
-      take: () => Promise.resolve(admit),
+      take: () => Promise.resolve(typeof admit === 'function' ? admit() : admit),
       giveBack: (lines) => {
         givenBack.push([...lines]);
         return Promise.resolve();
@@ -349,6 +362,55 @@ describe('the order saga’s branches', () => {
     assert.deepEqual(givenBack, [lines]);
     assert.equal(store.claims.size, 0);
     assert.deepEqual(rejected, ['unknown_product']);
+  });
+
+  it('when the gate turns a buyer away and this attempt never took units, then nothing is written and the same key is simply asked again', async () => {
+    const verdicts: Verdict[] = [{ soldOut: '7', tookBefore: false }, 'ok'];
+    const { service, store, rejected } = saga(() => verdicts.shift() ?? 'unavailable');
+    const cart = cartOf([{ productId: '7', quantity: 1 }]);
+
+    await assert.rejects(
+      service.place(request(cart)),
+      (error: unknown) => error instanceof SoldOutError && error.productId === '7',
+    );
+    assert.equal(store.claims.size, 0, 'no claim');
+    assert.equal(store.idsTaken, 0, 'no order id');
+    assert.deepEqual(rejected, ['sold_out']);
+
+    const placed = await service.place(request(cart));
+    assert.equal(placed.replayed, false, 'a fresh attempt, once units are back');
+  });
+
+  it('when the gate is short for an attempt that took units before, then the claim decides: the placed order is replayed', async () => {
+    const verdicts: Verdict[] = ['ok', { soldOut: '12', tookBefore: true }];
+    const { service, givenBack } = saga(() => verdicts.shift() ?? 'unavailable');
+    const first = await service.place(request(cartOf([{ productId: '12', quantity: 1 }])));
+
+    const again = await service.place(request(cartOf([{ productId: '12', quantity: 1 }])));
+
+    assert.equal(again.replayed, true);
+    assert.deepEqual(again.order, first.order);
+    assert.deepEqual(givenBack, [], 'the second answer took nothing, so gives nothing back');
+  });
+
+  it('when the gate admitted a buyer but the claim cannot be written, then the units go back', async () => {
+    const { service, store, givenBack } = saga('ok');
+    store.failNextClaim = true;
+    const lines = [{ productId: '7', quantity: 1 }];
+
+    await assert.rejects(service.place(request(cartOf(lines))), /ECONNREFUSED/);
+    assert.deepEqual(givenBack, [lines]);
+  });
+
+  it('when another request holds the key, then what the gate gave this one goes back before it waits for that one’s answer', async () => {
+    const { service, givenBack } = saga('ok');
+    const lines = [{ productId: '12', quantity: 1 }];
+    const first = await service.place(request(cartOf(lines)));
+
+    const again = await service.place(request(cartOf(lines)));
+
+    assert.deepEqual(again.order, first.order);
+    assert.deepEqual(givenBack, [lines]);
   });
 
   it('when the cart is empty, then the refusal says so and the key can be used again', async () => {

@@ -1,16 +1,25 @@
+import { createHash } from 'node:crypto';
 import type { Redis, Result } from 'ioredis';
 import type { CartLine } from '../domain/order.js';
-import type { StockGate } from '../domain/ports.js';
+import type { Attempt, StockGate } from '../domain/ports.js';
 
-// All lines or none. {1}: taken; {0, i}: line i has too few units; {-1, i}: line i has no
-// counter yet (read the ledger and start one).
+// All lines or none. KEYS: each line's counter, then the attempt's record; ARGV: each line's
+// units, then how long the record is kept (ms). {1}: taken (and the attempt recorded);
+// {0, i}: line i has too few units; {2, i}: the same, by an attempt that took units before;
+// {-1, i}: line i has no counter yet (read the ledger and start one).
 const takeScript = `
-for i, key in ipairs(KEYS) do
-  local units = redis.call('GET', key)
+local lines = #KEYS - 1
+local attempt = KEYS[#KEYS]
+for i = 1, lines do
+  local units = redis.call('GET', KEYS[i])
   if not units then return {-1, i} end
-  if tonumber(units) < tonumber(ARGV[i]) then return {0, i} end
+  if tonumber(units) < tonumber(ARGV[i]) then
+    if redis.call('EXISTS', attempt) == 1 then return {2, i} end
+    return {0, i}
+  end
 end
-for i, key in ipairs(KEYS) do redis.call('DECRBY', key, ARGV[i]) end
+for i = 1, lines do redis.call('DECRBY', KEYS[i], ARGV[i]) end
+redis.call('SET', attempt, 1, 'PX', ARGV[#KEYS])
 return {1}
 `;
 
@@ -51,15 +60,20 @@ export class RedisStockGate implements StockGate {
   readonly #stockOf: (productId: string) => Promise<number | undefined>;
   readonly #starting = new Map<string, Promise<boolean>>();
 
+  readonly #attemptsKeptMs: number;
+
   constructor(options: {
     readonly redis: Redis;
     readonly keyPrefix: string;
     readonly ttlSeconds: number;
+    /** How long an attempt that took units is remembered: as long as its Idempotency-Key. */
+    readonly attemptsKeptMs: number;
     readonly stockOf: (productId: string) => Promise<number | undefined>;
   }) {
     this.#redis = options.redis;
     this.#prefix = options.keyPrefix;
     this.#ttlSeconds = options.ttlSeconds;
+    this.#attemptsKeptMs = options.attemptsKeptMs;
     this.#stockOf = options.stockOf;
     this.#redis.defineCommand('melaStockGateTake', { lua: takeScript });
     this.#redis.defineCommand('melaStockGateGiveBack', { lua: giveBackScript });
@@ -74,15 +88,22 @@ export class RedisStockGate implements StockGate {
     return [...lines.map((l) => this.#key(l.productId)), ...lines.map((l) => l.quantity)];
   }
 
-  async take(lines: readonly CartLine[]) {
+  /** The attempt's record: a digest of who and which key, so no user id is spelled out. */
+  #attemptKey({ userId, key }: Attempt): string {
+    const digest = createHash('sha256').update(`${userId}\n${key}`).digest('base64url');
+    return `${this.#prefix}attempt:${digest.slice(0, 22)}`;
+  }
+
+  async take(lines: readonly CartLine[], attempt: Attempt) {
     try {
       // Each missing counter is started once, then the whole take is tried again.
-      for (let attempt = 0; ; attempt += 1) {
-        const [result, index = 0] = await this.#take(lines);
+      for (let tries = 0; ; tries += 1) {
+        const [result, index = 0] = await this.#take(lines, attempt);
         if (result === 1) return 'ok' as const;
         const line = lines[index - 1];
         if (!line) throw new Error(`the stock gate answered ${String(result)} for line ${index}`);
-        if (result === 0 || attempt >= lines.length) return { soldOut: line.productId };
+        if (result === 0 || result === 2 || tries >= lines.length)
+          return { soldOut: line.productId, tookBefore: result !== 0 };
         if (!(await this.#start(line.productId))) return { unknown: line.productId };
       }
     } catch {
@@ -90,8 +111,14 @@ export class RedisStockGate implements StockGate {
     }
   }
 
-  async #take(lines: readonly CartLine[]): Promise<number[]> {
-    const answer = await this.#redis.melaStockGateTake(lines.length, ...this.#keysThenUnits(lines));
+  async #take(lines: readonly CartLine[], attempt: Attempt): Promise<number[]> {
+    const answer = await this.#redis.melaStockGateTake(
+      lines.length + 1,
+      ...lines.map((l) => this.#key(l.productId)),
+      this.#attemptKey(attempt),
+      ...lines.map((l) => l.quantity),
+      this.#attemptsKeptMs,
+    );
     return Array.isArray(answer) ? answer.map(Number) : [];
   }
 

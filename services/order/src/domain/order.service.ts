@@ -91,14 +91,48 @@ export class OrderService {
     const { userId, key } = request;
     const hash = requestFingerprint(request.input);
     const deadline = this.#now() + this.#deps.policy.idempotencyWaitMs;
+    let admission = await this.#admit(request);
+    const giveBack = async () => {
+      if (admission?.admitted === 'ok') await this.#deps.gate.giveBack(admission.lines);
+      admission = undefined;
+    };
     for (;;) {
-      const orderId = await this.#deps.orders.nextOrderId();
-      const claim = await this.#deps.orders.claim(userId, key, hash, orderId);
-      if (claim.claimed) return this.#placeClaimed(request, orderId);
+      let orderId: string;
+      let claim: Awaited<ReturnType<OrderStore['claim']>>;
+      try {
+        orderId = await this.#deps.orders.nextOrderId();
+        claim = await this.#deps.orders.claim(userId, key, hash, orderId);
+      } catch (error) {
+        await giveBack();
+        throw error;
+      }
+      if (claim.claimed) return this.#placeClaimed(request, orderId, admission);
+      // Another request holds (or held) the key: what the gate gave this one goes back.
+      await giveBack();
       const answer = await this.#awaitEarlier(userId, key, hash, claim.existing, deadline);
       if (answer) return answer;
       // The earlier request failed and gave its key back: this one is a fresh attempt.
     }
+  }
+
+  /**
+   * The cart and the gate, before anything is written. In a sale most buyers are turned away
+   * here, by one Redis call and no SQL: the gate has too few units and this attempt (user and
+   * key) never took any, so it cannot be a replay of a placed order and nothing was recorded
+   * for it — a retry with the same key is simply asked again. Everything else goes on to the
+   * claim, which decides as it always has: a cart that cannot be read or is empty (perhaps a
+   * replay after the order cleared it), an attempt that took units before, an unknown
+   * product, the gate away.
+   */
+  async #admit(request: PlaceOrderRequest): Promise<Admission | undefined> {
+    const lines = await this.#cartLines(request.cart).catch(() => undefined);
+    if (!lines) return undefined;
+    const admitted = await this.#deps.gate.take(lines, request);
+    if (typeof admitted === 'object' && 'soldOut' in admitted && !admitted.tookBefore) {
+      this.#deps.metrics.rejected('sold_out');
+      throw new SoldOutError(admitted.soldOut);
+    }
+    return { lines, admitted };
   }
 
   #now(): number {
@@ -136,16 +170,20 @@ export class OrderService {
     return order;
   }
 
-  async #placeClaimed(request: PlaceOrderRequest, orderId: string): Promise<PlacedOrder> {
+  async #placeClaimed(
+    request: PlaceOrderRequest,
+    orderId: string,
+    admission: Admission | undefined,
+  ): Promise<PlacedOrder> {
     const { userId, key, input, cart } = request;
     const { orders, stock, gate, payments } = this.#deps;
     let reserved: readonly CartLine[] | undefined;
     let intended = false;
     try {
-      const lines = await this.#cartLines(cart);
-      // The gate first: in a flash sale most buyers are told "sold out" by it, before any
-      // product read. What it took goes back if the order cannot be priced.
-      const admitted = await gate.take(lines);
+      const lines = admission?.lines ?? (await this.#cartLines(cart));
+      // The gate before any product read (usually asked in #admit already). What it took
+      // goes back if the order cannot be priced.
+      const admitted = admission?.admitted ?? (await gate.take(lines, request));
       if (typeof admitted === 'object') {
         if ('unknown' in admitted) throw new UnknownProductsError([admitted.unknown]);
         throw new SoldOutError(admitted.soldOut);
@@ -304,6 +342,12 @@ export class OrderService {
     const last = orders.at(-1);
     return { orders, nextBefore: page.length > limit && last ? last.id : undefined };
   }
+}
+
+/** What the cart held and what the gate said, before the claim. */
+interface Admission {
+  readonly lines: readonly CartLine[];
+  readonly admitted: Awaited<ReturnType<StockGate['take']>>;
 }
 
 /** The metric label of a failed attempt: the refusal's reason, or the problem code. */

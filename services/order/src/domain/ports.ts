@@ -50,14 +50,28 @@ export interface StockLedger {
  * a hundred phones do not queue on one MySQL row. It may be wrong in either direction for a
  * moment; the ledger decides. `unavailable` means: ask the ledger directly.
  */
+/** One checkout attempt: whose, under which Idempotency-Key. */
+export interface Attempt {
+  readonly userId: string;
+  readonly key: string;
+}
+
 export interface StockGate {
   /**
-   * Takes every line's units or none: `soldOut` names a line with too few, `unknown` a product
-   * the ledger does not have; `unavailable` when the gate cannot answer (the ledger decides).
+   * Takes every line's units or none, and remembers an attempt that took them (as long as its
+   * key is kept). `soldOut` names a line with too few, and says whether this attempt took
+   * units before (then it may be a replay of a placed order); `unknown` names a product the
+   * ledger does not have; `unavailable` when the gate cannot answer (the ledger decides).
    */
   take(
     lines: readonly CartLine[],
-  ): Promise<'ok' | 'unavailable' | { readonly soldOut: string } | { readonly unknown: string }>;
+    attempt: Attempt,
+  ): Promise<
+    | 'ok'
+    | 'unavailable'
+    | { readonly soldOut: string; readonly tookBefore: boolean }
+    | { readonly unknown: string }
+  >;
   giveBack(lines: readonly CartLine[]): Promise<void>;
   /** The ledger disagreed: drop these counters so the next request reads the ledger again. */
   forget(productIds: readonly string[]): Promise<void>;
