@@ -47,6 +47,29 @@ describe('the order service’s cart client, against real sockets', () => {
     assert.ok(connections.size <= 1, `${String(connections.size)} connections for two calls`);
   });
 
+  it('when a burst of checkouts reads carts at once, then the calls share a bounded set of connections and every one is answered', async () => {
+    answer = { status: 200, body: JSON.stringify({ items: [] }) };
+    const { port } = server.address() as AddressInfo;
+    const bounded = new CartClient({
+      baseUrl: `http://127.0.0.1:${String(port)}/`,
+      timeoutMs: 5000,
+      maxConnections: 4,
+    });
+    const connections = new Set<unknown>();
+    const count = (socket: unknown) => connections.add(socket);
+    server.on('connection', count);
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => bounded.of(`Bearer buyer-${String(i)}`).lines()),
+      );
+      assert.equal(answers.length, 200);
+      assert.ok(connections.size <= 4, `${String(connections.size)} connections for 200 calls`);
+    } finally {
+      server.off('connection', count);
+      bounded.close();
+    }
+  });
+
   it('when the cart refuses the token, then the caller is unauthorized', async () => {
     answer = { status: 401, body: '{"code":"unauthorized"}' };
     await assert.rejects(client.of('Bearer stale').lines(), UnauthorizedError);
