@@ -17,8 +17,9 @@ export interface ConsumeInOrderOptions {
   readonly commitEvery?: number;
   readonly commitIntervalMs?: number;
   /**
-   * Handles one message. Its offset is committed (see `commitEvery`) once this resolves; when it throws, the same
-   * message is handled again after a back-off (the partition waits, nothing is skipped).
+   * Handles one message. Its offset is committed (see `commitEvery`) once this resolves; when
+   * it throws, the same message is handled again after a back-off (the partition waits,
+   * nothing is skipped).
    */
   readonly handle: (message: EventMessage) => Promise<void>;
   /** A handler that threw, a commit that failed, or the consumer that lost Kafka. */
@@ -44,12 +45,15 @@ interface PartitionState {
 /**
  * Consumes `topic` in a consumer group, each partition in offset order and up to `concurrency`
  * partitions at a time, committing a message's offset only after it was handled — at least
- * once, never skipped. Commits go at most every `commitIntervalMs` per partition rather than one
- * per message, as the Java client's auto-commit does: a commit is a request to the group
- * coordinator, and on a busy machine those cost the shop CPU; a crash hands the next member at
- * most that window again (handlers dedupe, delivery is at least once anyway). The stream is consumed again (from the committed offsets) when it ends
- * with an error, and messages fetched twice (a rebalance refetches from the committed offset)
- * are handled once.
+ * once, never skipped.
+ *
+ * Commits go at most every `commitIntervalMs` per partition rather than one per message, as the
+ * Java client's auto-commit does: a commit is a request to the group coordinator, and on a busy
+ * machine those cost the shop CPU; a crash hands the next member at most that window again
+ * (delivery is at least once anyway, and handlers dedupe).
+ *
+ * The stream is consumed again (from the committed offsets) when it ends with an error, and a
+ * message fetched twice (a rebalance refetches from the committed offset) is handled once.
  */
 export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<InOrderConsumption> {
   const { consumer, topic, handle, onError } = options;
@@ -141,13 +145,19 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
   // The first subscription's failure is the caller's (Kafka unreachable at start-up).
   stream = await open();
   const running = (async () => {
-    for (let backoff = 500; !stopped(); backoff = Math.min(backoff * 2, 10_000)) {
+    let backoff = 500;
+    const wait = async () => {
+      await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => undefined);
+      backoff = Math.min(backoff * 2, 10_000);
+    };
+    while (!stopped()) {
       if (!stream) {
         try {
           stream = await open();
+          backoff = 500;
         } catch (error) {
           onError(error, {});
-          await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => undefined);
+          await wait();
           continue;
         }
       }
@@ -164,7 +174,7 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
       current.off('data', take);
       if (stopped()) return;
       stream = undefined;
-      await sleep(backoff, undefined, { signal: stopping.signal }).catch(() => undefined);
+      await wait();
     }
   })();
 

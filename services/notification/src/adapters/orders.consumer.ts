@@ -126,8 +126,8 @@ export class OrdersConsumer {
   }
 
   async #handle(message: EventMessage) {
-    const { logger, topic } = this.#options;
-    const { partition } = message;
+    const { logger } = this.#options;
+    const { topic, partition } = message;
     const offset = String(message.offset);
     const round = Number(message.headers.get(eventHeaders.retryRound) ?? 0);
     await this.#untilDue(Number(message.headers.get(eventHeaders.retryDue) ?? 0));
