@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
-import { localTopology, redisRoleFlags, type RedisRole } from '@mela/topology';
+import { localTopology, needersOf, redisRoleFlags, type RedisRole } from '@mela/topology';
 import type { Environment } from './environments.js';
 import { externalPeers, externalService } from './external-data.js';
 import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
@@ -268,7 +268,8 @@ export class DataChart extends Chart {
       spec: {
         podSelector: { matchLabels: { 'app.kubernetes.io/name': name } },
         policyTypes: ['Ingress', 'Egress'],
-        ingress: [fromApps(role === 'cache' ? ['catalog', 'cart', 'order'] : ['cart'], port)],
+        // From the services that need this Redis (serviceNeeds), and no one else.
+        ingress: [fromApps(needersOf(role === 'cache' ? 'redis' : 'cart-redis'), port)],
         egress: [],
       },
     });

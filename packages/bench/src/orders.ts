@@ -202,7 +202,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         : {}),
     };
     say('starting catalog, cart, order and notification on the bench databases');
-    const { catalog, cart } = await startCatalogAndCart(common, prefix);
+    const { catalog, cart, carts } = await startCatalogAndCart(common, prefix);
     services.push(catalog, cart);
     // Each order service on databases and stock gate counters of its own (the same products):
     // sharing them, the second would follow the first's outbox relay instead of running its own.
@@ -225,6 +225,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           ...common,
           SHARD_MAP: databases.shardMap,
           ORDERS_TOPIC: topics.topic,
+          // The carts where they are; a baseline from before #17's third step calls the cart.
+          ...carts,
           CART_URL: cart.url,
           STOCK_GATE_KEY_PREFIX: `${prefix}${name.replace(/\W+/g, '-')}:gate:`,
           PAYMENT_SANDBOX_LATENCY_MS: '0',

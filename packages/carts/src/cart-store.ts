@@ -1,7 +1,5 @@
-import { DependencyUnavailableError } from '@mela/platform';
+import { DependencyUnavailableError } from '@mela/core';
 import type { Redis } from 'ioredis';
-import type { CartLimits } from '../domain/cart.js';
-import type { CartStore } from '../domain/cart.service.js';
 
 // Bounds are checked and the change made in one step, so two tabs adding at once cannot
 // exceed them. Returns the new quantity, or -1 cart full, -2 over the limit, -3 not in cart.
@@ -18,16 +16,32 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return wanted
 `;
 
-/** Carts as Redis hashes `cart:<user>` (product → quantity) that expire `ttlSeconds` after the last change. */
-export class RedisCartStore implements CartStore {
+/** A cart lives this long after its last change, unless the cart service is told otherwise. */
+export const defaultCartTtlSeconds = 86_400;
+
+/**
+ * Carts as Redis hashes `<prefix>user:<user id>` (product → quantity) that expire `ttlSeconds` after the
+ * last change, in the carts' own Redis (persistent, never evicting). The one place that knows
+ * how a cart is stored: the cart service changes carts through it, and the order service reads
+ * and clears the buyer's cart through it at checkout, without a call to the cart service.
+ */
+export class RedisCartStore {
   readonly #redis: Redis;
   readonly #ttlSeconds: number;
   readonly #prefix: string;
 
-  constructor(redis: Redis, options: { readonly ttlSeconds: number; readonly keyPrefix: string }) {
+  constructor(
+    redis: Redis,
+    options: {
+      /** `CART_KEY_PREFIX`: the same for every service that reads carts. */
+      readonly keyPrefix: string;
+      /** How long a cart lives after a change (only changes set it). */
+      readonly ttlSeconds?: number;
+    },
+  ) {
     this.#redis = redis;
-    this.#ttlSeconds = options.ttlSeconds;
-    this.#prefix = options.keyPrefix;
+    this.#ttlSeconds = options.ttlSeconds ?? defaultCartTtlSeconds;
+    this.#prefix = `${options.keyPrefix}user:`;
   }
 
   #key(userId: string): string {
@@ -46,7 +60,8 @@ export class RedisCartStore implements CartStore {
     productId: string,
     quantity: number,
     mode: 'add' | 'set',
-    limits: CartLimits,
+    /** How much one cart may hold (the cart service's settings). */
+    limits: { readonly maxItems: number; readonly maxQuantity: number },
   ) {
     const result = Number(
       await this.#call(() =>

@@ -76,18 +76,26 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
 export async function startCatalogAndCart(
   env: Readonly<Record<string, string>>,
   keyPrefix: string,
-): Promise<{ readonly catalog: ServiceProcess; readonly cart: ServiceProcess }> {
+): Promise<{
+  readonly catalog: ServiceProcess;
+  readonly cart: ServiceProcess;
+  /** Where these carts are kept: what an order service needs to read them. */
+  readonly carts: { readonly CART_REDIS_URL: string; readonly CART_KEY_PREFIX: string };
+}> {
   const [catalogPort = 0, cartPort = 0] = await freePorts(2);
   const catalog = await startService('catalog', catalogPort, {
     ...env,
     CACHE_KEY_PREFIX: `${keyPrefix}catalog:`,
   });
-  const cart = await startService('cart', cartPort, {
+  const carts = {
     // The carts' own Redis, as local mode and the cluster run it (a test may name another).
-    CART_REDIS_URL: cartRedisUrl(localTopology()),
-    ...env,
-    CATALOG_URL: catalog.url,
+    CART_REDIS_URL: env['CART_REDIS_URL'] ?? cartRedisUrl(localTopology()),
     CART_KEY_PREFIX: `${keyPrefix}cart:`,
+  };
+  const cart = await startService('cart', cartPort, {
+    ...env,
+    ...carts,
+    CATALOG_URL: catalog.url,
   });
-  return { catalog, cart };
+  return { catalog, cart, carts };
 }

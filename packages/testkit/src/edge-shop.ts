@@ -101,7 +101,6 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       CART_KEY_PREFIX: `${prefix}cart:`,
       STOCK_GATE_KEY_PREFIX: `${prefix}gate:`,
       ...(edge.internal.catalog ? { CATALOG_URL: `http://${edge.internal.catalog}` } : {}),
-      ...(edge.internal.cart ? { CART_URL: `http://${edge.internal.cart}` } : {}),
       KAFKA_BROKERS: brokers.join(','),
       ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
       ...options.env,

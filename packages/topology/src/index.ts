@@ -25,6 +25,7 @@ export type {
 } from './local.js';
 export {
   callersOf,
+  needersOf,
   clientIdCookie,
   keepAlive,
   needName,

@@ -19,7 +19,7 @@ export type Need =
 export const serviceNeeds: Readonly<Record<ServiceName, readonly Need[]>> = {
   catalog: ['redis', 'mysql', 'identity-provider'],
   cart: ['redis', 'cart-redis', { service: 'catalog' }, 'identity-provider'],
-  order: ['redis', 'mysql', 'kafka', { service: 'cart' }, 'identity-provider'],
+  order: ['redis', 'cart-redis', 'mysql', 'kafka', 'identity-provider'],
   notification: ['mysql', 'kafka', 'smtp', 'webhooks'],
 };
 
@@ -55,6 +55,13 @@ export function needVariables(need: Need): readonly string[] {
 export function callersOf(service: ServiceName): ServiceName[] {
   return (Object.keys(serviceNeeds) as ServiceName[]).filter((caller) =>
     serviceNeeds[caller].some((need) => typeof need === 'object' && need.service === service),
+  );
+}
+
+/** The services that need a server (`redis`, `cart-redis`, …), for its ingress rules. */
+export function needersOf(need: Exclude<Need, { readonly service: ServiceName }>): ServiceName[] {
+  return (Object.keys(serviceNeeds) as ServiceName[]).filter((service) =>
+    serviceNeeds[service].includes(need),
   );
 }
 

@@ -6,6 +6,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
+import { cartsEnv, defaultCartTtlSeconds } from '@mela/carts';
 import { z } from 'zod';
 import { defaultCartLimits, type CartLimits } from './domain/cart.js';
 
@@ -15,24 +16,16 @@ const cartEnv = z
     PORT: platformEnv.PORT.default(3002),
     /** Redis for what may be lost or evicted: the short product cache and the rate limiter. */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-    /**
-     * Redis holding the carts: persistent (append-only file) and never evicting. Default: the
-     * same as REDIS_URL, which is right only when that one persists and does not evict.
-     */
-    CART_REDIS_URL: z.url().optional(),
+    ...cartsEnv,
     /** Base URL of the catalog service. */
     CATALOG_URL: z.url().default('http://127.0.0.1:3001'),
     /** A cart lives this long after its last change. */
-    CART_TTL_SECONDS: envInt({ min: 60, max: 30 * 86_400 }).default(86_400),
+    CART_TTL_SECONDS: envInt({ min: 60, max: 30 * 86_400 }).default(defaultCartTtlSeconds),
     CART_MAX_ITEMS: envInt({ min: 1, max: 500 }).default(defaultCartLimits.maxItems),
     CART_MAX_QUANTITY: envInt({ min: 1, max: 1000 }).default(defaultCartLimits.maxQuantity),
     /** How long the cart trusts what the catalog said about a product. */
     CART_PRODUCT_CACHE_SECONDS: envInt({ min: 1, max: 3600 }).default(30),
     CATALOG_TIMEOUT_MS: envInt({ min: 50, max: 30_000 }).default(1000),
-    CART_KEY_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-      .default('cart:'),
   })
   .superRefine(checkPlatformEnv);
 

@@ -1,3 +1,4 @@
+import { RedisCartStore } from '@mela/carts';
 import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
@@ -9,7 +10,6 @@ import {
 } from '@mela/platform';
 import { Redis } from 'ioredis';
 import { CatalogClient } from './adapters/catalog.client.js';
-import { RedisCartStore } from './adapters/cart.store.js';
 import { createApp } from './app.js';
 import { loadCartConfig, type CartConfig } from './config.js';
 import { CartService } from './domain/cart.service.js';
@@ -63,7 +63,7 @@ export function buildCart(config: CartConfig): Cart {
   const carts = new CartService(
     new RedisCartStore(store, {
       ttlSeconds: config.ttlSeconds,
-      keyPrefix: `${config.keyPrefix}user:`,
+      keyPrefix: config.keyPrefix,
     }),
     catalog,
     config.limits,

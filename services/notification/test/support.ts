@@ -133,10 +133,10 @@ export async function startPipeline(options: {
     KAFKA_BROKERS: options.brokers.join(','),
     ORDERS_TOPIC: topic,
   };
-  const { catalog, cart } = await startCatalogAndCart(common, `test:pipe:${suffix}:`);
+  const { catalog, cart, carts } = await startCatalogAndCart(common, `test:pipe:${suffix}:`);
   const order = await startService('order', await freePort(), {
     ...common,
-    CART_URL: cart.url,
+    ...carts,
     STOCK_GATE_KEY_PREFIX: `test:pipe:${suffix}:gate:`,
     PAYMENT_SANDBOX_LATENCY_MS: '5',
     OUTBOX_POLL_MS: '50',

@@ -8,7 +8,8 @@ import { orderRoutes } from './routes/order.routes.js';
 export function createApp(deps: {
   readonly platform: Platform;
   readonly orders: OrderService;
-  readonly cartOf: (authorization: string) => CallerCart;
+  /** The cart of the user placing the order (authenticated by this service). */
+  readonly cartOf: (userId: string) => CallerCart;
   /** Applied before every route, when configured. */
   readonly rateLimit?: RequestHandler | undefined;
 }): Express {

@@ -15,6 +15,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
+import { cartsEnv } from '@mela/carts';
 import { shardingConfigFrom, shardingEnv, type ShardingConfig } from '@mela/sharding';
 import { stockChangesEnv } from '@mela/stock';
 import { z } from 'zod';
@@ -30,9 +31,8 @@ const orderEnv = {
   ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
   /** Redis: the stock gate's counters and the rate limiter. */
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** Base URL of the cart service. */
-  CART_URL: z.url().default('http://127.0.0.1:3002'),
-  CART_TIMEOUT_MS: envInt({ min: 50, max: 30_000 }).default(2000),
+  /** The carts' Redis and key prefix, as the cart service has them: checkout reads the cart there. */
+  ...cartsEnv,
   /** Units of one product per order; keep it equal to the cart's CART_MAX_QUANTITY. */
   ORDER_MAX_QUANTITY: envInt({ min: 1, max: 1000 }).default(10),
   /** A reservation not consumed within this long returns its units to stock. */
@@ -68,8 +68,8 @@ export interface OrderConfig {
   readonly kafka: KafkaClientConfig;
   readonly ordersTopic: string;
   readonly redisUrl: string;
-  readonly cartUrl: string;
-  readonly cartTimeoutMs: number;
+  /** Where the buyers' carts are (the cart service's Redis and key prefix). */
+  readonly carts: { readonly redisUrl: string; readonly keyPrefix: string };
   readonly policy: OrderPolicy;
   readonly sweepIntervalMs: number;
   readonly idempotencyRetentionMs: number;
@@ -94,8 +94,7 @@ const orderConfig = z.object(orderEnv).transform((e, ctx): OrderConfig => {
     kafka: kafkaConfigFrom(e, 'mela-order'),
     ordersTopic: e.ORDERS_TOPIC,
     redisUrl: e.REDIS_URL,
-    cartUrl: e.CART_URL,
-    cartTimeoutMs: e.CART_TIMEOUT_MS,
+    carts: { redisUrl: e.CART_REDIS_URL ?? e.REDIS_URL, keyPrefix: e.CART_KEY_PREFIX },
     policy: {
       reservationTtlMs: e.RESERVATION_TTL_SECONDS * 1000,
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,

@@ -1,4 +1,5 @@
 import { cacheRedisOptions } from '@mela/cache';
+import { RedisCartStore } from '@mela/carts';
 import { createAdmin, createProducer } from '@mela/messaging';
 import {
   createHttpService,
@@ -13,7 +14,7 @@ import { openShardedDatabase, type ShardedDatabase } from '@mela/sharding';
 import { announceStockChanges } from '@mela/stock';
 import { Redis } from 'ioredis';
 import { Counter } from 'prom-client';
-import { CartClient } from './adapters/cart.client.js';
+import { cartOf } from './adapters/carts.js';
 import { OrderRepository } from './adapters/order.repository.js';
 import { OutboxRelay } from './adapters/outbox.relay.js';
 import { SandboxPaymentProvider } from './adapters/sandbox-payment.provider.js';
@@ -115,13 +116,29 @@ export function buildOrder(config: OrderConfig): OrderApp {
     clock,
     onError,
   });
-  const carts = new CartClient({ baseUrl: config.cartUrl, timeoutMs: config.cartTimeoutMs });
+  // The buyers' carts, where the cart service keeps them (often a Redis of their own).
+  const separateCarts = config.carts.redisUrl !== config.redisUrl;
+  const cartsRedis = separateCarts
+    ? new Redis(config.carts.redisUrl, {
+        ...cacheRedisOptions,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 500,
+      })
+    : redis;
+  if (separateCarts)
+    cartsRedis.on('error', (error: Error) =>
+      logger.debug({ err: error }, 'carts redis connection error'),
+    );
+  const carts = new RedisCartStore(cartsRedis, { keyPrefix: config.carts.keyPrefix });
 
   for (const check of db.healthChecks(['commerce', 'customer']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
   // Without Redis the gate steps aside (MySQL still refuses oversell); without Kafka the
   // outbox holds the events. Neither makes the service unready.
   platform.health.register('redis', () => redis.ping(), { critical: false });
+  // Without the carts no order can be placed (503), but orders can still be read.
+  if (separateCarts)
+    platform.health.register('redis carts', () => cartsRedis.ping(), { critical: false });
   const admin = createAdmin(config.kafka);
   platform.health.register('kafka', () => admin.metadata({ topics: [], forceUpdate: true }), {
     critical: false,
@@ -130,7 +147,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const app = createApp({
     platform,
     orders,
-    cartOf: (authorization) => carts.of(authorization),
+    cartOf: (userId) => cartOf(carts, userId),
     rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(
@@ -138,10 +155,10 @@ export function buildOrder(config: OrderConfig): OrderApp {
     app,
     [
       { name: 'sweeper', close: () => sweeper.stop() },
-      { name: 'cart client', close: () => carts.close() },
       { name: 'outbox relay', close: () => relay?.stop() },
       { name: 'kafka admin', close: () => admin.close() },
       { name: 'redis', close: () => redis.quit() },
+      ...(separateCarts ? [{ name: 'carts redis', close: () => cartsRedis.quit() }] : []),
       { name: 'mysql', close: () => db.close() },
     ],
     [

@@ -24,12 +24,12 @@ describe("the order service's configuration", () => {
     const variables = problemsOf({
       AUTH_JWT_SECRET: secret,
       PORT: 'eighty',
-      CART_TIMEOUT_MS: '5',
+      RESERVATION_TTL_SECONDS: '1',
       MYSQL_POOL_SIZE: '0',
       SHARD_MAP: shardMap,
     }).map((p) => p.variable);
 
-    assert.deepEqual([...variables].sort(), ['CART_TIMEOUT_MS', 'MYSQL_POOL_SIZE', 'PORT']);
+    assert.deepEqual([...variables].sort(), ['MYSQL_POOL_SIZE', 'PORT', 'RESERVATION_TTL_SECONDS']);
   });
 
   it('when the variables parse but the shard map and the platform rules do not hold, then one error names both', () => {

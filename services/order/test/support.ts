@@ -104,12 +104,12 @@ export async function startCheckout(
     RATE_LIMIT: 'false',
     STOCK_CHANGES_CHANNEL: `test:order:${suffix}:stock-changed`,
   };
-  const { catalog, cart } = await startCatalogAndCart(common, `test:order:${suffix}:`);
+  const { catalog, cart, carts } = await startCatalogAndCart(common, `test:order:${suffix}:`);
 
   const orders: (OrderApp & { url: string })[] = [];
   const orderEnvironment = (env: Record<string, string> = {}) => ({
     ...common,
-    CART_URL: cart.url,
+    ...carts,
     KAFKA_BROKERS: kafkaBrokers(topology).join(','),
     ORDERS_TOPIC: topic,
     STOCK_GATE_KEY_PREFIX: `test:order:${suffix}:gate:`,

@@ -29,7 +29,8 @@ export function orderRoutes(options: {
   readonly orders: OrderService;
   readonly tokens: TokenVerifier;
   /** The cart of the caller whose Authorization header this is. */
-  readonly cartOf: (authorization: string) => CallerCart;
+  /** The cart of the user placing the order (authenticated by this service). */
+  readonly cartOf: (userId: string) => CallerCart;
 }): Router {
   const { orders } = options;
   const router = createRouter();
@@ -46,11 +47,12 @@ export function orderRoutes(options: {
       });
     }
     const input = parseInput(placeOrderSchema, req.body ?? {}, 'body');
+    const userId = userIdOf(req);
     const { order, replayed } = await orders.place({
-      userId: userIdOf(req),
+      userId,
       key: parsed.key,
       input,
-      cart: options.cartOf(req.get('authorization') ?? ''),
+      cart: options.cartOf(userId),
     });
     res
       .status(201)

@@ -1,0 +1,19 @@
+import type { RedisCartStore } from '@mela/carts';
+import type { CallerCart } from '../domain/ports.js';
+
+/**
+ * The buyer's cart, read and cleared where the cart service keeps it (`@mela/carts`), for the
+ * user the order service authenticated: no call to the cart service, no second check of the
+ * same token. The order service only reads and clears; every change goes through the cart
+ * service, which validates it against the catalog.
+ */
+export function cartOf(store: RedisCartStore, userId: string): CallerCart {
+  return {
+    lines: async () =>
+      [...(await store.quantities(userId))].map(([productId, quantity]) => ({
+        productId,
+        quantity,
+      })),
+    clear: () => store.clear(userId),
+  };
+}
