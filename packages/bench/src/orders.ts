@@ -212,7 +212,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       const smtp = await startSmtpServer({
         host: '127.0.0.1',
         port: 0,
-        // Wall-clock milliseconds, comparable with the order's createdAt (same machine, same clock).
+        // Wall-clock ms, comparable with the order's createdAt (same machine, same clock).
         onMessage: (mail) =>
           emailed.set(mail.header('X-Mela-Order-Id'), performance.timeOrigin + performance.now()),
       });

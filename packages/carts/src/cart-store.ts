@@ -20,10 +20,11 @@ return wanted
 export const defaultCartTtlSeconds = 86_400;
 
 /**
- * Carts as Redis hashes `<prefix>user:<user id>` (product → quantity) that expire `ttlSeconds` after the
- * last change, in the carts' own Redis (persistent, never evicting). The one place that knows
- * how a cart is stored: the cart service changes carts through it, and the order service reads
- * and clears the buyer's cart through it at checkout, without a call to the cart service.
+ * Carts as Redis hashes `<prefix>user:<user id>` (product → quantity) that expire `ttlSeconds`
+ * after the last change, in the carts' own Redis (persistent, never evicting). The one place
+ * that knows how a cart is stored: the cart service changes carts through it, and the order
+ * service reads and clears the buyer's cart through it at checkout, without a call to the cart
+ * service.
  */
 export class RedisCartStore {
   readonly #redis: Redis;

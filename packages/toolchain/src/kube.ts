@@ -225,10 +225,15 @@ export async function applyServerSide(
   }
 }
 
-/** True once the API server answers (a namespace list), for start-up waits. */
+/**
+ * True once the API server answers and can give Services their IPs, for start-up waits: it has
+ * created its own `kubernetes` Service. Just after start the Service IP allocator's range may
+ * not be ready yet, and a Service applied then is refused with "failed to allocate a serviceIP:
+ * range is full" (a fresh-clone CI run met it in the simulated cluster).
+ */
 export async function apiServerAnswers(core: CoreV1Api): Promise<boolean> {
   try {
-    await core.listNamespace();
+    await core.readNamespacedService({ name: 'kubernetes', namespace: 'default' });
     return true;
   } catch {
     return false;

@@ -31,7 +31,7 @@ const orderEnv = {
   ORDERS_TOPIC: kafkaTopicName.default(ordersTopic),
   /** Redis: the stock gate's counters and the rate limiter. */
   REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  /** The carts' Redis and key prefix, as the cart service has them: checkout reads the cart there. */
+  /** The carts' Redis and key prefix, as the cart service has them: checkout reads carts there. */
   ...cartsEnv,
   /** Units of one product per order; keep it equal to the cart's CART_MAX_QUANTITY. */
   ORDER_MAX_QUANTITY: envInt({ min: 1, max: 1000 }).default(10),
