@@ -12,3 +12,12 @@ export const cartsEnv = {
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .default('cart:'),
 };
+
+/** Where a service finds the carts, from its parsed variables (REDIS_URL when no carts' Redis). */
+export function cartsConfigFrom(e: {
+  readonly REDIS_URL: string;
+  readonly CART_REDIS_URL?: string | undefined;
+  readonly CART_KEY_PREFIX: string;
+}): { readonly redisUrl: string; readonly keyPrefix: string } {
+  return { redisUrl: e.CART_REDIS_URL ?? e.REDIS_URL, keyPrefix: e.CART_KEY_PREFIX };
+}

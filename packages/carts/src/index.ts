@@ -1,2 +1,2 @@
 export { defaultCartTtlSeconds, RedisCartStore } from './cart-store.js';
-export { cartsEnv } from './config.js';
+export { cartsConfigFrom, cartsEnv } from './config.js';

@@ -1,32 +1,29 @@
+import { findErrorBy } from '@platformatic/kafka';
+
 /** Kafka errors that refuse a record itself, so sending the same record again can never succeed. */
-const refusedRecordTypes = new Set([
+const refusedRecordTypes = [
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',
   'CORRUPT_MESSAGE',
   'INVALID_TOPIC_EXCEPTION',
-]);
+] as const;
 
 /**
- * The broker's error name and message when it refused a record for good, found anywhere in
- * the error's causes and aggregated errors; otherwise undefined (worth trying again).
+ * The broker's error name and message when it refused a record for good (anywhere among the
+ * client's aggregated errors, found by the client's own `findErrorBy`); otherwise undefined
+ * (worth trying again).
  */
 export function refusedRecord(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  const visit = (e: unknown): string | undefined => {
-    if (!(e instanceof Error) || seen.has(e)) return undefined;
-    seen.add(e);
-    const apiId = (e as { apiId?: unknown }).apiId;
-    if (typeof apiId === 'string' && refusedRecordTypes.has(apiId)) return `${apiId}: ${e.message}`;
-    const nested = [
-      (e as { cause?: unknown }).cause,
-      ...(e instanceof AggregateError ? (e.errors as unknown[]) : []),
-    ];
-    for (const inner of nested) {
-      const found = visit(inner);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  };
-  return visit(error);
+  if (!(error instanceof Error)) return undefined;
+  for (const type of refusedRecordTypes) {
+    const found = findErrorBy(error, 'apiId', type);
+    if (found) return `${type}: ${found.message}`;
+  }
+  return undefined;
+}
+
+/** True when the client says the failed operation may succeed if tried again. */
+export function retriable(error: unknown): boolean {
+  return error instanceof Error && findErrorBy(error, 'canRetry', true) !== null;
 }

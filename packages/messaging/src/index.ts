@@ -17,7 +17,7 @@ export type {
   EventProducer,
   KafkaClientConfig,
 } from './kafka-config.js';
-export { refusedRecord } from './errors.js';
+export { refusedRecord, retriable } from './errors.js';
 export { committedOffsets, topicOffsets } from './offsets.js';
 export { eventHeaders, orderPlacedEvent, ordersTopic } from './order-events.js';
 export type { OrderPlacedEvent } from './order-events.js';

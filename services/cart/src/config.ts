@@ -6,7 +6,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
-import { cartsEnv, defaultCartTtlSeconds } from '@mela/carts';
+import { cartsConfigFrom, cartsEnv, defaultCartTtlSeconds } from '@mela/carts';
 import { z } from 'zod';
 import { defaultCartLimits, type CartLimits } from './domain/cart.js';
 
@@ -35,13 +35,13 @@ export const cartVariables: readonly string[] = [...Object.keys(cartEnv.shape)];
 export interface CartConfig {
   readonly platform: PlatformConfig;
   readonly redisUrl: string;
-  readonly cartRedisUrl: string;
+  /** Where the carts are (`CART_REDIS_URL`, else `REDIS_URL`) and their key prefix. */
+  readonly carts: { readonly redisUrl: string; readonly keyPrefix: string };
   readonly catalogUrl: string;
   readonly ttlSeconds: number;
   readonly limits: CartLimits;
   readonly productCacheSeconds: number;
   readonly catalogTimeoutMs: number;
-  readonly keyPrefix: string;
 }
 
 /** The cart's configuration from the environment; every bad variable is reported at once. */
@@ -50,12 +50,11 @@ export function loadCartConfig(env: Readonly<Record<string, string | undefined>>
   return Object.freeze({
     platform: platformConfigFrom(e),
     redisUrl: e.REDIS_URL,
-    cartRedisUrl: e.CART_REDIS_URL ?? e.REDIS_URL,
+    carts: cartsConfigFrom(e),
     catalogUrl: e.CATALOG_URL,
     ttlSeconds: e.CART_TTL_SECONDS,
     limits: Object.freeze({ maxItems: e.CART_MAX_ITEMS, maxQuantity: e.CART_MAX_QUANTITY }),
     productCacheSeconds: e.CART_PRODUCT_CACHE_SECONDS,
     catalogTimeoutMs: e.CATALOG_TIMEOUT_MS,
-    keyPrefix: e.CART_KEY_PREFIX,
   });
 }

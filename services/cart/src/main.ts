@@ -34,9 +34,9 @@ export function buildCart(config: CartConfig): Cart {
   redis.on('error', (error: Error) =>
     platform.logger.debug({ err: error }, 'redis connection error'),
   );
-  const separate = config.cartRedisUrl !== config.redisUrl;
+  const separate = config.carts.redisUrl !== config.redisUrl;
   const store = separate
-    ? new Redis(config.cartRedisUrl, {
+    ? new Redis(config.carts.redisUrl, {
         ...cacheRedisOptions,
         maxRetriesPerRequest: 1,
         commandTimeout: 1000,
@@ -51,7 +51,7 @@ export function buildCart(config: CartConfig): Cart {
     name: 'cart-products',
     redis,
     registry: platform.metrics.registry,
-    keyPrefix: `${config.keyPrefix}product:`,
+    keyPrefix: `${config.carts.keyPrefix}product:`,
     onError: (error) => platform.logger.debug({ err: error }, 'product cache degraded'),
   });
   const catalog = new CatalogClient({
@@ -63,7 +63,7 @@ export function buildCart(config: CartConfig): Cart {
   const carts = new CartService(
     new RedisCartStore(store, {
       ttlSeconds: config.ttlSeconds,
-      keyPrefix: config.keyPrefix,
+      keyPrefix: config.carts.keyPrefix,
     }),
     catalog,
     config.limits,

@@ -10,6 +10,7 @@ import {
   eventHeaders,
   kafkaConfigFrom,
   kafkaEnv,
+  retriable,
   topicOffsets,
   type EventMessage,
   type KafkaClientConfig,
@@ -158,11 +159,7 @@ async function retrying<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      const retriable =
-        (error as { canRetry?: unknown }).canRetry === true ||
-        (error instanceof AggregateError &&
-          error.errors.some((e) => (e as { canRetry?: unknown }).canRetry === true));
-      if (!retriable || attempt >= 30) throw error;
+      if (!retriable(error) || attempt >= 30) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }

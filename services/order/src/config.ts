@@ -15,7 +15,7 @@ import {
   platformEnv,
   type PlatformConfig,
 } from '@mela/platform';
-import { cartsEnv } from '@mela/carts';
+import { cartsConfigFrom, cartsEnv } from '@mela/carts';
 import { shardingConfigFrom, shardingEnv, type ShardingConfig } from '@mela/sharding';
 import { stockChangesEnv } from '@mela/stock';
 import { z } from 'zod';
@@ -94,7 +94,7 @@ const orderConfig = z.object(orderEnv).transform((e, ctx): OrderConfig => {
     kafka: kafkaConfigFrom(e, 'mela-order'),
     ordersTopic: e.ORDERS_TOPIC,
     redisUrl: e.REDIS_URL,
-    carts: { redisUrl: e.CART_REDIS_URL ?? e.REDIS_URL, keyPrefix: e.CART_KEY_PREFIX },
+    carts: cartsConfigFrom(e),
     policy: {
       reservationTtlMs: e.RESERVATION_TTL_SECONDS * 1000,
       idempotencyWaitMs: e.IDEMPOTENCY_WAIT_MS,
