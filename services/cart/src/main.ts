@@ -1,4 +1,4 @@
-import { RedisCartStore } from '@mela/carts';
+import { cartsConnection, RedisCartStore } from '@mela/carts';
 import { CacheAside, cacheRedisOptions } from '@mela/cache';
 import {
   createHttpService,
@@ -26,27 +26,16 @@ export interface Cart {
 /** Builds the real clients and the service from a configuration (the tests call it too). */
 export function buildCart(config: CartConfig): Cart {
   const platform = createPlatform('cart', config.platform);
-  const redis = new Redis(config.redisUrl, {
-    ...cacheRedisOptions,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 1000,
-  });
+  const redisOptions = { ...cacheRedisOptions, maxRetriesPerRequest: 1, commandTimeout: 1000 };
+  const redis = new Redis(config.redisUrl, redisOptions);
   redis.on('error', (error: Error) =>
     platform.logger.debug({ err: error }, 'redis connection error'),
   );
-  const separate = config.carts.redisUrl !== config.redisUrl;
-  const store = separate
-    ? new Redis(config.carts.redisUrl, {
-        ...cacheRedisOptions,
-        maxRetriesPerRequest: 1,
-        commandTimeout: 1000,
-      })
-    : redis;
-  if (separate) {
-    store.on('error', (error: Error) =>
-      platform.logger.debug({ err: error }, 'cart redis connection error'),
-    );
-  }
+  const { redis: store, own: separate } = cartsConnection(
+    config.carts.redisUrl,
+    { url: config.redisUrl, redis, options: redisOptions },
+    (error) => platform.logger.debug({ err: error }, 'cart redis connection error'),
+  );
   const productCache = new CacheAside({
     name: 'cart-products',
     redis,

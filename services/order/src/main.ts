@@ -1,5 +1,5 @@
 import { cacheRedisOptions } from '@mela/cache';
-import { RedisCartStore } from '@mela/carts';
+import { cartsConnection, RedisCartStore } from '@mela/carts';
 import { createAdmin, createProducer } from '@mela/messaging';
 import {
   createHttpService,
@@ -42,11 +42,8 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const { logger } = platform;
   const registry = platform.metrics.registry;
   const clock = systemClock;
-  const redis = new Redis(config.redisUrl, {
-    ...cacheRedisOptions,
-    maxRetriesPerRequest: 1,
-    commandTimeout: 500,
-  });
+  const redisOptions = { ...cacheRedisOptions, maxRetriesPerRequest: 1, commandTimeout: 500 };
+  const redis = new Redis(config.redisUrl, redisOptions);
   redis.on('error', (error: Error) => logger.debug({ err: error }, 'redis connection error'));
   const db = openShardedDatabase(config.sharding, registry);
   const stock = new MysqlStockLedger({
@@ -117,18 +114,11 @@ export function buildOrder(config: OrderConfig): OrderApp {
     onError,
   });
   // The buyers' carts, where the cart service keeps them (often a Redis of their own).
-  const separateCarts = config.carts.redisUrl !== config.redisUrl;
-  const cartsRedis = separateCarts
-    ? new Redis(config.carts.redisUrl, {
-        ...cacheRedisOptions,
-        maxRetriesPerRequest: 1,
-        commandTimeout: 500,
-      })
-    : redis;
-  if (separateCarts)
-    cartsRedis.on('error', (error: Error) =>
-      logger.debug({ err: error }, 'carts redis connection error'),
-    );
+  const { redis: cartsRedis, own: separateCarts } = cartsConnection(
+    config.carts.redisUrl,
+    { url: config.redisUrl, redis, options: redisOptions },
+    (error) => logger.debug({ err: error }, 'carts redis connection error'),
+  );
   const carts = new RedisCartStore(cartsRedis, { keyPrefix: config.carts.keyPrefix });
 
   for (const check of db.healthChecks(['commerce', 'customer']))
