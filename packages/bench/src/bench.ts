@@ -12,7 +12,7 @@ import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
 import { measureLatency } from './latency.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
-import { assertLimited, clientAddresses, loadFromClients } from './rate-limit.js';
+import { assertLimited, firstVisits, returningShoppers, type Clients } from './rate-limit.js';
 import { benchScatter } from './shards.js';
 import { summarise, type RunFigures, type Summary } from './stats.js';
 
@@ -60,8 +60,9 @@ export interface BenchFigures {
   readonly clients: number;
   readonly latencyConnections: number;
   /** Off, on, and on at `--baseline` when given. */
-  readonly rateLimiter: readonly [off: Summary, on: Summary, ...baselineOn: Summary[]];
-  readonly rateLimiterLatency: readonly [off: Summary, on: Summary, ...baselineOn: Summary[]];
+  /** Off first, then on: returning shoppers, first visits, [returning shoppers at the baseline]. */
+  readonly rateLimiter: readonly [off: Summary, ...on: Summary[]];
+  readonly rateLimiterLatency: readonly [off: Summary, ...on: Summary[]];
   readonly scatter: { readonly singleShard: Summary; readonly scatter: Summary };
   readonly orders: OrderBenchFigures;
   readonly kafkaClients: KafkaClientFigures;
@@ -74,10 +75,18 @@ async function load(
   seconds: number,
   connections: number,
   redis?: Redis,
-  headers: Record<string, string> = {},
+  headers: Record<string, string> | Clients = {},
 ): Promise<RunFigures> {
   const before = redis && (await redisCommandsServed(redis));
-  const result = await autocannon({ url, duration: seconds, connections, headers });
+  const result = await autocannon({
+    url,
+    duration: seconds,
+    connections,
+    ...(typeof headers === 'function'
+      ? // Each request another client's.
+        { requests: [{ setupRequest: (r) => ({ ...r, headers: { ...r.headers, ...headers() } }) }] }
+      : { headers }),
+  });
   const after = redis && (await redisCommandsServed(redis));
   return {
     requestsPerSecond: result.requests.average,
@@ -249,25 +258,41 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     )) as [Summary, Summary, Summary, Summary, Summary, Summary | undefined];
 
     // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
-    // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat.
+    // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat. Returning
+    // shoppers send the id cookie their first visit got; first visits have none, so the limiter
+    // issues one to each (a signed id, the response private).
     const clients = 10_000;
     const limiterContenders = [
-      { target: catalog, name: 'rate limiter off' },
-      { target: limitedCatalog, name: 'rate limiter on (Redis, per client)' },
+      { target: catalog, name: 'rate limiter off', clients: firstVisits(clients) },
+      {
+        target: limitedCatalog,
+        name: 'rate limiter on, returning shoppers',
+        clients: await returningShoppers(hitOn(limitedCatalog), clients),
+      },
+      {
+        target: limitedCatalog,
+        name: 'rate limiter on, first visits',
+        clients: firstVisits(clients),
+      },
       ...(limitedBaseline
-        ? [{ target: limitedBaseline, name: `rate limiter on, at ${String(o.baseline)}` }]
+        ? [
+            {
+              target: limitedBaseline,
+              name: `rate limiter on, returning shoppers, at ${String(o.baseline)}`,
+              clients: await returningShoppers(hitOn(limitedBaseline), clients),
+            },
+          ]
         : []),
     ];
-    const [limiterOff, limiterOn, limiterBaseline] = (await sideBySide(
+    const limiter = await sideBySide(
       o,
-      limiterContenders.map(({ target, name }) => ({
+      limiterContenders.map(({ target, name, clients: next }) => ({
         name,
         detail: `${String(o.connections)} connections, ${String(clients)} clients`,
-        run: (seconds) =>
-          loadFromClients(hitOn(target), { seconds, connections: o.connections, clients }),
+        run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next),
       })),
       { warmup: o.warmup },
-    )) as [Summary, Summary, Summary | undefined];
+    );
 
     // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
     let nextId = 1000;
@@ -299,19 +324,14 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
     ])) as [Summary, Summary];
 
     // 5, continued: the limiter's latency at a concurrency where latency is not queueing.
-    const client = clientAddresses(clients);
-    const [limiterOffLatency, limiterOnLatency, limiterBaselineLatency] = (await sideBySide(
+    const limiterLatency = await sideBySide(
       o,
-      limiterContenders.map(({ target, name }) => ({
+      limiterContenders.map(({ target, name, clients: next }) => ({
         name,
         detail: `${String(latencyConnections)} connections`,
-        run: latencyOf(
-          target,
-          () => productPath,
-          () => ({ 'x-forwarded-for': client() }),
-        ),
+        run: latencyOf(target, () => productPath, next),
       })),
-    )) as [Summary, Summary, Summary | undefined];
+    );
 
     // 7. A scatter query against a single-shard query on the customer keyspace, at a concurrency
     // where latency is not queueing.
@@ -366,12 +386,8 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       latency: [hit, miss],
       clients,
       latencyConnections,
-      rateLimiter: [limiterOff, limiterOn, ...(limiterBaseline ? [limiterBaseline] : [])],
-      rateLimiterLatency: [
-        limiterOffLatency,
-        limiterOnLatency,
-        ...(limiterBaselineLatency ? [limiterBaselineLatency] : []),
-      ],
+      rateLimiter: limiter as [Summary, ...Summary[]],
+      rateLimiterLatency: limiterLatency as [Summary, ...Summary[]],
       scatter: { singleShard, scatter: scatterQuery },
       orders: orderRuns,
       kafkaClients,

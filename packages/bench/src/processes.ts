@@ -32,8 +32,21 @@ export async function startService(
   env: NodeJS.ProcessEnv,
 ): Promise<Target> {
   const port = await freePort();
+  const profiles = process.env['BENCH_PROFILE_DIR'];
   const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      // BENCH_PROFILE_DIR=… writes each service's CPU profile there, named after it, when the
+      // bench stops it.
+      ...(profiles === undefined
+        ? {}
+        : {
+            NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles} --cpu-prof-name=${name.replace(/[^\w.-]+/g, '-')}.cpuprofile`,
+          }),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

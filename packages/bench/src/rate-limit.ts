@@ -1,45 +1,46 @@
-import autocannon from 'autocannon';
 import { until } from '@mela/toolchain';
 import type { Redis } from 'ioredis';
 import type { Target } from './processes.js';
-import type { RunFigures } from './stats.js';
 
-/** A rotation of `count` client addresses (100.64.0.0/10, as the edge would forward them). */
-export function clientAddresses(count: number): () => string {
+/** The address of the `n`-th client (in 100.64.0.0/10, as the edge would forward it). */
+const clientAddress = (n: number) => `100.64.${String(n >> 8)}.${String(n & 255)}`;
+
+/** Request headers of one client after another, round and round. */
+export type Clients = () => Record<string, string>;
+
+/** A rotation of `count` first visits: each request another address, no cookie. */
+export function firstVisits(count: number): Clients {
   let next = 0;
   return () => {
     next = (next + 1) % count;
-    return `100.64.${String(next >> 8)}.${String(next & 255)}`;
+    return { 'x-forwarded-for': clientAddress(next) };
   };
 }
 
 /**
- * Load on `url` from many shoppers: each request names one of `clients` addresses in
- * X-Forwarded-For (as the edge would), so a limiter keeps a counter per client in Redis.
+ * A rotation of `count` returning shoppers of `url`'s service: each has made its first visit
+ * (one request, which issued its signed client id) and sends that cookie from its address since.
  */
-export async function loadFromClients(
-  url: string,
-  options: { readonly seconds: number; readonly connections: number; readonly clients: number },
-): Promise<RunFigures> {
-  const client = clientAddresses(options.clients);
-  const result = await autocannon({
-    url,
-    duration: options.seconds,
-    connections: options.connections,
-    requests: [
-      {
-        setupRequest: (request) => ({
-          ...request,
-          headers: { ...request.headers, 'x-forwarded-for': client() },
-        }),
-      },
-    ],
-  });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx,
+export async function returningShoppers(url: string, count: number): Promise<Clients> {
+  const shoppers: Record<string, string>[] = [];
+  for (let first = 0; first < count; first += 100) {
+    const batch = Array.from({ length: Math.min(100, count - first) }, async (_, i) => {
+      const address = clientAddress(first + i);
+      const visit = await fetch(url, { headers: { 'x-forwarded-for': address } });
+      await visit.arrayBuffer();
+      const cookie = visit.headers
+        .getSetCookie()
+        .map((set) => set.split(';')[0] ?? '')
+        .join('; ');
+      if (cookie === '') throw new Error(`${url} issued no client id on a first visit`);
+      return { 'x-forwarded-for': address, cookie };
+    });
+    shoppers.push(...(await Promise.all(batch)));
+  }
+  let next = 0;
+  return () => {
+    next = (next + 1) % count;
+    return shoppers[next] ?? {};
   };
 }
 

@@ -66,7 +66,7 @@ describe('npm run bench, as a smoke run', () => {
     assert.ok(Number(originShare[1]) < 5, `${String(originShare[1])} % reached the origin`);
     assert.match(
       run.stdout,
-      /\| rate limiter on \(Redis, per client\) \| [\d,.]+ .* \| 0 \| [\d.]+× \|/,
+      /\| rate limiter on, returning shoppers \| [\d,.]+ .* \| 0 \| [\d.]+ \| [\d.]+× \|/,
     );
     assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time \| [\d,.]+ /);
     // The flash sale: every unit sold once, everyone else told it is sold out, nothing oversold.
@@ -117,9 +117,11 @@ describe('npm run bench, as a smoke run', () => {
       [...figures.rateLimiter, ...figures.rateLimiterLatency].map((r) => [r.name, r.errors]),
       [
         ['rate limiter off', 0],
-        ['rate limiter on (Redis, per client)', 0],
+        ['rate limiter on, returning shoppers', 0],
+        ['rate limiter on, first visits', 0],
         ['rate limiter off', 0],
-        ['rate limiter on (Redis, per client)', 0],
+        ['rate limiter on, returning shoppers', 0],
+        ['rate limiter on, first visits', 0],
       ],
     );
     const { placeOrder, soloOrder, rawInsert } = figures.orders;
