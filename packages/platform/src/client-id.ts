@@ -1,5 +1,6 @@
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { parseCookie } from 'cookie';
+import { LRUCache } from 'lru-cache';
 import type { Request, Response } from 'express';
 import onHeaders from 'on-headers';
 import { clientIdCookie } from '@mela/topology';
@@ -36,20 +37,27 @@ function randomId(): string {
   return id;
 }
 
-export function createClientIds(secret: string): ClientIds {
+export function createClientIds(secret: string, maxVerified = 100_000): ClientIds {
   const tag = (id: string) =>
     createHmac('sha256', secret).update(id).digest().subarray(0, 16).toString('base64url');
+  // Cookies whose tag held, with their ids: a returning shopper's next requests skip the HMAC.
+  // Only genuine ids are kept, so made-up cookies cannot push them out.
+  const verified = new LRUCache<string, string>({ max: maxVerified });
   return {
     read(req) {
       const header = req.headers.cookie;
       if (header === undefined) return undefined;
       const value = parseCookie(header)[clientIdCookie];
-      const match =
-        value === undefined ? null : /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/.exec(value);
+      if (value === undefined) return undefined;
+      const known = verified.get(value);
+      if (known !== undefined) return known;
+      const match = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/.exec(value);
       if (!match?.[1] || !match[2]) return undefined;
       const expected = Buffer.from(tag(match[1]));
       const given = Buffer.from(match[2]);
-      return timingSafeEqual(expected, given) ? match[1] : undefined;
+      if (!timingSafeEqual(expected, given)) return undefined;
+      verified.set(value, match[1]);
+      return match[1];
     },
     issue(req, res) {
       const id = randomId();

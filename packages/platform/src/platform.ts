@@ -1,6 +1,7 @@
 import type { Express, RequestHandler } from 'express';
 import { Gauge, type Registry } from 'prom-client';
 import type { DestinationStream } from 'pino';
+import type { Redis } from 'ioredis';
 import {
   createDevTokenIssuer,
   createTokenVerifier,
@@ -117,7 +118,7 @@ export function createHttpService(
  * The service's rate limiter over `redis`: the default rules with the configured changes
  * (`RATE_LIMITS`), or undefined when the configuration turns rate limiting off (`RATE_LIMIT`).
  */
-export function serviceRateLimit(platform: Platform, redis: unknown): RequestHandler | undefined {
+export function serviceRateLimit(platform: Platform, redis: Redis): RequestHandler | undefined {
   const { enabled, overrides, keyPrefix, clientSecret } = platform.config.rateLimit;
   if (!enabled) return undefined;
   return rateLimiter({

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, type Registry } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { Budget, type Taken } from './budget.js';
 import { principalKey, verifyRequest, type TokenVerifier } from './auth.js';
 import type { ClientIds } from './client-id.js';
 import { AppError, DependencyUnavailableError } from '@mela/core';
@@ -124,7 +125,7 @@ export const defaultRateLimitRules: readonly RateLimitRule[] = [
 
 export interface RateLimiterOptions {
   /** An ioredis client shared by every replica (fail fast: `enableOfflineQueue: false`). */
-  readonly redis: unknown;
+  readonly redis: Redis;
   readonly registry: Registry;
   readonly tokens: TokenVerifier;
   /**
@@ -156,52 +157,24 @@ function matcher(path: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
-/** One budget size: counters in Redis shared by the replicas, and the in-process fallback. */
-class Budget {
-  readonly shared: RateLimiterRedis;
-  readonly local: RateLimiterMemory;
-
-  constructor(
-    redis: unknown,
-    readonly policy: string,
-    readonly points: number,
-    readonly windowSeconds: number,
-    keyPrefix: string,
-  ) {
-    this.shared = new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix,
-      points,
-      duration: windowSeconds,
-      rejectIfRedisNotReady: true,
-      // A client over its limit is refused from memory until its window ends: a bot's flood of
-      // retries costs this replica no Redis round trips.
-      inMemoryBlockOnConsumed: points + 1,
-    });
-    this.local = new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
-  }
-}
-
 /** A budget charged to one key: the outcome of a check. */
 interface Spend {
   readonly budget: Budget;
   readonly key: string;
 }
 
-interface Outcome {
+interface Outcome extends Taken {
   readonly spend: Spend;
-  readonly allowed: boolean;
-  readonly remaining: number;
-  readonly resetSeconds: number;
 }
 
-function outcomeOf(spend: Spend, res: RateLimiterRes, allowed: boolean): Outcome {
-  return {
-    spend,
-    allowed,
-    remaining: allowed ? Math.max(0, res.remainingPoints) : 0,
-    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
-  };
+interface Row {
+  readonly rule: RateLimitRule;
+  readonly outcome: Outcome;
+}
+
+/** `f` of `value`: at once when it is there, after it when it is a promise. */
+function then<T, U>(value: T | Promise<T>, f: (t: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(f) : f(value);
 }
 
 /**
@@ -262,14 +235,14 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     let client: { readonly id: string | undefined } | undefined;
     return {
       req,
-      user: () =>
-        (user ??=
-          req.headers.authorization === undefined
-            ? Promise.resolve(undefined)
-            : verifyRequest(req, options.tokens).then(
-                (principal) => principal.userId,
-                () => undefined,
-              )),
+      /** The signed-in user; known at once when the request carries no token. */
+      user: (): string | undefined | Promise<string | undefined> =>
+        req.headers.authorization === undefined
+          ? undefined
+          : (user ??= verifyRequest(req, options.tokens).then(
+              (principal) => principal.userId,
+              () => undefined,
+            )),
       address: () => address(req),
       client: (): string | undefined => {
         if (client === undefined) {
@@ -294,7 +267,7 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
   }
 
   /** Which budgets the request spends under the rule (none: the rule does not apply to it). */
-  async function spends(match: Match, who: Requester): Promise<Spend[]> {
+  function spends(match: Match, who: Requester): Spend[] | Promise<Spend[]> {
     const { rule, own } = match;
     const per = rule.per ?? 'client';
     if (per === 'account') {
@@ -303,10 +276,16 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
         ? []
         : [{ budget: own, key: `account:${principalKey(account)}` }];
     }
-    if (per === 'client') {
-      const user = await who.user();
-      if (user !== undefined) return [{ budget: own, key: `user:${user}` }];
-    }
+    return per === 'client'
+      ? then(who.user(), (user) =>
+          user === undefined ? anonymousSpends(match, who) : [{ budget: own, key: `user:${user}` }],
+        )
+      : anonymousSpends(match, who);
+  }
+
+  /** The budgets of a requester not signed in (or a rule per address). */
+  function anonymousSpends(match: Match, who: Requester): Spend[] {
+    const { own } = match;
     const ip = who.address();
     if (ip === undefined) return [];
     if (match.address === undefined) return [{ budget: own, key: ip }];
@@ -319,29 +298,47 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     ];
   }
 
-  /** Spends (or, for failures, checks) one budget; Redis down → the rule's store-failure policy. */
-  async function check(rule: RateLimitRule, spend: Spend): Promise<Outcome> {
-    const onlyCheck = rule.counts === 'failures';
-    try {
-      if (onlyCheck) {
-        const res = await spend.budget.shared.get(spend.key);
-        if (res === null)
-          return outcomeOf(spend, new RateLimiterRes(spend.budget.points, 0, 0), true);
-        return outcomeOf(spend, res, res.consumedPoints < spend.budget.points);
-      }
-      return outcomeOf(spend, await spend.budget.shared.consume(spend.key), true);
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) return outcomeOf(spend, rejection, false);
-      fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure });
-      if (rule.onStoreFailure === 'closed') {
-        throw new DependencyUnavailableError('rate limiter', rejection);
-      }
-      try {
-        return outcomeOf(spend, await spend.budget.local.consume(spend.key), true);
-      } catch (local) {
-        return outcomeOf(spend, local as RateLimiterRes, false);
-      }
+  /**
+   * Spends (or, for failures, checks) one budget: at once when this replica's lease decides,
+   * else through Redis; Redis down → the rule's store-failure policy.
+   */
+  function check(rule: RateLimitRule, spend: Spend): Outcome | Promise<Outcome> {
+    const { budget, key } = spend;
+    const taken = rule.counts === 'failures' ? budget.check(key) : budget.spend(key);
+    if (!(taken instanceof Promise)) return { spend, ...taken };
+    return taken.then(
+      (answer) => ({ spend, ...answer }),
+      async (failure: unknown) => {
+        fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure });
+        if (rule.onStoreFailure === 'closed') {
+          throw new DependencyUnavailableError('rate limiter', failure);
+        }
+        return { spend, ...(await budget.spendLocally(key)) };
+      },
+    );
+  }
+
+  /**
+   * A rule's outcomes: a client's own budget comes first, and only what it allows spends the
+   * address's ceiling (a client over its own limit does not use up its neighbours' share).
+   */
+  function ruleOutcomes(
+    match: Match,
+    list: readonly Spend[],
+    from = 0,
+    checked: Outcome[] = [],
+  ): Outcome[] | Promise<Outcome[]> {
+    for (let i = from; i < list.length; i += 1) {
+      const outcome = check(match.rule, list[i] as Spend);
+      if (outcome instanceof Promise)
+        return outcome.then((o) => {
+          checked.push(o);
+          return o.allowed ? ruleOutcomes(match, list, i + 1, checked) : checked;
+        });
+      checked.push(outcome);
+      if (!outcome.allowed) break;
     }
+    return checked;
   }
 
   /** After the answer: a failure spends a point of each `counts: 'failures'` budget. */
@@ -350,32 +347,39 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     res.once('finish', () => {
       if (res.statusCode < 400 || res.statusCode > 499 || res.statusCode === 429) return;
       for (const { budget, key } of failures) {
-        budget.shared.consume(key).catch(() => budget.local.consume(key).catch(() => undefined));
+        budget.spendShared(key).catch(() => budget.spendLocally(key));
       }
     });
   }
 
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+  // Decided without waiting when every budget a request spends has points leased here (most
+  // requests of a busy client): no promise, no microtask. Otherwise the rules are independent,
+  // and one round trip's wait covers all of them.
+  return (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
     const matched = rules.filter(
       (r) =>
         r.rule.method === req.method && r.pattern.test(req.path) && (r.rule.when?.(req) ?? true),
     );
-    // The rules are independent: one round trip's wait for all of them. Within a rule, a
-    // client's own budget comes first, and only what it allows spends the address's ceiling
-    // (a client over its own limit does not use up its neighbours' share).
+    if (matched.length === 0) {
+      next();
+      return;
+    }
     const who = requester(req, res);
-    const perRule = await Promise.all(
-      matched.map(async (match) => {
-        const checked: Outcome[] = [];
-        for (const spend of await spends(match, who)) {
-          const outcome = await check(match.rule, spend);
-          checked.push(outcome);
-          if (!outcome.allowed) break;
-        }
-        return checked.map((outcome) => ({ rule: match.rule, outcome }));
-      }),
+    const perRule = matched.map((match) =>
+      then<Outcome[], Row[]>(
+        then(spends(match, who), (list) => ruleOutcomes(match, list)),
+        (checked) => checked.map((outcome) => ({ rule: match.rule, outcome })),
+      ),
     );
-    const outcomes = perRule.flat();
+    if (perRule.some((rows) => rows instanceof Promise))
+      return Promise.all(perRule.map(async (rows) => rows)).then((rows) => {
+        decide(res, next, rows.flat());
+      });
+    decide(res, next, (perRule as Row[][]).flat());
+  };
+
+  /** Lets the request on (its budgets' headers set where they belong) or refuses it with 429. */
+  function decide(res: Response, next: NextFunction, outcomes: readonly Row[]): void {
     const failures = outcomes
       .filter(({ rule }) => rule.counts === 'failures')
       .map(({ outcome }) => outcome.spend);
@@ -403,14 +407,11 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       headers: { 'Retry-After': String(outcome.resetSeconds) },
       extensions: { rule: rule.name },
     });
-  };
+  }
 }
 
 /** The IETF `RateLimit-Policy` and `RateLimit` headers: per rule, the budget closest to its end. */
-function setBudgetHeaders(
-  res: Response,
-  outcomes: readonly { readonly rule: RateLimitRule; readonly outcome: Outcome }[],
-): void {
+function setBudgetHeaders(res: Response, outcomes: readonly Row[]): void {
   const tightest = new Map<string, Outcome>();
   for (const { rule, outcome } of outcomes) {
     const seen = tightest.get(rule.name);

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { startOwnRedis, type OwnRedis } from '@mela/testkit';
 import { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import {
   clientIdCookie,
   type RateLimiterOptions,
@@ -389,9 +390,11 @@ describe('a budget of a hundred over two replicas', () => {
   let redis: Redis;
   let apps: RunningApp[];
 
+  let keyPrefix: string;
+
   before(async () => {
     ({ own, redis } = await ownRedisClient());
-    const keyPrefix = `rl:${randomBytes(3).toString('hex')}:`;
+    keyPrefix = `rl:${randomBytes(3).toString('hex')}:`;
     apps = await Promise.all(
       [0, 1].map(() =>
         limitedApp(
@@ -423,5 +426,49 @@ describe('a budget of a hundred over two replicas', () => {
 
     assert.equal(statuses.filter((s) => s === 200).length, 100);
     assert.deepEqual(statuses.slice(100), Array<number>(10).fill(429));
+  });
+
+  /** Asks replica `i` as the client at `address`, `times` times; the answers' statuses. */
+  async function ask(i: number, address: string, times: number): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let n = 0; n < times; n += 1) {
+      const res = await fetch(`${apps[i]?.url ?? ''}/products`, {
+        headers: { 'x-forwarded-for': address },
+      });
+      statuses.push(res.status);
+    }
+    return statuses;
+  }
+
+  /** The scripts Redis has run (each limiter call is one; the commands inside it are not calls). */
+  const scripts = async () =>
+    [...(await redis.info('commandstats')).matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce(
+      (sum, [, calls]) => sum + Number(calls),
+      0,
+    );
+
+  it('when all requests of a client reach one replica, then Redis is asked once per lease, not per request, and exactly 100 are served', async () => {
+    const before = await scripts();
+
+    const statuses = await ask(0, '198.51.100.3', 110);
+
+    const asked = (await scripts()) - before;
+    assert.deepEqual(statuses, [...Array<number>(100).fill(200), ...Array<number>(10).fill(429)]);
+    assert.ok(asked < 50, `${String(asked)} Redis commands for 110 requests`);
+  });
+
+  it('when replicas of the previous version count in the same Redis (rate-limiter-flexible), then the limit holds across both', async () => {
+    const previous = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: `${keyPrefix}browse`,
+      points: 100,
+      duration: 60,
+    });
+    for (let n = 0; n < 60; n += 1) await previous.consume('ip:198.51.100.4');
+
+    const statuses = await ask(1, '198.51.100.4', 45);
+
+    assert.deepEqual(statuses, [...Array<number>(40).fill(200), ...Array<number>(5).fill(429)]);
+    await assert.rejects(previous.consume('ip:198.51.100.4'));
   });
 });
