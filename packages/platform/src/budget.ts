@@ -135,14 +135,16 @@ export class Budget {
     // A take of this replica's that answered meanwhile keeps its points.
     const meanwhile = this.#leases.get(key);
     const kept = meanwhile !== undefined && after < meanwhile.resetAt ? meanwhile.tokens : 0;
+    // This request is served from what was granted, else from points held already.
+    const allowed = granted > 0 || kept > 0;
     const lease = {
-      tokens: kept + Math.max(0, granted - 1),
+      tokens: kept + granted - (allowed ? 1 : 0),
       asked: want,
       left,
       resetAt: after + ttl,
     };
     this.#leases.set(key, lease);
-    return answer(granted > 0, left + lease.tokens, ttl);
+    return answer(allowed, left + lease.tokens, ttl);
   }
 
   /** Whether `key` has a point left, without spending it (asks Redis: others may have spent). */
