@@ -76,7 +76,11 @@ async function load(
   connections: number,
   redis?: Redis,
   headers: Record<string, string> | Clients = {},
+  /** The server whose CPU per request is counted (a Mela service: its own metrics say). */
+  server?: Target,
 ): Promise<RunFigures> {
+  const cpu = () => metricTotal(server ? [server] : [], 'process_cpu_seconds_total');
+  const cpuBefore = await cpu();
   const before = redis && (await redisCommandsServed(redis));
   const result = await autocannon({
     url,
@@ -88,14 +92,17 @@ async function load(
       : { headers }),
   });
   const after = redis && (await redisCommandsServed(redis));
+  const cpuUsed = (await cpu()) - cpuBefore;
+  const served = Math.max(1, result.requests.total);
   return {
+    ...(server ? { cpuMicrosPerRequest: (cpuUsed * 1e6) / served } : {}),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
     ...(before !== undefined && after !== undefined
       ? // The second INFO is counted too.
-        { redisCommandsPerRequest: (after - before - 1) / Math.max(1, result.requests.total) }
+        { redisCommandsPerRequest: (after - before - 1) / served }
       : {}),
   };
 }
@@ -289,7 +296,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       limiterContenders.map(({ target, name, clients: next }) => ({
         name,
         detail: `${String(o.connections)} connections, ${String(clients)} clients`,
-        run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next),
+        run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next, target),
       })),
       { warmup: o.warmup },
     );

@@ -57,7 +57,12 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     `${String(connections)} connections`,
     'req',
     figures.rateLimiter,
-    { baselines: [{ label: 'off', summary: limiterOff }], latencyNote: '*', redisCommands: true },
+    {
+      baselines: [{ label: 'off', summary: limiterOff }],
+      latencyNote: '*',
+      redisCommands: true,
+      cpu: true,
+    },
   );
   const limiterLatencyTable = summaryTable(
     `${String(latencyConnections)} connections, µs timing`,
@@ -197,7 +202,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     '## Rate limiter overhead',
     '',
-    `The same cache-hit request from ${clients.toLocaleString('en-US')} clients (X-Forwarded-For, as behind the edge), the catalog with the limiter off and on, interleaved: throughput at ${String(connections)} connections (autocannon), then latency at ${String(latencyConnections)} connections timed in microseconds. Returning shoppers send the signed id cookie their first visit was given, so each is counted under its own budget and its address's ceiling; first visits send none, and each is issued an id. The limiter's product rule is raised so nothing is refused: every request spends its budget, taken from Redis in leases. Redis commands per request are counted by Redis (a script's own commands included).`,
+    `The same cache-hit request from ${clients.toLocaleString('en-US')} clients (X-Forwarded-For, as behind the edge), the catalog with the limiter off and on, interleaved: throughput at ${String(connections)} connections (autocannon), then latency at ${String(latencyConnections)} connections timed in microseconds. Returning shoppers send the signed id cookie their first visit was given, so each is counted under its own budget and its address's ceiling; first visits send none, and each is issued an id. The limiter's product rule is raised so nothing is refused: every request spends its budget, taken from Redis in leases. Redis commands per request are counted by Redis (a script's own commands included), the catalog's CPU per request by the catalog (\`process_cpu_seconds_total\`).`,
     '',
     limiterTable,
     '',

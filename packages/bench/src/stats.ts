@@ -6,6 +6,8 @@ export interface RunFigures {
   readonly errors: number;
   /** Commands the cache's Redis served per request, from its own counters (where counted). */
   readonly redisCommandsPerRequest?: number;
+  /** The server's CPU per request, µs, from its own `process_cpu_seconds_total` (where counted). */
+  readonly cpuMicrosPerRequest?: number;
 }
 
 /** Repeats of one scenario, summarised: the median run, and the spread. */
@@ -22,6 +24,8 @@ export interface Summary {
   readonly errors: number;
   /** Median over the runs, where counted. */
   readonly redisCommandsPerRequest?: number;
+  /** Median over the runs, where counted. */
+  readonly cpuMicrosPerRequest?: number;
 }
 
 /** The `p`th percentile of sorted samples (nearest rank). */
@@ -55,8 +59,12 @@ export function summarise(name: string, runs: readonly RunFigures[]): Summary {
   const commands = runs.flatMap((r) =>
     r.redisCommandsPerRequest === undefined ? [] : [r.redisCommandsPerRequest],
   );
+  const cpu = runs.flatMap((r) =>
+    r.cpuMicrosPerRequest === undefined ? [] : [r.cpuMicrosPerRequest],
+  );
   return {
     ...(commands.length > 0 ? { redisCommandsPerRequest: median(commands) } : {}),
+    ...(cpu.length > 0 ? { cpuMicrosPerRequest: median(cpu) } : {}),
     name,
     runs,
     requestsPerSecond: { min: Math.min(...rps), median: median(rps), max: Math.max(...rps) },
@@ -97,10 +105,13 @@ export function summaryTable(
     readonly latencyNote?: string;
     /** A column of Redis commands per request (`–` where not counted). */
     readonly redisCommands?: boolean;
+    /** A column of the server's CPU µs per request (`–` where not counted). */
+    readonly cpu?: boolean;
   } = {},
 ): string {
   const baselines = options.baselines ?? [];
   const redis = options.redisCommands ?? false;
+  const cpu = options.cpu ?? false;
   const latency = options.latency ?? formatRate;
   const note = options.latencyNote ?? '';
   return table(
@@ -112,6 +123,7 @@ export function summaryTable(
       `p99 ms${note}`,
       'errors',
       ...(redis ? ['Redis cmds/req'] : []),
+      ...(cpu ? ['server CPU µs/req'] : []),
       ...baselines.map((b) => `vs ${b.label}`),
     ],
     rows.map((s) => [
@@ -122,6 +134,7 @@ export function summaryTable(
       latency(s.p99Ms),
       String(s.errors),
       ...(redis ? [s.redisCommandsPerRequest?.toFixed(2) ?? '–'] : []),
+      ...(cpu ? [s.cpuMicrosPerRequest?.toFixed(1) ?? '–'] : []),
       ...baselines.map((b) =>
         ratio(s.requestsPerSecond.median, b.summary.requestsPerSecond.median),
       ),
