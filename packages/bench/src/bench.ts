@@ -59,7 +59,6 @@ export interface BenchFigures {
   readonly latency: readonly [hit: Summary, miss: Summary];
   readonly clients: number;
   readonly latencyConnections: number;
-  /** Off, on, and on at `--baseline` when given. */
   /** Off first, then on: returning shoppers, first visits, [returning shoppers at the baseline]. */
   readonly rateLimiter: readonly [off: Summary, ...on: Summary[]];
   readonly rateLimiterLatency: readonly [off: Summary, ...on: Summary[]];
