@@ -428,6 +428,28 @@ describe('a budget of a hundred over two replicas', () => {
     assert.deepEqual(statuses.slice(100), Array<number>(10).fill(429));
   });
 
+  it('when one client sends bursts of concurrent requests to both replicas, then never more than 100 are served, and almost all of them are', async () => {
+    const statuses: number[] = [];
+    for (let burst = 0; burst < 8; burst += 1) {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const res = await fetch(`${apps[i % 2]?.url ?? ''}/products`, {
+            headers: { 'x-forwarded-for': '198.51.100.5' },
+          });
+          await res.arrayBuffer();
+          return res.status;
+        }),
+      );
+      statuses.push(...answers);
+    }
+
+    const served = statuses.filter((s) => s === 200).length;
+    assert.ok(served <= 100, `${String(served)} served`);
+    // Points leased to one replica and not asked for there again are the only ones lost.
+    assert.ok(served >= 90, `${String(served)} served`);
+    assert.ok(statuses.every((s) => s === 200 || s === 429));
+  });
+
   /** Asks replica `i` as the client at `address`, `times` times; the answers' statuses. */
   async function ask(i: number, address: string, times: number): Promise<number[]> {
     const statuses: number[] = [];
