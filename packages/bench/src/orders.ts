@@ -207,6 +207,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     // Each order service on databases and stock gate counters of its own (the same products):
     // sharing them, the second would follow the first's outbox relay instead of running its own.
     const startOrder = async (name: string, databases: TestShards, root?: string) => {
+      const slug = name.replace(/\W+/g, '-');
       const topics = await createTestTopics(options.brokers);
       const emailed = new Map<string, number>();
       const smtp = await startSmtpServer({
@@ -228,7 +229,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           // The carts where they are; a baseline from before #17's third step calls the cart.
           ...carts,
           CART_URL: cart.url,
-          STOCK_GATE_KEY_PREFIX: `${prefix}${name.replace(/\W+/g, '-')}:gate:`,
+          STOCK_GATE_KEY_PREFIX: `${prefix}${slug}:gate:`,
           PAYMENT_SANDBOX_LATENCY_MS: '0',
         },
         from,
@@ -242,7 +243,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
             ...common,
             SHARD_MAP: databases.shardMap,
             ORDERS_TOPIC: topics.topic,
-            NOTIFY_GROUP_ID: `bench-${prefix}${name.replace(/\W+/g, '-')}`,
+            NOTIFY_GROUP_ID: `bench-${prefix}${slug}`,
             SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
           },
           { ...from, ready: 'livez' },

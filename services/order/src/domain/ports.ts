@@ -45,17 +45,17 @@ export interface StockLedger {
   stockOf(productId: string): Promise<number | undefined>;
 }
 
-/**
- * A fast admission gate in front of the ledger (Redis counters), so ten thousand buyers for
- * a hundred phones do not queue on one MySQL row. It may be wrong in either direction for a
- * moment; the ledger decides. `unavailable` means: ask the ledger directly.
- */
 /** One checkout attempt: whose, under which Idempotency-Key. */
 export interface Attempt {
   readonly userId: string;
   readonly key: string;
 }
 
+/**
+ * A fast admission gate in front of the ledger (Redis counters), so ten thousand buyers for
+ * a hundred phones do not queue on one MySQL row. It may be wrong in either direction for a
+ * moment; the ledger decides. `unavailable` means: ask the ledger directly.
+ */
 export interface StockGate {
   /**
    * Takes every line's units or none, and remembers an attempt that took them (as long as its

@@ -28,7 +28,6 @@ const orderParams = z.object({ id: orderIdSchema });
 export function orderRoutes(options: {
   readonly orders: OrderService;
   readonly tokens: TokenVerifier;
-  /** The cart of the caller whose Authorization header this is. */
   /** The cart of the user placing the order (authenticated by this service). */
   readonly cartOf: (userId: string) => CallerCart;
 }): Router {
