@@ -418,4 +418,22 @@ describe('the order saga’s branches', () => {
     await assert.rejects(service.place(request(cartOf([]))), CartEmptyError);
     assert.equal(store.claims.size, 0);
   });
+
+  it('when the cart cannot be read, then its error is the answer after one read (no second wait) and the key can be used again', async () => {
+    const { service, store } = saga();
+    const down = new Error('the carts are unreachable');
+    let reads = 0;
+    const unreadable: CallerCart = {
+      lines: () => {
+        reads += 1;
+        return Promise.reject(down);
+      },
+      clear: () => Promise.resolve(),
+    };
+
+    await assert.rejects(service.place(request(unreadable)), (error) => error === down);
+
+    assert.equal(reads, 1);
+    assert.equal(store.claims.size, 0);
+  });
 });

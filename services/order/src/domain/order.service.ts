@@ -91,9 +91,10 @@ export class OrderService {
     const { userId, key } = request;
     const hash = requestFingerprint(request.input);
     const deadline = this.#now() + this.#deps.policy.idempotencyWaitMs;
-    let admission = await this.#admit(request);
+    let admission: Admission | undefined = await this.#admit(request);
     const giveBack = async () => {
-      if (admission?.admitted === 'ok') await this.#deps.gate.giveBack(admission.lines);
+      if (admission && 'admitted' in admission && admission.admitted === 'ok')
+        await this.#deps.gate.giveBack(admission.lines);
       admission = undefined;
     };
     for (;;) {
@@ -121,12 +122,17 @@ export class OrderService {
    * key) never took any, so it cannot be a replay of a placed order and nothing was recorded
    * for it — a retry with the same key is simply asked again. Everything else goes on to the
    * claim, which decides as it always has: a cart that cannot be read or is empty (perhaps a
-   * replay after the order cleared it), an attempt that took units before, an unknown
-   * product, the gate away.
+   * replay after the order cleared it; once the key is claimed, the same error is the answer,
+   * without reading the cart again), an attempt that took units before, an unknown product,
+   * the gate away.
    */
-  async #admit(request: PlaceOrderRequest): Promise<Admission | undefined> {
-    const lines = await this.#cartLines(request.cart).catch(() => undefined);
-    if (!lines) return undefined;
+  async #admit(request: PlaceOrderRequest): Promise<Admission> {
+    let lines: readonly CartLine[];
+    try {
+      lines = await this.#cartLines(request.cart);
+    } catch (cartError) {
+      return { cartError };
+    }
     const admitted = await this.#deps.gate.take(lines, request);
     if (typeof admitted === 'object' && 'soldOut' in admitted && !admitted.tookBefore) {
       this.#deps.metrics.rejected('sold_out');
@@ -180,6 +186,7 @@ export class OrderService {
     let reserved: readonly CartLine[] | undefined;
     let intended = false;
     try {
+      if (admission && 'cartError' in admission) throw admission.cartError;
       const lines = admission?.lines ?? (await this.#cartLines(cart));
       // The gate before any product read (usually asked in #admit already). What it took
       // goes back if the order cannot be priced.
@@ -344,11 +351,13 @@ export class OrderService {
   }
 }
 
-/** What the cart held and what the gate said, before the claim. */
-interface Admission {
-  readonly lines: readonly CartLine[];
-  readonly admitted: Awaited<ReturnType<StockGate['take']>>;
-}
+/** What the cart held and what the gate said before the claim, or why the cart was not had. */
+type Admission =
+  | {
+      readonly lines: readonly CartLine[];
+      readonly admitted: Awaited<ReturnType<StockGate['take']>>;
+    }
+  | { readonly cartError: unknown };
 
 /** The metric label of a failed attempt: the refusal's reason, or the problem code. */
 function refusalReason(error: unknown): string {
