@@ -10,14 +10,7 @@ export interface ConsumeInOrderOptions {
   /** Messages fetched ahead of their handling before the fetching pauses. @default 500 */
   readonly buffered?: number;
   /**
-   * Offsets are committed after the messages they cover were handled: after this many
-   * messages of a partition, or this long after the first of them, whichever comes first,
-   * and when stopping. @default 100 messages, 200 ms
-   */
-  readonly commitEvery?: number;
-  readonly commitIntervalMs?: number;
-  /**
-   * Handles one message. Its offset is committed (see `commitEvery`) once this resolves; when
+   * Handles one message. Its offset is committed (see {@link commitEvery}) once this resolves; when
    * it throws, the same message is handled again after a back-off (the partition waits,
    * nothing is skipped).
    */
@@ -30,6 +23,14 @@ export interface InOrderConsumption {
   /** Stops fetching, lets the messages in hand finish, commits and leaves the group. */
   stop(): Promise<void>;
 }
+
+/**
+ * Offsets are committed after the messages they cover were handled: after this many messages
+ * of a partition, or {@link commitIntervalMs} after the first of them, whichever comes first,
+ * and when stopping.
+ */
+const commitEvery = 100;
+const commitIntervalMs = 200;
 
 interface PartitionState {
   readonly queue: EventMessage[];
@@ -59,8 +60,6 @@ export async function consumeInOrder(options: ConsumeInOrderOptions): Promise<In
   const { consumer, topic, handle, onError } = options;
   const concurrency = options.concurrency ?? 3;
   const buffered = options.buffered ?? 500;
-  const commitEvery = options.commitEvery ?? 100;
-  const commitIntervalMs = options.commitIntervalMs ?? 200;
   const stopping = new AbortController();
   // A function, not the property: the compiler would take it as unchanged across awaits.
   const stopped = () => stopping.signal.aborted;
