@@ -54,6 +54,8 @@ export async function startCatalog(
     SHARD_MAP: shardMap,
     CACHE_REDIS_TIMEOUT_MS: '1000',
     CACHE_KEY_PREFIX: keyPrefix,
+    // The test's own limiter counters: a run within a window of the last one starts afresh.
+    RATE_LIMIT_KEY_PREFIX: `${keyPrefix}rl:`,
     // These tests send far more than a shopper's budget from one address; limits are tested on their own.
     RATE_LIMIT: 'false',
     ...env,
