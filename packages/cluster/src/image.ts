@@ -186,7 +186,14 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
   ]);
   // The build's intermediate images are a cache that any change to the sources invalidates
   // (they follow COPY packages/): dropping them keeps the store from growing a gigabyte a build.
-  buildah(['rmi', '--prune']);
+  // Only a tidy-up: an image still held by a container (a build killed halfway leaves its
+  // working container) stays, and the image just built is used all the same.
+  const pruned = spawnSync('buildah', ['rmi', '--prune'], { encoding: 'utf8' });
+  if (pruned.status !== 0) {
+    progress(
+      `left some unused images in buildah's store: ${pruned.stderr.trim().split('\n')[0] ?? ''}`,
+    );
+  }
   return { name, base, size: imageSize(name), seconds: (Date.now() - started) / 1000 };
 }
 
