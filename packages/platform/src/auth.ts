@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import {
   SignJWT,
   createRemoteJWKSet,
@@ -14,8 +14,7 @@ import {
   NotFoundError,
   UnauthorizedError,
 } from '@mela/core';
-import { createRouter } from './http.js';
-import { parseInput } from './validation.js';
+import { ApiRouter, operation } from './api.js';
 
 /** Who is calling: `sub` of the verified token and its `roles` claim. */
 export interface Principal {
@@ -221,18 +220,31 @@ const devTokenRequest = z.object({
     .default(['user']),
 });
 
+const tokenAnswer = z.object({
+  token: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.int().meta({ description: 'Seconds the token is valid for.' }),
+});
+
+const devTokenOperation = operation({
+  method: 'post',
+  path: '/api/auth/dev-token',
+  operationId: 'issueDevToken',
+  summary: 'A bearer token for any user (local development only; off in production)',
+  tag: 'auth',
+  body: devTokenRequest,
+  responses: { 201: { description: 'The token.', body: tokenAnswer } },
+});
+
 /** `POST /api/auth/dev-token {userId, roles?}` → `{token}`; mount only when dev tokens are on. */
-export function devTokenRouter(issuer: TokenIssuer): Router {
-  const router = createRouter();
-  router.post('/api/auth/dev-token', async (req, res) => {
-    const body = parseInput(devTokenRequest, req.body, 'body');
+export function devTokenRouter(issuer: TokenIssuer): ApiRouter {
+  return new ApiRouter().handle(devTokenOperation, async ({ body }, _req, res) => {
     const token = await issuer.issue({ userId: body.userId, roles: body.roles });
     res
       .status(201)
       .set('Cache-Control', 'no-store')
       .json({ token, tokenType: 'Bearer', expiresIn: issuer.ttlSeconds });
   });
-  return router;
 }
 
 const meQuery = z.strictObject({ role: z.enum(['user', 'admin']).optional() });
@@ -248,23 +260,42 @@ export function principalKey(userId: string): string {
   return createHash('sha256').update(userId).digest('hex').slice(0, 32);
 }
 
+const whoAmIOperation = operation({
+  method: 'get',
+  path: '/api/auth/me',
+  operationId: 'whoAmI',
+  summary: 'Who the bearer is (403 when asked for a role the token lacks)',
+  tag: 'auth',
+  auth: 'user',
+  query: meQuery,
+  responses: {
+    200: {
+      description: 'The bearer.',
+      body: z.object({ userId: z.string(), roles: z.array(z.string()) }),
+      headers: z.object({
+        [principalKeyHeader]: z
+          .string()
+          .meta({ description: 'An opaque key of the user (the edge counts checkouts by it).' }),
+      }),
+    },
+  },
+  problems: [403],
+});
+
 /**
  * `GET /api/auth/me[?role=admin]` → `{userId, roles}` of the bearer token: 401 without a valid
  * token, 403 when it lacks the asked role. The storefront shows who is signed in; the edge asks
  * it before an admin purges its cache.
  */
-export function whoAmIRouter(verifier: TokenVerifier): Router {
-  const router = createRouter();
-  router.get('/api/auth/me', requireUser(verifier), (req, res) => {
-    const { role } = parseInput(meQuery, req.query, 'query');
+export function whoAmIRouter(verifier: TokenVerifier): ApiRouter {
+  return new ApiRouter(verifier).handle(whoAmIOperation, ({ query }, req, res) => {
     const principal = principalOf(req);
-    if (role !== undefined && !principal.roles.includes(role)) {
-      throw new ForbiddenError(`This needs the "${role}" role.`);
+    if (query.role !== undefined && !principal.roles.includes(query.role)) {
+      throw new ForbiddenError(`This needs the "${query.role}" role.`);
     }
     res
       .set('Cache-Control', 'no-store')
       .set(principalKeyHeader, principalKey(principal.userId))
       .json({ userId: principal.userId, roles: principal.roles });
   });
-  return router;
 }

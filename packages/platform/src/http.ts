@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import express, {
-  Router,
   type ErrorRequestHandler,
   type Express,
   type NextFunction,
@@ -11,11 +10,14 @@ import express, {
   type Response,
 } from 'express';
 import helmet from 'helmet';
+import { z } from 'zod';
 import { AppError, NotFoundError } from '@mela/core';
 import type { Health } from './health.js';
 import { requestLogging, type PinoLogger } from './logging.js';
 import { measureRequests, type HttpMetrics } from './metrics.js';
 import { requestContext } from './request-context.js';
+import { canonicalPaths, problemMediaType } from './router.js';
+import { ApiRouter, methodNotAllowed, openApiDocument, operation, type Operation } from './api.js';
 
 export interface HttpAppOptions {
   readonly logger: PinoLogger;
@@ -30,25 +32,96 @@ export interface HttpAppOptions {
    * anonymous data). @default false
    */
   readonly etag?: boolean;
-  /** Mounts the service's routes; called after the body parser, before the 404 handler. */
-  readonly routes: (app: Express) => void;
+  /** What `/openapi.json` calls the API. */
+  readonly title: string;
+  /**
+   * Mounts the service's routes; called after the body parser, before the 404 handler.
+   * `mount` adds an {@link ApiRouter}: its operations are served and documented.
+   */
+  readonly routes: (app: Express, mount: (api: ApiRouter) => void) => void;
 }
 
 /**
- * Paths have one spelling: routes match case-sensitively and a trailing slash is another path.
- * Express's defaults (case-insensitive, trailing slash ignored) let `/METRICS`, `/readyz/` or
- * `/api/catalog/PRODUCTS` reach a handler while the edge's and the rate limiter's matchers,
- * which compare exactly, did not recognise them; now what they do not match is not served.
+ * The version of the API contract (not of the software): it changes when a client would have
+ * to, and `/openapi.json` says it.
  */
-const canonicalPaths = { caseSensitive: true, strict: true } as const;
+export const apiVersion = '1.0.0';
 
-/** An express Router with the canonical path rules every service's routes use. */
-export function createRouter(): Router {
-  return Router(canonicalPaths);
-}
+const noStore = 'no-store';
 
-/** The media type of every error body (RFC 9457). */
-export const problemMediaType = 'application/problem+json';
+const readinessReport = z
+  .object({
+    status: z.enum(['ready', 'degraded', 'not_ready', 'shutting_down']),
+    checks: z.record(
+      z.string(),
+      z.object({
+        status: z.enum(['up', 'down']),
+        critical: z.boolean(),
+        durationMs: z.number(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'ReadinessReport' });
+
+const insideOnly = 'Inside only: the public edge does not route it.';
+
+/** The operations endpoints: never routed by the public edge, in any spelling. */
+const opsOperations = {
+  livez: operation({
+    method: 'get',
+    path: '/livez',
+    operationId: 'livez',
+    summary: 'Liveness: the process answers',
+    description: insideOnly,
+    tag: 'operations',
+    responses: {
+      200: { description: 'Alive.', body: z.object({ status: z.literal('alive') }) },
+    },
+  }),
+  readyz: operation({
+    method: 'get',
+    path: '/readyz',
+    operationId: 'readyz',
+    summary: 'Readiness: what would make this replica useless, checked now',
+    description: insideOnly,
+    tag: 'operations',
+    responses: {
+      200: {
+        description: 'Ready, or degraded (a non-critical check fails).',
+        body: readinessReport,
+      },
+      503: { description: 'Not ready, or draining.', body: readinessReport },
+    },
+  }),
+  metrics: operation({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics (RED histograms, business counters)',
+    description: insideOnly,
+    tag: 'operations',
+    responses: {
+      200: {
+        description: 'The Prometheus text format.',
+        content: { 'text/plain': z.string() },
+      },
+    },
+  }),
+  openApi: operation({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'openApi',
+    summary: 'This document',
+    description: 'Through the edge: /api/docs/<service>.json, and the reference at /api/docs/.',
+    tag: 'operations',
+    responses: {
+      200: { description: 'OpenAPI 3.1.', body: z.record(z.string(), z.unknown()) },
+    },
+  }),
+};
+
+export { createRouter, problemMediaType } from './router.js';
 
 /**
  * Builds the express app every service runs: security headers, request ids and logs, RED
@@ -74,23 +147,39 @@ export function createHttpApp(options: HttpAppOptions): Express {
     next();
   });
 
-  app.get('/livez', (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ status: 'alive' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const report = await health.readiness();
-    const ok = report.status === 'ready' || report.status === 'degraded';
-    res
-      .status(ok ? 200 : 503)
-      .set('Cache-Control', 'no-store')
-      .json(report);
-  });
-  app.get('/metrics', async (_req, res) => {
-    res
-      .set('Content-Type', metrics.registry.contentType)
-      .set('Cache-Control', 'no-store')
-      .send(await metrics.registry.metrics());
-  });
+  const ops = new ApiRouter();
+  const operations: Operation[] = [];
+  const mount = (api: ApiRouter) => {
+    app.use(api.router);
+    operations.push(...api.operations);
+  };
+  let document: string | undefined;
+  ops
+    .handle(opsOperations.livez, (_input, _req, res) => {
+      res.set('Cache-Control', noStore).json({ status: 'alive' });
+    })
+    .handle(opsOperations.readyz, async (_input, _req, res) => {
+      const report = await health.readiness();
+      const ok = report.status === 'ready' || report.status === 'degraded';
+      res
+        .status(ok ? 200 : 503)
+        .set('Cache-Control', noStore)
+        .json(report);
+    })
+    .handle(opsOperations.metrics, async (_input, _req, res) => {
+      res
+        .set('Content-Type', metrics.registry.contentType)
+        .set('Cache-Control', noStore)
+        .send(await metrics.registry.metrics());
+    })
+    .handle(opsOperations.openApi, (_input, _req, res) => {
+      // Worked out once, on first request: the operations are all known by then.
+      document ??= JSON.stringify(
+        openApiDocument({ title: options.title, version: apiVersion }, operations),
+      );
+      res.set('Cache-Control', 'no-cache').type('application/json').send(document);
+    });
+  mount(ops);
 
   app.use(
     express.json({
@@ -99,7 +188,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
       strict: true,
     }),
   );
-  options.routes(app);
+  options.routes(app, mount);
+  app.use(methodNotAllowed(operations));
 
   app.use((req: Request) => {
     throw new NotFoundError(`No route for ${req.method} ${req.path}.`, 'route_not_found');

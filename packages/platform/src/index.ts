@@ -1,4 +1,6 @@
 // The platform stands on @mela/core; a service gets both from here.
+export { ApiRouter, openApiDocument, operation, problemSchema } from './api.js';
+export type { ApiHandler, ApiInput, ApiResponse, Method, Operation, ProblemStatus } from './api.js';
 export {
   AppError,
   ConfigError,
@@ -42,6 +44,7 @@ export type { PlatformConfig, PlatformEnv } from './config.js';
 export { Health } from './health.js';
 export type { CheckOptions, CheckResult, Probe, ReadinessReport } from './health.js';
 export {
+  apiVersion,
   createHttpApp,
   domainProblems,
   createRouter,

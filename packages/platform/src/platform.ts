@@ -1,4 +1,5 @@
 import type { Express, RequestHandler } from 'express';
+import type { ApiRouter } from './api.js';
 import { Gauge, type Registry } from 'prom-client';
 import type { DestinationStream } from 'pino';
 import type { Redis } from 'ioredis';
@@ -69,7 +70,7 @@ export function createPlatform(
  */
 export function createServiceApp(
   platform: Platform,
-  routes: (app: Express) => void,
+  routes: (app: Express, mount: (api: ApiRouter) => void) => void,
   options: {
     readonly etag?: boolean;
     /** Rate limiting (see {@link rateLimiter}), applied before every route. */
@@ -84,11 +85,12 @@ export function createServiceApp(
     bodyLimitBytes: platform.config.http.bodyLimitBytes,
     trustProxyHops: platform.config.http.trustProxyHops,
     etag: options.etag ?? false,
-    routes: (app) => {
+    title: `Mela ${platform.service}`,
+    routes: (app, mount) => {
       if (options.rateLimit) app.use(options.rateLimit);
-      app.use(whoAmIRouter(platform.tokens));
-      if (devTokens !== undefined) app.use(devTokenRouter(devTokens));
-      routes(app);
+      mount(whoAmIRouter(platform.tokens));
+      if (devTokens !== undefined) mount(devTokenRouter(devTokens));
+      routes(app, mount);
     },
   });
 }

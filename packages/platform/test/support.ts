@@ -7,6 +7,7 @@ import {
   createServiceApp,
   loadConfig,
   platformConfigSchema,
+  type ApiRouter,
   type HttpService,
   type Platform,
 } from '../src/index.js';
@@ -55,7 +56,7 @@ export interface RunningApp {
 
 /** Starts a platform app with the given routes on a free port. */
 export async function startApp(
-  routes: (app: Express, platform: Platform) => void,
+  routes: (app: Express, platform: Platform, mount: (api: ApiRouter) => void) => void,
   env: Record<string, string> = {},
   logDestination?: Writable,
   rateLimit?: (platform: Platform) => RequestHandler,
@@ -64,7 +65,7 @@ export async function startApp(
   const platform = createPlatform('test', config, logDestination ? { logDestination } : {});
   const app = createServiceApp(
     platform,
-    (a) => routes(a, platform),
+    (a, mount) => routes(a, platform, mount),
     rateLimit ? { rateLimit: rateLimit(platform) } : {},
   );
   const service = createHttpService(platform, app);

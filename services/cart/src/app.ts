@@ -14,8 +14,8 @@ export function createApp(deps: {
 }): Express {
   return createServiceApp(
     deps.platform,
-    (app) => {
-      app.use(cartRoutes({ carts: deps.carts, tokens: deps.platform.tokens, limits: deps.limits }));
+    (_app, mount) => {
+      mount(cartRoutes({ carts: deps.carts, tokens: deps.platform.tokens, limits: deps.limits }));
     },
     deps.rateLimit ? { rateLimit: deps.rateLimit } : {},
   );

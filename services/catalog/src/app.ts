@@ -19,8 +19,8 @@ export interface CatalogAppDeps {
 export function createApp(deps: CatalogAppDeps): Express {
   return createServiceApp(
     deps.platform,
-    (app) => {
-      app.use(
+    (app, mount) => {
+      mount(
         catalogRoutes({
           catalog: deps.catalog,
           tokens: deps.platform.tokens,

@@ -180,6 +180,9 @@ describe('the catalog service on real Redis and MariaDB', () => {
       ['/api/catalog/products?limit=0', 400, 'query.limit'],
       ['/api/catalog/products?cursor=-10', 400, 'query.cursor'],
       ['/api/catalog/products?cursor=bm9wZQ', 400, 'query.cursor'],
+      ['/api/catalog/products?cursor=i0', 400, 'query.cursor'],
+      ['/api/catalog/products?cursor=o1001', 400, 'query.cursor'],
+      [`/api/catalog/products?q=${encodeURIComponent('a . &')}`, 400, 'query.q'],
       ['/api/catalog/products?offset=5', 400, 'query'],
       [`/api/catalog/products?q=${'a'.repeat(101)}`, 400, 'query.q'],
       [`/api/catalog/products?q=${encodeURIComponent("x' OR 1=1--")}`, 400, 'query.q'],
@@ -213,6 +216,19 @@ describe('the catalog service on real Redis and MariaDB', () => {
     ).json()) as { items: ProductBody[] };
     assert.ok(search.items.length > 0);
     assert.ok(search.items.every((p) => /phone/i.test(p.name)));
+    const withinMobiles = (await (
+      await fetch(`${catalog.url}/api/catalog/products?q=phone&category=mobiles&limit=100`)
+    ).json()) as { items: ProductBody[] };
+    assert.ok(withinMobiles.items.length > 0);
+    assert.ok(withinMobiles.items.every((p) => p.category === 'mobiles' && /phone/i.test(p.name)));
+    const elsewhere = (await (
+      await fetch(`${catalog.url}/api/catalog/products?q=phone&limit=100`)
+    ).json()) as { items: ProductBody[] };
+    assert.deepEqual(
+      withinMobiles.items.map((p) => p.id),
+      elsewhere.items.filter((p) => p.category === 'mobiles').map((p) => p.id),
+      'a search within a category is the search, narrowed to it',
+    );
 
     const seen = new Set<string>();
     let cursor: string | null = null;

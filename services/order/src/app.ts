@@ -15,8 +15,8 @@ export function createApp(deps: {
 }): Express {
   return createServiceApp(
     deps.platform,
-    (app) => {
-      app.use(
+    (_app, mount) => {
+      mount(
         orderRoutes({ orders: deps.orders, cartOf: deps.cartOf, tokens: deps.platform.tokens }),
       );
     },

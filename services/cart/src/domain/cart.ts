@@ -10,7 +10,10 @@ export interface CartLimits {
 
 export const defaultCartLimits: CartLimits = { maxItems: 50, maxQuantity: 10 };
 
-export const productIdSchema = z.string().regex(/^[1-9]\d{0,18}$/, 'must be a positive integer id');
+export const productIdSchema = z
+  .string()
+  .regex(/^[1-9]\d{0,18}$/, 'must be a positive integer id')
+  .meta({ examples: ['1'] });
 
 /** `POST /api/cart/items` */
 export function addItemSchema(limits: CartLimits) {

@@ -85,15 +85,22 @@ export class CatalogRepository implements CatalogStore {
     return ids(rows);
   }
 
-  async searchIds(terms: string, offset: number, limit: number): Promise<string[]> {
+  async searchIds(search: {
+    readonly terms: string;
+    readonly categoryId?: number;
+    readonly offset: number;
+    readonly limit: number;
+  }): Promise<string[]> {
+    const { terms, categoryId, offset, limit } = search;
     const rows = await this.#db.execute(
       commerce,
       `SELECT id, MATCH(name, description) AGAINST (? IN NATURAL LANGUAGE MODE) AS score
          FROM products
         WHERE MATCH(name, description) AGAINST (? IN NATURAL LANGUAGE MODE)
+              ${categoryId === undefined ? '' : 'AND category_id = ?'}
         ORDER BY score DESC, popularity DESC, id
         LIMIT ? OFFSET ?`,
-      [terms, terms, limit, offset],
+      [terms, terms, ...(categoryId === undefined ? [] : [categoryId]), limit, offset],
     );
     return ids(rows);
   }

@@ -49,7 +49,7 @@ export const catalogKeys = {
   price: (id: string) => `pr:${id}`,
   categories: () => 'categories',
   listing: (category: string, cursor: string, limit: number) => `l:${category}:${cursor}:${limit}`,
-  search: (terms: string, offset: number, limit: number) =>
-    `s:${offset}:${limit}:${terms.toLowerCase()}`,
+  search: (category: string, terms: string, offset: number, limit: number) =>
+    `s:${category}:${offset}:${limit}:${terms.toLowerCase()}`,
   home: () => 'home',
 };

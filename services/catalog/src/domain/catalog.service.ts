@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '@mela/core';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '@mela/core';
 import type { CachePolicy } from '@mela/cache';
 import type { StockAdjustment } from '@mela/stock';
 import { catalogKeys, catalogPolicies, type CatalogTtls } from './cache-policy.js';
@@ -29,7 +29,13 @@ export interface CatalogStore {
     readonly afterId?: string;
     readonly limit: number;
   }): Promise<string[]>;
-  searchIds(terms: string, offset: number, limit: number): Promise<string[]>;
+  /** Full-text matches, best first; within one category when it is given. */
+  searchIds(search: {
+    readonly terms: string;
+    readonly categoryId?: number;
+    readonly offset: number;
+    readonly limit: number;
+  }): Promise<string[]>;
   featuredIds(limit: number): Promise<string[]>;
   bestsellerIds(limit: number): Promise<string[]>;
   categories(): Promise<Category[]>;
@@ -175,13 +181,18 @@ export class CatalogService {
     );
   }
 
-  /** A page of products: a search (`q`), a category, or everything, newest id last. */
+  /**
+   * A page of products: a search (`q`, best match first), a category's products, a search
+   * within a category, or everything, newest id last.
+   */
   async list(query: ListQuery): Promise<Page<Product>> {
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && cursor === undefined) {
-      throw new ValidationError([
-        { path: 'query.cursor', message: 'is not a cursor this API returned' },
-      ]);
+    let categoryId: number | undefined;
+    if (query.category !== undefined) {
+      const category = (await this.categories()).find((c) => c.slug === query.category);
+      if (!category)
+        throw new NotFoundError(`No category "${query.category}".`, 'category_not_found');
+      categoryId = category.id;
     }
     if (query.q !== undefined) {
       const terms = searchTerms(query.q);
@@ -190,9 +201,15 @@ export class CatalogService {
       const offset = cursor && 'offset' in cursor ? cursor.offset : 0;
       const ids =
         (await this.#cache.get(
-          catalogKeys.search(terms, offset, query.limit),
+          catalogKeys.search(query.category ?? '*', terms, offset, query.limit),
           this.#policies.search,
-          () => this.#store.searchIds(terms, offset, query.limit),
+          () =>
+            this.#store.searchIds({
+              terms,
+              ...(categoryId === undefined ? {} : { categoryId }),
+              offset,
+              limit: query.limit,
+            }),
         )) ?? [];
       const next = offset + query.limit;
       return {
@@ -202,13 +219,6 @@ export class CatalogService {
             ? encodeCursor({ offset: next })
             : null,
       };
-    }
-    let categoryId: number | undefined;
-    if (query.category !== undefined) {
-      const category = (await this.categories()).find((c) => c.slug === query.category);
-      if (!category)
-        throw new NotFoundError(`No category "${query.category}".`, 'category_not_found');
-      categoryId = category.id;
     }
     const afterId = cursor && 'afterId' in cursor ? cursor.afterId : undefined;
     const ids =
@@ -304,8 +314,11 @@ export class CatalogService {
   async #categoryId(slug: string | undefined): Promise<number | undefined> {
     if (slug === undefined) return undefined;
     const category = (await this.categories()).find((c) => c.slug === slug);
-    if (!category)
-      throw new ValidationError([{ path: 'body.category', message: `no category "${slug}"` }]);
+    if (!category) {
+      throw new AppError('unknown_category', 422, 'Unknown category', {
+        detail: `There is no category "${slug}".`,
+      });
+    }
     return category.id;
   }
 }

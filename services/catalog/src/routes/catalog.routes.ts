@@ -1,21 +1,7 @@
-import { type Router, type Response } from 'express';
-import {
-  createRouter,
-  parseInput,
-  requireRole,
-  requireUser,
-  sendJson,
-  type TokenVerifier,
-} from '@mela/platform';
-import { z } from 'zod';
+import type { Response } from 'express';
+import { ApiRouter, sendJson, type TokenVerifier } from '@mela/platform';
 import type { CatalogService } from '../domain/catalog.service.js';
-import {
-  listQuery,
-  productCreate,
-  productId,
-  productUpdate,
-  stockAdjustment,
-} from '../domain/catalog-query.js';
+import { catalogOperations as ops } from './catalog.operations.js';
 
 export interface CatalogRoutesOptions {
   readonly catalog: CatalogService;
@@ -24,55 +10,34 @@ export interface CatalogRoutesOptions {
   readonly publicCacheControl: string;
 }
 
-const idParams = z.object({ id: productId });
-
-/** `/api/catalog/*`: thin handlers that parse, call the catalog, and set caching headers. */
-export function catalogRoutes(options: CatalogRoutesOptions): Router {
+/** `/api/catalog/*`: thin handlers that call the catalog and set caching headers. */
+export function catalogRoutes(options: CatalogRoutesOptions): ApiRouter {
   const { catalog } = options;
-  const router = createRouter();
   const publicRead = (res: Response) => res.set('Cache-Control', options.publicCacheControl);
+  const noStore = (res: Response) => res.set('Cache-Control', 'no-store');
 
-  router.get('/api/catalog/products', async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
-    publicRead(res).json(await catalog.list(query));
-  });
-
-  router.get('/api/catalog/products/:id', async (req, res) => {
-    const { id } = parseInput(idParams, req.params, 'params');
-    sendJson(req, publicRead(res), await catalog.product(id));
-  });
-
-  router.get('/api/catalog/categories', async (_req, res) => {
-    publicRead(res).json({ items: await catalog.categories() });
-  });
-
-  router.get('/api/catalog/home', async (_req, res) => {
-    publicRead(res).json(await catalog.home());
-  });
-
-  const admin = [requireUser(options.tokens), requireRole('admin')];
-
-  router.put('/api/catalog/products/:id', ...admin, async (req, res) => {
-    const { id } = parseInput(idParams, req.params, 'params');
-    const { version, ...changes } = parseInput(productUpdate, req.body, 'body');
-    res.set('Cache-Control', 'no-store').json(await catalog.update(id, version, changes));
-  });
-
-  router.post('/api/catalog/products/:id/stock', ...admin, async (req, res) => {
-    const { id } = parseInput(idParams, req.params, 'params');
-    const { delta } = parseInput(stockAdjustment, req.body, 'body');
-    res.set('Cache-Control', 'no-store').json(await catalog.adjustStock(id, delta));
-  });
-
-  router.post('/api/catalog/products', ...admin, async (req, res) => {
-    const input = parseInput(productCreate, req.body, 'body');
-    const product = await catalog.create(input);
-    res
-      .status(201)
-      .set('Cache-Control', 'no-store')
-      .location(`/api/catalog/products/${product.id}`)
-      .json(product);
-  });
-
-  return router;
+  return new ApiRouter(options.tokens)
+    .handle(ops.list, async ({ query }, _req, res) => {
+      publicRead(res).json(await catalog.list(query));
+    })
+    .handle(ops.product, async ({ params }, req, res) => {
+      sendJson(req, publicRead(res), await catalog.product(params.id));
+    })
+    .handle(ops.categories, async (_input, _req, res) => {
+      publicRead(res).json({ items: await catalog.categories() });
+    })
+    .handle(ops.home, async (_input, _req, res) => {
+      publicRead(res).json(await catalog.home());
+    })
+    .handle(ops.update, async ({ params, body }, _req, res) => {
+      const { version, ...changes } = body;
+      noStore(res).json(await catalog.update(params.id, version, changes));
+    })
+    .handle(ops.adjustStock, async ({ params, body }, _req, res) => {
+      noStore(res).json(await catalog.adjustStock(params.id, body.delta));
+    })
+    .handle(ops.create, async ({ body }, _req, res) => {
+      const product = await catalog.create(body);
+      noStore(res).status(201).location(`/api/catalog/products/${product.id}`).json(product);
+    });
 }

@@ -2,6 +2,7 @@ import type { Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import {
   affectedRows,
+  InvalidShardKeyError,
   fromSqlTime,
   toSqlTime,
   type Row,
@@ -222,12 +223,18 @@ export class OrderRepository implements OrderStore {
   }
 
   async get(userId: string, orderId: string): Promise<Order | undefined> {
-    const rows = await this.#db.execute(
-      { keyspace: 'customer', table: 'orders', key: orderId, column: 'id' },
-      `SELECT ${orderColumns} FROM orders o JOIN order_items i ON i.order_id = o.id
-        WHERE o.id = ? AND o.user_id = ? ORDER BY i.product_id`,
-      [orderId, userId],
-    );
+    const rows = await this.#db
+      .execute(
+        { keyspace: 'customer', table: 'orders', key: orderId, column: 'id' },
+        `SELECT ${orderColumns} FROM orders o JOIN order_items i ON i.order_id = o.id
+          WHERE o.id = ? AND o.user_id = ? ORDER BY i.product_id`,
+        [orderId, userId],
+      )
+      .catch((error: unknown) => {
+        // An id no shard can hold (beyond 64 bits) names no order: the same 404 as any other.
+        if (error instanceof InvalidShardKeyError) return [];
+        throw error;
+      });
     return toOrders(rows)[0];
   }
 

@@ -18,7 +18,12 @@ export const shippingAddressSchema = z.strictObject({
 export type ShippingAddress = z.infer<typeof shippingAddressSchema>;
 
 export const contactSchema = z.strictObject({
-  email: z.email().max(254).optional(),
+  email: z
+    .email()
+    .max(254)
+    // What mail servers take (RFC 5321): a local part of 64 characters at most, labels of 63.
+    .regex(/^[^@]{1,64}@(?:[^.@]{1,63}\.)+[^.@]{2,63}$/, 'is longer than mail servers accept')
+    .optional(),
   phone: z
     .string()
     .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +919812345678')
@@ -64,6 +69,17 @@ export function withDefaults(userId: string, input: PlaceOrderInput): OrderDetai
   };
 }
 
+const idempotencyKeyPattern = /^[A-Za-z0-9._:-]{8,255}$/;
+
+/** The `Idempotency-Key` header as {@link parseIdempotencyKey} accepts it: bare or quoted. */
+export const idempotencyKeySchema = z
+  .string()
+  .regex(
+    new RegExp(
+      `^(?:${idempotencyKeyPattern.source.slice(1, -1)}|"${idempotencyKeyPattern.source.slice(1, -1)}")$`,
+    ),
+  );
+
 /**
  * `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header): a Structured Field string
  * (`"…"`) or, as most clients send it, the bare token. 8–255 characters of letters, digits
@@ -76,7 +92,7 @@ export function parseIdempotencyKey(
   const raw = header.trim();
   const value =
     raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1) : raw;
-  return /^[A-Za-z0-9._:-]{8,255}$/.test(value) ? { key: value } : { problem: 'invalid' };
+  return idempotencyKeyPattern.test(value) ? { key: value } : { problem: 'invalid' };
 }
 
 /** Fingerprint of a request: the same key with another body is a conflict, not a replay. */
@@ -182,23 +198,12 @@ export function orderView(order: Order) {
 }
 export type OrderView = ReturnType<typeof orderView>;
 
-/** Opaque `GET /api/orders` cursor: the id below which the next page starts. */
-export function encodeOrderCursor(id: string): string {
-  return Buffer.from(`o:${id}`).toString('base64url');
-}
-
-export function decodeOrderCursor(cursor: string): string | undefined {
-  const decoded = Buffer.from(cursor, 'base64url').toString();
-  const match = /^o:(\d{1,20})$/.exec(decoded);
-  return match?.[1];
-}
-
 export const listOrdersQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(50).default(20),
+  /** `nextCursor` of the page before: the order id the next page starts below. */
   cursor: z
     .string()
-    .max(64)
-    .refine((c) => decodeOrderCursor(c) !== undefined, 'is not a cursor this API gave out')
+    .regex(/^[1-9]\d{0,19}$/, 'is not a cursor this API gave out')
     .optional(),
 });
 

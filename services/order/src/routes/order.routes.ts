@@ -1,28 +1,9 @@
-import type { Router } from 'express';
-import {
-  createRouter,
-  AppError,
-  domainProblems,
-  parseInput,
-  requireUserPrivately,
-  userIdOf,
-  type TokenVerifier,
-} from '@mela/platform';
-import { z } from 'zod';
-import {
-  decodeOrderCursor,
-  encodeOrderCursor,
-  listOrdersQuery,
-  orderIdSchema,
-  orderView,
-  parseIdempotencyKey,
-  placeOrderSchema,
-} from '../domain/order.js';
+import { ApiRouter, AppError, domainProblems, userIdOf, type TokenVerifier } from '@mela/platform';
+import { orderView, parseIdempotencyKey } from '../domain/order.js';
 import type { OrderService } from '../domain/order.service.js';
 import type { CallerCart } from '../domain/ports.js';
+import { orderOperations as ops } from './order.operations.js';
 import { orderProblem } from './problems.js';
-
-const orderParams = z.object({ id: orderIdSchema });
 
 /** `/api/orders*`: the caller's own orders (the user comes from the token, never the request). */
 export function orderRoutes(options: {
@@ -30,50 +11,39 @@ export function orderRoutes(options: {
   readonly tokens: TokenVerifier;
   /** The cart of the user placing the order (authenticated by this service). */
   readonly cartOf: (userId: string) => CallerCart;
-}): Router {
+}): ApiRouter {
   const { orders } = options;
-  const router = createRouter();
-  router.use('/api/orders', requireUserPrivately(options.tokens));
-
-  router.post('/api/orders', async (req, res) => {
-    const parsed = parseIdempotencyKey(req.get('idempotency-key'));
-    if ('problem' in parsed) {
-      throw new AppError(`idempotency_key_${parsed.problem}`, 400, 'Idempotency-Key required', {
-        detail:
-          parsed.problem === 'missing'
-            ? 'Send an Idempotency-Key header (a UUID, say) so a retried request cannot order twice.'
-            : 'The Idempotency-Key must be 8–255 characters of letters, digits and - _ . :',
+  const api = new ApiRouter(options.tokens)
+    .handle(ops.place, async ({ body }, req, res) => {
+      const parsed = parseIdempotencyKey(req.get('idempotency-key'));
+      if ('problem' in parsed) {
+        throw new AppError(`idempotency_key_${parsed.problem}`, 400, 'Idempotency-Key required', {
+          detail:
+            parsed.problem === 'missing'
+              ? 'Send an Idempotency-Key header (a UUID, say) so a retried request cannot order twice.'
+              : 'The Idempotency-Key must be 8–255 characters of letters, digits and - _ . :',
+        });
+      }
+      const userId = userIdOf(req);
+      const { order, replayed } = await orders.place({
+        userId,
+        key: parsed.key,
+        input: body,
+        cart: options.cartOf(userId),
       });
-    }
-    const input = parseInput(placeOrderSchema, req.body ?? {}, 'body');
-    const userId = userIdOf(req);
-    const { order, replayed } = await orders.place({
-      userId,
-      key: parsed.key,
-      input,
-      cart: options.cartOf(userId),
+      res
+        .status(201)
+        .set('Location', `/api/orders/${order.id}`)
+        .set('Idempotent-Replayed', String(replayed))
+        .json(orderView(order));
+    })
+    .handle(ops.list, async ({ query }, req, res) => {
+      const page = await orders.list(userIdOf(req), query.limit, query.cursor);
+      res.json({ orders: page.orders.map(orderView), nextCursor: page.nextBefore ?? null });
+    })
+    .handle(ops.get, async ({ params }, req, res) => {
+      res.json(orderView(await orders.get(userIdOf(req), params.id)));
     });
-    res
-      .status(201)
-      .set('Location', `/api/orders/${order.id}`)
-      .set('Idempotent-Replayed', String(replayed))
-      .json(orderView(order));
-  });
-
-  router.get('/api/orders', async (req, res) => {
-    const query = parseInput(listOrdersQuery, req.query, 'query');
-    const before = query.cursor ? decodeOrderCursor(query.cursor) : undefined;
-    const page = await orders.list(userIdOf(req), query.limit, before);
-    res.json({
-      orders: page.orders.map(orderView),
-      nextCursor: page.nextBefore ? encodeOrderCursor(page.nextBefore) : null,
-    });
-  });
-
-  router.get('/api/orders/:id', async (req, res) => {
-    const { id } = parseInput(orderParams, req.params, 'params');
-    res.json(orderView(await orders.get(userIdOf(req), id)));
-  });
-  router.use(domainProblems(orderProblem));
-  return router;
+  api.router.use(domainProblems(orderProblem));
+  return api;
 }
