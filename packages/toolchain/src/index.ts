@@ -24,6 +24,7 @@ export {
 } from './kube.js';
 export type { KubeBinaries, Manifest } from './kube.js';
 export { paths, repoRoot, stateDir } from './paths.js';
+export { ensureSchemathesis, schemathesisVersion } from './python.js';
 export {
   copyMavenDependencies,
   fillAtomically,
