@@ -333,6 +333,7 @@ async function main(args: readonly string[]): Promise<number> {
           `  homepage   ${shop}/api/catalog/home`,
           `  cart       ${shop}/api/cart   (with a bearer token)`,
           `  orders     ${shop}/api/orders   (POST with a token and an Idempotency-Key)`,
+          `  API docs   ${shop}/api/docs/   (each service's OpenAPI 3.1 document, /openapi.json)`,
           `  mailbox    ${mail}   (emails in .mela/mailbox/*.eml, SMS in .mela/mailbox/sms.log)`,
           `  services   ${Object.entries(services.urls)
             .map(([name, url]) => `${name} ${url}`)

@@ -1,4 +1,10 @@
-import { clientIdCookie, keepAlive, type LoadBalancing, type ServiceName } from '@mela/topology';
+import {
+  clientIdCookie,
+  keepAlive,
+  serviceNames,
+  type LoadBalancing,
+  type ServiceName,
+} from '@mela/topology';
 
 /** A service as the edge sees it: the addresses of its replicas and how to spread requests. */
 export interface EdgeUpstream {
@@ -36,6 +42,12 @@ export interface EdgeOptions {
    * @default `<dirs.logs>/access.log`, `<dirs.logs>/error.log`
    */
   readonly logTo?: { readonly access: string; readonly error: string };
+  /**
+   * The API reference at `/api/docs/`: `page`, the folder of its page (packages/edge/docs),
+   * and `ui`, swagger-ui-dist's folder. Each service's own `/openapi.json` is served as
+   * `/api/docs/<service>.json`. Without it, `/api/docs/` is not found.
+   */
+  readonly apiDocs?: { readonly page: string; readonly ui: string } | undefined;
   /** `ngx_http_cache_purge_module.so`; without it the purge path answers 501. */
   readonly purgeModule?: string | undefined;
   /** The workers' user when the master runs as root. */
@@ -156,13 +168,45 @@ const edgeHeaders = [
 ];
 
 /** Proxying to a service: HTTP/1.1 keep-alive, and a refused replica's request goes to the next. */
-function proxyTo(service: ServiceName, tries: number): string[] {
+function proxyTo(service: ServiceName, tries: number, uri = ''): string[] {
   return [
-    `proxy_pass http://${upstreamName(service)};`,
+    `proxy_pass http://${upstreamName(service)}${uri};`,
     // Connection refused or reset before an answer: the request was not processed, so it goes to
     // the next replica — even a POST, which nginx never resends once it reached a replica.
     'proxy_next_upstream error timeout;',
     `proxy_next_upstream_tries ${String(tries)};`,
+  ];
+}
+
+/**
+ * The API reference: the page, swagger-ui's files, and each service's OpenAPI document from
+ * one of its replicas (the same document on each).
+ */
+function apiReference(
+  docs: { readonly page: string; readonly ui: string },
+  tries: (service: ServiceName) => number,
+): string[] {
+  const types = [
+    'types {',
+    '  text/html html;',
+    '  text/css css;',
+    '  text/javascript js;',
+    '  image/png png;',
+    '}',
+  ];
+  const documents = serviceNames.map((name) => ({ name, url: `/api/docs/${name}.json` }));
+  return [
+    "# The API reference: swagger-ui over each service's /openapi.json.",
+    ...location('= /api/docs', ['return 301 /api/docs/;']),
+    ...location('^~ /api/docs/', [`alias ${docs.page}/;`, 'index index.html;', ...types]),
+    ...location('^~ /api/docs/ui/', [`alias ${docs.ui}/;`, ...types]),
+    ...location('= /api/docs/documents.json', [
+      'default_type application/json;',
+      `return 200 '${JSON.stringify(documents)}';`,
+    ]),
+    ...serviceNames.flatMap((service) =>
+      location(`= /api/docs/${service}.json`, proxyTo(service, tries(service), '/openapi.json')),
+    ),
   ];
 }
 
@@ -429,6 +473,7 @@ export function nginxConfig(options: EdgeOptions): string {
             ]),
       ),
     ),
+    ...(options.apiDocs === undefined ? [] : indent(apiReference(options.apiDocs, tries))),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',
     ...indent(location('/static/', [...proxyTo('catalog', tries('catalog')), ...cached])),
     ...indent(location('= /', [...proxyTo('catalog', tries('catalog')), ...cached])),
