@@ -190,8 +190,9 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
   // working container) stays, and the image just built is used all the same.
   const pruned = spawnSync('buildah', ['rmi', '--prune'], { encoding: 'utf8' });
   if (pruned.status !== 0) {
+    const why = pruned.stderr.split('\n').find((line) => line.trim().startsWith('*'));
     progress(
-      `left some unused images in buildah's store: ${pruned.stderr.trim().split('\n')[0] ?? ''}`,
+      `left some unused images in buildah's store (${why?.trim().slice(2) ?? 'see buildah images'})`,
     );
   }
   return { name, base, size: imageSize(name), seconds: (Date.now() - started) / 1000 };

@@ -255,10 +255,6 @@ function responsesOf(op: Operation): ZodOpenApiResponsesObject {
     responses['413'] = problem('The body is larger than the service accepts.');
     responses['415'] = problem('The body is not JSON in UTF-8.');
   }
-  responses['405'] = problem(
-    'The path does not answer this method.',
-    z.object({ Allow: z.string() }),
-  );
   responses['429'] = problem(
     'Too many requests: wait for Retry-After.',
     z.object({ 'Retry-After': retryAfter, ...rateLimitHeaders }),

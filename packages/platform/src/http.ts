@@ -153,7 +153,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     app.use(api.router);
     operations.push(...api.operations);
   };
-  let document: string | undefined;
+  let document = '';
   ops
     .handle(opsOperations.livez, (_input, _req, res) => {
       res.set('Cache-Control', noStore).json({ status: 'alive' });
@@ -173,10 +173,6 @@ export function createHttpApp(options: HttpAppOptions): Express {
         .send(await metrics.registry.metrics());
     })
     .handle(opsOperations.openApi, (_input, _req, res) => {
-      // Worked out once, on first request: the operations are all known by then.
-      document ??= JSON.stringify(
-        openApiDocument({ title: options.title, version: apiVersion }, operations),
-      );
       res.set('Cache-Control', 'no-cache').type('application/json').send(document);
     });
   mount(ops);
@@ -190,6 +186,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
   );
   options.routes(app, mount);
   app.use(methodNotAllowed(operations));
+  // Worked out once the operations are all known, at start: a schema zod-openapi cannot
+  // render fails the service's start, not a request.
+  document = JSON.stringify(
+    openApiDocument({ title: options.title, version: apiVersion }, operations),
+  );
 
   app.use((req: Request) => {
     throw new NotFoundError(`No route for ${req.method} ${req.path}.`, 'route_not_found');

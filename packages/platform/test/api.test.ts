@@ -113,7 +113,6 @@ describe('operations: one value serves a route and documents it', () => {
       '400',
       '401',
       '403',
-      '405',
       '413',
       '415',
       '429',
