@@ -22,7 +22,7 @@ describe('the API contract: schemathesis against every service’s OpenAPI docum
   const reports = mkdtempSync(join(tmpdir(), 'mela-contract-'));
   let shop: ShopBehindEdge;
   let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
-  let schemathesis: string;
+  let schemathesis: { readonly command: string; readonly args: string[] };
 
   before(async () => {
     schemathesis = ensureSchemathesis();
@@ -73,8 +73,9 @@ describe('the API contract: schemathesis against every service’s OpenAPI docum
     const junit = artifactPath(`schemathesis-${service}.xml`);
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
       execFile(
-        schemathesis,
+        schemathesis.command,
         [
+          ...schemathesis.args,
           '--config-file',
           join(repoRoot, 'packages/cli/test/schemathesis.toml'),
           'run',

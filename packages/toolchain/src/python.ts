@@ -11,14 +11,15 @@ export const schemathesisVersion =
   /^schemathesis==(\S+)$/m.exec(readFileSync(schemathesisRequirements, 'utf8'))?.[1] ?? 'unpinned';
 
 /**
- * The `schemathesis` command, installed from PyPI into a virtual environment of its own in
- * the cache (once, a few seconds), at the versions of schemathesis.requirements.txt.
+ * Schemathesis, installed from PyPI into a virtual environment of its own in the cache (once,
+ * a few seconds), at the versions of schemathesis.requirements.txt: the command and the
+ * arguments that run it.
  */
-export function ensureSchemathesis(): string {
-  // A virtual environment names its own folder in its scripts, so it cannot be made elsewhere
-  // and moved: a marker written last says it is whole.
+export function ensureSchemathesis(): { readonly command: string; readonly args: string[] } {
+  // A virtual environment's scripts name its folder, so it is made in place (a marker written
+  // last says it is whole) and run through its python, which finds it wherever it is.
   const dir = paths.cache(`schemathesis-${schemathesisVersion}`);
-  const command = join(dir, 'bin', 'schemathesis');
+  const command = { command: join(dir, 'bin', 'python3'), args: ['-m', 'schemathesis.cli'] };
   const complete = join(dir, '.complete');
   if (existsSync(complete)) return command;
   if (!hasCommand('python3')) throw new Error('installing schemathesis needs python3 on PATH');

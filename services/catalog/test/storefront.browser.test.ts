@@ -92,4 +92,25 @@ describe('the storefront in a real browser (headless Chromium), through the edge
     );
     await context.close();
   });
+
+  it('when the API reference opens at the edge, then each service’s operations render from its own document, and nothing is fetched from elsewhere', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('request', (request) => {
+      if (!request.url().startsWith(shop.url)) errors.push(`fetched ${request.url()}`);
+    });
+
+    await page.goto(`${shop.url}/api/docs/`);
+    const operation = (path: string) => page.locator('.opblock').filter({ hasText: path }).first();
+    await operation('/api/catalog/products/{id}').waitFor();
+    await page.getByLabel('Select a definition').selectOption('order');
+    await operation('/api/orders/{id}').waitFor();
+    // Kept as test-artifacts/api-reference.png.
+    await page.screenshot({ path: artifactPath('api-reference.png') });
+
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
 });
