@@ -3,7 +3,7 @@ import { Chart, type ChartProps } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import type { Construct } from 'constructs';
 import { nginxConfig, type EdgeUpstream } from '@mela/edge';
-import { serviceNames, type ServiceName } from '@mela/topology';
+import { apiServices, serviceNames, type ServiceName } from '@mela/topology';
 import type { Environment } from './environments.js';
 import {
   dnsEgress,
@@ -141,9 +141,10 @@ export class EdgeCacheChart extends Chart {
         ],
         egress: [
           dnsEgress,
-          // The catalog (assets, pages, and who is signed in for the waiting room) and the
-          // order replicas behind the checkout waiting room.
-          ...(['catalog', 'order'] as const).map((app) =>
+          // The catalog (assets, pages, and who is signed in for the waiting room), the order
+          // replicas behind the checkout waiting room, and each public API's OpenAPI document
+          // (the API reference's /api/docs/<service>.json).
+          ...[...new Set<ServiceName>(['catalog', 'order', ...apiServices])].map((app) =>
             egressTo([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } }], [3000]),
           ),
         ],

@@ -166,7 +166,8 @@ const entrances: Record<
   { readonly apps: readonly string[]; readonly gateway: boolean }
 > = {
   catalog: { apps: ['edge-cache'], gateway: true },
-  cart: { apps: [], gateway: true },
+  // The edge cache reads its OpenAPI document for the API reference (/api/docs/cart.json).
+  cart: { apps: ['edge-cache'], gateway: true },
   // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
   order: { apps: ['edge-cache'], gateway: true },
   notification: { apps: [], gateway: false },

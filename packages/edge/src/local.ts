@@ -7,7 +7,7 @@ import type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
  */
 export function localEdgeOptions(
   topology: LocalTopology,
-  rest: Pick<EdgeOptions, 'dirs' | 'purgeModule' | 'user' | 'apiDocs'>,
+  rest: Pick<EdgeOptions, 'dirs' | 'purgeModule' | 'user'>,
 ): EdgeOptions {
   const at = (port: number) => `${topology.host}:${String(port)}`;
   const services = {} as Record<ServiceName, EdgeUpstream>;

@@ -1,7 +1,7 @@
 import {
+  apiServices,
   clientIdCookie,
   keepAlive,
-  serviceNames,
   type LoadBalancing,
   type ServiceName,
 } from '@mela/topology';
@@ -42,12 +42,6 @@ export interface EdgeOptions {
    * @default `<dirs.logs>/access.log`, `<dirs.logs>/error.log`
    */
   readonly logTo?: { readonly access: string; readonly error: string };
-  /**
-   * The API reference at `/api/docs/`: `page`, the folder of its page (packages/edge/docs),
-   * and `ui`, swagger-ui-dist's folder. Each service's own `/openapi.json` is served as
-   * `/api/docs/<service>.json`. Without it, `/api/docs/` is not found.
-   */
-  readonly apiDocs?: { readonly page: string; readonly ui: string } | undefined;
   /** `ngx_http_cache_purge_module.so`; without it the purge path answers 501. */
   readonly purgeModule?: string | undefined;
   /** The workers' user when the master runs as root. */
@@ -179,32 +173,13 @@ function proxyTo(service: ServiceName, tries: number, uri = ''): string[] {
 }
 
 /**
- * The API reference: the page, swagger-ui's files, and each service's OpenAPI document from
- * one of its replicas (the same document on each).
+ * Each service's OpenAPI document as `/api/docs/<service>.json`, from one of its replicas
+ * (the same document on each): the API reference the catalog serves at `/api/docs/` reads them.
  */
-function apiReference(
-  docs: { readonly page: string; readonly ui: string },
-  tries: (service: ServiceName) => number,
-): string[] {
-  const types = [
-    'types {',
-    '  text/html html;',
-    '  text/css css;',
-    '  text/javascript js;',
-    '  image/png png;',
-    '}',
-  ];
-  const documents = serviceNames.map((name) => ({ name, url: `/api/docs/${name}.json` }));
+function apiDocuments(tries: (service: ServiceName) => number): string[] {
   return [
-    "# The API reference: swagger-ui over each service's /openapi.json.",
-    ...location('= /api/docs', ['return 301 /api/docs/;']),
-    ...location('^~ /api/docs/', [`alias ${docs.page}/;`, 'index index.html;', ...types]),
-    ...location('^~ /api/docs/ui/', [`alias ${docs.ui}/;`, ...types]),
-    ...location('= /api/docs/documents.json', [
-      'default_type application/json;',
-      `return 200 '${JSON.stringify(documents)}';`,
-    ]),
-    ...serviceNames.flatMap((service) =>
+    "# Each service's OpenAPI document, for the API reference at /api/docs/ (the catalog's page).",
+    ...apiServices.flatMap((service) =>
       location(`= /api/docs/${service}.json`, proxyTo(service, tries(service), '/openapi.json')),
     ),
   ];
@@ -473,7 +448,7 @@ export function nginxConfig(options: EdgeOptions): string {
             ]),
       ),
     ),
-    ...(options.apiDocs === undefined ? [] : indent(apiReference(options.apiDocs, tries))),
+    ...indent(apiDocuments(tries)),
     '  # Hashed assets, product images and the storefront page: cached as the origin says.',
     ...indent(location('/static/', [...proxyTo('catalog', tries('catalog')), ...cached])),
     ...indent(location('= /', [...proxyTo('catalog', tries('catalog')), ...cached])),

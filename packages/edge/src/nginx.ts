@@ -10,9 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { userInfo } from 'node:os';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { LocalTopology } from '@mela/topology';
 import {
   isListening,
@@ -60,18 +58,9 @@ export function nginxUser(): string | undefined {
 }
 
 /** How this machine's nginx runs an edge kept in `dir`: its folders, the purge module, the user. */
-export function localNginx(dir: string): LocalNginx {
-  return { dirs: edgeDirs(dir), purgeModule: purgeModulePath, user: nginxUser(), apiDocs };
+export function localNginx(dir: string): Pick<EdgeOptions, 'dirs' | 'purgeModule' | 'user'> {
+  return { dirs: edgeDirs(dir), purgeModule: purgeModulePath, user: nginxUser() };
 }
-
-/** What {@link localNginx} gives an edge's options. */
-export type LocalNginx = Pick<EdgeOptions, 'dirs' | 'purgeModule' | 'user' | 'apiDocs'>;
-
-/** The API reference's page (in this package) and swagger-ui's files (from npm). */
-const apiDocs = {
-  page: fileURLToPath(new URL('../../docs', import.meta.url)),
-  ui: dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json')),
-};
 
 /**
  * Writes `dir/nginx.conf` for `options` (and the folders it names) and checks it with

@@ -11,6 +11,7 @@ export {
   redisRoleFlags,
   redisUrl,
   replicaPorts,
+  apiServices,
   serviceNames,
 } from './local.js';
 export type {

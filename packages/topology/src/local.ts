@@ -68,6 +68,12 @@ export interface ServiceTopology {
 export const serviceNames = ['catalog', 'cart', 'order', 'notification'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
+/**
+ * The services with a public API: the edge routes shoppers to them, and the API reference
+ * (`/api/docs/`) shows each one's OpenAPI document. The notification service has none.
+ */
+export const apiServices: readonly ServiceName[] = ['catalog', 'cart', 'order'];
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** An integer variable from `min` to `max`, else `fallback`; a bad value names the variable. */

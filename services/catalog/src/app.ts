@@ -2,6 +2,7 @@ import type { Express, RequestHandler } from 'express';
 import { createServiceApp, type Platform } from '@mela/platform';
 import type { CatalogService } from './domain/catalog.service.js';
 import { catalogRoutes } from './routes/catalog.routes.js';
+import { apiDocsRoutes, type ApiDocs } from './routes/api-docs.routes.js';
 import { imageRoutes } from './routes/images.routes.js';
 import { storefrontRoutes, type Storefront } from './routes/storefront.routes.js';
 
@@ -11,6 +12,8 @@ export interface CatalogAppDeps {
   readonly publicCacheControl: string;
   /** The storefront page and its assets, when this catalog serves them. */
   readonly storefront?: { readonly files: Storefront; readonly maxAgeSeconds: number } | undefined;
+  /** The API reference page (`/api/docs/`), when this catalog serves it. */
+  readonly apiDocs?: ApiDocs | undefined;
   /** Applied before every route, when configured. */
   readonly rateLimit?: RequestHandler | undefined;
 }
@@ -30,6 +33,7 @@ export function createApp(deps: CatalogAppDeps): Express {
       app.use(imageRoutes(deps.catalog));
       if (deps.storefront)
         app.use(storefrontRoutes(deps.storefront.files, deps.storefront.maxAgeSeconds));
+      if (deps.apiDocs) app.use(apiDocsRoutes(deps.apiDocs));
     },
     { etag: true, ...(deps.rateLimit ? { rateLimit: deps.rateLimit } : {}) },
   );

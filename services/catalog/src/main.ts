@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { CatalogRepository } from './adapters/catalog.repository.js';
 import { createApp } from './app.js';
 import { loadCatalogConfig, type CatalogConfig } from './config.js';
+import { loadApiDocs } from './routes/api-docs.routes.js';
 import { loadStorefront } from './routes/storefront.routes.js';
 import { CatalogService } from './domain/catalog.service.js';
 
@@ -87,6 +88,7 @@ export function buildCatalog(config: CatalogConfig): Catalog {
     catalog,
     publicCacheControl: config.publicCacheControl,
     storefront: { files: loadStorefront(), maxAgeSeconds: config.storefrontMaxAgeSeconds },
+    apiDocs: loadApiDocs(),
     rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(

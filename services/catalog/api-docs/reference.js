@@ -1,6 +1,7 @@
 /* global window, fetch, SwaggerUIBundle, SwaggerUIStandalonePreset -- the browser's, and swagger-ui-dist's scripts loaded before this one */
-// The API reference at the edge: each service's own /openapi.json (generated from the zod
-// schemas its routes validate with), which the edge lists in /api/docs/documents.json.
+// The API reference: each public service's own /openapi.json (generated from the zod schemas
+// its routes validate with), listed in /api/docs/documents.json; the edge serves each one as
+// /api/docs/<service>.json.
 fetch('/api/docs/documents.json')
   .then((answer) => answer.json())
   .then((urls) => {
