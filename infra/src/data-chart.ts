@@ -85,6 +85,21 @@ function schemaVersion(): string {
   return hash.digest('hex').slice(0, 10);
 }
 
+/**
+ * The schema Job's name: the schema's version and the image's, so that a new image (which may
+ * bring migrations) or a new schema is a new Job. A Job's template cannot be changed, so an
+ * upgrade that kept the name with another image was refused by the API (`helm upgrade
+ * --set image.tag=…` failed on it).
+ */
+export function schemaJobName(image: string): string {
+  return `mela-schema-${schemaVersion()}-${imageDigest(image)}`;
+}
+
+/** The first 8 hex digits of the image's SHA-256 (Helm: `sha256sum | trunc 8`). */
+export function imageDigest(image: string): string {
+  return createHash('sha256').update(image).digest('hex').slice(0, 8);
+}
+
 const fromApps = (apps: readonly string[], port: number): k8s.NetworkPolicyIngressRule => ({
   from: apps.map((app) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': app } } })),
   ports: [{ port: k8s.IntOrString.fromNumber(port), protocol: 'TCP' }],
@@ -422,7 +437,7 @@ export class DataChart extends Chart {
     };
     // Named after the migrations: a Job's template cannot change, a new schema gets a new Job.
     new k8s.KubeJob(this, 'schema-job', {
-      metadata: { name: `${name}-${schemaVersion()}`, labels },
+      metadata: { name: schemaJobName(env.image), labels },
       spec: {
         backoffLimit: 20,
         ttlSecondsAfterFinished: 86_400,

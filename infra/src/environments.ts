@@ -9,6 +9,8 @@ export interface Environment {
   readonly namespace: string;
   /** The image every service runs (skaffold replaces it with what it built). */
   readonly image: string;
+  /** When the kubelet pulls it. @default IfNotPresent */
+  readonly imagePullPolicy?: string;
   /** Replicas of each service the autoscaler keeps between. */
   readonly replicas: { readonly min: number; readonly max: number };
   /** Per service, instead of `replicas` (the capacity model sizes each on its own). */
@@ -21,6 +23,15 @@ export interface Environment {
   readonly ordersPartitions?: number;
   readonly requests: ComputeResources;
   readonly limits: ComputeResources;
+  /** Per service, instead of `requests` and `limits`. */
+  readonly serviceResources?: Readonly<
+    Partial<
+      Record<
+        'catalog' | 'cart' | 'order' | 'notification',
+        { readonly requests: ComputeResources; readonly limits: ComputeResources }
+      >
+    >
+  >;
   /** Spread replicas over zones (real clusters) as well as nodes. */
   readonly spreadOverZones: boolean;
   /** HTTPS at the Gateway, with a certificate from this cert-manager ClusterIssuer; none in dev. */

@@ -2,10 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { prod } from './environments.js';
+import {
+  chartDefaults,
+  chartValuesSchema,
+  markedEnvironment,
+  replaceMarkers,
+} from './helm-values.js';
+
+/** The chart's version: 0.2.0 added values (values.yaml, values.schema.json). */
+export const chartVersion = '0.2.0';
 
 /**
  * Writes the prod environment as a Helm chart into `outdir`, by cdk8s itself
- * (`cdk8s synth --format helm`, which runs src/helm-app.ts), named and described as Mela's.
+ * (`cdk8s synth --format helm`, which runs src/helm-app.ts), named and described as Mela's,
+ * with values: the image, each service's replicas and resources, the Gateway's TLS host and
+ * issuer (values.yaml holds prod's, values.schema.json refuses what cannot work), and NOTES.txt.
  */
 export function writeHelmChart(outdir: string): void {
   rmSync(outdir, { recursive: true, force: true });
@@ -16,7 +30,7 @@ export function writeHelmChart(outdir: string): void {
       '--format',
       'helm',
       '--chart-version',
-      '0.1.0',
+      chartVersion,
       '--chart-api-version',
       'v2',
       '--output',
@@ -30,11 +44,30 @@ export function writeHelmChart(outdir: string): void {
   );
   // Helm renders templates with Go's text/template: the `{{ … }}` of alert annotations and
   // dashboard legends must reach Prometheus and Grafana as written, not be executed by Helm.
+  // Then each marker the app was synthesized with becomes its value's expression.
+  const { expressions, inline } = markedEnvironment(prod);
   const templates = join(outdir, 'templates');
   for (const file of readdirSync(templates)) {
     const path = join(templates, file);
-    writeFileSync(path, escapeHelmTemplates(readFileSync(path, 'utf8')));
+    const text = replaceMarkers(
+      escapeHelmTemplates(readFileSync(path, 'utf8')),
+      expressions,
+      inline,
+    );
+    const left = expressions.find(([marker]) => new RegExp(`\\b${marker}\\b`).test(text));
+    if (left !== undefined) throw new Error(`${file}: ${left[0]} is not a whole value there`);
+    writeFileSync(path, text);
   }
+  writeFileSync(
+    join(outdir, 'values.yaml'),
+    `# What helm install can set (values.schema.json says what is valid). The defaults are the\n# prod environment's (infra/src/environments.ts): helm template with them is charts/prod.\n${stringify(chartDefaults(prod), { aliasDuplicateObjects: false })}`,
+  );
+  writeFileSync(
+    join(outdir, 'values.schema.json'),
+    `${JSON.stringify(z.toJSONSchema(chartValuesSchema, { target: 'draft-7' }), null, 2)}\n`,
+  );
+  writeFileSync(join(templates, 'NOTES.txt'), notes);
+  writeFileSync(join(templates, '00-values-check.yaml'), valuesCheck);
   const chartFile = join(outdir, 'Chart.yaml');
   writeFileSync(
     chartFile,
@@ -46,6 +79,29 @@ export function writeHelmChart(outdir: string): void {
       ),
   );
 }
+
+/** What the schema cannot say: each service's maximum is at least its minimum. Renders nothing. */
+const valuesCheck = `{{- range $name, $service := .Values.services }}
+{{- if lt (int $service.maxReplicas) (int $service.minReplicas) }}
+{{- fail (printf "services.%s: maxReplicas (%v) is below minReplicas (%v)" $name $service.maxReplicas $service.minReplicas) }}
+{{- end }}
+{{- end }}
+`;
+
+/** What `helm install` prints afterwards. */
+const notes = `Mela {{ .Chart.Version }} is installed in {{ .Release.Namespace }}: catalog, cart, order and
+notification ({{ .Values.image.repository }}:{{ .Values.image.tag }}), the data layer, the edge
+cache and the Gateway.
+
+  The shop:        https://{{ .Values.gateway.tls.hostname }}/  (certificate from the
+                   {{ .Values.gateway.tls.clusterIssuer }} ClusterIssuer; point the name at the
+                   Gateway's address: kubectl -n envoy-gateway-system get service mela-gateway)
+  API reference:   https://{{ .Values.gateway.tls.hostname }}/api/docs/
+  Pods and scale:  kubectl -n {{ .Release.Namespace }} get pods,hpa,scaledobjects
+  Schema job:      kubectl -n {{ .Release.Namespace }} logs -l app.kubernetes.io/name=mela-schema
+
+The Secrets the services read are created outside the chart (see infra/README.md).
+`;
 
 /** `{{` and `}}` written so that Helm's template engine prints them instead of executing them. */
 export function escapeHelmTemplates(text: string): string {

@@ -29,7 +29,9 @@ export {
 } from './gateway-chart.js';
 export { DataChart, mysqlSecret, mysqlShards, shardHost, shardServerImage } from './data-chart.js';
 export { KafkaChart, kafkaCluster, kafkaVersion } from './kafka-chart.js';
-export { escapeHelmTemplates, writeHelmChart } from './helm.js';
+export { chartVersion, escapeHelmTemplates, writeHelmChart } from './helm.js';
+export { chartDefaults, chartValuesSchema, markedEnvironment } from './helm-values.js';
+export type { ChartValues } from './helm-values.js';
 export { EdgeCacheChart, edgeCache } from './edge-cache-chart.js';
 export {
   VitessShards,

@@ -50,6 +50,8 @@ export interface MicroserviceProps {
   readonly name: string;
   /** The container image, e.g. `ghcr.io/mela/mela:1.0.0`. */
   readonly image: string;
+  /** When the kubelet pulls the image. @default IfNotPresent */
+  readonly imagePullPolicy?: string;
   /** The port the process listens on (`PORT`). @default 3000 */
   readonly port?: number;
   /** Plain variables of the process. @default none */
@@ -311,7 +313,7 @@ export class Microservice extends Construct {
               {
                 name: p.name,
                 image: p.image,
-                imagePullPolicy: 'IfNotPresent',
+                imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
                 ports: [{ name: 'http', containerPort: p.port, protocol: 'TCP' }],
                 env,
                 resources: resources({ requests: p.requests, limits: p.limits }),
@@ -439,7 +441,7 @@ export class Microservice extends Construct {
                   {
                     name: command.name,
                     image: p.image,
-                    imagePullPolicy: 'IfNotPresent',
+                    imagePullPolicy: p.imagePullPolicy ?? 'IfNotPresent',
                     command: ['/usr/bin/tini', '--', ...command.command],
                     env: [...env],
                     resources: resources({ requests: p.requests, limits: p.limits }),

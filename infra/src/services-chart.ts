@@ -187,8 +187,8 @@ function serviceProps(
     return {
       port,
       replicas: env.replicas,
-      requests: env.requests,
-      limits: env.limits,
+      requests: env.serviceResources?.[name]?.requests ?? env.requests,
+      limits: env.serviceResources?.[name]?.limits ?? env.limits,
       spreadOverZones: env.spreadOverZones,
       env: Object.assign(
         {
@@ -252,6 +252,7 @@ export class ServicesChart extends Chart {
         ...(sized ? { replicas: sized } : {}),
         name,
         image: env.image,
+        ...(env.imagePullPolicy === undefined ? {} : { imagePullPolicy: env.imagePullPolicy }),
         env: { ...props.env, MELA_SERVICE: name },
         serviceMonitor: addons.prometheusOperator,
         requestRateMetric: addons.customMetrics,

@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ensureHelm } from '@mela/toolchain';
 import type { KubeObject } from '@mela/testkit';
-import { environments, escapeHelmTemplates } from '../src/index.js';
+import {
+  chartDefaults,
+  chartValuesSchema,
+  environments,
+  escapeHelmTemplates,
+  prod,
+} from '../src/index.js';
 import { synthObjects } from './support.js';
 
 const chart = fileURLToPath(new URL('../../../charts/mela', import.meta.url));
@@ -13,10 +20,87 @@ const chart = fileURLToPath(new URL('../../../charts/mela', import.meta.url));
 describe('charts/mela through the real helm command', () => {
   const helm = ensureHelm();
 
-  it('when linted, then helm finds nothing wrong', () => {
-    const out = execFileSync(helm, ['lint', chart], { encoding: 'utf8' });
+  /** `helm template` with `--set` values: the objects, or what helm said when it refused. */
+  const render = (sets: readonly string[] = []) => {
+    const run = spawnSync(
+      helm,
+      ['template', 'mela', chart, '--namespace', 'mela', ...sets.flatMap((s) => ['--set', s])],
+      { encoding: 'utf8' },
+    );
+    const objects =
+      run.status === 0
+        ? parseAllDocuments(run.stdout)
+            .map((doc) => doc.toJS() as KubeObject | null)
+            .filter((o): o is KubeObject => o !== null)
+        : [];
+    return { status: run.status, stderr: run.stderr, objects };
+  };
+  const find = (objects: readonly KubeObject[], kind: string, name: string) => {
+    const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+    assert.ok(found, `${kind} ${name}`);
+    return found as KubeObject & { spec: Record<string, unknown> };
+  };
+  const containerOf = (deployment: KubeObject & { spec: Record<string, unknown> }) =>
+    (deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template
+      .spec.containers[0] ?? {};
+
+  it('when linted strictly, then helm finds nothing wrong', () => {
+    const out = execFileSync(helm, ['lint', '--strict', chart], { encoding: 'utf8' });
 
     assert.match(out, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('when values are set, then the image, each service’s replicas and resources, and the Gateway’s host follow them', () => {
+    const { status, stderr, objects } = render([
+      'image.repository=registry.example.com/shop/mela',
+      'image.tag=2.0.0',
+      'image.pullPolicy=Always',
+      'services.order.minReplicas=5',
+      'services.order.maxReplicas=60',
+      'services.cart.resources.limits.memory=1Gi',
+      'services.notification.maxReplicas=12',
+      'gateway.tls.hostname=shop.test.example',
+    ]);
+    assert.equal(status, 0, stderr);
+    for (const name of ['catalog', 'cart', 'order', 'notification']) {
+      const container = containerOf(find(objects, 'Deployment', name));
+      assert.equal(container['image'], 'registry.example.com/shop/mela:2.0.0', name);
+      assert.equal(container['imagePullPolicy'], 'Always', name);
+    }
+    const order = find(objects, 'HorizontalPodAutoscaler', 'order').spec;
+    assert.deepEqual([order['minReplicas'], order['maxReplicas']], [5, 60]);
+    assert.equal(find(objects, 'HorizontalPodAutoscaler', 'catalog').spec['maxReplicas'], 30);
+    const cart = containerOf(find(objects, 'Deployment', 'cart')) as {
+      resources: { limits: { memory: string } };
+    };
+    assert.equal(cart.resources.limits.memory, '1Gi');
+    assert.equal(find(objects, 'ScaledObject', 'notification').spec['maxReplicaCount'], 12);
+    assert.match(
+      JSON.stringify(find(objects, 'Gateway', 'mela')),
+      /"hostname":"shop\.test\.example"/,
+    );
+  });
+
+  it('when a value cannot work, then helm refuses it before rendering anything, and says which', () => {
+    for (const [set, says] of [
+      ['services.order.minReplicas=0', /minReplicas/],
+      ['services.order.maxReplicas=2', /maxReplicas \(2\) is below minReplicas \(3\)/],
+      ['image.pullPolicy=Sometimes', /pullPolicy/],
+      ['image.tag=has space', /tag/],
+      ['services.catalog.resources.requests.cpu=lots', /cpu/],
+      ['gateway.tls.hostname=not a host', /hostname/],
+      ['replicas=3', /replicas/],
+    ] as const) {
+      const { status, stderr } = render([set]);
+      assert.notEqual(status, 0, set);
+      assert.match(stderr, says, `${set}: ${stderr}`);
+    }
+  });
+
+  it('when the chart’s defaults are read, then they are the prod environment’s, and the schema accepts them', () => {
+    const values = parse(readFileSync(`${chart}/values.yaml`, 'utf8')) as unknown;
+    assert.deepEqual(values, chartDefaults(prod));
+    assert.ok(chartValuesSchema.safeParse(values).success);
   });
 
   it('when rendered, then it is exactly the prod manifests (less the namespace helm creates), braces of alerts and legends intact', () => {

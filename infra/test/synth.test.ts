@@ -21,17 +21,24 @@ function filesUnder(dir: string): Map<string, string> {
 }
 
 describe('npm run synth', () => {
-  it('when the Helm chart is generated, then it is the prod manifests without the namespace, and what charts/mela holds', () => {
+  it('when the Helm chart is generated, then it is the prod manifests without the namespace (values in place of what can be set), and what charts/mela holds', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mela-helm-'));
     try {
       writeHelmChart(dir);
       const generated = filesUnder(dir);
 
       assert.match(generated.get('/Chart.yaml') ?? '', /^name: "mela"$/m);
+      // A template with nothing to set is prod's, byte for byte; with values, helm.test.ts
+      // renders the chart with its defaults and compares it with prod object by object.
       assert.equal(
-        generated.get('/templates/20-services.yaml'),
-        synthFiles(environments.prod).get('20-services.yaml'),
+        generated.get('/templates/15-kafka.yaml'),
+        synthFiles(environments.prod).get('15-kafka.yaml'),
       );
+      assert.match(
+        generated.get('/templates/20-services.yaml') ?? '',
+        /maxReplicas: \{\{ \.Values\.services\.order\.maxReplicas \}\}/,
+      );
+      assert.ok(generated.has('/values.yaml') && generated.has('/values.schema.json'));
       assert.doesNotMatch(generated.get('/templates/00-cluster.yaml') ?? '', /kind: Namespace/);
       assert.deepEqual(
         filesUnder(join(charts, 'mela')),

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { imageDigest } from './data-chart.js';
+import type { Environment } from './environments.js';
+
+const quantity = z
+  .string()
+  .regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'a Kubernetes quantity such as 250m or 256Mi');
+const resources = z.strictObject({
+  requests: z.strictObject({ cpu: quantity, memory: quantity }),
+  limits: z.strictObject({ cpu: quantity, memory: quantity }),
+});
+const service = (least: number) =>
+  z.strictObject({
+    minReplicas: z.int().min(least).max(1000),
+    maxReplicas: z.int().min(1).max(1000),
+    resources,
+  });
+const dnsName = z
+  .string()
+  .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a DNS name');
+
+/**
+ * What `helm install` lets you set in charts/mela (values.yaml), and what it refuses
+ * (values.schema.json is this schema). Every value's default is the prod environment's.
+ */
+export const chartValuesSchema = z.strictObject({
+  image: z.strictObject({
+    repository: z.string().regex(/^[a-z0-9]+(?:[._/:-][a-z0-9]+)*$/, 'an image repository'),
+    tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'an image tag'),
+    pullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+  }),
+  services: z.strictObject({
+    catalog: service(1),
+    cart: service(1),
+    order: service(1),
+    // The notification consumers may scale to zero when the topic has no lag (KEDA).
+    notification: service(0),
+  }),
+  gateway: z.strictObject({
+    tls: z.strictObject({ hostname: dnsName, clusterIssuer: z.string().min(1).max(253) }),
+  }),
+});
+export type ChartValues = z.infer<typeof chartValuesSchema>;
+
+const scaledServices = ['catalog', 'cart', 'order'] as const;
+const allServices = [...scaledServices, 'notification'] as const;
+
+/** The chart's default values: `env`'s settings (charts/mela: prod's). */
+export function chartDefaults(env: Environment): ChartValues {
+  const colon = env.image.lastIndexOf(':');
+  const tls = env.tls;
+  if (colon <= 0 || tls === undefined)
+    throw new Error(`${env.name}: the chart needs an image with a tag and TLS at the Gateway`);
+  const resourcesOf = (name: (typeof allServices)[number]) =>
+    env.serviceResources?.[name] ?? { requests: env.requests, limits: env.limits };
+  const replicasOf = (name: (typeof allServices)[number]) =>
+    name === 'notification'
+      ? env.notificationReplicas
+      : (env.serviceReplicas?.[name] ?? env.replicas);
+  return {
+    image: {
+      repository: env.image.slice(0, colon),
+      tag: env.image.slice(colon + 1),
+      pullPolicy: (env.imagePullPolicy ?? 'IfNotPresent') as ChartValues['image']['pullPolicy'],
+    },
+    services: Object.fromEntries(
+      allServices.map((name) => [
+        name,
+        {
+          minReplicas: replicasOf(name).min,
+          maxReplicas: replicasOf(name).max,
+          resources: resourcesOf(name),
+        },
+      ]),
+    ) as ChartValues['services'],
+    gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
+  };
+}
+
+/**
+ * `env` with a marker in place of each value the chart lets you set, and the Helm expression
+ * that replaces each marker in the synthesized templates. Markers are values the manifests
+ * accept (quantities, replica counts) that no other field holds.
+ */
+export function markedEnvironment(env: Environment): {
+  readonly env: Environment;
+  readonly expressions: readonly (readonly [marker: string, expression: string])[];
+  /** Markers inside a value (the schema Job's name ends with the image's digest). */
+  readonly inline: readonly (readonly [marker: string, expression: string])[];
+} {
+  const expressions: [string, string][] = [];
+  const mark = (marker: string, expression: string) => {
+    expressions.push([marker, expression]);
+    return marker;
+  };
+  const value = (path: string) => `{{ .Values.${path} }}`;
+  const quoted = (path: string) => `{{ .Values.${path} | quote }}`;
+  const replicas = (name: (typeof allServices)[number], index: number) => ({
+    min: Number(mark(String(7101 + index), value(`services.${name}.minReplicas`))),
+    max: Number(mark(String(7201 + index), value(`services.${name}.maxReplicas`))),
+  });
+  const resources = (name: (typeof allServices)[number], index: number) => {
+    const at = (kind: 'requests' | 'limits', offset: number) => ({
+      cpu: mark(
+        `${String(7301 + index + offset)}m`,
+        quoted(`services.${name}.resources.${kind}.cpu`),
+      ),
+      memory: mark(
+        `${String(7301 + index + offset)}Mi`,
+        quoted(`services.${name}.resources.${kind}.memory`),
+      ),
+    });
+    return { requests: at('requests', 0), limits: at('limits', 10) };
+  };
+  const image = '{{ printf "%s:%s" .Values.image.repository .Values.image.tag';
+  const marked: Environment = {
+    ...env,
+    image: mark('mela-marker-image', `${image} | quote }}`),
+    imagePullPolicy: mark('mela-marker-pull-policy', quoted('image.pullPolicy')),
+    serviceReplicas: Object.fromEntries(
+      scaledServices.map((name, index) => [name, replicas(name, index)]),
+    ),
+    notificationReplicas: replicas('notification', 3),
+    serviceResources: Object.fromEntries(
+      allServices.map((name, index) => [name, resources(name, index)]),
+    ),
+    tls: {
+      hostname: mark('mela-marker-hostname.example', quoted('gateway.tls.hostname')),
+      clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
+    },
+  };
+  const inline: [string, string][] = [
+    [imageDigest(marked.image), `${image} | sha256sum | trunc 8 }}`],
+  ];
+  return { env: marked, expressions, inline };
+}
+
+/** Puts each marker's Helm expression in its place in a synthesized template. */
+export function replaceMarkers(
+  template: string,
+  expressions: readonly (readonly [string, string])[],
+  inline: readonly (readonly [string, string])[] = [],
+): string {
+  let text = template;
+  for (const [marker, expression] of inline) text = text.replaceAll(marker, expression);
+  for (const [marker, expression] of expressions) {
+    // A marker stands alone as a YAML value (quoted or not): `key: <marker>`.
+    const pattern = new RegExp(`(:\\s+)(["']?)${marker.replace(/\./g, '\\.')}\\2(?=\\s*$)`, 'gm');
+    text = text.replace(pattern, (_match, separator: string) => `${separator}${expression}`);
+  }
+  return text;
+}

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ensureHelm, repoRoot } from '@mela/toolchain';
+import { startOwnKubeApi, type OwnKubeApi } from '@mela/testkit';
+import { chartVersion } from '../src/index.js';
+import { installCrds } from './support.js';
+
+/**
+ * The chart as it was just before this version: the parent of the commit that set this
+ * version, or HEAD while the new version is not committed yet.
+ */
+function previousChartCommit(): string | undefined {
+  const git = (args: readonly string[]) =>
+    spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).stdout;
+  const changes = git(['log', '--format=%H', '-G', '^version:', '--', 'charts/mela/Chart.yaml'])
+    .split('\n')
+    .filter((commit) => commit !== '');
+  if (changes.length === 0) return undefined;
+  const bump = changes.find((commit) =>
+    git(['show', `${commit}:charts/mela/Chart.yaml`]).includes(`version: "${chartVersion}"`),
+  );
+  return bump === undefined ? 'HEAD' : `${bump}^`;
+}
+
+const previous = previousChartCommit();
+
+/**
+ * `helm upgrade` from the chart's previous version to this one, on a real kube-apiserver with
+ * the operators' CRDs: what a cluster that installed the last release goes through.
+ */
+describe(
+  'charts/mela upgraded from its previous version on a real kube-apiserver',
+  { skip: previous === undefined ? 'no earlier chart version in this clone’s history' : false },
+  () => {
+    const helm = ensureHelm();
+    const dir = mkdtempSync(join(tmpdir(), 'mela-helm-upgrade-'));
+    let api: OwnKubeApi;
+    const kubeconfig = join(dir, 'kubeconfig');
+    const run = (args: readonly string[]) =>
+      spawnSync(helm, [...args, '--kubeconfig', kubeconfig, '--namespace', 'mela'], {
+        encoding: 'utf8',
+      });
+
+    before(async () => {
+      api = await startOwnKubeApi();
+      await installCrds(api);
+      writeFileSync(
+        kubeconfig,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [
+            { name: 'own', cluster: { server: api.server, 'insecure-skip-tls-verify': true } },
+          ],
+          users: [{ name: 'admin', user: { token: api.token } }],
+          contexts: [{ name: 'own', context: { cluster: 'own', user: 'admin' } }],
+          'current-context': 'own',
+        }),
+      );
+      // The previous chart as its commit had it.
+      execFileSync('sh', ['-c', `git archive ${previous ?? ''} charts/mela | tar -x -C ${dir}`], {
+        cwd: repoRoot,
+      });
+    });
+    after(async () => {
+      await api.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('when the previous version is installed and this one upgrades it with new values, then a new image, then the API takes every change and each release is deployed', async () => {
+      const installed = run(['install', 'mela', join(dir, 'charts/mela'), '--create-namespace']);
+      assert.equal(installed.status, 0, installed.stderr);
+      const orderDeployment = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'order', namespace: 'mela' },
+      };
+      const before = (await api.read(orderDeployment)) as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      };
+      assert.equal(before.spec.template.spec.containers[0]?.image, 'ghcr.io/mela-shop/mela:0.1.0');
+
+      const upgraded = run([
+        'upgrade',
+        'mela',
+        join(repoRoot, 'charts/mela'),
+        '--set',
+        'image.tag=0.2.0',
+        '--set',
+        'services.order.maxReplicas=60',
+      ]);
+      assert.equal(upgraded.status, 0, upgraded.stderr);
+
+      const order = (await api.read(orderDeployment)) as {
+        spec: { template: { spec: { containers: { image: string }[] } } };
+      };
+      assert.equal(order.spec.template.spec.containers[0]?.image, 'ghcr.io/mela-shop/mela:0.2.0');
+      const scaler = (await api.read({
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'order', namespace: 'mela' },
+      })) as { spec: { maxReplicas: number } };
+      assert.equal(scaler.spec.maxReplicas, 60);
+      const status = JSON.parse(run(['status', 'mela', '--output', 'json']).stdout) as {
+        version: number;
+        info: { status: string };
+      };
+      assert.deepEqual([status.version, status.info.status], [2, 'deployed']);
+      // And the next release, only a new image: the schema Job (immutable) is a new Job.
+      const again = run([
+        'upgrade',
+        'mela',
+        join(repoRoot, 'charts/mela'),
+        '--set',
+        'image.tag=0.3.0',
+      ]);
+      assert.equal(again.status, 0, again.stderr);
+      const third = JSON.parse(run(['status', 'mela', '--output', 'json']).stdout) as {
+        version: number;
+        info: { status: string };
+      };
+      assert.deepEqual([third.version, third.info.status], [3, 'deployed']);
+      const history = run(['history', 'mela', '--output', 'json']);
+      assert.match(history.stdout, new RegExp(`mela-${chartVersion.replace(/\./g, '\\.')}`));
+    });
+  },
+);
