@@ -11,6 +11,8 @@ export interface Environment {
   readonly image: string;
   /** When the kubelet pulls it. @default IfNotPresent */
   readonly imagePullPolicy?: string;
+  /** The services' LOG_LEVEL. @default info */
+  readonly logLevel?: string;
   /** Replicas of each service the autoscaler keeps between. */
   readonly replicas: { readonly min: number; readonly max: number };
   /** Per service, instead of `replicas` (the capacity model sizes each on its own). */

@@ -39,6 +39,13 @@ export const chartValuesSchema = z.strictObject({
   gateway: z.strictObject({
     tls: z.strictObject({ hostname: dnsName, clusterIssuer: z.string().min(1).max(253) }),
   }),
+  /** Who issues the shoppers' bearer tokens: the services verify them against its JWKS. */
+  auth: z.strictObject({
+    issuer: z.string().min(1).max(500),
+    audience: z.string().min(1).max(500),
+    jwksUrl: z.url().regex(/^https:\/\/[^\s]+$/, 'an https URL'),
+  }),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
 });
 export type ChartValues = z.infer<typeof chartValuesSchema>;
 
@@ -48,9 +55,11 @@ const allServices = [...scaledServices, 'notification'] as const;
 /** The chart's default values: `env`'s settings (charts/mela: prod's). */
 export function chartDefaults(env: Environment): ChartValues {
   const colon = env.image.lastIndexOf(':');
-  const tls = env.tls;
-  if (colon <= 0 || tls === undefined)
-    throw new Error(`${env.name}: the chart needs an image with a tag and TLS at the Gateway`);
+  const { tls, tokens } = env;
+  if (colon <= 0 || tls === undefined || tokens.kind !== 'jwks')
+    throw new Error(
+      `${env.name}: the chart needs an image with a tag, TLS at the Gateway and an identity provider's JWKS`,
+    );
   const resourcesOf = (name: (typeof allServices)[number]) =>
     env.serviceResources?.[name] ?? { requests: env.requests, limits: env.limits };
   const replicasOf = (name: (typeof allServices)[number]) =>
@@ -74,6 +83,8 @@ export function chartDefaults(env: Environment): ChartValues {
       ]),
     ) as ChartValues['services'],
     gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
+    auth: { issuer: tokens.issuer, audience: tokens.audience, jwksUrl: tokens.jwksUrl },
+    logLevel: (env.logLevel ?? 'info') as ChartValues['logLevel'],
   };
 }
 
@@ -128,6 +139,16 @@ export function markedEnvironment(env: Environment): {
       hostname: mark('mela-marker-hostname.example', quoted('gateway.tls.hostname')),
       clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
     },
+    logLevel: mark('mela-marker-log-level', quoted('logLevel')),
+    tokens:
+      env.tokens.kind === 'jwks'
+        ? {
+            ...env.tokens,
+            issuer: mark('mela-marker-token-issuer', quoted('auth.issuer')),
+            audience: mark('mela-marker-token-audience', quoted('auth.audience')),
+            jwksUrl: mark('https://mela-marker-jwks.example/jwks', quoted('auth.jwksUrl')),
+          }
+        : env.tokens,
   };
   const inline: [string, string][] = [
     [imageDigest(marked.image), `${image} | sha256sum | trunc 8 }}`],

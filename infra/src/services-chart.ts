@@ -193,7 +193,7 @@ function serviceProps(
       env: Object.assign(
         {
           NODE_ENV: 'production',
-          LOG_LEVEL: 'info',
+          LOG_LEVEL: env.logLevel ?? 'info',
           // Requests arrive through the Gateway, one trusted hop.
           TRUST_PROXY_HOPS: '1',
           AUTH_JWT_ISSUER: tokens.issuer,

@@ -60,6 +60,8 @@ describe('charts/mela through the real helm command', () => {
       'services.cart.resources.limits.memory=1Gi',
       'services.notification.maxReplicas=12',
       'gateway.tls.hostname=shop.test.example',
+      'auth.jwksUrl=https://idp.test.example/keys',
+      'logLevel=debug',
     ]);
     assert.equal(status, 0, stderr);
     for (const name of ['catalog', 'cart', 'order', 'notification']) {
@@ -90,6 +92,8 @@ describe('charts/mela through the real helm command', () => {
       ['services.catalog.resources.requests.cpu=lots', /cpu/],
       ['gateway.tls.hostname=not a host', /hostname/],
       ['replicas=3', /replicas/],
+      ['auth.jwksUrl=http://idp.test.example/keys', /jwksUrl/],
+      ['logLevel=loud', /logLevel/],
     ] as const) {
       const { status, stderr } = render([set]);
       assert.notEqual(status, 0, set);
