@@ -73,7 +73,7 @@ export interface PrometheusRuleProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * Specification of desired alerting rule definitions for Prometheus.
+   * spec defines the specification of desired alerting rule definitions for Prometheus.
    *
    * @schema PrometheusRule#spec
    */
@@ -96,13 +96,13 @@ export function toJson_PrometheusRuleProps(obj: PrometheusRuleProps | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Specification of desired alerting rule definitions for Prometheus.
+ * spec defines the specification of desired alerting rule definitions for Prometheus.
  *
  * @schema PrometheusRuleSpec
  */
 export interface PrometheusRuleSpec {
   /**
-   * Content of Prometheus rule file
+   * groups defines the content of Prometheus rule file
    *
    * @schema PrometheusRuleSpec#groups
    */
@@ -130,14 +130,14 @@ export function toJson_PrometheusRuleSpec(obj: PrometheusRuleSpec | undefined): 
  */
 export interface PrometheusRuleSpecGroups {
   /**
-   * Interval determines how often rules in the group are evaluated.
+   * interval defines how often rules in the group are evaluated.
    *
    * @schema PrometheusRuleSpecGroups#interval
    */
   readonly interval?: string;
 
   /**
-   * Labels to add or overwrite before storing the result for its rules.
+   * labels define the labels to add or overwrite before storing the result for its rules.
    * The labels defined at the rule level take precedence.
    *
    * It requires Prometheus >= 3.0.0.
@@ -148,7 +148,7 @@ export interface PrometheusRuleSpecGroups {
   readonly labels?: { [key: string]: string };
 
   /**
-   * Limit the number of alerts an alerting rule and series a recording
+   * limit defines the number of alerts an alerting rule and series a recording
    * rule can produce.
    * Limit is supported starting with Prometheus >= 2.31 and Thanos Ruler >= 0.24.
    *
@@ -157,14 +157,14 @@ export interface PrometheusRuleSpecGroups {
   readonly limit?: number;
 
   /**
-   * Name of the rule group.
+   * name defines the name of the rule group.
    *
    * @schema PrometheusRuleSpecGroups#name
    */
   readonly name: string;
 
   /**
-   * PartialResponseStrategy is only used by ThanosRuler and will
+   * partial_response_strategy is only used by ThanosRuler and will
    * be ignored by Prometheus instances.
    * More info: https://github.com/thanos-io/thanos/blob/main/docs/components/rule.md#partial-response
    *
@@ -173,7 +173,7 @@ export interface PrometheusRuleSpecGroups {
   readonly partialResponseStrategy?: string;
 
   /**
-   * Defines the offset the rule evaluation timestamp of this particular group by the specified duration into the past.
+   * query_offset defines the offset the rule evaluation timestamp of this particular group by the specified duration into the past.
    *
    * It requires Prometheus >= v2.53.0.
    * It is not supported for ThanosRuler.
@@ -183,7 +183,7 @@ export interface PrometheusRuleSpecGroups {
   readonly queryOffset?: string;
 
   /**
-   * List of alerting and recording rules.
+   * rules defines the list of alerting and recording rules.
    *
    * @schema PrometheusRuleSpecGroups#rules
    */
@@ -218,7 +218,7 @@ export function toJson_PrometheusRuleSpecGroups(obj: PrometheusRuleSpecGroups | 
  */
 export interface PrometheusRuleSpecGroupsRules {
   /**
-   * Name of the alert. Must be a valid label value.
+   * alert defines the name of the alert. Must be a valid label value.
    * Only one of `record` and `alert` must be set.
    *
    * @schema PrometheusRuleSpecGroupsRules#alert
@@ -226,7 +226,7 @@ export interface PrometheusRuleSpecGroupsRules {
   readonly alert?: string;
 
   /**
-   * Annotations to add to each alert.
+   * annotations defines annotations to add to each alert.
    * Only valid for alerting rules.
    *
    * @schema PrometheusRuleSpecGroupsRules#annotations
@@ -234,35 +234,35 @@ export interface PrometheusRuleSpecGroupsRules {
   readonly annotations?: { [key: string]: string };
 
   /**
-   * PromQL expression to evaluate.
+   * expr defines the PromQL expression to evaluate.
    *
    * @schema PrometheusRuleSpecGroupsRules#expr
    */
   readonly expr: PrometheusRuleSpecGroupsRulesExpr;
 
   /**
-   * Alerts are considered firing once they have been returned for this long.
+   * for defines how alerts are considered firing once they have been returned for this long.
    *
    * @schema PrometheusRuleSpecGroupsRules#for
    */
   readonly for?: string;
 
   /**
-   * KeepFiringFor defines how long an alert will continue firing after the condition that triggered it has cleared.
+   * keep_firing_for defines how long an alert will continue firing after the condition that triggered it has cleared.
    *
    * @schema PrometheusRuleSpecGroupsRules#keep_firing_for
    */
   readonly keepFiringFor?: string;
 
   /**
-   * Labels to add or overwrite.
+   * labels defines labels to add or overwrite.
    *
    * @schema PrometheusRuleSpecGroupsRules#labels
    */
   readonly labels?: { [key: string]: string };
 
   /**
-   * Name of the time series to output to. Must be a valid metric name.
+   * record defines the name of the time series to output to. Must be a valid metric name.
    * Only one of `record` and `alert` must be set.
    *
    * @schema PrometheusRuleSpecGroupsRules#record
@@ -291,7 +291,7 @@ export function toJson_PrometheusRuleSpecGroupsRules(obj: PrometheusRuleSpecGrou
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * PromQL expression to evaluate.
+ * expr defines the PromQL expression to evaluate.
  *
  * @schema PrometheusRuleSpecGroupsRulesExpr
  */
@@ -387,7 +387,7 @@ export interface ServiceMonitorProps {
   readonly metadata?: ApiObjectMetadata;
 
   /**
-   * Specification of desired Service selection for target discovery by
+   * spec defines the specification of desired Service selection for target discovery by
    * Prometheus.
    *
    * @schema ServiceMonitor#spec
@@ -411,14 +411,14 @@ export function toJson_ServiceMonitorProps(obj: ServiceMonitorProps | undefined)
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Specification of desired Service selection for target discovery by
+ * spec defines the specification of desired Service selection for target discovery by
  * Prometheus.
  *
  * @schema ServiceMonitorSpec
  */
 export interface ServiceMonitorSpec {
   /**
-   * `attachMetadata` defines additional metadata which is added to the
+   * attachMetadata defines additional metadata which is added to the
    * discovered targets.
    *
    * It requires Prometheus >= v2.37.0.
@@ -428,7 +428,7 @@ export interface ServiceMonitorSpec {
   readonly attachMetadata?: ServiceMonitorSpecAttachMetadata;
 
   /**
-   * When defined, bodySizeLimit specifies a job level limit on the size
+   * bodySizeLimit when defined, bodySizeLimit specifies a job level limit on the size
    * of uncompressed response body that will be accepted by Prometheus.
    *
    * It requires Prometheus >= v2.28.0.
@@ -438,7 +438,7 @@ export interface ServiceMonitorSpec {
   readonly bodySizeLimit?: string;
 
   /**
-   * Whether to convert all scraped classic histograms into a native histogram with custom buckets.
+   * convertClassicHistogramsToNHCB defines whether to convert all scraped classic histograms into a native histogram with custom buckets.
    * It requires Prometheus >= v3.0.0.
    *
    * @schema ServiceMonitorSpec#convertClassicHistogramsToNHCB
@@ -446,7 +446,7 @@ export interface ServiceMonitorSpec {
   readonly convertClassicHistogramsToNhcb?: boolean;
 
   /**
-   * List of endpoints part of this ServiceMonitor.
+   * endpoints defines the list of endpoints part of this ServiceMonitor.
    * Defines how to scrape metrics from Kubernetes [Endpoints](https://kubernetes.io/docs/concepts/services-networking/service/#endpoints) objects.
    * In most cases, an Endpoints object is backed by a Kubernetes [Service](https://kubernetes.io/docs/concepts/services-networking/service/) object with the same name and labels.
    *
@@ -455,7 +455,7 @@ export interface ServiceMonitorSpec {
   readonly endpoints: ServiceMonitorSpecEndpoints[];
 
   /**
-   * The protocol to use if a scrape returns blank, unparseable, or otherwise invalid Content-Type.
+   * fallbackScrapeProtocol defines the protocol to use if a scrape returns blank, unparseable, or otherwise invalid Content-Type.
    *
    * It requires Prometheus >= v3.0.0.
    *
@@ -464,7 +464,7 @@ export interface ServiceMonitorSpec {
   readonly fallbackScrapeProtocol?: ServiceMonitorSpecFallbackScrapeProtocol;
 
   /**
-   * `jobLabel` selects the label from the associated Kubernetes `Service`
+   * jobLabel selects the label from the associated Kubernetes `Service`
    * object which will be used as the `job` label for all metrics.
    *
    * For example if `jobLabel` is set to `foo` and the Kubernetes `Service`
@@ -480,7 +480,7 @@ export interface ServiceMonitorSpec {
   readonly jobLabel?: string;
 
   /**
-   * Per-scrape limit on the number of targets dropped by relabeling
+   * keepDroppedTargets defines the per-scrape limit on the number of targets dropped by relabeling
    * that will be kept in memory. 0 means no limit.
    *
    * It requires Prometheus >= v2.47.0.
@@ -490,7 +490,7 @@ export interface ServiceMonitorSpec {
   readonly keepDroppedTargets?: number;
 
   /**
-   * Per-scrape limit on number of labels that will be accepted for a sample.
+   * labelLimit defines the per-scrape limit on number of labels that will be accepted for a sample.
    *
    * It requires Prometheus >= v2.27.0.
    *
@@ -499,7 +499,7 @@ export interface ServiceMonitorSpec {
   readonly labelLimit?: number;
 
   /**
-   * Per-scrape limit on length of labels name that will be accepted for a sample.
+   * labelNameLengthLimit defines the per-scrape limit on length of labels name that will be accepted for a sample.
    *
    * It requires Prometheus >= v2.27.0.
    *
@@ -508,7 +508,7 @@ export interface ServiceMonitorSpec {
   readonly labelNameLengthLimit?: number;
 
   /**
-   * Per-scrape limit on length of labels value that will be accepted for a sample.
+   * labelValueLengthLimit defines the per-scrape limit on length of labels value that will be accepted for a sample.
    *
    * It requires Prometheus >= v2.27.0.
    *
@@ -517,7 +517,7 @@ export interface ServiceMonitorSpec {
   readonly labelValueLengthLimit?: number;
 
   /**
-   * `namespaceSelector` defines in which namespace(s) Prometheus should discover the services.
+   * namespaceSelector defines in which namespace(s) Prometheus should discover the services.
    * By default, the services are discovered in the same namespace as the `ServiceMonitor` object but it is possible to select pods across different/all namespaces.
    *
    * @schema ServiceMonitorSpec#namespaceSelector
@@ -525,7 +525,7 @@ export interface ServiceMonitorSpec {
   readonly namespaceSelector?: ServiceMonitorSpecNamespaceSelector;
 
   /**
-   * If there are more than this many buckets in a native histogram,
+   * nativeHistogramBucketLimit defines ff there are more than this many buckets in a native histogram,
    * buckets will be merged to stay within the limit.
    * It requires Prometheus >= v2.45.0.
    *
@@ -534,7 +534,7 @@ export interface ServiceMonitorSpec {
   readonly nativeHistogramBucketLimit?: number;
 
   /**
-   * If the growth factor of one bucket to the next is smaller than this,
+   * nativeHistogramMinBucketFactor defines if the growth factor of one bucket to the next is smaller than this,
    * buckets will be merged to increase the factor sufficiently.
    * It requires Prometheus >= v2.50.0.
    *
@@ -543,7 +543,7 @@ export interface ServiceMonitorSpec {
   readonly nativeHistogramMinBucketFactor?: ServiceMonitorSpecNativeHistogramMinBucketFactor;
 
   /**
-   * `podTargetLabels` defines the labels which are transferred from the
+   * podTargetLabels defines the labels which are transferred from the
    * associated Kubernetes `Pod` object onto the ingested metrics.
    *
    * @schema ServiceMonitorSpec#podTargetLabels
@@ -551,7 +551,7 @@ export interface ServiceMonitorSpec {
   readonly podTargetLabels?: string[];
 
   /**
-   * `sampleLimit` defines a per-scrape limit on the number of scraped samples
+   * sampleLimit defines a per-scrape limit on the number of scraped samples
    * that will be accepted.
    *
    * @schema ServiceMonitorSpec#sampleLimit
@@ -559,14 +559,14 @@ export interface ServiceMonitorSpec {
   readonly sampleLimit?: number;
 
   /**
-   * The scrape class to apply.
+   * scrapeClass defines the scrape class to apply.
    *
    * @schema ServiceMonitorSpec#scrapeClass
    */
   readonly scrapeClass?: string;
 
   /**
-   * Whether to scrape a classic histogram that is also exposed as a native histogram.
+   * scrapeClassicHistograms defines whether to scrape a classic histogram that is also exposed as a native histogram.
    * It requires Prometheus >= v2.45.0.
    *
    * Notice: `scrapeClassicHistograms` corresponds to the `always_scrape_classic_histograms` field in the Prometheus configuration.
@@ -576,7 +576,15 @@ export interface ServiceMonitorSpec {
   readonly scrapeClassicHistograms?: boolean;
 
   /**
-   * `scrapeProtocols` defines the protocols to negotiate during a scrape. It tells clients the
+   * scrapeNativeHistograms defines whether to enable scraping of native histograms.
+   * It requires Prometheus >= v3.8.0.
+   *
+   * @schema ServiceMonitorSpec#scrapeNativeHistograms
+   */
+  readonly scrapeNativeHistograms?: boolean;
+
+  /**
+   * scrapeProtocols defines the protocols to negotiate during a scrape. It tells clients the
    * protocols supported by Prometheus in order of preference (from most to least preferred).
    *
    * If unset, Prometheus uses its default value.
@@ -588,14 +596,14 @@ export interface ServiceMonitorSpec {
   readonly scrapeProtocols?: ServiceMonitorSpecScrapeProtocols[];
 
   /**
-   * Label selector to select the Kubernetes `Endpoints` objects to scrape metrics from.
+   * selector defines the label selector to select the Kubernetes `Endpoints` objects to scrape metrics from.
    *
    * @schema ServiceMonitorSpec#selector
    */
   readonly selector: ServiceMonitorSpecSelector;
 
   /**
-   * Mechanism used to select the endpoints to scrape.
+   * selectorMechanism defines the mechanism used to select the endpoints to scrape.
    * By default, the selection process relies on relabel configurations to filter the discovered targets.
    * Alternatively, you can opt in for role selectors, which may offer better efficiency in large clusters.
    * Which strategy is best for your use case needs to be carefully evaluated.
@@ -607,7 +615,18 @@ export interface ServiceMonitorSpec {
   readonly selectorMechanism?: ServiceMonitorSpecSelectorMechanism;
 
   /**
-   * `targetLabels` defines the labels which are transferred from the
+   * serviceDiscoveryRole defines the service discovery role used to discover targets.
+   *
+   * If set, the value should be either "Endpoints" or "EndpointSlice".
+   * Otherwise it defaults to the value defined in the
+   * Prometheus/PrometheusAgent resource.
+   *
+   * @schema ServiceMonitorSpec#serviceDiscoveryRole
+   */
+  readonly serviceDiscoveryRole?: ServiceMonitorSpecServiceDiscoveryRole;
+
+  /**
+   * targetLabels defines the labels which are transferred from the
    * associated Kubernetes `Service` object onto the ingested metrics.
    *
    * @schema ServiceMonitorSpec#targetLabels
@@ -615,7 +634,7 @@ export interface ServiceMonitorSpec {
   readonly targetLabels?: string[];
 
   /**
-   * `targetLimit` defines a limit on the number of scraped targets that will
+   * targetLimit defines a limit on the number of scraped targets that will
    * be accepted.
    *
    * @schema ServiceMonitorSpec#targetLimit
@@ -647,9 +666,11 @@ export function toJson_ServiceMonitorSpec(obj: ServiceMonitorSpec | undefined): 
     'sampleLimit': obj.sampleLimit,
     'scrapeClass': obj.scrapeClass,
     'scrapeClassicHistograms': obj.scrapeClassicHistograms,
+    'scrapeNativeHistograms': obj.scrapeNativeHistograms,
     'scrapeProtocols': obj.scrapeProtocols?.map(y => y),
     'selector': toJson_ServiceMonitorSpecSelector(obj.selector),
     'selectorMechanism': obj.selectorMechanism,
+    'serviceDiscoveryRole': obj.serviceDiscoveryRole,
     'targetLabels': obj.targetLabels?.map(y => y),
     'targetLimit': obj.targetLimit,
   };
@@ -659,7 +680,7 @@ export function toJson_ServiceMonitorSpec(obj: ServiceMonitorSpec | undefined): 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `attachMetadata` defines additional metadata which is added to the
+ * attachMetadata defines additional metadata which is added to the
  * discovered targets.
  *
  * It requires Prometheus >= v2.37.0.
@@ -668,7 +689,7 @@ export function toJson_ServiceMonitorSpec(obj: ServiceMonitorSpec | undefined): 
  */
 export interface ServiceMonitorSpecAttachMetadata {
   /**
-   * When set to true, Prometheus attaches node metadata to the discovered
+   * node when set to true, Prometheus attaches node metadata to the discovered
    * targets.
    *
    * The Prometheus service account must have the `list` and `watch`
@@ -701,27 +722,27 @@ export function toJson_ServiceMonitorSpecAttachMetadata(obj: ServiceMonitorSpecA
  */
 export interface ServiceMonitorSpecEndpoints {
   /**
-   * `authorization` configures the Authorization header credentials to use when
-   * scraping the target.
+   * authorization configures the Authorization header credentials used by
+   * the client.
    *
-   * Cannot be set at the same time as `basicAuth`, or `oauth2`.
+   * Cannot be set at the same time as `basicAuth`, `bearerTokenSecret` or `oauth2`.
    *
    * @schema ServiceMonitorSpecEndpoints#authorization
    */
   readonly authorization?: ServiceMonitorSpecEndpointsAuthorization;
 
   /**
-   * `basicAuth` configures the Basic Authentication credentials to use when
-   * scraping the target.
+   * basicAuth defines the Basic Authentication credentials used by the
+   * client.
    *
-   * Cannot be set at the same time as `authorization`, or `oauth2`.
+   * Cannot be set at the same time as `authorization`, `bearerTokenSecret` or `oauth2`.
    *
    * @schema ServiceMonitorSpecEndpoints#basicAuth
    */
   readonly basicAuth?: ServiceMonitorSpecEndpointsBasicAuth;
 
   /**
-   * File to read bearer token for scraping the target.
+   * bearerTokenFile defines the file to read bearer token for scraping the target.
    *
    * Deprecated: use `authorization` instead.
    *
@@ -730,9 +751,12 @@ export interface ServiceMonitorSpecEndpoints {
   readonly bearerTokenFile?: string;
 
   /**
-   * `bearerTokenSecret` specifies a key of a Secret containing the bearer
-   * token for scraping targets. The secret needs to be in the same namespace
-   * as the ServiceMonitor object and readable by the Prometheus Operator.
+   * bearerTokenSecret defines a key of a Secret containing the bearer token
+   * used by the client for authentication. The secret needs to be in the
+   * same namespace as the custom resource and readable by the Prometheus
+   * Operator.
+   *
+   * Cannot be set at the same time as `authorization`, `basicAuth` or `oauth2`.
    *
    * Deprecated: use `authorization` instead.
    *
@@ -741,14 +765,14 @@ export interface ServiceMonitorSpecEndpoints {
   readonly bearerTokenSecret?: ServiceMonitorSpecEndpointsBearerTokenSecret;
 
   /**
-   * `enableHttp2` can be used to disable HTTP2 when scraping the target.
+   * enableHttp2 can be used to disable HTTP2.
    *
    * @schema ServiceMonitorSpecEndpoints#enableHttp2
    */
   readonly enableHttp2?: boolean;
 
   /**
-   * When true, the pods which are not running (e.g. either in Failed or
+   * filterRunning when true, the pods which are not running (e.g. either in Failed or
    * Succeeded state) are dropped during the target discovery.
    *
    * If unset, the filtering is enabled.
@@ -760,15 +784,15 @@ export interface ServiceMonitorSpecEndpoints {
   readonly filterRunning?: boolean;
 
   /**
-   * `followRedirects` defines whether the scrape requests should follow HTTP
-   * 3xx redirects.
+   * followRedirects defines whether the client should follow HTTP 3xx
+   * redirects.
    *
    * @schema ServiceMonitorSpecEndpoints#followRedirects
    */
   readonly followRedirects?: boolean;
 
   /**
-   * When true, `honorLabels` preserves the metric's labels when they collide
+   * honorLabels defines when true the metric's labels when they collide
    * with the target's labels.
    *
    * @schema ServiceMonitorSpecEndpoints#honorLabels
@@ -776,7 +800,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly honorLabels?: boolean;
 
   /**
-   * `honorTimestamps` controls whether Prometheus preserves the timestamps
+   * honorTimestamps defines whether Prometheus preserves the timestamps
    * when exposed by the target.
    *
    * @schema ServiceMonitorSpecEndpoints#honorTimestamps
@@ -784,7 +808,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly honorTimestamps?: boolean;
 
   /**
-   * Interval at which Prometheus scrapes the metrics from the target.
+   * interval at which Prometheus scrapes the metrics from the target.
    *
    * If empty, Prometheus uses the global scrape interval.
    *
@@ -793,7 +817,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly interval?: string;
 
   /**
-   * `metricRelabelings` configures the relabeling rules to apply to the
+   * metricRelabelings defines the relabeling rules to apply to the
    * samples before ingestion.
    *
    * @schema ServiceMonitorSpecEndpoints#metricRelabelings
@@ -801,7 +825,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly metricRelabelings?: ServiceMonitorSpecEndpointsMetricRelabelings[];
 
   /**
-   * `noProxy` is a comma-separated string that can contain IPs, CIDR notation, domain names
+   * noProxy defines a comma-separated string that can contain IPs, CIDR notation, domain names
    * that should be excluded from proxying. IP and domain names can
    * contain port numbers.
    *
@@ -812,11 +836,11 @@ export interface ServiceMonitorSpecEndpoints {
   readonly noProxy?: string;
 
   /**
-   * `oauth2` configures the OAuth2 settings to use when scraping the target.
+   * oauth2 defines the OAuth2 settings used by the client.
    *
    * It requires Prometheus >= 2.27.0.
    *
-   * Cannot be set at the same time as `authorization`, or `basicAuth`.
+   * Cannot be set at the same time as `authorization`, `basicAuth` or `bearerTokenSecret`.
    *
    * @schema ServiceMonitorSpecEndpoints#oauth2
    */
@@ -830,7 +854,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly params?: { [key: string]: string[] };
 
   /**
-   * HTTP path from which to scrape for metrics.
+   * path defines the HTTP path from which to scrape for metrics.
    *
    * If empty, Prometheus uses the default value (e.g. `/metrics`).
    *
@@ -839,7 +863,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly path?: string;
 
   /**
-   * Name of the Service port which this endpoint refers to.
+   * port defines the name of the Service port which this endpoint refers to.
    *
    * It takes precedence over `targetPort`.
    *
@@ -848,7 +872,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly port?: string;
 
   /**
-   * ProxyConnectHeader optionally specifies headers to send to
+   * proxyConnectHeader optionally specifies headers to send to
    * proxies during CONNECT requests.
    *
    * It requires Prometheus >= v2.43.0, Alertmanager >= v0.25.0 or Thanos >= v0.32.0.
@@ -858,7 +882,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly proxyConnectHeader?: { [key: string]: ServiceMonitorSpecEndpointsProxyConnectHeader[] };
 
   /**
-   * Whether to use the proxy configuration defined by environment variables (HTTP_PROXY, HTTPS_PROXY, and NO_PROXY).
+   * proxyFromEnvironment defines whether to use the proxy configuration defined by environment variables (HTTP_PROXY, HTTPS_PROXY, and NO_PROXY).
    *
    * It requires Prometheus >= v2.43.0, Alertmanager >= v0.25.0 or Thanos >= v0.32.0.
    *
@@ -867,14 +891,14 @@ export interface ServiceMonitorSpecEndpoints {
   readonly proxyFromEnvironment?: boolean;
 
   /**
-   * `proxyURL` defines the HTTP proxy server to use.
+   * proxyUrl defines the HTTP proxy server to use.
    *
    * @schema ServiceMonitorSpecEndpoints#proxyUrl
    */
   readonly proxyUrl?: string;
 
   /**
-   * `relabelings` configures the relabeling rules to apply the target's
+   * relabelings defines the relabeling rules to apply the target's
    * metadata labels.
    *
    * The Operator automatically adds relabelings for a few standard Kubernetes fields.
@@ -888,19 +912,14 @@ export interface ServiceMonitorSpecEndpoints {
   readonly relabelings?: ServiceMonitorSpecEndpointsRelabelings[];
 
   /**
-   * HTTP scheme to use for scraping.
-   *
-   * `http` and `https` are the expected values unless you rewrite the
-   * `__scheme__` label via relabeling.
-   *
-   * If empty, Prometheus uses the default value `http`.
+   * scheme defines the HTTP scheme to use when scraping the metrics.
    *
    * @schema ServiceMonitorSpecEndpoints#scheme
    */
   readonly scheme?: ServiceMonitorSpecEndpointsScheme;
 
   /**
-   * Timeout after which Prometheus considers the scrape to be failed.
+   * scrapeTimeout defines the timeout after which Prometheus considers the scrape to be failed.
    *
    * If empty, Prometheus uses the global scrape timeout unless it is less
    * than the target's scrape interval value in which the latter is used.
@@ -911,7 +930,7 @@ export interface ServiceMonitorSpecEndpoints {
   readonly scrapeTimeout?: string;
 
   /**
-   * Name or number of the target port of the `Pod` object behind the
+   * targetPort defines the name or number of the target port of the `Pod` object behind the
    * Service. The port must be specified with the container's port property.
    *
    * @schema ServiceMonitorSpecEndpoints#targetPort
@@ -919,14 +938,14 @@ export interface ServiceMonitorSpecEndpoints {
   readonly targetPort?: ServiceMonitorSpecEndpointsTargetPort;
 
   /**
-   * TLS configuration to use when scraping the target.
+   * tlsConfig defines TLS configuration used by the client.
    *
    * @schema ServiceMonitorSpecEndpoints#tlsConfig
    */
   readonly tlsConfig?: ServiceMonitorSpecEndpointsTlsConfig;
 
   /**
-   * `trackTimestampsStaleness` defines whether Prometheus tracks staleness of
+   * trackTimestampsStaleness defines whether Prometheus tracks staleness of
    * the metrics that have an explicit timestamp present in scraped data.
    * Has no effect if `honorTimestamps` is false.
    *
@@ -976,7 +995,7 @@ export function toJson_ServiceMonitorSpecEndpoints(obj: ServiceMonitorSpecEndpoi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * The protocol to use if a scrape returns blank, unparseable, or otherwise invalid Content-Type.
+ * fallbackScrapeProtocol defines the protocol to use if a scrape returns blank, unparseable, or otherwise invalid Content-Type.
  *
  * It requires Prometheus >= v3.0.0.
  *
@@ -996,14 +1015,14 @@ export enum ServiceMonitorSpecFallbackScrapeProtocol {
 }
 
 /**
- * `namespaceSelector` defines in which namespace(s) Prometheus should discover the services.
+ * namespaceSelector defines in which namespace(s) Prometheus should discover the services.
  * By default, the services are discovered in the same namespace as the `ServiceMonitor` object but it is possible to select pods across different/all namespaces.
  *
  * @schema ServiceMonitorSpecNamespaceSelector
  */
 export interface ServiceMonitorSpecNamespaceSelector {
   /**
-   * Boolean describing whether all namespaces are selected in contrast to a
+   * any defines the boolean describing whether all namespaces are selected in contrast to a
    * list restricting them.
    *
    * @schema ServiceMonitorSpecNamespaceSelector#any
@@ -1011,7 +1030,7 @@ export interface ServiceMonitorSpecNamespaceSelector {
   readonly any?: boolean;
 
   /**
-   * List of namespace names to select from.
+   * matchNames defines the list of namespace names to select from.
    *
    * @schema ServiceMonitorSpecNamespaceSelector#matchNames
    */
@@ -1034,7 +1053,7 @@ export function toJson_ServiceMonitorSpecNamespaceSelector(obj: ServiceMonitorSp
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * If the growth factor of one bucket to the next is smaller than this,
+ * nativeHistogramMinBucketFactor defines if the growth factor of one bucket to the next is smaller than this,
  * buckets will be merged to increase the factor sufficiently.
  * It requires Prometheus >= v2.50.0.
  *
@@ -1076,7 +1095,7 @@ export enum ServiceMonitorSpecScrapeProtocols {
 }
 
 /**
- * Label selector to select the Kubernetes `Endpoints` objects to scrape metrics from.
+ * selector defines the label selector to select the Kubernetes `Endpoints` objects to scrape metrics from.
  *
  * @schema ServiceMonitorSpecSelector
  */
@@ -1114,7 +1133,7 @@ export function toJson_ServiceMonitorSpecSelector(obj: ServiceMonitorSpecSelecto
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Mechanism used to select the endpoints to scrape.
+ * selectorMechanism defines the mechanism used to select the endpoints to scrape.
  * By default, the selection process relies on relabel configurations to filter the discovered targets.
  * Alternatively, you can opt in for role selectors, which may offer better efficiency in large clusters.
  * Which strategy is best for your use case needs to be carefully evaluated.
@@ -1131,23 +1150,39 @@ export enum ServiceMonitorSpecSelectorMechanism {
 }
 
 /**
- * `authorization` configures the Authorization header credentials to use when
- * scraping the target.
+ * serviceDiscoveryRole defines the service discovery role used to discover targets.
  *
- * Cannot be set at the same time as `basicAuth`, or `oauth2`.
+ * If set, the value should be either "Endpoints" or "EndpointSlice".
+ * Otherwise it defaults to the value defined in the
+ * Prometheus/PrometheusAgent resource.
+ *
+ * @schema ServiceMonitorSpecServiceDiscoveryRole
+ */
+export enum ServiceMonitorSpecServiceDiscoveryRole {
+  /** Endpoints */
+  ENDPOINTS = "Endpoints",
+  /** EndpointSlice */
+  ENDPOINT_SLICE = "EndpointSlice",
+}
+
+/**
+ * authorization configures the Authorization header credentials used by
+ * the client.
+ *
+ * Cannot be set at the same time as `basicAuth`, `bearerTokenSecret` or `oauth2`.
  *
  * @schema ServiceMonitorSpecEndpointsAuthorization
  */
 export interface ServiceMonitorSpecEndpointsAuthorization {
   /**
-   * Selects a key of a Secret in the namespace that contains the credentials for authentication.
+   * credentials defines a key of a Secret in the namespace that contains the credentials for authentication.
    *
    * @schema ServiceMonitorSpecEndpointsAuthorization#credentials
    */
   readonly credentials?: ServiceMonitorSpecEndpointsAuthorizationCredentials;
 
   /**
-   * Defines the authentication type. The value is case-insensitive.
+   * type defines the authentication type. The value is case-insensitive.
    *
    * "Basic" is not a supported value.
    *
@@ -1174,16 +1209,16 @@ export function toJson_ServiceMonitorSpecEndpointsAuthorization(obj: ServiceMoni
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `basicAuth` configures the Basic Authentication credentials to use when
- * scraping the target.
+ * basicAuth defines the Basic Authentication credentials used by the
+ * client.
  *
- * Cannot be set at the same time as `authorization`, or `oauth2`.
+ * Cannot be set at the same time as `authorization`, `bearerTokenSecret` or `oauth2`.
  *
  * @schema ServiceMonitorSpecEndpointsBasicAuth
  */
 export interface ServiceMonitorSpecEndpointsBasicAuth {
   /**
-   * `password` specifies a key of a Secret containing the password for
+   * password defines a key of a Secret containing the password for
    * authentication.
    *
    * @schema ServiceMonitorSpecEndpointsBasicAuth#password
@@ -1191,7 +1226,7 @@ export interface ServiceMonitorSpecEndpointsBasicAuth {
   readonly password?: ServiceMonitorSpecEndpointsBasicAuthPassword;
 
   /**
-   * `username` specifies a key of a Secret containing the username for
+   * username defines a key of a Secret containing the username for
    * authentication.
    *
    * @schema ServiceMonitorSpecEndpointsBasicAuth#username
@@ -1215,9 +1250,12 @@ export function toJson_ServiceMonitorSpecEndpointsBasicAuth(obj: ServiceMonitorS
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `bearerTokenSecret` specifies a key of a Secret containing the bearer
- * token for scraping targets. The secret needs to be in the same namespace
- * as the ServiceMonitor object and readable by the Prometheus Operator.
+ * bearerTokenSecret defines a key of a Secret containing the bearer token
+ * used by the client for authentication. The secret needs to be in the
+ * same namespace as the custom resource and readable by the Prometheus
+ * Operator.
+ *
+ * Cannot be set at the same time as `authorization`, `basicAuth` or `oauth2`.
  *
  * Deprecated: use `authorization` instead.
  *
@@ -1276,7 +1314,7 @@ export function toJson_ServiceMonitorSpecEndpointsBearerTokenSecret(obj: Service
  */
 export interface ServiceMonitorSpecEndpointsMetricRelabelings {
   /**
-   * Action to perform based on the regex matching.
+   * action to perform based on the regex matching.
    *
    * `Uppercase` and `Lowercase` actions require Prometheus >= v2.36.0.
    * `DropEqual` and `KeepEqual` actions require Prometheus >= v2.41.0.
@@ -1288,7 +1326,7 @@ export interface ServiceMonitorSpecEndpointsMetricRelabelings {
   readonly action?: ServiceMonitorSpecEndpointsMetricRelabelingsAction;
 
   /**
-   * Modulus to take of the hash of the source label values.
+   * modulus to take of the hash of the source label values.
    *
    * Only applicable when the action is `HashMod`.
    *
@@ -1297,14 +1335,14 @@ export interface ServiceMonitorSpecEndpointsMetricRelabelings {
   readonly modulus?: number;
 
   /**
-   * Regular expression against which the extracted value is matched.
+   * regex defines the regular expression against which the extracted value is matched.
    *
    * @schema ServiceMonitorSpecEndpointsMetricRelabelings#regex
    */
   readonly regex?: string;
 
   /**
-   * Replacement value against which a Replace action is performed if the
+   * replacement value against which a Replace action is performed if the
    * regular expression matches.
    *
    * Regex capture groups are available.
@@ -1314,14 +1352,14 @@ export interface ServiceMonitorSpecEndpointsMetricRelabelings {
   readonly replacement?: string;
 
   /**
-   * Separator is the string between concatenated SourceLabels.
+   * separator defines the string between concatenated SourceLabels.
    *
    * @schema ServiceMonitorSpecEndpointsMetricRelabelings#separator
    */
   readonly separator?: string;
 
   /**
-   * The source labels select values from existing labels. Their content is
+   * sourceLabels defines the source labels select values from existing labels. Their content is
    * concatenated using the configured Separator and matched against the
    * configured regular expression.
    *
@@ -1330,7 +1368,7 @@ export interface ServiceMonitorSpecEndpointsMetricRelabelings {
   readonly sourceLabels?: string[];
 
   /**
-   * Label to which the resulting string is written in a replacement.
+   * targetLabel defines the label to which the resulting string is written in a replacement.
    *
    * It is mandatory for `Replace`, `HashMod`, `Lowercase`, `Uppercase`,
    * `KeepEqual` and `DropEqual` actions.
@@ -1363,17 +1401,17 @@ export function toJson_ServiceMonitorSpecEndpointsMetricRelabelings(obj: Service
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `oauth2` configures the OAuth2 settings to use when scraping the target.
+ * oauth2 defines the OAuth2 settings used by the client.
  *
  * It requires Prometheus >= 2.27.0.
  *
- * Cannot be set at the same time as `authorization`, or `basicAuth`.
+ * Cannot be set at the same time as `authorization`, `basicAuth` or `bearerTokenSecret`.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2
  */
 export interface ServiceMonitorSpecEndpointsOauth2 {
   /**
-   * `clientId` specifies a key of a Secret or ConfigMap containing the
+   * clientId defines a key of a Secret or ConfigMap containing the
    * OAuth2 client's ID.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#clientId
@@ -1381,7 +1419,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly clientId: ServiceMonitorSpecEndpointsOauth2ClientId;
 
   /**
-   * `clientSecret` specifies a key of a Secret containing the OAuth2
+   * clientSecret defines a key of a Secret containing the OAuth2
    * client's secret.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#clientSecret
@@ -1389,7 +1427,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly clientSecret: ServiceMonitorSpecEndpointsOauth2ClientSecret;
 
   /**
-   * `endpointParams` configures the HTTP parameters to append to the token
+   * endpointParams configures the HTTP parameters to append to the token
    * URL.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#endpointParams
@@ -1397,7 +1435,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly endpointParams?: { [key: string]: string };
 
   /**
-   * `noProxy` is a comma-separated string that can contain IPs, CIDR notation, domain names
+   * noProxy defines a comma-separated string that can contain IPs, CIDR notation, domain names
    * that should be excluded from proxying. IP and domain names can
    * contain port numbers.
    *
@@ -1408,7 +1446,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly noProxy?: string;
 
   /**
-   * ProxyConnectHeader optionally specifies headers to send to
+   * proxyConnectHeader optionally specifies headers to send to
    * proxies during CONNECT requests.
    *
    * It requires Prometheus >= v2.43.0, Alertmanager >= v0.25.0 or Thanos >= v0.32.0.
@@ -1418,7 +1456,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly proxyConnectHeader?: { [key: string]: ServiceMonitorSpecEndpointsOauth2ProxyConnectHeader[] };
 
   /**
-   * Whether to use the proxy configuration defined by environment variables (HTTP_PROXY, HTTPS_PROXY, and NO_PROXY).
+   * proxyFromEnvironment defines whether to use the proxy configuration defined by environment variables (HTTP_PROXY, HTTPS_PROXY, and NO_PROXY).
    *
    * It requires Prometheus >= v2.43.0, Alertmanager >= v0.25.0 or Thanos >= v0.32.0.
    *
@@ -1427,21 +1465,21 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly proxyFromEnvironment?: boolean;
 
   /**
-   * `proxyURL` defines the HTTP proxy server to use.
+   * proxyUrl defines the HTTP proxy server to use.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#proxyUrl
    */
   readonly proxyUrl?: string;
 
   /**
-   * `scopes` defines the OAuth2 scopes used for the token request.
+   * scopes defines the OAuth2 scopes used for the token request.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#scopes
    */
   readonly scopes?: string[];
 
   /**
-   * TLS configuration to use when connecting to the OAuth2 server.
+   * tlsConfig defines the TLS configuration to use when connecting to the OAuth2 server.
    * It requires Prometheus >= v2.43.0.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#tlsConfig
@@ -1449,7 +1487,7 @@ export interface ServiceMonitorSpecEndpointsOauth2 {
   readonly tlsConfig?: ServiceMonitorSpecEndpointsOauth2TlsConfig;
 
   /**
-   * `tokenURL` configures the URL to fetch the token from.
+   * tokenUrl defines the URL to fetch the token from.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2#tokenUrl
    */
@@ -1537,7 +1575,7 @@ export function toJson_ServiceMonitorSpecEndpointsProxyConnectHeader(obj: Servic
  */
 export interface ServiceMonitorSpecEndpointsRelabelings {
   /**
-   * Action to perform based on the regex matching.
+   * action to perform based on the regex matching.
    *
    * `Uppercase` and `Lowercase` actions require Prometheus >= v2.36.0.
    * `DropEqual` and `KeepEqual` actions require Prometheus >= v2.41.0.
@@ -1549,7 +1587,7 @@ export interface ServiceMonitorSpecEndpointsRelabelings {
   readonly action?: ServiceMonitorSpecEndpointsRelabelingsAction;
 
   /**
-   * Modulus to take of the hash of the source label values.
+   * modulus to take of the hash of the source label values.
    *
    * Only applicable when the action is `HashMod`.
    *
@@ -1558,14 +1596,14 @@ export interface ServiceMonitorSpecEndpointsRelabelings {
   readonly modulus?: number;
 
   /**
-   * Regular expression against which the extracted value is matched.
+   * regex defines the regular expression against which the extracted value is matched.
    *
    * @schema ServiceMonitorSpecEndpointsRelabelings#regex
    */
   readonly regex?: string;
 
   /**
-   * Replacement value against which a Replace action is performed if the
+   * replacement value against which a Replace action is performed if the
    * regular expression matches.
    *
    * Regex capture groups are available.
@@ -1575,14 +1613,14 @@ export interface ServiceMonitorSpecEndpointsRelabelings {
   readonly replacement?: string;
 
   /**
-   * Separator is the string between concatenated SourceLabels.
+   * separator defines the string between concatenated SourceLabels.
    *
    * @schema ServiceMonitorSpecEndpointsRelabelings#separator
    */
   readonly separator?: string;
 
   /**
-   * The source labels select values from existing labels. Their content is
+   * sourceLabels defines the source labels select values from existing labels. Their content is
    * concatenated using the configured Separator and matched against the
    * configured regular expression.
    *
@@ -1591,7 +1629,7 @@ export interface ServiceMonitorSpecEndpointsRelabelings {
   readonly sourceLabels?: string[];
 
   /**
-   * Label to which the resulting string is written in a replacement.
+   * targetLabel defines the label to which the resulting string is written in a replacement.
    *
    * It is mandatory for `Replace`, `HashMod`, `Lowercase`, `Uppercase`,
    * `KeepEqual` and `DropEqual` actions.
@@ -1624,12 +1662,7 @@ export function toJson_ServiceMonitorSpecEndpointsRelabelings(obj: ServiceMonito
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * HTTP scheme to use for scraping.
- *
- * `http` and `https` are the expected values unless you rewrite the
- * `__scheme__` label via relabeling.
- *
- * If empty, Prometheus uses the default value `http`.
+ * scheme defines the HTTP scheme to use when scraping the metrics.
  *
  * @schema ServiceMonitorSpecEndpointsScheme
  */
@@ -1641,7 +1674,7 @@ export enum ServiceMonitorSpecEndpointsScheme {
 }
 
 /**
- * Name or number of the target port of the `Pod` object behind the
+ * targetPort defines the name or number of the target port of the `Pod` object behind the
  * Service. The port must be specified with the container's port property.
  *
  * @schema ServiceMonitorSpecEndpointsTargetPort
@@ -1658,62 +1691,62 @@ export class ServiceMonitorSpecEndpointsTargetPort {
 }
 
 /**
- * TLS configuration to use when scraping the target.
+ * tlsConfig defines TLS configuration used by the client.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfig
  */
 export interface ServiceMonitorSpecEndpointsTlsConfig {
   /**
-   * Certificate authority used when verifying server certificates.
+   * ca defines the Certificate authority used when verifying server certificates.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#ca
    */
   readonly ca?: ServiceMonitorSpecEndpointsTlsConfigCa;
 
   /**
-   * Path to the CA cert in the Prometheus container to use for the targets.
+   * caFile defines the path to the CA cert in the Prometheus container to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#caFile
    */
   readonly caFile?: string;
 
   /**
-   * Client certificate to present when doing client-authentication.
+   * cert defines the Client certificate to present when doing client-authentication.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#cert
    */
   readonly cert?: ServiceMonitorSpecEndpointsTlsConfigCert;
 
   /**
-   * Path to the client cert file in the Prometheus container for the targets.
+   * certFile defines the path to the client cert file in the Prometheus container for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#certFile
    */
   readonly certFile?: string;
 
   /**
-   * Disable target certificate validation.
+   * insecureSkipVerify defines how to disable target certificate validation.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#insecureSkipVerify
    */
   readonly insecureSkipVerify?: boolean;
 
   /**
-   * Path to the client key file in the Prometheus container for the targets.
+   * keyFile defines the path to the client key file in the Prometheus container for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#keyFile
    */
   readonly keyFile?: string;
 
   /**
-   * Secret containing the client key file for the targets.
+   * keySecret defines the Secret containing the client key file for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#keySecret
    */
   readonly keySecret?: ServiceMonitorSpecEndpointsTlsConfigKeySecret;
 
   /**
-   * Maximum acceptable TLS version.
+   * maxVersion defines the maximum acceptable TLS version.
    *
    * It requires Prometheus >= v2.41.0 or Thanos >= v0.31.0.
    *
@@ -1722,7 +1755,7 @@ export interface ServiceMonitorSpecEndpointsTlsConfig {
   readonly maxVersion?: ServiceMonitorSpecEndpointsTlsConfigMaxVersion;
 
   /**
-   * Minimum acceptable TLS version.
+   * minVersion defines the minimum acceptable TLS version.
    *
    * It requires Prometheus >= v2.35.0 or Thanos >= v0.28.0.
    *
@@ -1731,7 +1764,7 @@ export interface ServiceMonitorSpecEndpointsTlsConfig {
   readonly minVersion?: ServiceMonitorSpecEndpointsTlsConfigMinVersion;
 
   /**
-   * Used to verify the hostname for the targets.
+   * serverName is used to verify the hostname for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfig#serverName
    */
@@ -1811,7 +1844,7 @@ export function toJson_ServiceMonitorSpecSelectorMatchExpressions(obj: ServiceMo
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Selects a key of a Secret in the namespace that contains the credentials for authentication.
+ * credentials defines a key of a Secret in the namespace that contains the credentials for authentication.
  *
  * @schema ServiceMonitorSpecEndpointsAuthorizationCredentials
  */
@@ -1859,7 +1892,7 @@ export function toJson_ServiceMonitorSpecEndpointsAuthorizationCredentials(obj: 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `password` specifies a key of a Secret containing the password for
+ * password defines a key of a Secret containing the password for
  * authentication.
  *
  * @schema ServiceMonitorSpecEndpointsBasicAuthPassword
@@ -1908,7 +1941,7 @@ export function toJson_ServiceMonitorSpecEndpointsBasicAuthPassword(obj: Service
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `username` specifies a key of a Secret containing the username for
+ * username defines a key of a Secret containing the username for
  * authentication.
  *
  * @schema ServiceMonitorSpecEndpointsBasicAuthUsername
@@ -1957,7 +1990,7 @@ export function toJson_ServiceMonitorSpecEndpointsBasicAuthUsername(obj: Service
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Action to perform based on the regex matching.
+ * action to perform based on the regex matching.
  *
  * `Uppercase` and `Lowercase` actions require Prometheus >= v2.36.0.
  * `DropEqual` and `KeepEqual` actions require Prometheus >= v2.41.0.
@@ -1992,21 +2025,21 @@ export enum ServiceMonitorSpecEndpointsMetricRelabelingsAction {
 }
 
 /**
- * `clientId` specifies a key of a Secret or ConfigMap containing the
+ * clientId defines a key of a Secret or ConfigMap containing the
  * OAuth2 client's ID.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2ClientId
  */
 export interface ServiceMonitorSpecEndpointsOauth2ClientId {
   /**
-   * ConfigMap containing data to use for the targets.
+   * configMap defines the ConfigMap containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2ClientId#configMap
    */
   readonly configMap?: ServiceMonitorSpecEndpointsOauth2ClientIdConfigMap;
 
   /**
-   * Secret containing data to use for the targets.
+   * secret defines the Secret containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2ClientId#secret
    */
@@ -2029,7 +2062,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2ClientId(obj: ServiceMon
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * `clientSecret` specifies a key of a Secret containing the OAuth2
+ * clientSecret defines a key of a Secret containing the OAuth2
  * client's secret.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2ClientSecret
@@ -2126,42 +2159,42 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2ProxyConnectHeader(obj: 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * TLS configuration to use when connecting to the OAuth2 server.
+ * tlsConfig defines the TLS configuration to use when connecting to the OAuth2 server.
  * It requires Prometheus >= v2.43.0.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig
  */
 export interface ServiceMonitorSpecEndpointsOauth2TlsConfig {
   /**
-   * Certificate authority used when verifying server certificates.
+   * ca defines the Certificate authority used when verifying server certificates.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig#ca
    */
   readonly ca?: ServiceMonitorSpecEndpointsOauth2TlsConfigCa;
 
   /**
-   * Client certificate to present when doing client-authentication.
+   * cert defines the Client certificate to present when doing client-authentication.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig#cert
    */
   readonly cert?: ServiceMonitorSpecEndpointsOauth2TlsConfigCert;
 
   /**
-   * Disable target certificate validation.
+   * insecureSkipVerify defines how to disable target certificate validation.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig#insecureSkipVerify
    */
   readonly insecureSkipVerify?: boolean;
 
   /**
-   * Secret containing the client key file for the targets.
+   * keySecret defines the Secret containing the client key file for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig#keySecret
    */
   readonly keySecret?: ServiceMonitorSpecEndpointsOauth2TlsConfigKeySecret;
 
   /**
-   * Maximum acceptable TLS version.
+   * maxVersion defines the maximum acceptable TLS version.
    *
    * It requires Prometheus >= v2.41.0 or Thanos >= v0.31.0.
    *
@@ -2170,7 +2203,7 @@ export interface ServiceMonitorSpecEndpointsOauth2TlsConfig {
   readonly maxVersion?: ServiceMonitorSpecEndpointsOauth2TlsConfigMaxVersion;
 
   /**
-   * Minimum acceptable TLS version.
+   * minVersion defines the minimum acceptable TLS version.
    *
    * It requires Prometheus >= v2.35.0 or Thanos >= v0.28.0.
    *
@@ -2179,7 +2212,7 @@ export interface ServiceMonitorSpecEndpointsOauth2TlsConfig {
   readonly minVersion?: ServiceMonitorSpecEndpointsOauth2TlsConfigMinVersion;
 
   /**
-   * Used to verify the hostname for the targets.
+   * serverName is used to verify the hostname for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfig#serverName
    */
@@ -2207,7 +2240,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfig(obj: ServiceMo
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Action to perform based on the regex matching.
+ * action to perform based on the regex matching.
  *
  * `Uppercase` and `Lowercase` actions require Prometheus >= v2.36.0.
  * `DropEqual` and `KeepEqual` actions require Prometheus >= v2.41.0.
@@ -2242,20 +2275,20 @@ export enum ServiceMonitorSpecEndpointsRelabelingsAction {
 }
 
 /**
- * Certificate authority used when verifying server certificates.
+ * ca defines the Certificate authority used when verifying server certificates.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCa
  */
 export interface ServiceMonitorSpecEndpointsTlsConfigCa {
   /**
-   * ConfigMap containing data to use for the targets.
+   * configMap defines the ConfigMap containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfigCa#configMap
    */
   readonly configMap?: ServiceMonitorSpecEndpointsTlsConfigCaConfigMap;
 
   /**
-   * Secret containing data to use for the targets.
+   * secret defines the Secret containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfigCa#secret
    */
@@ -2278,20 +2311,20 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCa(obj: ServiceMonito
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Client certificate to present when doing client-authentication.
+ * cert defines the Client certificate to present when doing client-authentication.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCert
  */
 export interface ServiceMonitorSpecEndpointsTlsConfigCert {
   /**
-   * ConfigMap containing data to use for the targets.
+   * configMap defines the ConfigMap containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfigCert#configMap
    */
   readonly configMap?: ServiceMonitorSpecEndpointsTlsConfigCertConfigMap;
 
   /**
-   * Secret containing data to use for the targets.
+   * secret defines the Secret containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsTlsConfigCert#secret
    */
@@ -2314,7 +2347,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCert(obj: ServiceMoni
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing the client key file for the targets.
+ * keySecret defines the Secret containing the client key file for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigKeySecret
  */
@@ -2362,7 +2395,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigKeySecret(obj: Servic
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Maximum acceptable TLS version.
+ * maxVersion defines the maximum acceptable TLS version.
  *
  * It requires Prometheus >= v2.41.0 or Thanos >= v0.31.0.
  *
@@ -2380,7 +2413,7 @@ export enum ServiceMonitorSpecEndpointsTlsConfigMaxVersion {
 }
 
 /**
- * Minimum acceptable TLS version.
+ * minVersion defines the minimum acceptable TLS version.
  *
  * It requires Prometheus >= v2.35.0 or Thanos >= v0.28.0.
  *
@@ -2398,7 +2431,7 @@ export enum ServiceMonitorSpecEndpointsTlsConfigMinVersion {
 }
 
 /**
- * ConfigMap containing data to use for the targets.
+ * configMap defines the ConfigMap containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2ClientIdConfigMap
  */
@@ -2446,7 +2479,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2ClientIdConfigMap(obj: S
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing data to use for the targets.
+ * secret defines the Secret containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2ClientIdSecret
  */
@@ -2494,20 +2527,20 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2ClientIdSecret(obj: Serv
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Certificate authority used when verifying server certificates.
+ * ca defines the Certificate authority used when verifying server certificates.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCa
  */
 export interface ServiceMonitorSpecEndpointsOauth2TlsConfigCa {
   /**
-   * ConfigMap containing data to use for the targets.
+   * configMap defines the ConfigMap containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCa#configMap
    */
   readonly configMap?: ServiceMonitorSpecEndpointsOauth2TlsConfigCaConfigMap;
 
   /**
-   * Secret containing data to use for the targets.
+   * secret defines the Secret containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCa#secret
    */
@@ -2530,20 +2563,20 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCa(obj: Service
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Client certificate to present when doing client-authentication.
+ * cert defines the Client certificate to present when doing client-authentication.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCert
  */
 export interface ServiceMonitorSpecEndpointsOauth2TlsConfigCert {
   /**
-   * ConfigMap containing data to use for the targets.
+   * configMap defines the ConfigMap containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCert#configMap
    */
   readonly configMap?: ServiceMonitorSpecEndpointsOauth2TlsConfigCertConfigMap;
 
   /**
-   * Secret containing data to use for the targets.
+   * secret defines the Secret containing data to use for the targets.
    *
    * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCert#secret
    */
@@ -2566,7 +2599,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCert(obj: Servi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing the client key file for the targets.
+ * keySecret defines the Secret containing the client key file for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigKeySecret
  */
@@ -2614,7 +2647,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigKeySecret(obj: 
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Maximum acceptable TLS version.
+ * maxVersion defines the maximum acceptable TLS version.
  *
  * It requires Prometheus >= v2.41.0 or Thanos >= v0.31.0.
  *
@@ -2632,7 +2665,7 @@ export enum ServiceMonitorSpecEndpointsOauth2TlsConfigMaxVersion {
 }
 
 /**
- * Minimum acceptable TLS version.
+ * minVersion defines the minimum acceptable TLS version.
  *
  * It requires Prometheus >= v2.35.0 or Thanos >= v0.28.0.
  *
@@ -2650,7 +2683,7 @@ export enum ServiceMonitorSpecEndpointsOauth2TlsConfigMinVersion {
 }
 
 /**
- * ConfigMap containing data to use for the targets.
+ * configMap defines the ConfigMap containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCaConfigMap
  */
@@ -2698,7 +2731,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCaConfigMap(obj: Serv
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing data to use for the targets.
+ * secret defines the Secret containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCaSecret
  */
@@ -2746,7 +2779,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCaSecret(obj: Service
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ConfigMap containing data to use for the targets.
+ * configMap defines the ConfigMap containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCertConfigMap
  */
@@ -2794,7 +2827,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCertConfigMap(obj: Se
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing data to use for the targets.
+ * secret defines the Secret containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsTlsConfigCertSecret
  */
@@ -2842,7 +2875,7 @@ export function toJson_ServiceMonitorSpecEndpointsTlsConfigCertSecret(obj: Servi
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ConfigMap containing data to use for the targets.
+ * configMap defines the ConfigMap containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCaConfigMap
  */
@@ -2890,7 +2923,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCaConfigMap(obj
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing data to use for the targets.
+ * secret defines the Secret containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCaSecret
  */
@@ -2938,7 +2971,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCaSecret(obj: S
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * ConfigMap containing data to use for the targets.
+ * configMap defines the ConfigMap containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCertConfigMap
  */
@@ -2986,7 +3019,7 @@ export function toJson_ServiceMonitorSpecEndpointsOauth2TlsConfigCertConfigMap(o
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 
 /**
- * Secret containing data to use for the targets.
+ * secret defines the Secret containing data to use for the targets.
  *
  * @schema ServiceMonitorSpecEndpointsOauth2TlsConfigCertSecret
  */

@@ -26,6 +26,11 @@ export interface ClusterOperator {
   readonly values?: readonly string[];
   /** The API groups of the custom resources it serves. */
   readonly provides: readonly string[];
+  /**
+   * The version of the operator the chart installs, where it is not the chart's own version:
+   * the CRDs the manifests are checked against must be that operator's.
+   */
+  readonly operatorVersion?: string;
 }
 
 /** The operators the manifests rely on, in install order, each pinned. */
@@ -82,6 +87,9 @@ export const clusterOperators: readonly ClusterOperator[] = [
     chart: 'kube-prometheus-stack',
     repo: 'https://prometheus-community.github.io/helm-charts',
     version: '81.6.2',
+    // The 81.x charts install Prometheus Operator v0.88.0 (81.0.0 moved to it,
+    // prometheus-community/helm-charts#6489; v0.89.0 came with 82.0.0).
+    operatorVersion: 'v0.88.0',
     namespace: 'monitoring',
     values: ['-f', join(repoRoot, 'infra/cluster/kube-prometheus-stack.values.yaml')],
     provides: ['monitoring.coreos.com'],

@@ -66,6 +66,10 @@ describe('npm run cluster:up, as a plan of commands', () => {
     assert.equal(version('strimzi'), strimziVersion);
     assert.equal(version('envoy-gateway'), crdModule('github.com/envoyproxy/gateway'));
     assert.equal(`v${version('keda') ?? ''}`, crdModule('github.com/kedacore/keda/v2'));
+    assert.equal(
+      clusterOperators.find((op) => op.name === 'kube-prometheus-stack')?.operatorVersion,
+      crdModule('github.com/prometheus-operator/prometheus-operator'),
+    );
   });
 
   it('when asked for Vitess, then its operator comes from the manifest whose CRD was checked, runs in default and watches mela', () => {

@@ -148,7 +148,7 @@ export const operatorCrds = [
   {
     operator: 'Prometheus Operator (kube-prometheus-stack)',
     module: 'github.com/prometheus-operator/prometheus-operator',
-    version: 'v0.85.0',
+    version: 'v0.88.0',
     files: [
       'example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml',
       'example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml',
