@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { prod } from './environments.js';
+import { helmTestManifests } from './helm-tests.js';
 import {
   chartDefaults,
   chartValuesSchema,
@@ -68,6 +69,17 @@ export function writeHelmChart(outdir: string): void {
   );
   writeFileSync(join(templates, 'NOTES.txt'), notes);
   writeFileSync(join(templates, '00-values-check.yaml'), valuesCheck);
+  const { env: marked } = markedEnvironment(prod);
+  mkdirSync(join(templates, 'tests'), { recursive: true });
+  writeFileSync(
+    join(templates, 'tests', 'shop-answers.yaml'),
+    replaceMarkers(
+      helmTestManifests(marked.image, marked.imagePullPolicy ?? 'IfNotPresent')
+        .map((object) => stringify(object))
+        .join('---\n'),
+      expressions,
+    ),
+  );
   const chartFile = join(outdir, 'Chart.yaml');
   writeFileSync(
     chartFile,
@@ -97,6 +109,7 @@ cache and the Gateway.
                    {{ .Values.gateway.tls.clusterIssuer }} ClusterIssuer; point the name at the
                    Gateway's address: kubectl -n envoy-gateway-system get service mela-gateway)
   API reference:   https://{{ .Values.gateway.tls.hostname }}/api/docs/
+  Check it:        helm test {{ .Release.Name }} -n {{ .Release.Namespace }}
   Pods and scale:  kubectl -n {{ .Release.Namespace }} get pods,hpa,scaledobjects
   Schema job:      kubectl -n {{ .Release.Namespace }} logs -l app.kubernetes.io/name=mela-schema
 

@@ -13,6 +13,7 @@ import { ScaledObject, TriggerAuthentication } from '../imports/keda.sh.js';
 import { envoyGatewayController } from './gateway-chart.js';
 import { allAddons, type Environment } from './environments.js';
 import { externalPeers } from './external-data.js';
+import { shopTestApp } from './helm-tests.js';
 import { Microservice, type EgressPeer, type MicroserviceProps } from './microservice.js';
 import { namespacePolicies, podSecurityLabels } from './namespace-policy.js';
 import { vitessCluster } from './vitess.js';
@@ -165,11 +166,12 @@ const entrances: Record<
   ServiceName,
   { readonly apps: readonly string[]; readonly gateway: boolean }
 > = {
-  catalog: { apps: ['edge-cache'], gateway: true },
+  // `helm test`'s pod (helm-tests.ts) asks each public service what it answers.
+  catalog: { apps: ['edge-cache', shopTestApp], gateway: true },
   // The edge cache reads its OpenAPI document for the API reference (/api/docs/cart.json).
-  cart: { apps: ['edge-cache'], gateway: true },
+  cart: { apps: ['edge-cache', shopTestApp], gateway: true },
   // Checkouts arrive through the edge cache's waiting room (the Gateway routes them there).
-  order: { apps: ['edge-cache'], gateway: true },
+  order: { apps: ['edge-cache', shopTestApp], gateway: true },
   notification: { apps: [], gateway: false },
 };
 

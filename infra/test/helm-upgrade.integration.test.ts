@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureHelm, repoRoot } from '@mela/toolchain';
-import { startOwnKubeApi, type OwnKubeApi } from '@mela/testkit';
+import { startOwnKubeApi, type KubeObject, type OwnKubeApi } from '@mela/testkit';
+import { parseAllDocuments } from 'yaml';
 import { chartVersion } from '../src/index.js';
 import { installCrds } from './support.js';
 
@@ -71,7 +72,7 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('when the previous version is installed and this one upgrades it with new values, then a new image, then the API takes every change and each release is deployed', async () => {
+    it('when the previous version is installed and this one upgrades it with new values, then a new image, then the API takes every change (and helm test’s pod) and each release is deployed', async () => {
       const installed = run(['install', 'mela', join(dir, 'charts/mela'), '--create-namespace']);
       assert.equal(installed.status, 0, installed.stderr);
       const orderDeployment = {
@@ -124,6 +125,31 @@ describe(
         info: { status: string };
       };
       assert.deepEqual([third.version, third.info.status], [3, 'deployed']);
+      // helm test's pod and policy (they need a kubelet to run, but the API checks them now).
+      const hooks = spawnSync(
+        helm,
+        [
+          'template',
+          'mela',
+          join(repoRoot, 'charts/mela'),
+          '--namespace',
+          'mela',
+          '--show-only',
+          'templates/tests/shop-answers.yaml',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(hooks.status, 0, hooks.stderr);
+      // What the controller manager (absent here) would have made: the namespace's account.
+      await api.apply({
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: 'mela' },
+      });
+      for (const doc of parseAllDocuments(hooks.stdout)) {
+        const object = doc.toJS() as KubeObject;
+        await api.apply({ ...object, metadata: { ...object.metadata, namespace: 'mela' } });
+      }
       const history = run(['history', 'mela', '--output', 'json']);
       assert.match(history.stdout, new RegExp(`mela-${chartVersion.replace(/\./g, '\\.')}`));
     });
