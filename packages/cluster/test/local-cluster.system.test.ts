@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import {
 import { createConnection } from 'mysql2/promise';
 import { chromium } from 'playwright-core';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot, stateDir } from '@mela/toolchain';
+import { ensureHelm, repoRoot, stateDir } from '@mela/toolchain';
 import { runLoad } from '@mela/load';
 import { createDevTokenIssuer } from '@mela/platform';
 import { ScaleWatcher, type ScaleSample } from '@mela/scaling';
@@ -385,6 +385,50 @@ describe(
         'connected',
         'notification may not call catalog',
       );
+    });
+
+    it('when helm test’s pod (charts/mela’s test hook) runs here, then it finds every public service answering, let through by the policies', async () => {
+      const rendered = execFileSync(
+        ensureHelm(),
+        [
+          'template',
+          'mela',
+          join(repoRoot, 'charts/mela'),
+          '--namespace',
+          namespace,
+          '--show-only',
+          'templates/tests/shop-answers.yaml',
+          '--set',
+          'image.repository=mela',
+          '--set',
+          'image.tag=dev',
+        ],
+        { encoding: 'utf8' },
+      );
+      const hooks = parseAllDocuments(rendered).map((doc) => {
+        const object = doc.toJS() as Manifest & { metadata: Record<string, unknown> };
+        return { ...object, metadata: { ...object.metadata, namespace } };
+      });
+      const pod = hooks.find((o) => o.kind === 'Pod');
+      assert.ok(pod);
+      const name = pod.metadata.name;
+      await cluster.apply(hooks);
+      try {
+        let phase = '';
+        await until(
+          async () => {
+            phase = (await core.readNamespacedPod({ name, namespace })).status?.phase ?? '';
+            return phase === 'Succeeded' || phase === 'Failed';
+          },
+          'helm test’s pod to finish',
+          120_000,
+        );
+        const logs = await kubectl(['-n', namespace, 'logs', name]);
+        assert.equal(phase, 'Succeeded', logs);
+        assert.match(logs, /the shop answers/);
+      } finally {
+        await kubectl(['-n', namespace, 'delete', '--wait=false', 'pod,networkpolicy', name]);
+      }
     });
 
     it(
