@@ -165,7 +165,7 @@ export function methodNotAllowed(operations: readonly Operation[]): Router {
     const allow = [...allowed].join(', ');
     router.all(path, (req) => {
       throw new AppError('method_not_allowed', 405, 'Method not allowed', {
-        detail: `${path.replace(/:(\w+)/g, '{$1}')} answers ${allow}, not ${req.method}.`,
+        detail: `${openApiPath(path)} answers ${allow}, not ${req.method}.`,
         headers: { Allow: allow },
       });
     });
