@@ -8,7 +8,7 @@ import { localTopology, needersOf, redisRoleFlags, type RedisRole } from '@mela/
 import type { Environment } from './environments.js';
 import { externalPeers, externalService } from './external-data.js';
 import { dnsEgress, egressTo, lockedContainer, nonRootPod, resources } from './pod-policy.js';
-import { dataLayer, secrets, vschemaConfig } from './services-chart.js';
+import { dataLayer, secrets, secretsOf, vschemaConfig } from './services-chart.js';
 import {
   VitessShards,
   tabletInitScript,
@@ -211,7 +211,10 @@ export class DataChart extends Chart {
     };
     const password = {
       valueFrom: {
-        secretKeyRef: { name: secrets.redisPassword.secret, key: secrets.redisPassword.key },
+        secretKeyRef: {
+          name: secretsOf(env).redisPassword.secret,
+          key: secrets.redisPassword.key,
+        },
       },
     };
     new k8s.KubeStatefulSet(this, role === 'cache' ? 'redis' : 'redis-carts', {
@@ -304,7 +307,7 @@ export class DataChart extends Chart {
     const selector = { 'app.kubernetes.io/instance': host };
     const port = dataLayer.mysql.port;
     const fromSecret = (key: string) => ({
-      valueFrom: { secretKeyRef: { name: mysqlSecret.secret, key } },
+      valueFrom: { secretKeyRef: { name: env.secretNames?.mysql ?? mysqlSecret.secret, key } },
     });
     const ping: k8s.Probe = {
       exec: {
@@ -407,7 +410,7 @@ export class DataChart extends Chart {
         {
           name: 'SHARD_MAP',
           valueFrom: {
-            secretKeyRef: { name: secrets.shardMap.secret, key: secrets.shardMap.key },
+            secretKeyRef: { name: secretsOf(env).shardMap.secret, key: secrets.shardMap.key },
           },
         },
         { name: 'MIGRATE_WAIT_SECONDS', value: '300' },
@@ -505,15 +508,16 @@ export class DataChart extends Chart {
         [shard]: `mysql://${user}:${password}@${host}:${String(dataLayer.mysql.port)}/${keyspace}`,
       };
     }
+    const named = secretsOf(env);
     const secret = (id: string, name: string, stringData: Record<string, string>) =>
       new k8s.KubeSecret(this, id, { metadata: { name, labels }, type: 'Opaque', stringData });
     secret('auth-secret', secrets.auth.secret, {
       [secrets.auth.key]: 'development-only-jwt-secret-not-for-production',
     });
-    secret('rate-limit-secret', secrets.rateLimitClient.secret, {
+    secret('rate-limit-secret', named.rateLimitClient.secret, {
       [secrets.rateLimitClient.key]: 'development-only-client-id-key-not-for-production',
     });
-    secret('shards-secret', secrets.shardMap.secret, {
+    secret('shards-secret', named.shardMap.secret, {
       [secrets.shardMap.key]: JSON.stringify(env.vitess ? vitessShardMap(password) : shardMap),
     });
     if (env.vitess) {
@@ -526,19 +530,19 @@ export class DataChart extends Chart {
         [vitessCluster.config.initDb]: tabletInitScript(),
       });
     } else if (!env.externalData) {
-      secret('mysql-secret', mysqlSecret.secret, {
+      secret('mysql-secret', env.secretNames?.mysql ?? mysqlSecret.secret, {
         [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
         [mysqlSecret.passwordKey]: password,
       });
     }
-    secret('kafka-client-secret', secrets.kafkaUsername.secret, {
+    secret('kafka-client-secret', named.kafkaUsername.secret, {
       [secrets.kafkaUsername.key]: 'mela-services',
     });
     // The external servers' own password, or the one the StatefulSets are given.
     const redisPassword = env.externalData?.redisPassword ?? 'mela-dev-redis-password';
     const redisAt = (layer: { app: string; port: number }) =>
       `redis://:${redisPassword}@${layer.app}:${String(layer.port)}`;
-    secret('redis-secret', secrets.redisUrl.secret, {
+    secret('redis-secret', named.redisUrl.secret, {
       [secrets.redisPassword.key]: redisPassword,
       [secrets.redisUrl.key]: redisAt(dataLayer.redis),
       [secrets.cartRedisUrl.key]: redisAt(dataLayer.cartRedis),

@@ -13,6 +13,10 @@ export interface Environment {
   readonly imagePullPolicy?: string;
   /** The services' LOG_LEVEL. @default info */
   readonly logLevel?: string;
+  /** Other names for the Secrets the deployment creates (see `namedSecrets`). */
+  readonly secretNames?: Readonly<
+    Partial<Record<'rateLimit' | 'shards' | 'kafkaClient' | 'redis' | 'mysql', string>>
+  >;
   /** Replicas of each service the autoscaler keeps between. */
   readonly replicas: { readonly min: number; readonly max: number };
   /** Per service, instead of `replicas` (the capacity model sizes each on its own). */

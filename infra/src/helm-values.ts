@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { imageDigest } from './data-chart.js';
+import { imageDigest, mysqlSecret } from './data-chart.js';
 import type { Environment } from './environments.js';
+import { namedSecrets, secretsOf, type NamedSecret } from './services-chart.js';
 
 const quantity = z
   .string()
@@ -15,6 +16,9 @@ const service = (least: number) =>
     maxReplicas: z.int().min(1).max(1000),
     resources,
   });
+const secretName = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$/, 'a Secret name (lower case, digits, - and .)');
 const dnsName = z
   .string()
   .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a DNS name');
@@ -46,6 +50,13 @@ export const chartValuesSchema = z.strictObject({
     jwksUrl: z.url().regex(/^https:\/\/[^\s]+$/, 'an https URL'),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+  /** The names of the Secrets you create (see the README's deployment steps for their keys). */
+  secrets: z.strictObject(
+    Object.fromEntries(namedSecrets.map((role) => [role, secretName])) as Record<
+      NamedSecret,
+      typeof secretName
+    >,
+  ),
 });
 export type ChartValues = z.infer<typeof chartValuesSchema>;
 
@@ -85,6 +96,19 @@ export function chartDefaults(env: Environment): ChartValues {
     gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
     auth: { issuer: tokens.issuer, audience: tokens.audience, jwksUrl: tokens.jwksUrl },
     logLevel: (env.logLevel ?? 'info') as ChartValues['logLevel'],
+    secrets: secretNamesOf(env),
+  };
+}
+
+/** The name of each Secret the deployment creates, as `env` names them. */
+function secretNamesOf(env: Environment): Record<NamedSecret, string> {
+  const named = secretsOf(env);
+  return {
+    rateLimit: named.rateLimitClient.secret,
+    shards: named.shardMap.secret,
+    kafkaClient: named.kafkaUsername.secret,
+    redis: named.redisUrl.secret,
+    mysql: env.secretNames?.mysql ?? mysqlSecret.secret,
   };
 }
 
@@ -140,6 +164,12 @@ export function markedEnvironment(env: Environment): {
       clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
     },
     logLevel: mark('mela-marker-log-level', quoted('logLevel')),
+    secretNames: Object.fromEntries(
+      namedSecrets.map((role) => [
+        role,
+        mark(`mela-marker-secret-${role.toLowerCase()}`, quoted(`secrets.${role}`)),
+      ]),
+    ),
     tokens:
       env.tokens.kind === 'jwks'
         ? {

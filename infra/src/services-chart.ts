@@ -68,6 +68,31 @@ export const secrets = {
   redisPassword: { secret: 'mela-redis', key: 'password' },
 } as const;
 
+/**
+ * The Secrets a deployment creates itself (prod: outside the chart), by what they hold: it may
+ * give them other names (`secretNames`; the chart's `secrets.*` values).
+ */
+export const namedSecrets = ['rateLimit', 'shards', 'kafkaClient', 'redis', 'mysql'] as const;
+export type NamedSecret = (typeof namedSecrets)[number];
+
+/** {@link secrets} under the names `env` gives them. */
+export function secretsOf(env: Environment): typeof secrets {
+  const named = (role: NamedSecret, fallback: string) => env.secretNames?.[role] ?? fallback;
+  const rename = <T extends { readonly secret: string }>(ref: T, role: NamedSecret): T => ({
+    ...ref,
+    secret: named(role, ref.secret),
+  });
+  return {
+    ...secrets,
+    rateLimitClient: rename(secrets.rateLimitClient, 'rateLimit'),
+    shardMap: rename(secrets.shardMap, 'shards'),
+    kafkaUsername: rename(secrets.kafkaUsername, 'kafkaClient'),
+    redisUrl: rename(secrets.redisUrl, 'redis'),
+    cartRedisUrl: rename(secrets.cartRedisUrl, 'redis'),
+    redisPassword: rename(secrets.redisPassword, 'redis'),
+  };
+}
+
 const port = 3000;
 const url = (service: ServiceName) => `http://${service}:${String(port)}`;
 
@@ -93,14 +118,14 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
     case 'redis':
       // The URLs carry the password, so they come from a Secret.
       return {
-        secretEnv: { REDIS_URL: secrets.redisUrl },
+        secretEnv: { REDIS_URL: secretsOf(env).redisUrl },
         allowTo: external
           ? externalPeers([external.redis])
           : [{ app: dataLayer.redis.app, ports: [dataLayer.redis.port] }],
       };
     case 'cart-redis':
       return {
-        secretEnv: { CART_REDIS_URL: secrets.cartRedisUrl },
+        secretEnv: { CART_REDIS_URL: secretsOf(env).cartRedisUrl },
         allowTo: external
           ? externalPeers([external.cartRedis])
           : [{ app: dataLayer.cartRedis.app, ports: [dataLayer.cartRedis.port] }],
@@ -113,7 +138,9 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
         configFiles: [
           { configMap: vschemaConfig.configMap, key: vschemaConfig.key, path: vschemaConfig.path },
         ],
-        secretEnv: env.vitess ? { VTGATE_URL: secrets.vtgateUrl } : { SHARD_MAP: secrets.shardMap },
+        secretEnv: env.vitess
+          ? { VTGATE_URL: secrets.vtgateUrl }
+          : { SHARD_MAP: secretsOf(env).shardMap },
         allowTo: env.vitess
           ? [{ pods: vitessCluster.podLabels('vtgate'), ports: [vitessCluster.vtgate.port] }]
           : external
@@ -208,7 +235,7 @@ function serviceProps(
         {
           // With an identity provider the pods only verify: no signing key is mounted.
           ...(tokens.kind === 'dev-secret' ? { AUTH_JWT_SECRET: secrets.auth } : {}),
-          RATE_LIMIT_CLIENT_SECRET: secrets.rateLimitClient,
+          RATE_LIMIT_CLIENT_SECRET: secretsOf(env).rateLimitClient,
         },
         ...wirings.map((w) => w.secretEnv ?? {}),
       ) as Record<string, { readonly secret: string; readonly key: string }>,
@@ -277,7 +304,7 @@ function notificationScaling(scope: Construct, env: Environment): void {
       secretTargetRef: [
         {
           parameter: 'username',
-          name: secrets.kafkaUsername.secret,
+          name: secretsOf(env).kafkaUsername.secret,
           key: secrets.kafkaUsername.key,
         },
         {

@@ -62,6 +62,8 @@ describe('charts/mela through the real helm command', () => {
       'gateway.tls.hostname=shop.test.example',
       'auth.jwksUrl=https://idp.test.example/keys',
       'logLevel=debug',
+      'secrets.redis=shop-redis',
+      'secrets.shards=shop-shards',
     ]);
     assert.equal(status, 0, stderr);
     for (const name of ['catalog', 'cart', 'order', 'notification']) {
@@ -94,6 +96,7 @@ describe('charts/mela through the real helm command', () => {
       ['replicas=3', /replicas/],
       ['auth.jwksUrl=http://idp.test.example/keys', /jwksUrl/],
       ['logLevel=loud', /logLevel/],
+      ['secrets.redis=Shop_Redis', /redis/],
     ] as const) {
       const { status, stderr } = render([set]);
       assert.notEqual(status, 0, set);
