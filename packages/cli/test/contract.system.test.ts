@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSmtpServer } from '@mela/devstack';
+import { createConnection } from 'mysql2/promise';
 import { createDevTokenIssuer } from '@mela/platform';
 import { ensureSchemathesis, repoRoot } from '@mela/toolchain';
 import { artifactPath, httpRequest, startShopBehindEdge, type ShopBehindEdge } from '@mela/testkit';
@@ -43,6 +44,16 @@ describe('the API contract: schemathesis against every service’s OpenAPI docum
         RATE_LIMIT: 'false',
       },
     });
+    // The document's example category (the seed's), so that creating a product from the
+    // examples works here as it does in the shop.
+    const commerce = await createConnection(shop.shards.url('commerce', '0'));
+    try {
+      await commerce.query(
+        "INSERT INTO categories (id, slug, name) VALUES (2, 'mobiles', 'Mobiles')",
+      );
+    } finally {
+      await commerce.end();
+    }
   });
   after(async () => {
     await shop.close();

@@ -24,7 +24,7 @@ const cursor = z
 const categorySlug = z
   .string()
   .regex(/^[a-z0-9-]{1,64}$/, 'must be a category slug')
-  .meta({ examples: ['phones'] });
+  .meta({ examples: ['mobiles', 'phones'] });
 
 /** `GET /products?category=&q=&limit=&cursor=` */
 export const listQuery = z.strictObject({
