@@ -167,6 +167,7 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
   const base = ensureBaseImage();
   const started = Date.now();
   const ca = caBundle();
+  removeKilledBuildSteps();
   progress(`building ${name} from the Dockerfile on ${base} (buildah)`);
   buildah([
     'bud',
@@ -186,8 +187,8 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
   ]);
   // The build's intermediate images are a cache that any change to the sources invalidates
   // (they follow COPY packages/): dropping them keeps the store from growing a gigabyte a build.
-  // Only a tidy-up: an image still held by a container (a build killed halfway leaves its
-  // working container) stays, and the image just built is used all the same.
+  // Only a tidy-up: an image still held by someone else's container stays, and the image just
+  // built is used all the same.
   const pruned = spawnSync('buildah', ['rmi', '--prune'], { encoding: 'utf8' });
   if (pruned.status !== 0) {
     const why = pruned.stderr.split('\n').find((line) => line.trim().startsWith('*'));
@@ -196,6 +197,25 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
     );
   }
   return { name, base, size: imageSize(name), seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * Removes what builds killed halfway left: the working container of the step they were in
+ * (`<image id>-working-container`, on an unnamed intermediate image), still mounted, which
+ * holds its image and made the next build's prune fail. A finished step leaves none.
+ */
+function removeKilledBuildSteps(): void {
+  const containers = JSON.parse(buildah(['containers', '--json']) || '[]') as {
+    readonly id: string;
+    readonly imagename: string;
+    readonly containername: string;
+  }[];
+  for (const container of containers) {
+    if (container.imagename === '' && container.containername.endsWith('-working-container')) {
+      progress(`removing ${container.containername}, left by a build that was stopped`);
+      buildah(['rm', container.id]);
+    }
+  }
 }
 
 /**
