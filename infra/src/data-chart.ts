@@ -70,6 +70,11 @@ export const mysqlSecret = {
   user: 'mela',
 } as const;
 
+/** The MySQL credentials' Secret under the name `env` gives it. */
+export function mysqlSecretName(env: Environment): string {
+  return env.secretNames?.mysql ?? mysqlSecret.secret;
+}
+
 const migrationsRoot = new URL('../../../packages/schema/migrations/', import.meta.url);
 
 /** A hash of every migration file: the schema Job's name changes when the schema does. */
@@ -307,7 +312,7 @@ export class DataChart extends Chart {
     const selector = { 'app.kubernetes.io/instance': host };
     const port = dataLayer.mysql.port;
     const fromSecret = (key: string) => ({
-      valueFrom: { secretKeyRef: { name: env.secretNames?.mysql ?? mysqlSecret.secret, key } },
+      valueFrom: { secretKeyRef: { name: mysqlSecretName(env), key } },
     });
     const ping: k8s.Probe = {
       exec: {
@@ -530,7 +535,7 @@ export class DataChart extends Chart {
         [vitessCluster.config.initDb]: tabletInitScript(),
       });
     } else if (!env.externalData) {
-      secret('mysql-secret', env.secretNames?.mysql ?? mysqlSecret.secret, {
+      secret('mysql-secret', mysqlSecretName(env), {
         [mysqlSecret.rootPasswordKey]: 'mela-dev-root-password',
         [mysqlSecret.passwordKey]: password,
       });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { imageDigest, mysqlSecret } from './data-chart.js';
+import { serviceNames } from '@mela/topology';
+import { imageDigest, mysqlSecretName } from './data-chart.js';
 import type { Environment } from './environments.js';
 import { namedSecrets, secretsOf, type NamedSecret } from './services-chart.js';
 
@@ -60,8 +61,9 @@ export const chartValuesSchema = z.strictObject({
 });
 export type ChartValues = z.infer<typeof chartValuesSchema>;
 
+const allServices = serviceNames;
+/** The services an HPA scales (KEDA scales the notification consumers). */
 const scaledServices = ['catalog', 'cart', 'order'] as const;
-const allServices = [...scaledServices, 'notification'] as const;
 
 /** The chart's default values: `env`'s settings (charts/mela: prod's). */
 export function chartDefaults(env: Environment): ChartValues {
@@ -108,7 +110,7 @@ function secretNamesOf(env: Environment): Record<NamedSecret, string> {
     shards: named.shardMap.secret,
     kafkaClient: named.kafkaUsername.secret,
     redis: named.redisUrl.secret,
-    mysql: env.secretNames?.mysql ?? mysqlSecret.secret,
+    mysql: mysqlSecretName(env),
   };
 }
 

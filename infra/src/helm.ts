@@ -46,7 +46,7 @@ export function writeHelmChart(outdir: string): void {
   // Helm renders templates with Go's text/template: the `{{ … }}` of alert annotations and
   // dashboard legends must reach Prometheus and Grafana as written, not be executed by Helm.
   // Then each marker the app was synthesized with becomes its value's expression.
-  const { expressions, inline } = markedEnvironment(prod);
+  const { env: marked, expressions, inline } = markedEnvironment(prod);
   const templates = join(outdir, 'templates');
   for (const file of readdirSync(templates)) {
     const path = join(templates, file);
@@ -69,7 +69,6 @@ export function writeHelmChart(outdir: string): void {
   );
   writeFileSync(join(templates, 'NOTES.txt'), notes);
   writeFileSync(join(templates, '00-values-check.yaml'), valuesCheck);
-  const { env: marked } = markedEnvironment(prod);
   mkdirSync(join(templates, 'tests'), { recursive: true });
   writeFileSync(
     join(templates, 'tests', 'shop-answers.yaml'),

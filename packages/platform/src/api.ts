@@ -10,7 +10,7 @@ import {
 import { AppError, ValidationError, type FieldIssue } from '@mela/core';
 import { requireRole, requireUserPrivately, type TokenVerifier } from './auth.js';
 import { createRouter, problemMediaType } from './router.js';
-import { parseInput } from './validation.js';
+import { fieldIssues } from './validation.js';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -116,32 +116,24 @@ export class ApiRouter {
       before.push(requireUserPrivately(this.#tokens));
     }
     if (op.auth === 'admin') before.push(requireRole('admin'));
+    // The parts this operation parses, worked out once; each request only runs the schemas.
+    const parts: (readonly ['params' | 'query' | 'body', z.ZodType])[] = [];
+    if (op.params !== undefined) parts.push(['params', op.params]);
+    if (op.query !== undefined) parts.push(['query', op.query]);
+    if (op.body !== undefined) parts.push(['body', op.body]);
     this.router[op.method](op.path, ...before, async (req: Request, res: Response) => {
+      const input: Record<string, unknown> = {};
       // Every part is parsed, so that one 400 names every bad field, wherever it is.
-      const issues: FieldIssue[] = [];
-      const parse = (
-        schema: z.ZodType | undefined,
-        value: unknown,
-        where: 'params' | 'query' | 'body',
-      ): unknown => {
-        if (schema === undefined) return undefined;
-        try {
-          return parseInput(schema, value, where);
-        } catch (error) {
-          if (!(error instanceof ValidationError)) throw error;
-          issues.push(...error.issues);
-          return undefined;
-        }
-      };
-      const sent = req.body as unknown;
-      const body = op.bodyOptional === true ? (sent ?? {}) : sent;
-      const input = {
-        params: parse(op.params, req.params, 'params'),
-        query: parse(op.query, req.query, 'query'),
-        body: parse(op.body, body, 'body'),
-      } as ApiInput<P, Q, B>;
-      if (issues.length > 0) throw new ValidationError(issues);
-      await handler(input, req, res);
+      let issues: FieldIssue[] | undefined;
+      for (const [where, schema] of parts) {
+        const sent: unknown =
+          where === 'body' && op.bodyOptional === true ? ((req.body as unknown) ?? {}) : req[where];
+        const result = schema.safeParse(sent);
+        if (result.success) input[where] = result.data;
+        else (issues ??= []).push(...fieldIssues(result.error, where));
+      }
+      if (issues !== undefined) throw new ValidationError(issues);
+      await handler(input as unknown as ApiInput<P, Q, B>, req, res);
     });
     this.#operations.push(op);
     return this;

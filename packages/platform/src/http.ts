@@ -12,7 +12,7 @@ import express, {
 import helmet from 'helmet';
 import { z } from 'zod';
 import { AppError, NotFoundError } from '@mela/core';
-import type { Health } from './health.js';
+import type { Health, ReadinessReport } from './health.js';
 import { requestLogging, type PinoLogger } from './logging.js';
 import { measureRequests, type HttpMetrics } from './metrics.js';
 import { requestContext } from './request-context.js';
@@ -62,7 +62,7 @@ const readinessReport = z
       }),
     ),
   })
-  .meta({ id: 'ReadinessReport' });
+  .meta({ id: 'ReadinessReport' }) satisfies z.ZodType<ReadinessReport>;
 
 const insideOnly = 'Inside only: the public edge does not route it.';
 
