@@ -205,7 +205,8 @@ export function buildImage(name = 'localhost/mela:dev'): BuiltImage {
  * holds its image and made the next build's prune fail. A finished step leaves none.
  */
 function removeKilledBuildSteps(): void {
-  const containers = JSON.parse(buildah(['containers', '--json']) || '[]') as {
+  // `buildah containers --json` prints `null` when there are none.
+  const containers = (JSON.parse(buildah(['containers', '--json'])) ?? []) as {
     readonly id: string;
     readonly imagename: string;
     readonly containername: string;
