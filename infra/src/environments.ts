@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { localClusterNetwork, localTopology } from '@mela/topology';
-import type { ComputeResources } from './microservice.js';
+import type { ComputeResources, EgressPeer } from './microservice.js';
 
 /** What differs between where Mela runs: sizes, counts, the image. */
 export interface Environment {
@@ -75,7 +75,29 @@ export interface Environment {
   readonly addons?: ClusterAddons;
   /** Who issues the bearer tokens the services verify. */
   readonly tokens: TokenAuthority;
+  /** Where the services send their spans. @default tracing off */
+  readonly tracing?: TracingExport;
 }
+
+/**
+ * Traces out of the cluster's services: OTLP over HTTP to an OpenTelemetry Collector (which
+ * `npm run cluster:up` installs, forwarding to Jaeger) or to a Jaeger outside the cluster.
+ */
+export interface TracingExport {
+  /** The OTLP/HTTP base URL, e.g. `http://otel-collector.observability.svc:4318`. */
+  readonly endpoint: string;
+  /** Where the services' pods may send it (their egress NetworkPolicy). */
+  readonly egress: EgressPeer;
+  /** The share of new traces kept (0–1); a traced request's children follow its decision. */
+  readonly sampleRatio: number;
+}
+
+/** The collector `npm run cluster:up` installs in `observability`. */
+export const clusterCollector: TracingExport = {
+  endpoint: 'http://otel-collector.observability.svc:4318',
+  egress: { namespace: 'observability', ports: [4318] },
+  sampleRatio: 1,
+};
 
 /**
  * Who issues bearer tokens, with the issuer (`iss`) and audience (`aud`) the services expect.
@@ -173,6 +195,7 @@ export const dev: Environment = {
   kafka: { replicas: 1, storage: '2Gi' },
   devSecrets: true,
   tokens: { kind: 'dev-secret', issuer: 'mela-dev', audience: 'mela' },
+  tracing: clusterCollector,
 };
 
 /** A real cluster: at least three replicas over three zones, room to grow for a sale. */
@@ -196,6 +219,8 @@ export const prod: Environment = {
   edgeCache: { replicas: 2, size: '4g', volume: '5Gi' },
   kafka: { replicas: 3, storage: '100Gi' },
   devSecrets: false,
+  // One new trace in ten: enough to find any slow path, at a tenth of the spans.
+  tracing: { ...clusterCollector, sampleRatio: 0.1 },
   // A hosted identity provider: its addresses are not known in advance, so the pods that verify
   // tokens may reach public addresses on 443 — and nothing private that way.
   tokens: {
@@ -294,6 +319,15 @@ export const localCluster: Environment = {
       mysqlCredentials: { user: topology.mysql.user, password: topology.mysql.password },
       kafka: at(topology.kafka.port),
       smtp: at(topology.mailbox.smtpPort),
+    };
+  })(),
+  // The data host's Jaeger (local mode's), where the shop's processes send theirs too.
+  tracing: (() => {
+    const topology = localTopology({ MELA_HOST: localClusterNetwork.dataHost });
+    return {
+      endpoint: `http://${topology.host}:${String(topology.jaeger.otlpPort)}`,
+      egress: { cidr: `${topology.host}/32`, ports: [topology.jaeger.otlpPort] },
+      sampleRatio: 1,
     };
   })(),
 };

@@ -38,6 +38,11 @@ export type EgressPeer =
       readonly ports: readonly number[];
     }
   | {
+      /** Every pod of another namespace (an OpenTelemetry Collector's, say). */
+      readonly namespace: string;
+      readonly ports: readonly number[];
+    }
+  | {
       /** Addresses outside the cluster (a managed database), e.g. `10.0.3.7/32`. */
       readonly cidr: string;
       /** Blocks inside `cidr` it may not reach. @default none */
@@ -217,6 +222,7 @@ function egressPeer(peer: EgressPeer): k8s.NetworkPolicyPeer {
   if ('cidr' in peer) {
     return { ipBlock: { cidr: peer.cidr, ...(peer.except ? { except: [...peer.except] } : {}) } };
   }
+  if ('namespace' in peer) return namespacePeer(peer.namespace);
   return {
     podSelector: {
       matchLabels: 'app' in peer ? { 'app.kubernetes.io/name': peer.app } : peer.pods,

@@ -179,6 +179,18 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
           }
         : {};
     }
+    case 'tracing': {
+      const { tracing } = env;
+      return tracing
+        ? {
+            env: {
+              OTEL_EXPORTER_OTLP_ENDPOINT: tracing.endpoint,
+              OTEL_TRACES_SAMPLER_ARG: String(tracing.sampleRatio),
+            },
+            allowTo: [tracing.egress],
+          }
+        : {};
+    }
   }
 }
 

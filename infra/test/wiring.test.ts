@@ -25,6 +25,7 @@ const everyNeed: readonly Need[] = [
   'smtp',
   'webhooks',
   'identity-provider',
+  'tracing',
   ...serviceNames.map((service) => ({ service })),
 ];
 

@@ -1,3 +1,4 @@
+import { annotate } from '@mela/core';
 import type { Redis } from 'ioredis';
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -377,6 +378,8 @@ export class CacheAside {
 
   #count(result: CacheResult): void {
     this.#requests.inc({ cache: this.#options.name, result });
+    // The request's span says how its read went (the last key's, for a batch).
+    annotate({ [`mela.cache.${this.#options.name}`]: result });
   }
 
   #guarded<R>(operation: () => Promise<R>): Promise<R> {

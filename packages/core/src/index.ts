@@ -13,3 +13,19 @@ export {
 export type { AppErrorOptions, FieldIssue } from './errors.js';
 export { systemClock } from './runtime.js';
 export type { Clock, LogFn, Logger } from './runtime.js';
+export {
+  annotate,
+  contextOf,
+  currentTraceId,
+  currentTraceparent,
+  inSpan,
+  onShard,
+  placementAttributes,
+  shardAttributes,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  traceparentHeader,
+  traceparentOf,
+} from './tracing.js';
+export type { Attributes, Context, ShardPlacement, Span } from './tracing.js';

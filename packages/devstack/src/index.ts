@@ -1,6 +1,8 @@
 export type { Dependency, DependencyStatus } from './dependency.js';
 export { ensureKafkaJars, kafkaDependency, kafkaVersion, prepareKafkaNode } from './kafka.js';
 export type { KafkaNode } from './kafka.js';
+export { jaegerConfig, jaegerDependency, jaegerUrl, startJaeger } from './jaeger.js';
+export type { JaegerListeners, RunningJaeger } from './jaeger.js';
 export { mariadbDependency } from './mariadb.js';
 export { redisArguments, redisDependency } from './redis.js';
 export { startSmtpServer } from './smtp.js';

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { paths, progress, repoRoot, run, stateDir, until } from '@mela/toolchain';
 import {
   cartRedisUrl,
+  otlpEndpoint,
   kafkaBrokers,
   localShardMap,
   needVariables,
@@ -89,6 +90,9 @@ export function localWiring(topology: LocalTopology, need: Need): Record<string,
     case 'identity-provider':
       // Local tokens are signed with the dev secret (local.env): no provider to reach.
       return {};
+    case 'tracing':
+      // Every trace is kept locally: there is one shopper (or one test) at a time.
+      return { OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint(topology) };
   }
 }
 

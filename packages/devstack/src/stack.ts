@@ -4,6 +4,7 @@ import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela
 import { createConnection } from 'mysql2/promise';
 import { ensureSystemPackages, type SystemRequirement } from '@mela/toolchain';
 import type { Dependency, DependencyStatus } from './dependency.js';
+import { jaegerDependency } from './jaeger.js';
 import { kafkaDependency } from './kafka.js';
 import { createAdmin, createTopicsAndWait } from '@mela/messaging';
 import { mariadbDependency } from './mariadb.js';
@@ -12,13 +13,17 @@ import { prometheusRequirements } from './prometheus.js';
 import { progress } from '@mela/toolchain';
 import { redisDependency } from './redis.js';
 
-/** The real servers of local mode: two Redis (cache, carts), one MariaDB per shard, one Kafka node. */
+/**
+ * The real servers of local mode: two Redis (cache, carts), one MariaDB per shard, one Kafka
+ * node, and Jaeger for the services' traces.
+ */
 export function localDependencies(topology: LocalTopology): Dependency[] {
   return [
     redisDependency(topology, 'cache'),
     redisDependency(topology, 'carts'),
     ...topology.mysql.instances.map((instance) => mariadbDependency(topology, instance)),
     kafkaDependency(topology),
+    jaegerDependency(topology),
   ];
 }
 

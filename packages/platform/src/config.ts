@@ -1,4 +1,5 @@
 import { envBool, envInt, envPort } from '@mela/core';
+import { tracingEnv } from './tracing-config.js';
 import { z } from 'zod';
 import { defaultRateLimitRules } from './rate-limit.js';
 
@@ -34,6 +35,8 @@ const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
  * their own schema and turn it into a {@link PlatformConfig} with {@link platformConfigFrom}.
  */
 export const platformEnv = {
+  /** Where spans go and how many are kept (`@mela/platform/tracing` starts the SDK). */
+  ...tracingEnv,
   /** `development` enables nothing by itself; `production` forbids dev tokens. */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   /** pino level. */

@@ -55,7 +55,7 @@ export {
   toAppError,
 } from './http.js';
 export type { HttpAppOptions } from './http.js';
-export { HttpService, stopOnSignals } from './lifecycle.js';
+export { HttpService, runService, stopOnSignals } from './lifecycle.js';
 export type { Closer, HttpServiceOptions, StopResult, Worker } from './lifecycle.js';
 export { createLogger, requestIdFor, requestIdHeader, requestLogging } from './logging.js';
 export type { LoggerOptions, PinoLogger } from './logging.js';

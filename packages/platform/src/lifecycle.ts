@@ -195,3 +195,27 @@ export function stopOnSignals(
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+/**
+ * A service's life in its own process: starts it, and on SIGTERM or SIGINT drains it, sends
+ * the spans still buffered (`tracing`) and exits.
+ */
+export async function runService(
+  app: { readonly service: HttpService; readonly platform: { readonly logger: PinoLogger } },
+  tracing: { shutdown(): Promise<void> },
+): Promise<void> {
+  const { service, platform } = app;
+  await service.start();
+  stopOnSignals(
+    {
+      stop: async () => {
+        const result = await service.stop();
+        await tracing.shutdown().catch((error: unknown) => {
+          platform.logger.warn({ err: error }, 'the last spans were not sent');
+        });
+        return result;
+      },
+    },
+    platform.logger,
+  );
+}

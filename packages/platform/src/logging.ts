@@ -6,6 +6,7 @@ import {
   type Logger as PinoLogger,
   type LevelWithSilent,
 } from 'pino';
+import { currentTraceId } from '@mela/core';
 import { currentRequestId, requestIdHeader } from './request-context.js';
 
 export { requestIdHeader } from './request-context.js';
@@ -29,9 +30,14 @@ export function createLogger(options: LoggerOptions): PinoLogger {
       base: { service: options.service },
       timestamp: pino.stdTimeFunctions.isoTime,
       // Any line written while serving a request says which request, even from a shared logger.
+      // A traced one also says which trace (the id to look up in Jaeger).
       mixin: () => {
         const requestId = currentRequestId();
-        return requestId === undefined ? {} : { requestId };
+        const traceId = currentTraceId();
+        return {
+          ...(requestId === undefined ? {} : { requestId }),
+          ...(traceId === undefined ? {} : { traceId }),
+        };
       },
       formatters: { level: (label) => ({ level: label }) },
       redact: {

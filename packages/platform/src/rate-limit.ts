@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { Budget, type Taken } from './budget.js';
 import { principalKey, verifyRequest, type TokenVerifier } from './auth.js';
 import type { ClientIds } from './client-id.js';
-import { AppError, DependencyUnavailableError } from '@mela/core';
+import { annotate, AppError, DependencyUnavailableError } from '@mela/core';
 
 /**
  * One limit: so many requests per window, per identity. Every rule that matches a request
@@ -388,6 +388,11 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
       return;
     }
     const refused = outcomes.find(({ outcome }) => !outcome.allowed);
+    annotate(
+      refused
+        ? { 'mela.ratelimit.decision': 'refused', 'mela.ratelimit.rule': refused.rule.name }
+        : { 'mela.ratelimit.decision': 'allowed' },
+    );
     // An answer a shared cache keeps for everyone carries no one client's budget.
     if (refused !== undefined || !outcomes.every(({ rule }) => rule.cacheable === true))
       setBudgetHeaders(res, outcomes);

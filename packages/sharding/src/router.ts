@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { Counter, Histogram } from 'prom-client';
+import { inSpan, onShard, shardAttributes, type ShardPlacement } from '@mela/core';
 import {
   createPool,
   type Pool,
@@ -308,7 +309,31 @@ export class ShardRouter implements ShardedDatabase {
   ): Promise<T> {
     const shard = await this.#resolve(route);
     if (!shard) return [] as Row[] as T;
-    return this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000);
+    return onShard(this.#placement(shard, route), () =>
+      this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000),
+    );
+  }
+
+  /** Where a route's statements run, for their spans: the shard and the vindex that chose it. */
+  #placement(shard: Shard, route?: Route): ShardPlacement {
+    const vindex = route && 'table' in route ? this.#vindexOf(route) : undefined;
+    return {
+      keyspace: shard.keyspace,
+      shard: shard.name,
+      ...(vindex === undefined ? {} : { vindex }),
+    };
+  }
+
+  /** The vindex a route to a table is resolved by: the one on its column, else the primary. */
+  #vindexOf(route: {
+    readonly keyspace: string;
+    readonly table: string;
+    readonly column?: string;
+  }) {
+    const table = this.#table(route.keyspace, route.table);
+    if (route.column !== undefined && table.primaryVindex?.column !== route.column)
+      return table.secondaryVindexes.find((v) => v.column === route.column)?.vindex;
+    return table.primaryVindex?.vindex;
   }
 
   /** Like {@link shardFor}, and also through lookup vindexes (undefined on a lookup miss). */
@@ -387,12 +412,14 @@ export class ShardRouter implements ShardedDatabase {
     const results = await Promise.all(
       [...byShard].map(([shard, shardKeys]) => {
         const { sql, params } = build(shardKeys);
-        return this.#run<T[]>(
-          shard,
-          byShard.size > 1 ? 'multi' : 'single',
-          sql,
-          params,
-          this.#options.queryTimeoutMs ?? 5000,
+        return onShard(this.#placement(shard, route), () =>
+          this.#run<T[]>(
+            shard,
+            byShard.size > 1 ? 'multi' : 'single',
+            sql,
+            params,
+            this.#options.queryTimeoutMs ?? 5000,
+          ),
         );
       }),
     );
@@ -413,7 +440,11 @@ export class ShardRouter implements ShardedDatabase {
     this.#metrics.scatters.inc({ keyspace });
     const timeout = options.timeoutMs ?? this.#options.scatterTimeoutMs ?? 2000;
     const perShard = await Promise.all(
-      shards.map((shard) => this.#run<T[]>(shard, 'scatter', sql, params, timeout)),
+      shards.map((shard) =>
+        onShard(this.#placement(shard), () =>
+          this.#run<T[]>(shard, 'scatter', sql, params, timeout),
+        ),
+      ),
     );
     const rows = options.orderBy ? mergeSorted(perShard, options.orderBy) : perShard.flat();
     return options.limit === undefined ? rows : rows.slice(0, options.limit);
@@ -426,6 +457,15 @@ export class ShardRouter implements ShardedDatabase {
   async transaction<T>(route: Route, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
     const shard = await this.#resolve(route);
     if (!shard) throw new Error('a transaction needs a route that reaches a shard');
+    const placement = this.#placement(shard, route);
+    return inSpan(
+      `transaction ${shard.keyspace}/${shard.name}`,
+      { attributes: shardAttributes(placement) },
+      () => onShard(placement, () => this.#transactionOn(shard, fn)),
+    );
+  }
+
+  async #transactionOn<T>(shard: Shard, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
     const connection = await this.#connect(shard);
     // BEGIN travels with the first statements instead of in a round trip of its own.
     const state = { begun: false };

@@ -103,6 +103,8 @@ export async function startShopBehindEdge(options: ShopBehindEdgeOptions): Promi
       ...(edge.internal.catalog ? { CATALOG_URL: `http://${edge.internal.catalog}` } : {}),
       KAFKA_BROKERS: brokers.join(','),
       ...(topics ? { ORDERS_TOPIC: topics.topic } : {}),
+      // A consumer group of its own: sharing one with a running shop would mix the two.
+      NOTIFY_GROUP_ID: `${prefix}notification`,
       ...options.env,
       ...(await options.prepare?.(shards)),
     };

@@ -42,6 +42,7 @@ export {
   until,
   type UntilOptions,
 } from './processes.js';
+export { ensureJaeger, jaegerVersion } from './jaeger.js';
 export { httpRequest } from './http.js';
 export type { HttpAnswer } from './http.js';
 export { stopChild } from './child.js';

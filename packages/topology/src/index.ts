@@ -9,6 +9,7 @@ export {
   cartRedisUrl,
   redisPort,
   redisRoleFlags,
+  otlpEndpoint,
   redisUrl,
   replicaPorts,
   apiServices,

@@ -34,6 +34,16 @@ export interface LocalTopology {
   readonly mailbox: { readonly smtpPort: number; readonly httpPort: number };
   /** Prometheus, scraping every replica and evaluating Mela's rules, in local mode. */
   readonly prometheus: { readonly port: number };
+  /**
+   * Jaeger (all-in-one, traces in memory): the services send spans to `otlpPort` (OTLP over
+   * HTTP), people and tests read them at `uiPort` (the UI and its API); `grpcPort` is its query
+   * API's other listener, on loopback too.
+   */
+  readonly jaeger: {
+    readonly otlpPort: number;
+    readonly uiPort: number;
+    readonly grpcPort: number;
+  };
 }
 
 /**
@@ -211,6 +221,11 @@ export function localTopology(
       httpPort: portFrom(env, 'MELA_MAILBOX_HTTP_PORT', 3025),
     },
     prometheus: { port: portFrom(env, 'MELA_PROMETHEUS_PORT', 9095) },
+    jaeger: {
+      otlpPort: portFrom(env, 'MELA_JAEGER_OTLP_PORT', 4328),
+      uiPort: portFrom(env, 'MELA_JAEGER_UI_PORT', 16696),
+      grpcPort: portFrom(env, 'MELA_JAEGER_GRPC_PORT', 16695),
+    },
   };
 }
 
@@ -240,6 +255,11 @@ export function redisPort(topology: LocalTopology, role: RedisRole): number {
 function redisRoleUrl(topology: LocalTopology, role: RedisRole): string {
   const { password } = topology.redis;
   return `redis://:${password}@${topology.host}:${String(redisPort(topology, role))}`;
+}
+
+/** The OTLP/HTTP base URL the local services send their spans to (Jaeger's receiver). */
+export function otlpEndpoint(topology: LocalTopology): string {
+  return `http://${topology.host}:${String(topology.jaeger.otlpPort)}`;
 }
 
 /** `redis://:password@host:port` of the local Redis for the cache, limits and the stock gate. */

@@ -13,14 +13,15 @@ export type Need =
   | 'smtp'
   | 'webhooks'
   | 'identity-provider'
+  | 'tracing'
   | { readonly service: ServiceName };
 
 /** What each service needs, and so which variables it gets and where its pods may connect. */
 export const serviceNeeds: Readonly<Record<ServiceName, readonly Need[]>> = {
-  catalog: ['redis', 'mysql', 'identity-provider'],
-  cart: ['redis', 'cart-redis', { service: 'catalog' }, 'identity-provider'],
-  order: ['redis', 'cart-redis', 'mysql', 'kafka', 'identity-provider'],
-  notification: ['mysql', 'kafka', 'smtp', 'webhooks'],
+  catalog: ['redis', 'mysql', 'identity-provider', 'tracing'],
+  cart: ['redis', 'cart-redis', { service: 'catalog' }, 'identity-provider', 'tracing'],
+  order: ['redis', 'cart-redis', 'mysql', 'kafka', 'identity-provider', 'tracing'],
+  notification: ['mysql', 'kafka', 'smtp', 'webhooks', 'tracing'],
 };
 
 /**
@@ -48,6 +49,9 @@ export function needVariables(need: Need): readonly string[] {
     case 'identity-provider':
       // The token variables are every service's (the platform's); this need is a network flow.
       return [];
+    case 'tracing':
+      // OpenTelemetry's own names (the SDK's settings: @mela/platform/tracing).
+      return ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER_ARG'];
   }
 }
 

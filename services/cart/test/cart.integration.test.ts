@@ -10,7 +10,7 @@ import { scratchDatabase, shardServer } from '@mela/schema';
 import { freePort, startOwnRedis, stopChild, until } from '@mela/testkit';
 import { localShardMap, localTopology, redisUrl } from '@mela/topology';
 import { loadCartConfig } from '../src/config.js';
-import { buildCart, type Cart } from '../src/main.js';
+import { buildCart, type Cart } from '../src/service.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const topology = localTopology();

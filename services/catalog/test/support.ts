@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { openShardedDatabase, loadShardingConfig } from '@mela/sharding';
 import { seedCatalog } from '../src/adapters/catalog.seeder.js';
 import { loadCatalogConfig } from '../src/config.js';
-import { buildCatalog, type Catalog } from '../src/main.js';
+import { buildCatalog, type Catalog } from '../src/service.js';
 
 const topology = localTopology();
 const secret = randomBytes(32).toString('hex');

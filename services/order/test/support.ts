@@ -16,7 +16,7 @@ import { parseShardSet, rangeFor, xxhashVindex } from '@mela/sharding';
 import { kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { loadOrderConfig } from '../src/config.js';
-import { buildOrder, type OrderApp } from '../src/main.js';
+import { buildOrder, type OrderApp } from '../src/service.js';
 
 const topology = localTopology();
 const customerShards = parseShardSet(['-80', '80-']);

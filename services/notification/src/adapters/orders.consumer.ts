@@ -8,6 +8,7 @@ import {
   type InOrderConsumption,
   type OrderPlacedEvent,
 } from '@mela/messaging';
+import { contextOf, inSpan, SpanKind, traceparentHeader } from '@mela/core';
 import type { Logger } from '@mela/platform';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
@@ -126,11 +127,33 @@ export class OrdersConsumer {
   }
 
   async #handle(message: EventMessage) {
-    const { logger } = this.#options;
     const { topic, partition } = message;
     const offset = String(message.offset);
     const round = Number(message.headers.get(eventHeaders.retryRound) ?? 0);
     await this.#untilDue(Number(message.headers.get(eventHeaders.retryDue) ?? 0));
+    // Handled in the trace the message carries (the checkout's, through the outbox).
+    await inSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextOf(message.headers.get(traceparentHeader)),
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.kafka.offset': Number(offset),
+          'mela.retry.round': round,
+        },
+      },
+      () => this.#process(message, round),
+    );
+  }
+
+  async #process(message: EventMessage, round: number): Promise<void> {
+    const { logger } = this.#options;
+    const { topic, partition } = message;
+    const offset = String(message.offset);
     let event: OrderPlacedEvent;
     try {
       event = orderPlacedEvent.parse(JSON.parse(message.value));

@@ -1,4 +1,5 @@
 import type { RedisCartStore } from '@mela/carts';
+import { inSpan } from '@mela/core';
 import type { CallerCart } from '../domain/ports.js';
 
 /**
@@ -9,11 +10,15 @@ import type { CallerCart } from '../domain/ports.js';
  */
 export function cartOf(store: RedisCartStore, userId: string): CallerCart {
   return {
-    lines: async () =>
-      [...(await store.quantities(userId))].map(([productId, quantity]) => ({
-        productId,
-        quantity,
-      })),
+    lines: () =>
+      inSpan('cart read', {}, async (span) => {
+        const lines = [...(await store.quantities(userId))].map(([productId, quantity]) => ({
+          productId,
+          quantity,
+        }));
+        span.setAttribute('mela.cart.lines', lines.length);
+        return lines;
+      }),
     clear: () => store.clear(userId),
   };
 }

@@ -1,4 +1,4 @@
-import type { Clock } from '@mela/core';
+import { currentTraceparent, type Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import {
   affectedRows,
@@ -130,8 +130,9 @@ export class OrderRepository implements OrderStore {
           },
           {
             sql: `INSERT INTO outbox
-                    (event_id, user_id, topic, event_key, event_type, payload, created_at)
-                  VALUES (?, ?, ?, ?, ?, ?, ?)`,
+                    (event_id, user_id, topic, event_key, event_type, payload, created_at,
+                     traceparent)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
             params: [
               event.eventId,
               order.userId,
@@ -140,6 +141,8 @@ export class OrderRepository implements OrderStore {
               event.type,
               JSON.stringify(event),
               toSqlTime(new Date(event.occurredAt)),
+              // The checkout's trace, which the event's consumers continue.
+              currentTraceparent() ?? null,
             ],
           },
         ]);

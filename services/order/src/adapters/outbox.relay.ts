@@ -1,6 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { eventHeaders, refusedRecord, type EventProducer } from '@mela/messaging';
-import { systemClock, type Clock, type Logger } from '@mela/core';
+import {
+  contextOf,
+  SpanKind,
+  SpanStatusCode,
+  startSpan,
+  systemClock,
+  traceparentHeader,
+  traceparentOf,
+  type Clock,
+  type Logger,
+  type Span,
+} from '@mela/core';
 import { toSqlTime, type ShardSession, type ShardedDatabase } from '@mela/sharding';
 import type { ResultSetHeader } from 'mysql2';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -157,7 +168,7 @@ export class OutboxRelay {
     let purgedAt = 0;
     while (!this.#stopping) {
       const rows = await session.execute(
-        `SELECT id, event_id, topic, event_key, event_type, payload FROM outbox
+        `SELECT id, event_id, topic, event_key, event_type, payload, traceparent FROM outbox
           WHERE published_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT ?`,
         [batchSize],
       );
@@ -240,17 +251,33 @@ export class OutboxRelay {
   async #publish(rows: readonly Record<string, unknown>[]): Promise<void> {
     // Every shard's loop shares the producer (it connects on its first send).
     this.#producer ??= this.#options.producer();
-    await this.#producer.send({
-      messages: rows.map((row) => ({
-        topic: String(row['topic']),
-        key: String(row['event_key']),
-        value: jsonText(row['payload']),
-        headers: new Map([
-          [eventHeaders.eventId, String(row['event_id'])],
-          [eventHeaders.eventType, String(row['event_type'])],
-        ]),
-      })),
-    });
+    // Each event traced at its checkout gets a span of its publishing in that trace, and its
+    // message carries that span on (its consumers' spans are its children).
+    const spans = rows.map((row) => publishSpan(row));
+    try {
+      await this.#producer.send({
+        messages: rows.map((row, i) => {
+          const span = spans[i];
+          const traceparent = span && traceparentOf(span);
+          return {
+            topic: String(row['topic']),
+            key: String(row['event_key']),
+            value: jsonText(row['payload']),
+            headers: new Map([
+              [eventHeaders.eventId, String(row['event_id'])],
+              [eventHeaders.eventType, String(row['event_type'])],
+              ...(traceparent ? [[traceparentHeader, traceparent] as const] : []),
+            ]),
+          };
+        }),
+      });
+    } catch (error) {
+      for (const span of spans)
+        span?.setStatus({ code: SpanStatusCode.ERROR, message: String(error) });
+      throw error;
+    } finally {
+      for (const span of spans) span?.end();
+    }
   }
 
   /** Closes the producer in use; the next publish makes a new one. */
@@ -296,4 +323,22 @@ export class OutboxRelay {
       wakers.delete(wake);
     }
   }
+}
+
+/** The span of publishing one outbox row, in the trace stored with it (none if it has none). */
+function publishSpan(row: Record<string, unknown>): Span | undefined {
+  const stored = row['traceparent'];
+  if (typeof stored !== 'string') return undefined;
+  const topic = String(row['topic']);
+  return startSpan(`${topic} publish`, {
+    kind: SpanKind.PRODUCER,
+    parent: contextOf(stored),
+    attributes: {
+      'messaging.system': 'kafka',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': topic,
+      'messaging.message.id': String(row['event_id']),
+      'messaging.kafka.message.key': String(row['event_key']),
+    },
+  });
 }
