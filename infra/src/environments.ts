@@ -80,8 +80,8 @@ export interface Environment {
 }
 
 /**
- * Traces out of the cluster's services: OTLP over HTTP to an OpenTelemetry Collector (which
- * `npm run cluster:up` installs, forwarding to Jaeger) or to a Jaeger outside the cluster.
+ * Traces out of the cluster's services: OTLP over HTTP to an OpenTelemetry Collector (forwarding
+ * to Jaeger) or straight to a Jaeger outside the cluster.
  */
 export interface TracingExport {
   /** The OTLP/HTTP base URL, e.g. `http://otel-collector.observability.svc:4318`. */
@@ -92,7 +92,10 @@ export interface TracingExport {
   readonly sampleRatio: number;
 }
 
-/** The collector `npm run cluster:up` installs in `observability`. */
+/**
+ * An OpenTelemetry Collector Service `otel-collector` in `observability`, which the cluster
+ * provides: `npm run cluster:up` does not install one yet.
+ */
 export const clusterCollector: TracingExport = {
   endpoint: 'http://otel-collector.observability.svc:4318',
   egress: { namespace: 'observability', ports: [4318] },

@@ -15,6 +15,7 @@ import {
   startLocalPrometheus,
   startMailbox,
   startServices,
+  jaegerUrl,
 } from '@mela/devstack';
 import { startLocalEdge } from '@mela/edge';
 import {
@@ -340,10 +341,11 @@ async function main(args: readonly string[]): Promise<number> {
             .join(', ')}   (load balancers; /metrics per replica on port +100, +200)`,
           `  edge log   .mela/edge/${String(topology.edge.port)}/logs/access.log (upstream tried, X-Cache)`,
           `  metrics    ${prometheus.url}/   (Prometheus: the dashboards' queries, ${prometheus.url}/alerts)`,
+          `  traces     ${jaegerUrl(topology)}/   (Jaeger: every request's trace, a checkout's down to its email)`,
           '  load       npm run load -- --scenario flash-sale   (in another terminal)',
           '  a token    npm run dev-token -- --user alice --roles user,admin',
           '',
-          'Ctrl-C stops the services, nginx and Prometheus; `npm run deps -- down` stops the databases, Redis and Kafka.',
+          'Ctrl-C stops the services, nginx and Prometheus; `npm run deps -- down` stops the databases, Redis, Kafka and Jaeger.',
           '',
         ].join('\n'),
       );
