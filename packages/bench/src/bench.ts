@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { metricTotal } from '@mela/devstack';
+import { metricTotal, startJaeger } from '@mela/devstack';
 import { startOwnEdge } from '@mela/edge';
 import { repoRoot } from '@mela/toolchain';
 import { clientIdCookie, kafkaBrokers, localTopology, redisUrl } from '@mela/topology';
@@ -55,6 +57,11 @@ export interface BenchFigures {
   readonly edge: { readonly summary: Summary; readonly originShare: number };
   /** The catalog of `--baseline <ref>`, measured in the same rounds (the A side of an A/B). */
   readonly baseline?: { readonly ref: string; readonly summary: Summary };
+  /**
+   * The same page from a catalog exporting its spans to a Jaeger on this machine: every new
+   * trace kept, and one in ten (prod's ratio), in the same rounds as `throughput`'s catalog.
+   */
+  readonly traced: readonly [every: Summary, tenth: Summary];
   /** Cache hit and miss at low concurrency. */
   readonly latency: readonly [hit: Summary, miss: Summary];
   readonly clients: number;
@@ -157,11 +164,30 @@ async function sideBySide(
 export async function runBench(o: BenchOptions): Promise<BenchFigures> {
   const targets: Target[] = [];
   const cacheRedis = new Redis(process.env['REDIS_URL'] ?? redisUrl(localTopology()));
+  // Tracing's cost: services exporting to a Jaeger of the bench's own (on this machine, so its
+  // ingestion shares the cores: an upper bound of what the services pay).
+  const jaegerDir = mkdtempSync(join(tmpdir(), 'mela-bench-jaeger-'));
+  const jaeger = await startJaeger(jaegerDir);
+  targets.push({ name: 'jaeger', url: jaeger.url, stop: () => jaeger.stop() });
+  const traced = (ratio: number) => ({
+    OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+    OTEL_TRACES_SAMPLER_ARG: String(ratio),
+  });
   try {
     // One load generator is one client: a shopper's budget would stop it at 100 requests.
     const unlimited = { RATE_LIMIT: 'false' };
     const catalog = await startCatalog('catalog', repoRoot, unlimited);
     targets.push(catalog);
+    const catalogTraced = await startCatalog('catalog, traced (every request)', repoRoot, {
+      ...unlimited,
+      ...traced(1),
+    });
+    targets.push(catalogTraced);
+    const catalogTracedTenth = await startCatalog('catalog, traced (1 in 10)', repoRoot, {
+      ...unlimited,
+      ...traced(0.1),
+    });
+    targets.push(catalogTracedTenth);
     const catalogRedisOnly = await startCatalog('catalog, no near cache (Redis)', repoRoot, {
       ...unlimited,
       CACHE_NEAR_MAX_ENTRIES: '0',
@@ -228,7 +254,14 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
 
     // 1. Throughput of the cache-hit product page against the baselines, interleaved per repeat.
     const hitOn = (target: Target) => `${target.url}${productPath}`;
-    const counted = [catalog, catalogRedisOnly, throughEdge, ...(baseline ? [baseline] : [])];
+    const counted = [
+      catalog,
+      catalogRedisOnly,
+      catalogTraced,
+      catalogTracedTenth,
+      throughEdge,
+      ...(baseline ? [baseline] : []),
+    ];
     const edgeCounts = { answered: 0, origin: 0 };
     const originRequests = () =>
       metricTotal([limitedCatalog], 'http_request_duration_seconds_count');
@@ -237,6 +270,8 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       bareSummary,
       catalogSummary,
       redisOnlySummary,
+      tracedSummary,
+      tracedTenthSummary,
       edgeSummary,
       baselineSummary,
     ] = (await sideBySide(
@@ -261,7 +296,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
         },
       })),
       { warmup: o.warmup },
-    )) as [Summary, Summary, Summary, Summary, Summary, Summary | undefined];
+    )) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary | undefined];
 
     // 5. The rate limiter's cost: the same cache-hit request with the limiter off and on, from
     // 10,000 shoppers (X-Forwarded-For as the edge sets it), interleaved per repeat. Returning
@@ -365,6 +400,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       ...(baselineRoot === undefined || o.baseline === undefined
         ? {}
         : { baseline: { ref: o.baseline, root: baselineRoot } }),
+      traced: traced(1),
       repeats: o.repeats,
       orders: o.orders,
       connections: o.orderConnections,
@@ -389,6 +425,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       ...(baselineSummary && o.baseline !== undefined
         ? { baseline: { ref: o.baseline, summary: baselineSummary } }
         : {}),
+      traced: [tracedSummary, tracedTenthSummary],
       latency: [hit, miss],
       clients,
       latencyConnections,
@@ -401,5 +438,6 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
   } finally {
     await Promise.all(targets.map((t) => t.stop()));
     cacheRedis.disconnect();
+    rmSync(jaegerDir, { recursive: true, force: true });
   }
 }

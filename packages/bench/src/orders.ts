@@ -32,6 +32,11 @@ export interface OrderBenchOptions {
   readonly brokers: readonly string[];
   /** Another commit's order service, measured in the same rounds (the A side of an A/B). */
   readonly baseline?: { readonly ref: string; readonly root: string };
+  /**
+   * Tracing's variables: when given, this checkout's order and notification services run a
+   * second time with them (on databases of their own), measured in the same rounds.
+   */
+  readonly traced?: Readonly<Record<string, string>>;
   readonly say: (line: string) => void;
 }
 
@@ -68,6 +73,8 @@ export interface OrderBenchFigures extends OrderServiceFigures {
   readonly rawInsert: RunFigures[];
   /** The order service at `--baseline`, in the same rounds. */
   readonly baseline?: { readonly ref: string; readonly figures: OrderServiceFigures };
+  /** This checkout's order service with tracing on (`traced`), in the same rounds. */
+  readonly traced?: OrderServiceFigures;
 }
 
 /** Every MariaDB server behind a shard map, as a URI without a database. */
@@ -206,7 +213,12 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     services.push(catalog, cart);
     // Each order service on databases and stock gate counters of its own (the same products):
     // sharing them, the second would follow the first's outbox relay instead of running its own.
-    const startOrder = async (name: string, databases: TestShards, root?: string) => {
+    const startOrder = async (
+      name: string,
+      databases: TestShards,
+      root?: string,
+      extra: Readonly<Record<string, string>> = {},
+    ) => {
       const slug = name.replace(/\W+/g, '-');
       const topics = await createTestTopics(options.brokers);
       const emailed = new Map<string, number>();
@@ -231,6 +243,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           CART_URL: cart.url,
           STOCK_GATE_KEY_PREFIX: `${prefix}${slug}:gate:`,
           PAYMENT_SANDBOX_LATENCY_MS: '0',
+          ...extra,
         },
         from,
       );
@@ -245,6 +258,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
             ORDERS_TOPIC: topics.topic,
             NOTIFY_GROUP_ID: `bench-${prefix}${slug}`,
             SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
+            ...extra,
           },
           { ...from, ready: 'livez' },
         ),
@@ -252,11 +266,21 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       return { name, databases, service, emailed };
     };
     const contenders = [await startOrder('this checkout', shards)];
-    if (options.baseline) {
+    const ownDatabases = async () => {
       const own = await createTestShards('bench');
       ownShards.push(own);
       await insertTestProducts(own, shelf);
-      contenders.push(await startOrder(`at ${options.baseline.ref}`, own, options.baseline.root));
+      return own;
+    };
+    if (options.baseline) {
+      contenders.push(
+        await startOrder(`at ${options.baseline.ref}`, await ownDatabases(), options.baseline.root),
+      );
+    }
+    if (options.traced) {
+      contenders.push(
+        await startOrder('this checkout, traced', await ownDatabases(), undefined, options.traced),
+      );
     }
 
     const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
@@ -461,14 +485,17 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     }
     agent.destroy();
     burst.destroy();
-    const [mine, theirs] = measured;
+    const [mine, ...others] = measured;
     if (!mine) throw new Error('the order service was not measured');
+    const theirs = options.baseline ? others.shift() : undefined;
+    const traced = options.traced ? others.shift() : undefined;
     return {
       ...mine,
       rawInsert,
       ...(theirs && options.baseline
         ? { baseline: { ref: options.baseline.ref, figures: theirs } }
         : {}),
+      ...(traced ? { traced } : {}),
     };
   } finally {
     await Promise.all(services.map((s) => s.stop()));

@@ -30,6 +30,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       bareSummary,
       catalogSummary,
       redisOnlySummary,
+      ...figures.traced,
       figures.edge.summary,
       ...(figures.baseline ? [figures.baseline.summary] : []),
     ],
@@ -81,9 +82,11 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       placeOrder,
       soloOrder,
       ...(summaries.baseline ? [summaries.baseline.placeOrder, summaries.baseline.soloOrder] : []),
+      ...(summaries.traced ? [summaries.traced.placeOrder, summaries.traced.soloOrder] : []),
     ],
     { baselines: [{ label: 'raw tx', summary: rawInsert }], latency: ms },
   );
+  const tracedOrders = figures.orders.traced;
   const perRepeat = (values: readonly number[], digits: number) =>
     values.map((v) => v.toFixed(digits)).join(', ');
   const costRow = (name: string, runs: OrderServiceFigures) => [
@@ -104,6 +107,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     [
       costRow('this checkout', orderRuns),
       ...(baselineOrders ? [costRow(`at ${baselineOrders.ref}`, baselineOrders.figures)] : []),
+      ...(tracedOrders ? [costRow('this checkout, traced', tracedOrders)] : []),
     ],
   );
   const notifyRow = (label: string, runs: readonly NotifyFigures[]) => [
@@ -123,6 +127,14 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
             notifyRow(
               `placed ${String(orderConnections)} at a time, at ${baselineOrders.ref}`,
               baselineOrders.figures.notification,
+            ),
+          ]
+        : []),
+      ...(tracedOrders
+        ? [
+            notifyRow(
+              `placed ${String(orderConnections)} at a time, traced`,
+              tracedOrders.notification,
             ),
           ]
         : []),
@@ -164,8 +176,24 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
             ),
           ]
         : []),
+      ...(summaries.traced && tracedOrders
+        ? [saleRow(summaries.traced.sale, tracedOrders.flashSale, summaries.traced.placeOrder)]
+        : []),
     ],
   );
+  const [tracedEvery, tracedTenth] = figures.traced;
+  const tracingCost = [
+    '## Tracing’s cost',
+    '',
+    `Each figure beside the same service untraced, in the same rounds; the spans go to a Jaeger on this machine (OTLP/HTTP, batched), whose ingestion shares the two cores, so the cost is an upper bound. The catalog's cache-hit page at ${String(connections)} connections: every request traced ${ratio(tracedEvery.requestsPerSecond.median, catalogSummary.requestsPerSecond.median)} the throughput, one in ten (prod's ratio) ${ratio(tracedTenth.requestsPerSecond.median, catalogSummary.requestsPerSecond.median)}.`,
+    ...(summaries.traced && tracedOrders
+      ? [
+          '',
+          `Orders, every one traced (order and notification services): ${ratio(summaries.traced.placeOrder.requestsPerSecond.median, placeOrder.requestsPerSecond.median)} the orders/s at ${String(orderConnections)} connections; one at a time p50 ${ms(summaries.traced.soloOrder.p50Ms)} ms vs ${ms(soloOrder.p50Ms)} ms, p99 ${ms(summaries.traced.soloOrder.p99Ms)} ms vs ${ms(soloOrder.p99Ms)} ms; the order service's CPU per order ${ratio(median(tracedOrders.cpuMsPerOrder), median(orderRuns.cpuMsPerOrder))}.`,
+        ]
+      : []),
+    '',
+  ];
   const { kafkaClients } = figures;
   const kafkaTable = summaryTable(
     `batches of ${String(kafkaClients.batchSize)}, acks=all, idempotent`,
@@ -228,6 +256,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     saleTable,
     '',
+    ...tracingCost,
     '## Scatter vs single-shard query',
     '',
     `Through the router on the customer keyspace (two shards), 6,000 orders of 2,000 users: a user's latest 20 orders routed to the user's shard by the vindex, against the same indexed query sent to every shard and merged (as for a column without a vindex) — the difference is the fan-out and the merge alone.`,
@@ -254,6 +283,9 @@ export function orderSummaries(figures: BenchFigures, o: BenchOptions) {
     ),
     ...(baseline
       ? { baseline: serviceSummaries(baseline.figures, o, `, at ${baseline.ref}`) }
+      : {}),
+    ...(figures.orders.traced
+      ? { traced: serviceSummaries(figures.orders.traced, o, ', traced') }
       : {}),
   };
 }

@@ -65,6 +65,7 @@ writeFileSync(
       throughput: figures.throughput,
       edge: figures.edge,
       baseline: figures.baseline,
+      traced: figures.traced,
       latency: figures.latency,
       rateLimiter: figures.rateLimiter,
       rateLimiterLatency: figures.rateLimiterLatency,
@@ -86,6 +87,9 @@ writeFileSync(
                 summaries: summaries.baseline,
               },
             }
+          : {}),
+        ...(figures.orders.traced && summaries.traced
+          ? { traced: { figures: figures.orders.traced, summaries: summaries.traced } }
           : {}),
       },
       flashSale: { sale: options.sale, runs: figures.orders.flashSale, summary: summaries.sale },

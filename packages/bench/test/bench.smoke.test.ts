@@ -85,6 +85,14 @@ describe('npm run bench, as a smoke run', () => {
       /\| this checkout \| \d+\.\d\d \| \d+\.\d \| [1-9]\d*\.\d \| \d+\.\d \|/,
     );
     assert.match(run.stdout, /\| @platformatic\/kafka \| [\d,.]+ \| .* \| 0 \| [\d.]+× \|/);
+    // Tracing's cost: the catalog and the orders traced, beside the same untraced.
+    assert.match(run.stdout, /\| catalog, traced \(every request\) \| [\d,]+ .* \| 0 \| /);
+    assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time, traced \| [\d,.]+ .* \| 0 \| /);
+    assert.match(
+      run.stdout,
+      /every request traced [\d.]+× the throughput, one in ten \(prod's ratio\) [\d.]+×/,
+    );
+    assert.match(run.stdout, /Orders, every one traced .*: [\d.]+× the orders\/s/);
     const [file] = readdirSync(out).filter((f) => f.endsWith('.json'));
     assert.ok(file);
     const figures = JSON.parse(readFileSync(join(out, file), 'utf8')) as {
