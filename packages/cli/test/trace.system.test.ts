@@ -226,6 +226,23 @@ describe('tracing: one checkout is one trace from the click to the email', () =>
     const send = trace.find('smtp send', { service: 'notification', under: consume });
     assert.equal(trace.tag(send, 'mela.order.id'), orderId);
     assert.equal(trace.tag(send, 'span.kind'), 'client');
+
+    // The latency histogram's bucket that counted the checkout names its trace (an exemplar),
+    // in the OpenMetrics text Prometheus asks for.
+    const order = shop.replicas.order[0];
+    assert.ok(order);
+    const metrics = await httpRequest(`${order.url}/metrics`);
+    assert.match(String(metrics.headers['content-type']), /^application\/openmetrics-text/);
+    const exemplar = metrics.body
+      .split('\n')
+      .find(
+        (line) =>
+          line.startsWith('http_request_duration_seconds_bucket{') &&
+          line.includes('route="/api/orders"') &&
+          line.includes('method="POST"') &&
+          line.includes(`# {trace_id="${caller.traceId}"}`),
+      );
+    assert.ok(exemplar, 'a bucket of POST /api/orders holds the checkout’s trace id');
   });
 
   it('records a traced catalog read with its cache outcome, and no trace nobody asked for', async () => {

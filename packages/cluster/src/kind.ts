@@ -95,6 +95,18 @@ export const clusterOperators: readonly ClusterOperator[] = [
     provides: ['monitoring.coreos.com'],
   },
   {
+    name: 'jaeger',
+    purpose:
+      'Jaeger v2 (an OpenTelemetry Collector with Jaeger’s storage and UI): receives the services’ OTLP spans, Grafana’s trace data source',
+    chart: 'jaeger',
+    repo: 'https://jaegertracing.github.io/helm-charts',
+    // Jaeger 2.20.0 (the chart's appVersion), all-in-one, traces in memory.
+    version: '4.13.0',
+    namespace: 'observability',
+    values: ['-f', join(repoRoot, 'infra/cluster/jaeger.values.yaml')],
+    provides: [],
+  },
+  {
     name: 'prometheus-adapter',
     purpose:
       'serves the http_requests_per_second pods metric the HorizontalPodAutoscalers scale on, from Prometheus',

@@ -11,7 +11,8 @@ export async function metricTotal(
   let total = 0;
   for (const service of services) {
     const text = await (await fetch(`${service.url}/metrics`)).text();
-    for (const line of text.split('\n')) {
+    // OpenMetrics: a bucket's sample may end with its exemplar (` # {trace_id="…"} 0.01 …`).
+    for (const line of text.split('\n').map((l) => l.split(' # ', 1)[0] ?? '')) {
       if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
       if (wanted.every((pair) => line.includes(pair)))
         total += Number(line.slice(line.lastIndexOf(' ') + 1));

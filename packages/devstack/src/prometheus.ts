@@ -82,6 +82,8 @@ export async function startPrometheus(options: {
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=${listen.host}:${String(listen.port)}`,
       '--web.enable-lifecycle',
+      // The services' latency exemplars (trace ids), kept beside the series.
+      '--enable-feature=exemplar-storage',
     ],
     // Its own process group: Ctrl-C reaches the supervisor, which stops Prometheus.
     { stdio: ['ignore', out, out], detached: true },

@@ -494,6 +494,8 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
             .refId(String.fromCharCode(65 + i))
             .expr(query.expr)
             .legendFormat(query.legend)
+            // The request latency's buckets carry trace ids: a spike's dots open its trace.
+            .exemplar(query.expr.includes('http_request_duration_seconds_bucket'))
             .datasource(datasource),
         );
       }

@@ -103,8 +103,9 @@ const opsOperations = {
     tag: 'operations',
     responses: {
       200: {
-        description: 'The Prometheus text format.',
-        content: { 'text/plain': z.string() },
+        description:
+          "OpenMetrics text (Prometheus asks for it first): the latency histogram's buckets carry exemplars, the trace id of a request they counted.",
+        content: { 'application/openmetrics-text': z.string() },
       },
     },
   }),
