@@ -80,24 +80,26 @@ export interface Environment {
 }
 
 /**
- * Traces out of the cluster's services: OTLP over HTTP to an OpenTelemetry Collector (forwarding
- * to Jaeger) or straight to a Jaeger outside the cluster.
+ * Traces out of the cluster's services: OTLP over HTTP to a collector (the Jaeger cluster:up
+ * installs, or any OpenTelemetry Collector) or to a Jaeger outside the cluster.
  */
 export interface TracingExport {
-  /** The OTLP/HTTP base URL, e.g. `http://otel-collector.observability.svc:4318`. */
+  /** The OTLP/HTTP base URL, e.g. `http://jaeger.observability.svc:4318`. */
   readonly endpoint: string;
   /** Where the services' pods may send it (their egress NetworkPolicy). */
   readonly egress: EgressPeer;
   /** The share of new traces kept (0–1); a traced request's children follow its decision. */
   readonly sampleRatio: number;
+  /** `OTEL_SDK_DISABLED` (the chart's `tracing.enabled` turned round). @default 'false' */
+  readonly disabled?: string;
 }
 
 /**
- * An OpenTelemetry Collector Service `otel-collector` in `observability`, which the cluster
- * provides: `npm run cluster:up` does not install one yet.
+ * The Jaeger `npm run cluster:up` installs in `observability` (Jaeger v2 is an OpenTelemetry
+ * Collector distribution: it receives OTLP itself).
  */
 export const clusterCollector: TracingExport = {
-  endpoint: 'http://otel-collector.observability.svc:4318',
+  endpoint: 'http://jaeger.observability.svc:4318',
   egress: { namespace: 'observability', ports: [4318] },
   sampleRatio: 1,
 };

@@ -51,6 +51,21 @@ export const chartValuesSchema = z.strictObject({
     jwksUrl: z.url().regex(/^https:\/\/[^\s]+$/, 'an https URL'),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+  /** Where the services send their spans (OTLP over HTTP), and how many new traces they keep. */
+  tracing: z.strictObject({
+    enabled: z.boolean(),
+    endpoint: z.url().regex(/^https?:\/\/[^\s]+$/, 'an http(s) URL'),
+    /** The collector's namespace and port: the services' egress is allowed there alone. */
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'a namespace name (a DNS label)'),
+    port: z.int().min(1).max(65535),
+    // A number, or its text: `helm --set` hands a decimal over as a string.
+    sampleRatio: z.union([
+      z.number().min(0).max(1),
+      z.string().regex(/^(?:0(?:\.\d+)?|1(?:\.0+)?)$/, 'a share from 0 to 1'),
+    ]),
+  }),
   /** The names of the Secrets you create (see the README's deployment steps for their keys). */
   secrets: z.strictObject(
     Object.fromEntries(namedSecrets.map((role) => [role, secretName])) as Record<
@@ -68,11 +83,18 @@ const scaledServices = ['catalog', 'cart', 'order'] as const;
 /** The chart's default values: `env`'s settings (charts/mela: prod's). */
 export function chartDefaults(env: Environment): ChartValues {
   const colon = env.image.lastIndexOf(':');
-  const { tls, tokens } = env;
-  if (colon <= 0 || tls === undefined || tokens.kind !== 'jwks')
+  const { tls, tokens, tracing } = env;
+  if (
+    colon <= 0 ||
+    tls === undefined ||
+    tokens.kind !== 'jwks' ||
+    tracing === undefined ||
+    !('namespace' in tracing.egress)
+  )
     throw new Error(
-      `${env.name}: the chart needs an image with a tag, TLS at the Gateway and an identity provider's JWKS`,
+      `${env.name}: the chart needs an image with a tag, TLS at the Gateway, an identity provider's JWKS and a collector in a namespace`,
     );
+  const [collectorPort = 0] = tracing.egress.ports;
   const resourcesOf = (name: (typeof allServices)[number]) =>
     env.serviceResources?.[name] ?? { requests: env.requests, limits: env.limits };
   const replicasOf = (name: (typeof allServices)[number]) =>
@@ -98,6 +120,13 @@ export function chartDefaults(env: Environment): ChartValues {
     gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
     auth: { issuer: tokens.issuer, audience: tokens.audience, jwksUrl: tokens.jwksUrl },
     logLevel: (env.logLevel ?? 'info') as ChartValues['logLevel'],
+    tracing: {
+      enabled: true,
+      endpoint: tracing.endpoint,
+      namespace: tracing.egress.namespace,
+      port: collectorPort,
+      sampleRatio: tracing.sampleRatio,
+    },
     secrets: secretNamesOf(env),
   };
 }
@@ -166,6 +195,19 @@ export function markedEnvironment(env: Environment): {
       clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
     },
     logLevel: mark('mela-marker-log-level', quoted('logLevel')),
+    ...(env.tracing
+      ? {
+          tracing: {
+            endpoint: mark('http://mela-marker-collector.example:4318', quoted('tracing.endpoint')),
+            egress: {
+              namespace: mark('mela-marker-collector-namespace', quoted('tracing.namespace')),
+              ports: [Number(mark('7401', value('tracing.port')))],
+            },
+            sampleRatio: Number(mark('0.7402', quoted('tracing.sampleRatio'))),
+            disabled: mark('mela-marker-tracing-off', '{{ not .Values.tracing.enabled | quote }}'),
+          },
+        }
+      : {}),
     secretNames: Object.fromEntries(
       namedSecrets.map((role) => [
         role,

@@ -186,6 +186,7 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
             env: {
               OTEL_EXPORTER_OTLP_ENDPOINT: tracing.endpoint,
               OTEL_TRACES_SAMPLER_ARG: String(tracing.sampleRatio),
+              OTEL_SDK_DISABLED: tracing.disabled ?? 'false',
             },
             allowTo: [tracing.egress],
           }

@@ -64,6 +64,9 @@ describe('charts/mela through the real helm command', () => {
       'logLevel=debug',
       'secrets.redis=shop-redis',
       'secrets.shards=shop-shards',
+      'tracing.endpoint=http://collector.tracing.svc:4318',
+      'tracing.namespace=tracing',
+      'tracing.sampleRatio=0.25',
     ]);
     assert.equal(status, 0, stderr);
     for (const name of ['catalog', 'cart', 'order', 'notification']) {
@@ -83,6 +86,28 @@ describe('charts/mela through the real helm command', () => {
       JSON.stringify(find(objects, 'Gateway', 'mela')),
       /"hostname":"shop\.test\.example"/,
     );
+    // Spans go to the collector set, which the services' egress policy lets them reach.
+    const env = (
+      containerOf(find(objects, 'Deployment', 'order')) as {
+        env: { name: string; value?: string }[];
+      }
+    ).env;
+    const variable = (name: string) => env.find((e) => e.name === name)?.value;
+    assert.equal(variable('OTEL_EXPORTER_OTLP_ENDPOINT'), 'http://collector.tracing.svc:4318');
+    assert.equal(variable('OTEL_TRACES_SAMPLER_ARG'), '0.25');
+    assert.equal(variable('OTEL_SDK_DISABLED'), 'false');
+    assert.match(
+      JSON.stringify(find(objects, 'NetworkPolicy', 'order')),
+      /"namespaceSelector":\{"matchLabels":\{"kubernetes\.io\/metadata\.name":"tracing"\}\}/,
+    );
+    const off = render(['tracing.enabled=false']);
+    assert.equal(off.status, 0, off.stderr);
+    const offEnv = (
+      containerOf(find(off.objects, 'Deployment', 'cart')) as {
+        env: { name: string; value?: string }[];
+      }
+    ).env;
+    assert.equal(offEnv.find((e) => e.name === 'OTEL_SDK_DISABLED')?.value, 'true');
   });
 
   it('when a value cannot work, then helm refuses it before rendering anything, and says which', () => {
@@ -97,6 +122,9 @@ describe('charts/mela through the real helm command', () => {
       ['auth.jwksUrl=http://idp.test.example/keys', /jwksUrl/],
       ['logLevel=loud', /logLevel/],
       ['secrets.redis=Shop_Redis', /redis/],
+      ['tracing.sampleRatio=2', /sampleRatio/],
+      ['tracing.endpoint=collector:4318', /endpoint/],
+      ['tracing.namespace=Tracing', /namespace/],
     ] as const) {
       const { status, stderr } = render([set]);
       assert.notEqual(status, 0, set);

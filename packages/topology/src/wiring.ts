@@ -51,7 +51,7 @@ export function needVariables(need: Need): readonly string[] {
       return [];
     case 'tracing':
       // OpenTelemetry's own names (the SDK's settings: @mela/platform/tracing).
-      return ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER_ARG'];
+      return ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER_ARG', 'OTEL_SDK_DISABLED'];
   }
 }
 
