@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { kafkaBrokers, localTopology, mysqlUrl, type LocalTopology } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
-import { ensureSystemPackages, type SystemRequirement } from '@mela/toolchain';
+import { ensureJaeger, ensureSystemPackages, type SystemRequirement } from '@mela/toolchain';
 import type { Dependency, DependencyStatus } from './dependency.js';
 import { jaegerDependency } from './jaeger.js';
-import { kafkaDependency } from './kafka.js';
+import { ensureKafkaJars, kafkaDependency } from './kafka.js';
 import { createAdmin, createTopicsAndWait } from '@mela/messaging';
 import { mariadbDependency } from './mariadb.js';
 import { nginxRequirements } from '@mela/edge';
@@ -45,6 +45,10 @@ export async function depsUp(
     ...prometheusRequirements,
     ...also,
   ]);
+  // What is built or fetched once, before the servers start side by side: a build of minutes
+  // inside one server's start would hold up the others' waits until they time out.
+  ensureKafkaJars();
+  ensureJaeger();
   const results = await Promise.allSettled(localDependencies(topology).map((d) => d.up()));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
