@@ -145,12 +145,19 @@ describe('tracing: one checkout is one trace from the click to the email', () =>
       roles: ['user'],
     });
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const adding = newTraceparent();
     const added = await httpRequest(`${shop.url}/api/cart/items`, {
       method: 'POST',
-      headers: auth,
+      headers: { ...auth, traceparent: adding.header },
       body: JSON.stringify({ productId: '1', quantity: 1 }),
     });
     assert.equal(added.status, 201, added.body);
+    // The cart checks the product with the catalog, over HTTP, in the same trace.
+    const addTrace = await traceOf(adding.traceId, (t) =>
+      t.spans.some((s) => s.operationName === 'GET /api/catalog/products/:id'),
+    );
+    const add = addTrace.find('POST /api/cart/items', { service: 'cart' });
+    addTrace.find('GET /api/catalog/products/:id', { service: 'catalog', under: add });
 
     const caller = newTraceparent();
     const placed = await httpRequest(`${shop.url}/api/orders`, {

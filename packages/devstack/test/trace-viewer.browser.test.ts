@@ -122,9 +122,8 @@ describe('the trace viewer Jaeger serves, in a real browser', () => {
       'notification: orders process',
     ]);
     // Indented by depth: the consumer under the transaction, under the request.
-    const indents = await page
-      .locator('#trace .row .name')
-      .evaluateAll((names) => names.map((n) => n.getAttribute('style') ?? ''));
+    const names = page.locator('#trace .row .name');
+    const indents = await Promise.all(rows.map((_row, i) => names.nth(i).getAttribute('style')));
     assert.deepEqual(indents, [
       'padding-left: 0rem;',
       'padding-left: 1.1rem;',

@@ -15,6 +15,7 @@ import { AppError, NotFoundError } from '@mela/core';
 import type { Health, ReadinessReport } from './health.js';
 import { requestLogging, type PinoLogger } from './logging.js';
 import { measureRequests, type HttpMetrics } from './metrics.js';
+import { traceRequests } from './request-tracing.js';
 import { requestContext } from './request-context.js';
 import { canonicalPaths, problemMediaType } from './router.js';
 import { ApiRouter, methodNotAllowed, openApiDocument, operation, type Operation } from './api.js';
@@ -141,6 +142,8 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(securityHeaders());
   app.use(requestLogging(options.logger));
   app.use(requestContext);
+  const tracing = traceRequests();
+  if (tracing) app.use(tracing);
   app.use(measureRequests(metrics));
   app.use((_req, res, next) => {
     // While draining, ask keep-alive clients to reconnect elsewhere.

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
+import { currentTraceparent, traceparentHeader } from '@mela/core';
 
 interface RequestContext {
   readonly requestId: string;
@@ -20,8 +21,15 @@ export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
 }
 
-/** Headers an outgoing call to another service carries, so one id follows the whole request. */
+/**
+ * Headers an outgoing call to another service carries, so one id and one trace follow the
+ * whole request: its id, and its trace's `traceparent` when it is traced.
+ */
 export function propagationHeaders(): Record<string, string> {
   const requestId = currentRequestId();
-  return requestId === undefined ? {} : { [requestIdHeader]: requestId };
+  const traceparent = currentTraceparent();
+  return {
+    ...(requestId === undefined ? {} : { [requestIdHeader]: requestId }),
+    ...(traceparent === undefined ? {} : { [traceparentHeader]: traceparent }),
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * OpenTelemetry's SDK for a service: the exporter, the sampler and the instrumentations of
- * http, express, mysql2 and ioredis. A service's `main.ts` calls {@link startTracing} before it
+ * mysql2 and ioredis (each request's server span is the platform's own middleware,
+ * request-tracing.ts). A service's `main.ts` calls {@link startTracing} before it
  * imports anything else (the instrumentations patch those modules as they load), so this module
  * imports none of them itself — it is its own entry (`@mela/platform/tracing`).
  */
@@ -18,8 +19,6 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { MySQL2Instrumentation } from '@opentelemetry/instrumentation-mysql2';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -36,6 +35,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import { register as registerModuleHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { placementAttributes } from '@mela/core';
+import { markTracingStarted } from './request-tracing.js';
 import { loadTracingConfig } from './tracing-config.js';
 
 export interface Tracing {
@@ -45,10 +45,7 @@ export interface Tracing {
 }
 
 /** The modules the instrumentations below patch (the ESM loader hook intercepts only these). */
-const instrumented = ['http', 'https', 'express', 'mysql2', 'ioredis'] as const;
-
-/** The paths nobody wants a trace of: probes and scrapes, every few seconds. */
-const untraced = new Set(['/livez', '/readyz', '/metrics']);
+const instrumented = ['mysql2', 'ioredis'] as const;
 
 /**
  * A trace begins with a request or a message, never with a background query: a database or
@@ -123,19 +120,11 @@ export function startTracing(service: string, env = process.env): Tracing {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
+  markTracingStarted();
   registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) =>
-          untraced.has((request.url ?? '').split('?', 1)[0] ?? ''),
-        // Outgoing calls (a webhook, the JWKS) belong to a request's trace or to none.
-        requireParentforOutgoingSpans: true,
-      }),
-      // Route handlers only: a span per middleware would outnumber the work itself.
-      new ExpressInstrumentation({
-        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER],
-      }),
+      // Requests get their server span from the platform's middleware (request-tracing.ts).
       new MySQL2Instrumentation(),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
