@@ -13,6 +13,11 @@ export interface Environment {
   readonly imagePullPolicy?: string;
   /** The services' LOG_LEVEL. @default info */
   readonly logLevel?: string;
+  /**
+   * Feature switches, as the services' variables take them (`'true'` / `'false'`): the
+   * per-client rate limits (`RATE_LIMIT`). @default every feature on
+   */
+  readonly features?: { readonly rateLimit?: string };
   /** Other names for the Secrets the deployment creates (see `namedSecrets`). */
   readonly secretNames?: Readonly<
     Partial<Record<'rateLimit' | 'shards' | 'kafkaClient' | 'redis' | 'mysql', string>>

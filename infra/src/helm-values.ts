@@ -51,6 +51,11 @@ export const chartValuesSchema = z.strictObject({
     jwksUrl: z.url().regex(/^https:\/\/[^\s]+$/, 'an https URL'),
   }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']),
+  /** Switches for what the services do beyond serving: off only to measure or to debug. */
+  features: z.strictObject({
+    /** The per-client and per-user rate limits (429 past a budget). */
+    rateLimit: z.boolean(),
+  }),
   /** Where the services send their spans (OTLP over HTTP), and how many new traces they keep. */
   tracing: z.strictObject({
     enabled: z.boolean(),
@@ -120,6 +125,7 @@ export function chartDefaults(env: Environment): ChartValues {
     gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
     auth: { issuer: tokens.issuer, audience: tokens.audience, jwksUrl: tokens.jwksUrl },
     logLevel: (env.logLevel ?? 'info') as ChartValues['logLevel'],
+    features: { rateLimit: (env.features?.rateLimit ?? 'true') === 'true' },
     tracing: {
       enabled: true,
       endpoint: tracing.endpoint,
@@ -195,6 +201,7 @@ export function markedEnvironment(env: Environment): {
       clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
     },
     logLevel: mark('mela-marker-log-level', quoted('logLevel')),
+    features: { rateLimit: mark('mela-marker-rate-limit', quoted('features.rateLimit')) },
     ...(env.tracing
       ? {
           tracing: {

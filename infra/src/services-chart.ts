@@ -236,6 +236,7 @@ function serviceProps(
         {
           NODE_ENV: 'production',
           LOG_LEVEL: env.logLevel ?? 'info',
+          RATE_LIMIT: env.features?.rateLimit ?? 'true',
           // Requests arrive through the Gateway, one trusted hop.
           TRUST_PROXY_HOPS: '1',
           AUTH_JWT_ISSUER: tokens.issuer,

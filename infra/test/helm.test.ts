@@ -100,7 +100,8 @@ describe('charts/mela through the real helm command', () => {
       JSON.stringify(find(objects, 'NetworkPolicy', 'order')),
       /"namespaceSelector":\{"matchLabels":\{"kubernetes\.io\/metadata\.name":"tracing"\}\}/,
     );
-    const off = render(['tracing.enabled=false']);
+    assert.equal(variable('RATE_LIMIT'), 'true');
+    const off = render(['tracing.enabled=false', 'features.rateLimit=false']);
     assert.equal(off.status, 0, off.stderr);
     const offEnv = (
       containerOf(find(off.objects, 'Deployment', 'cart')) as {
@@ -108,6 +109,7 @@ describe('charts/mela through the real helm command', () => {
       }
     ).env;
     assert.equal(offEnv.find((e) => e.name === 'OTEL_SDK_DISABLED')?.value, 'true');
+    assert.equal(offEnv.find((e) => e.name === 'RATE_LIMIT')?.value, 'false');
   });
 
   it('when a value cannot work, then helm refuses it before rendering anything, and says which', () => {
@@ -123,6 +125,8 @@ describe('charts/mela through the real helm command', () => {
       ['logLevel=loud', /logLevel/],
       ['secrets.redis=Shop_Redis', /redis/],
       ['tracing.sampleRatio=2', /sampleRatio/],
+      ['features.rateLimit=maybe', /rateLimit/],
+      ['features.nearCache=true', /nearCache/],
       ['tracing.endpoint=collector:4318', /endpoint/],
       ['tracing.namespace=Tracing', /namespace/],
     ] as const) {
