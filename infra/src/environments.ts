@@ -103,7 +103,7 @@ export interface TracingExport {
  * The Jaeger `npm run cluster:up` installs in `observability` (Jaeger v2 is an OpenTelemetry
  * Collector distribution: it receives OTLP itself).
  */
-export const clusterCollector: TracingExport = {
+export const clusterJaeger: TracingExport = {
   endpoint: 'http://jaeger.observability.svc:4318',
   egress: { namespace: 'observability', ports: [4318] },
   sampleRatio: 1,
@@ -205,7 +205,7 @@ export const dev: Environment = {
   kafka: { replicas: 1, storage: '2Gi' },
   devSecrets: true,
   tokens: { kind: 'dev-secret', issuer: 'mela-dev', audience: 'mela' },
-  tracing: clusterCollector,
+  tracing: clusterJaeger,
 };
 
 /** A real cluster: at least three replicas over three zones, room to grow for a sale. */
@@ -230,7 +230,7 @@ export const prod: Environment = {
   kafka: { replicas: 3, storage: '100Gi' },
   devSecrets: false,
   // One new trace in ten: enough to find any slow path, at a tenth of the spans.
-  tracing: { ...clusterCollector, sampleRatio: 0.1 },
+  tracing: { ...clusterJaeger, sampleRatio: 0.1 },
   // A hosted identity provider: its addresses are not known in advance, so the pods that verify
   // tokens may reach public addresses on 443 — and nothing private that way.
   tokens: {

@@ -43,6 +43,13 @@ describe('charts/mela through the real helm command', () => {
   const containerOf = (deployment: KubeObject & { spec: Record<string, unknown> }) =>
     (deployment.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template
       .spec.containers[0] ?? {};
+  /** The value of variable `name` in a Deployment's container. */
+  const variableOf = (objects: readonly KubeObject[], deployment: string, name: string) =>
+    (
+      containerOf(find(objects, 'Deployment', deployment)) as {
+        env: { name: string; value?: string }[];
+      }
+    ).env.find((e) => e.name === name)?.value;
 
   it('when linted strictly, then helm finds nothing wrong', () => {
     const out = execFileSync(helm, ['lint', '--strict', chart], { encoding: 'utf8' });
@@ -87,12 +94,7 @@ describe('charts/mela through the real helm command', () => {
       /"hostname":"shop\.test\.example"/,
     );
     // Spans go to the collector set, which the services' egress policy lets them reach.
-    const env = (
-      containerOf(find(objects, 'Deployment', 'order')) as {
-        env: { name: string; value?: string }[];
-      }
-    ).env;
-    const variable = (name: string) => env.find((e) => e.name === name)?.value;
+    const variable = (name: string) => variableOf(objects, 'order', name);
     assert.equal(variable('OTEL_EXPORTER_OTLP_ENDPOINT'), 'http://collector.tracing.svc:4318');
     assert.equal(variable('OTEL_TRACES_SAMPLER_ARG'), '0.25');
     assert.equal(variable('OTEL_SDK_DISABLED'), 'false');
@@ -103,13 +105,8 @@ describe('charts/mela through the real helm command', () => {
     assert.equal(variable('RATE_LIMIT'), 'true');
     const off = render(['tracing.enabled=false', 'features.rateLimit=false']);
     assert.equal(off.status, 0, off.stderr);
-    const offEnv = (
-      containerOf(find(off.objects, 'Deployment', 'cart')) as {
-        env: { name: string; value?: string }[];
-      }
-    ).env;
-    assert.equal(offEnv.find((e) => e.name === 'OTEL_SDK_DISABLED')?.value, 'true');
-    assert.equal(offEnv.find((e) => e.name === 'RATE_LIMIT')?.value, 'false');
+    assert.equal(variableOf(off.objects, 'cart', 'OTEL_SDK_DISABLED'), 'true');
+    assert.equal(variableOf(off.objects, 'cart', 'RATE_LIMIT'), 'false');
   });
 
   it('when a value cannot work, then helm refuses it before rendering anything, and says which', () => {

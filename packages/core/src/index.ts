@@ -28,4 +28,4 @@ export {
   traceparentHeader,
   traceparentOf,
 } from './tracing.js';
-export type { Attributes, Context, ShardPlacement, Span } from './tracing.js';
+export type { Attributes, Context, ShardPlacement, Span, SpanOptions } from './tracing.js';

@@ -23,51 +23,16 @@ export const traceparentHeader = 'traceparent';
 
 const tracer = () => trace.getTracer('mela');
 
-/**
- * Runs `work` in a new span (a child of the active one, or of `parent`), which records a
- * thrown error and ends when `work` settles.
- */
-export function inSpan<T>(
-  name: string,
-  options: {
-    readonly kind?: SpanKind;
-    readonly attributes?: Attributes;
-    /** The span's parent instead of the active span (a message's trace, say). */
-    readonly parent?: Context;
-  },
-  work: (span: Span) => Promise<T>,
-): Promise<T> {
-  const spanOptions = {
-    kind: options.kind ?? SpanKind.INTERNAL,
-    ...(options.attributes ? { attributes: options.attributes } : {}),
-  };
-  return tracer().startActiveSpan(
-    name,
-    spanOptions,
-    options.parent ?? context.active(),
-    async (span) => {
-      try {
-        return await work(span);
-      } catch (error) {
-        span.recordException(error instanceof Error ? error : String(error));
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  );
+/** How a span starts: its kind, its attributes, and its parent when not the active span's. */
+export interface SpanOptions {
+  readonly kind?: SpanKind;
+  readonly attributes?: Attributes;
+  /** The span's parent instead of the active span (a message's trace, say). */
+  readonly parent?: Context;
 }
 
 /** Starts a span that the caller ends (for work that ends in a callback or in a batch). */
-export function startSpan(
-  name: string,
-  options: {
-    readonly kind?: SpanKind;
-    readonly attributes?: Attributes;
-    readonly parent?: Context;
-  },
-): Span {
+export function startSpan(name: string, options: SpanOptions): Span {
   return tracer().startSpan(
     name,
     {
@@ -78,22 +43,50 @@ export function startSpan(
   );
 }
 
+/**
+ * Runs `work` in a new span (a child of the active one, or of `parent`), which records a
+ * thrown error and ends when `work` settles.
+ */
+export function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const span = startSpan(name, options);
+  return context.with(trace.setSpan(options.parent ?? context.active(), span), async () => {
+    try {
+      return await work(span);
+    } catch (error) {
+      span.recordException(error instanceof Error ? error : String(error));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
 /** Adds attributes to the active span (a cache outcome, a limiter's decision); none, no cost. */
 export function annotate(attributes: Attributes): void {
   trace.getActiveSpan()?.setAttributes(attributes);
 }
 
-/** The active trace as a `traceparent` value (to store or send on), if a sampled span is active. */
+/**
+ * The active trace as a `traceparent` value (to store or send on), if a span is active —
+ * sampled or not: the decision travels with it.
+ */
 export function currentTraceparent(): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  return carrier[traceparentHeader];
+  return traceparentIn(context.active());
 }
 
 /** `span`'s place in its trace as a `traceparent` value (what its children continue). */
 export function traceparentOf(span: Span): string | undefined {
+  return traceparentIn(trace.setSpan(context.active(), span));
+}
+
+function traceparentIn(from: Context): string | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  propagation.inject(from, carrier);
   return carrier[traceparentHeader];
 }
 
@@ -123,13 +116,13 @@ export interface ShardPlacement {
 const placementKey = createContextKey('mela.shard-placement');
 
 /**
- * Runs `work` with `placement` in its context, so the database client's spans started inside
- * carry `mela.keyspace`, `mela.shard` and `mela.vindex` (no span of its own: no extra cost).
+ * Runs `work` with the placement in its context, so the database client's spans started inside
+ * carry `mela.keyspace`, `mela.shard` and `mela.vindex` (no span of its own). `placement` is
+ * asked only inside a recorded trace: outside one, nothing would read it.
  */
-export function onShard<T>(placement: ShardPlacement, work: () => T): T {
-  // Outside a recorded trace nothing would read it: skip the context copy.
+export function onShard<T>(placement: () => ShardPlacement, work: () => T): T {
   if (trace.getActiveSpan()?.isRecording() !== true) return work();
-  return context.with(context.active().setValue(placementKey, placement), work);
+  return context.with(context.active().setValue(placementKey, placement()), work);
 }
 
 /** The placement `onShard` put in `parent`, as span attributes. */

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -12,6 +11,7 @@ import {
   repoRoot,
   runningPid,
   startDetached,
+  stopChild,
   stopProcess,
   until,
 } from '@mela/toolchain';
@@ -70,6 +70,20 @@ export function jaegerConfig(listen: JaegerListeners, maxTraces = 50_000): strin
   });
 }
 
+/** Writes the configuration of a Jaeger listening on `listen` into `dir`; returns its path. */
+function writeJaegerConfig(dir: string, listen: JaegerListeners): string {
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'jaeger.yaml');
+  writeFileSync(config, jaegerConfig(listen));
+  return config;
+}
+
+/** Whether a Jaeger listens on `listen`'s OTLP and UI ports (both: it is ready). */
+async function jaegerListening(listen: JaegerListeners): Promise<boolean> {
+  const ports = [listen.otlpPort, listen.uiPort];
+  return (await Promise.all(ports.map((port) => isListening(port, listen.host)))).every(Boolean);
+}
+
 /** The Jaeger UI (and its HTTP API, `/api/traces`) of the local stack. */
 export function jaegerUrl(topology: LocalTopology): string {
   return `http://${topology.host}:${String(topology.jaeger.uiPort)}`;
@@ -78,25 +92,21 @@ export function jaegerUrl(topology: LocalTopology): string {
 /** Jaeger all-in-one (built from the Go module proxy), its traces in memory. */
 export function jaegerDependency(topology: LocalTopology): Dependency {
   const name = 'jaeger';
-  const { otlpPort, uiPort } = topology.jaeger;
-  const ports = [otlpPort, uiPort];
-  const listening = async () =>
-    (await Promise.all(ports.map((port) => isListening(port, topology.host)))).every(Boolean);
+  const listen = { host: topology.host, ...topology.jaeger };
+  const { otlpPort, uiPort } = listen;
+  const listening = () => jaegerListening(listen);
   return {
     name,
     async up() {
       if (runningPid(name) !== undefined && (await listening())) return;
-      for (const port of ports) {
+      for (const port of [otlpPort, uiPort]) {
         if (await isListening(port, topology.host))
           throw new Error(
             `port ${String(port)} is taken by another process; set MELA_JAEGER_OTLP_PORT / MELA_JAEGER_UI_PORT`,
           );
       }
       const binary = ensureJaeger();
-      const dir = paths.data(name);
-      mkdirSync(dir, { recursive: true });
-      const config = join(dir, 'jaeger.yaml');
-      writeFileSync(config, jaegerConfig({ host: topology.host, ...topology.jaeger }));
+      const config = writeJaegerConfig(paths.data(name), listen);
       progress(`starting Jaeger (traces: ${jaegerUrl(topology)})`);
       startDetached(name, binary, ['--config', config]);
       await until(listening, 'Jaeger', 20_000, { logFile: paths.log(name) });
@@ -129,28 +139,19 @@ export async function startJaeger(dir: string): Promise<RunningJaeger> {
   const binary = ensureJaeger();
   const [otlpPort = 0, uiPort = 0, grpcPort = 0] = await freePorts(3);
   const listen = { host: '127.0.0.1', otlpPort, uiPort, grpcPort };
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, 'jaeger.yaml');
-  writeFileSync(config, jaegerConfig(listen));
+  const config = writeJaegerConfig(dir, listen);
   const log = join(dir, 'jaeger.log');
   const out = openSync(log, 'a');
   const child = spawn(binary, ['--config', config], { stdio: ['ignore', out, out] });
   closeSync(out);
   const url = `http://127.0.0.1:${String(uiPort)}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const stop = () => stopChild(child);
   try {
     await until(
       async () => {
         if (child.exitCode !== null)
           throw new Error(`jaeger exited with ${String(child.exitCode)}`);
-        return (
-          (await isListening(otlpPort, '127.0.0.1')) && (await isListening(uiPort, '127.0.0.1'))
-        );
+        return jaegerListening(listen);
       },
       'Jaeger',
       20_000,

@@ -142,7 +142,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(securityHeaders());
   app.use(requestLogging(options.logger));
   app.use(requestContext);
-  const tracing = traceRequests();
+  // Probes and scrapes, every few seconds: nobody wants their traces.
+  const { livez, readyz, metrics: scrape } = opsOperations;
+  const tracing = traceRequests(new Set([livez.path, readyz.path, scrape.path]));
   if (tracing) app.use(tracing);
   app.use(measureRequests(metrics));
   app.use((_req, res, next) => {

@@ -39,7 +39,6 @@ import { markTracingStarted } from './request-tracing.js';
 import { loadTracingConfig } from './tracing-config.js';
 
 export interface Tracing {
-  readonly enabled: boolean;
   /** Sends what is buffered and stops (the service's last step on shutdown). */
   shutdown(): Promise<void>;
 }
@@ -99,7 +98,7 @@ class ShardPlacementProcessor implements SpanProcessor {
  */
 export function startTracing(service: string, env = process.env): Tracing {
   const config = loadTracingConfig(env);
-  if (config.tracesUrl === undefined) return { enabled: false, shutdown: () => Promise.resolve() };
+  if (config.tracesUrl === undefined) return { shutdown: () => Promise.resolve() };
 
   // In-thread (module.registerHooks), and only for the modules the instrumentations patch.
   registerModuleHooks({ include: [...instrumented] });
@@ -129,8 +128,5 @@ export function startTracing(service: string, env = process.env): Tracing {
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
-  return {
-    enabled: true,
-    shutdown: () => provider.shutdown(),
-  };
+  return { shutdown: () => provider.shutdown() };
 }

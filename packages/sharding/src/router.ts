@@ -309,8 +309,9 @@ export class ShardRouter implements ShardedDatabase {
   ): Promise<T> {
     const shard = await this.#resolve(route);
     if (!shard) return [] as Row[] as T;
-    return onShard(this.#placement(shard, route), () =>
-      this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000),
+    return onShard(
+      () => this.#placement(shard, route),
+      () => this.#run<T>(shard, 'single', sql, params, this.#options.queryTimeoutMs ?? 5000),
     );
   }
 
@@ -412,14 +413,16 @@ export class ShardRouter implements ShardedDatabase {
     const results = await Promise.all(
       [...byShard].map(([shard, shardKeys]) => {
         const { sql, params } = build(shardKeys);
-        return onShard(this.#placement(shard, route), () =>
-          this.#run<T[]>(
-            shard,
-            byShard.size > 1 ? 'multi' : 'single',
-            sql,
-            params,
-            this.#options.queryTimeoutMs ?? 5000,
-          ),
+        return onShard(
+          () => this.#placement(shard, route),
+          () =>
+            this.#run<T[]>(
+              shard,
+              byShard.size > 1 ? 'multi' : 'single',
+              sql,
+              params,
+              this.#options.queryTimeoutMs ?? 5000,
+            ),
         );
       }),
     );
@@ -441,8 +444,9 @@ export class ShardRouter implements ShardedDatabase {
     const timeout = options.timeoutMs ?? this.#options.scatterTimeoutMs ?? 2000;
     const perShard = await Promise.all(
       shards.map((shard) =>
-        onShard(this.#placement(shard), () =>
-          this.#run<T[]>(shard, 'scatter', sql, params, timeout),
+        onShard(
+          () => this.#placement(shard),
+          () => this.#run<T[]>(shard, 'scatter', sql, params, timeout),
         ),
       ),
     );
@@ -461,7 +465,11 @@ export class ShardRouter implements ShardedDatabase {
     return inSpan(
       `transaction ${shard.keyspace}/${shard.name}`,
       { attributes: shardAttributes(placement) },
-      () => onShard(placement, () => this.#transactionOn(shard, fn)),
+      () =>
+        onShard(
+          () => placement,
+          () => this.#transactionOn(shard, fn),
+        ),
     );
   }
 

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, renameSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
-import { hasCommand, progress, run } from './processes.js';
+import { goBuild } from './kube.js';
+import { hasCommand, progress } from './processes.js';
 
 /** The Go module `infra/jaeger` pins Jaeger with (its `go.mod` is the one place the version is). */
 const jaegerModule = join(repoRoot, 'infra/jaeger');
@@ -29,20 +30,6 @@ export function ensureJaeger(): string {
   if (!hasCommand('go')) throw new Error('building Jaeger needs Go (the go command) on PATH');
   progress(`building Jaeger ${version} from the Go module proxy — once, a few minutes`);
   mkdirSync(bin, { recursive: true });
-  const partial = `${binary}.partial`;
-  run(
-    'go',
-    [
-      'build',
-      '-trimpath',
-      '-ldflags',
-      '-s -w',
-      '-o',
-      partial,
-      'github.com/jaegertracing/jaeger/cmd/jaeger',
-    ],
-    { cwd: jaegerModule, env: { ...process.env, CGO_ENABLED: '0' } },
-  );
-  renameSync(partial, binary);
+  goBuild(jaegerModule, 'github.com/jaegertracing/jaeger/cmd/jaeger', binary);
   return binary;
 }

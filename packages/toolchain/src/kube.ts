@@ -64,13 +64,8 @@ export function ensureKubeBinaries(): KubeBinaries {
     const module = join(repoRoot, 'infra/kube-binaries');
     for (const { binary, pkg } of missing) {
       progress(`building ${binary} (${pkg}) from the Go module proxy — once, a few minutes`);
-      const partial = `${at(binary)}.partial`;
       const ldflags = pkg.startsWith('k8s.io/') ? `-s -w ${versionFlags()}` : '-s -w';
-      run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', partial, pkg], {
-        cwd: module,
-        env: { ...process.env, CGO_ENABLED: '0' },
-      });
-      renameSync(partial, at(binary));
+      goBuild(module, pkg, at(binary), ldflags);
     }
   }
   return {
@@ -82,6 +77,19 @@ export function ensureKubeBinaries(): KubeBinaries {
     kubectl: at('kubectl'),
     etcd: at('etcd'),
   };
+}
+
+/**
+ * Builds `pkg` as a static binary at `binary` with the Go module in `module` (its go.mod pins
+ * the versions), through a partial file: a build cut short leaves no binary behind.
+ */
+export function goBuild(module: string, pkg: string, binary: string, ldflags = '-s -w'): void {
+  const partial = `${binary}.partial`;
+  run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', partial, pkg], {
+    cwd: module,
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  renameSync(partial, binary);
 }
 
 /** The Helm release the chart is checked with (`helm lint`, `helm template`). */
