@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import { allAddons, type Environment } from './environments.js';
 import { DataChart } from './data-chart.js';
@@ -32,4 +35,22 @@ export function melaApp(
   }
   if (addons.prometheusOperator) new MonitoringChart(app, '40-monitoring', env);
   return app;
+}
+
+/** `melaApp`'s files, synthesized in a temporary folder: file name → its text. */
+export function synthesize(
+  env: Environment,
+  options: { readonly namespace?: boolean } = {},
+): Map<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), `mela-synth-${env.name}-`));
+  try {
+    melaApp(env, dir, options).synth();
+    return new Map(
+      readdirSync(dir)
+        .sort()
+        .map((file) => [file, readFileSync(join(dir, file), 'utf8')]),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -501,6 +501,12 @@ export class DataChart extends Chart {
   /** Development values only (kind/minikube); prod creates these Secrets outside the chart. */
   #devSecrets(env: Environment): void {
     const labels = { 'app.kubernetes.io/part-of': 'mela', 'mela.dev/values': 'development-only' };
+    const external = env.externalData;
+    if (external && (!external.mysqlCredentials || external.redisPassword === undefined)) {
+      throw new Error(
+        `${env.name}: the development Secrets of external servers need their credentials (externalData.mysqlCredentials, .redisPassword)`,
+      );
+    }
     // The external servers' own user, or the one the StatefulSets create.
     const { user, password } = env.externalData?.mysqlCredentials ?? {
       user: mysqlSecret.user,

@@ -49,6 +49,7 @@ export class EdgeCacheChart extends Chart {
       logTo: { access: '/dev/stdout', error: '/dev/stderr' },
       cache: { maxSize: env.edgeCache.size, inactive: '7d' },
       workerProcesses: 'auto',
+      ...(env.edgeCache.waitingRoom === false ? { checkoutQueue: false } : {}),
     });
     // The pods roll when the configuration changes.
     const configHash = createHash('sha256').update(config).digest('hex').slice(0, 12);

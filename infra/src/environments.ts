@@ -47,6 +47,11 @@ export interface Environment {
   readonly spreadOverZones: boolean;
   /** HTTPS at the Gateway, with a certificate from this cert-manager ClusterIssuer; none in dev. */
   readonly tls?: { readonly hostname: string; readonly clusterIssuer: string };
+  /**
+   * The Service in front of the Gateway's Envoy pods.
+   * @default LoadBalancer with `tls`, ClusterIP without (kind/minikube: port-forward)
+   */
+  readonly gatewayServiceType?: 'LoadBalancer' | 'ClusterIP' | 'NodePort';
   /** The notification consumers KEDA keeps between (at most the topic's partitions). */
   readonly notificationReplicas: { readonly min: number; readonly max: number };
   /** Sizes of the data layer. */
@@ -58,8 +63,16 @@ export interface Environment {
     /** The carts' Redis volume (its append-only file). */
     readonly cartRedisStorage: string;
   };
-  /** The in-cluster edge cache: pods, the cache's size and its volume (a bit larger). */
-  readonly edgeCache: { readonly replicas: number; readonly size: string; readonly volume: string };
+  /**
+   * The in-cluster edge cache: pods, the cache's size and its volume (a bit larger), and
+   * whether checkouts wait their turn in its waiting room (@default true; see @mela/edge).
+   */
+  readonly edgeCache: {
+    readonly replicas: number;
+    readonly size: string;
+    readonly volume: string;
+    readonly waitingRoom?: boolean;
+  };
   /** Kafka nodes (each both controller and broker) and each one's volume. */
   readonly kafka: { readonly replicas: number; readonly storage: string };
   /** Create the Secrets with development values (dev only; prod creates them outside). */
@@ -141,12 +154,15 @@ export interface ExternalData {
   readonly redis: ExternalEndpoint;
   /** The Redis of the carts (persistent, not evicting). */
   readonly cartRedis: ExternalEndpoint;
-  /** The password both Redis servers require. */
-  readonly redisPassword: string;
+  /** The password both Redis servers require (written into dev's Secrets; prod's are yours). */
+  readonly redisPassword?: string;
   /** Each MySQL shard by `keyspace/shard` (`commerce/0`, `customer/-80`, …). */
   readonly mysql: Readonly<Record<string, ExternalEndpoint>>;
-  /** The user and password the services and the schema Job connect with. */
-  readonly mysqlCredentials: { readonly user: string; readonly password: string };
+  /**
+   * The user and password the services and the schema Job connect with (written into dev's
+   * Secrets; prod's are yours).
+   */
+  readonly mysqlCredentials?: { readonly user: string; readonly password: string };
   /** A Kafka broker without authentication; it advertises its own address to clients. */
   readonly kafka: ExternalEndpoint;
   /** The mail relay the notification service sends through. */

@@ -1,4 +1,4 @@
-import { Chart, type ChartProps } from 'cdk8s';
+import { Chart, JsonPatch, type ChartProps } from 'cdk8s';
 import type { Construct } from 'constructs';
 import type { ServiceName } from '@mela/topology';
 import {
@@ -11,11 +11,7 @@ import {
   HttpRouteSpecRulesFiltersType,
   HttpRouteSpecRulesMatchesPathType,
 } from '../imports/gateway.networking.k8s.io.js';
-import {
-  EnvoyProxy,
-  EnvoyProxySpecProviderKubernetesEnvoyServiceType,
-  EnvoyProxySpecProviderType,
-} from '../imports/gateway.envoyproxy.io.js';
+import { EnvoyProxy, EnvoyProxySpecProviderType } from '../imports/gateway.envoyproxy.io.js';
 import { edgeCache } from './edge-cache-chart.js';
 import type { Environment } from './environments.js';
 
@@ -86,22 +82,23 @@ export class GatewayChart extends Chart {
       },
     });
     // The GatewayClass points here: Envoy's Service gets a fixed name, a load balancer in prod.
-    new EnvoyProxy(this, 'envoy-proxy', {
+    const proxy = new EnvoyProxy(this, 'envoy-proxy', {
       metadata: { name: 'mela', labels },
       spec: {
         provider: {
           type: EnvoyProxySpecProviderType.KUBERNETES,
-          kubernetes: {
-            envoyService: {
-              name: gatewayService.name,
-              type: tls
-                ? EnvoyProxySpecProviderKubernetesEnvoyServiceType.LOAD_BALANCER
-                : EnvoyProxySpecProviderKubernetesEnvoyServiceType.CLUSTER_IP,
-            },
-          },
+          kubernetes: { envoyService: { name: gatewayService.name } },
         },
       },
     });
+    // The Service's type as the environment names it (the generated enum holds the same names;
+    // the chart's value stands in its place).
+    proxy.addJsonPatch(
+      JsonPatch.add(
+        '/spec/provider/kubernetes/envoyService/type',
+        env.gatewayServiceType ?? (tls ? 'LoadBalancer' : 'ClusterIP'),
+      ),
+    );
     // With TLS, the API and pages are served on HTTPS only, and plain HTTP answers with a
     // permanent redirect there. cert-manager's HTTP-01 solver adds its own route for
     // `/.well-known/acme-challenge/<token>` on the HTTP listener, an exact path that wins over

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { serviceNames } from '@mela/topology';
-import { imageDigest, mysqlSecretName } from './data-chart.js';
-import type { Environment } from './environments.js';
+import { imageDigest, mysqlSecretName, mysqlShards } from './data-chart.js';
+import type { Environment, ExternalData, ExternalEndpoint } from './environments.js';
 import { namedSecrets, secretsOf, type NamedSecret } from './services-chart.js';
 
 const quantity = z
@@ -23,6 +23,30 @@ const secretName = z
 const dnsName = z
   .string()
   .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a DNS name');
+const endpoint = z.strictObject({
+  /** An EndpointSlice takes addresses, not names: resolve a managed database's name first. */
+  address: z
+    .string()
+    .regex(
+      /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/,
+      'an IPv4 address',
+    ),
+  port: z.int().min(1).max(65535),
+});
+/** The shards of the chart's environment (prod), as `keyspace/shard`. */
+const chartShards = mysqlShards().map(({ keyspace, shard }) => `${keyspace}/${shard}`);
+const externalServers = {
+  /** The Redis of the cache, limits and stock gate (evicting). */
+  redis: endpoint,
+  /** The Redis of the carts (persistent, never evicting). */
+  cartRedis: endpoint,
+  /** Each MySQL shard, by `keyspace/shard`. */
+  mysql: z.strictObject(Object.fromEntries(chartShards.map((shard) => [shard, endpoint]))),
+  /** A Kafka broker without authentication, which advertises its own address. */
+  kafka: endpoint,
+  /** The mail relay. */
+  smtp: endpoint,
+};
 
 /**
  * What `helm install` lets you set in charts/mela (values.yaml), and what it refuses
@@ -42,8 +66,31 @@ export const chartValuesSchema = z.strictObject({
     notification: service(0),
   }),
   gateway: z.strictObject({
-    tls: z.strictObject({ hostname: dnsName, clusterIssuer: z.string().min(1).max(253) }),
+    /** HTTPS on `hostname` with cert-manager's certificate, HTTP redirected there; off: HTTP only. */
+    tls: z.strictObject({
+      enabled: z.boolean(),
+      hostname: dnsName,
+      clusterIssuer: z.string().min(1).max(253),
+    }),
+    /** The Service in front of the Gateway's Envoy pods. */
+    serviceType: z.enum(['LoadBalancer', 'ClusterIP', 'NodePort']),
   }),
+  /** The in-cluster edge cache's pods. */
+  edgeCache: z.strictObject({ replicas: z.int().min(1).max(100) }),
+  /**
+   * The data layer outside the cluster (managed databases): Redis, MySQL shards, Kafka and the
+   * mail relay at these addresses instead of the StatefulSets and Strimzi's Kafka. Their
+   * credentials stay in the Secrets under `secrets`.
+   */
+  externalData: z.discriminatedUnion('enabled', [
+    z.strictObject({
+      enabled: z.literal(false),
+      ...Object.fromEntries(
+        Object.entries(externalServers).map(([name, schema]) => [name, schema.optional()]),
+      ),
+    }),
+    z.strictObject({ enabled: z.literal(true), ...externalServers }),
+  ]),
   /** Who issues the shoppers' bearer tokens: the services verify them against its JWKS. */
   auth: z.strictObject({
     issuer: z.string().min(1).max(500),
@@ -55,6 +102,8 @@ export const chartValuesSchema = z.strictObject({
   features: z.strictObject({
     /** The per-client and per-user rate limits (429 past a budget). */
     rateLimit: z.boolean(),
+    /** The edge's checkout waiting room (a flash sale's burst waits in line at the edge). */
+    waitingRoom: z.boolean(),
   }),
   /** Where the services send their spans (OTLP over HTTP), and how many new traces they keep. */
   tracing: z.strictObject({
@@ -94,10 +143,11 @@ export function chartDefaults(env: Environment): ChartValues {
     tls === undefined ||
     tokens.kind !== 'jwks' ||
     tracing === undefined ||
-    !('namespace' in tracing.egress)
+    !('namespace' in tracing.egress) ||
+    env.externalData !== undefined
   )
     throw new Error(
-      `${env.name}: the chart needs an image with a tag, TLS at the Gateway, an identity provider's JWKS and a collector in a namespace`,
+      `${env.name}: the chart needs an image with a tag, TLS at the Gateway, an identity provider's JWKS, a collector in a namespace and the data layer in the cluster`,
     );
   const [collectorPort = 0] = tracing.egress.ports;
   const resourcesOf = (name: (typeof allServices)[number]) =>
@@ -122,10 +172,18 @@ export function chartDefaults(env: Environment): ChartValues {
         },
       ]),
     ) as ChartValues['services'],
-    gateway: { tls: { hostname: tls.hostname, clusterIssuer: tls.clusterIssuer } },
+    gateway: {
+      tls: { enabled: true, hostname: tls.hostname, clusterIssuer: tls.clusterIssuer },
+      serviceType: env.gatewayServiceType ?? 'LoadBalancer',
+    },
+    edgeCache: { replicas: env.edgeCache.replicas },
+    externalData: { enabled: false },
     auth: { issuer: tokens.issuer, audience: tokens.audience, jwksUrl: tokens.jwksUrl },
     logLevel: (env.logLevel ?? 'info') as ChartValues['logLevel'],
-    features: { rateLimit: (env.features?.rateLimit ?? 'true') === 'true' },
+    features: {
+      rateLimit: (env.features?.rateLimit ?? 'true') === 'true',
+      waitingRoom: env.edgeCache.waitingRoom ?? true,
+    },
     tracing: {
       enabled: true,
       endpoint: tracing.endpoint,
@@ -150,15 +208,34 @@ function secretNamesOf(env: Environment): Record<NamedSecret, string> {
 }
 
 /**
- * `env` with a marker in place of each value the chart lets you set, and the Helm expression
- * that replaces each marker in the synthesized templates. Markers are values the manifests
- * accept (quantities, replica counts) that no other field holds.
+ * A boolean value that changes which objects the chart holds, not only what they say: the chart
+ * holds the manifests of `env` and of `turn(env)`, each under its `{{ if }}`.
+ */
+export interface ChartSwitch {
+  /** The value's path under `.Values`. */
+  readonly value: string;
+  /** The value that gives `turn(env)`'s manifests (the default gives `env`'s). */
+  readonly turned: boolean;
+  readonly turn: (env: Environment) => Environment;
+}
+
+/** The Helm condition that holds when `change` is turned (or, `negated`, when it is not). */
+export function switchCondition(change: ChartSwitch, negated = false): string {
+  return change.turned !== negated ? `.Values.${change.value}` : `not .Values.${change.value}`;
+}
+
+/**
+ * `env` with a marker in place of each value the chart lets you set, the Helm expression
+ * that replaces each marker in the synthesized templates, and the switches that change which
+ * objects there are. Markers are values the manifests accept (quantities, replica counts,
+ * addresses of TEST-NET-1) that no other field holds.
  */
 export function markedEnvironment(env: Environment): {
   readonly env: Environment;
   readonly expressions: readonly (readonly [marker: string, expression: string])[];
   /** Markers inside a value (the schema Job's name ends with the image's digest). */
   readonly inline: readonly (readonly [marker: string, expression: string])[];
+  readonly switches: readonly ChartSwitch[];
 } {
   const expressions: [string, string][] = [];
   const mark = (marker: string, expression: string) => {
@@ -200,6 +277,14 @@ export function markedEnvironment(env: Environment): {
       hostname: mark('mela-marker-hostname.example', quoted('gateway.tls.hostname')),
       clusterIssuer: mark('mela-marker-issuer', quoted('gateway.tls.clusterIssuer')),
     },
+    gatewayServiceType: mark(
+      'mela-marker-gateway-service',
+      quoted('gateway.serviceType'),
+    ) as Environment['gatewayServiceType'],
+    edgeCache: {
+      ...env.edgeCache,
+      replicas: Number(mark('7501', value('edgeCache.replicas'))),
+    },
     logLevel: mark('mela-marker-log-level', quoted('logLevel')),
     features: { rateLimit: mark('mela-marker-rate-limit', quoted('features.rateLimit')) },
     ...(env.tracing
@@ -234,7 +319,36 @@ export function markedEnvironment(env: Environment): {
   const inline: [string, string][] = [
     [imageDigest(marked.image), `${image} | sha256sum | trunc 8 }}`],
   ];
-  return { env: marked, expressions, inline };
+  // Each external server at a TEST-NET-1 address (inside addresses and address blocks alike) and
+  // a port of its own.
+  const server = (path: string): ExternalEndpoint => {
+    const address = `192.0.2.${String(101 + inline.length)}`;
+    inline.push([address, `{{ ${path}.address }}`]);
+    return { address, port: Number(mark(String(7600 + inline.length), `{{ ${path}.port }}`)) };
+  };
+  const external = '.Values.externalData';
+  const externalData: ExternalData = {
+    redis: server(`${external}.redis`),
+    cartRedis: server(`${external}.cartRedis`),
+    mysql: Object.fromEntries(
+      mysqlShards().map(({ keyspace, shard }) => [
+        `${keyspace}/${shard}`,
+        server(`(index ${external}.mysql "${keyspace}/${shard}")`),
+      ]),
+    ),
+    kafka: server(`${external}.kafka`),
+    smtp: server(`${external}.smtp`),
+  };
+  const switches: ChartSwitch[] = [
+    { value: 'gateway.tls.enabled', turned: false, turn: (e) => ({ ...e, tls: undefined }) },
+    {
+      value: 'features.waitingRoom',
+      turned: false,
+      turn: (e) => ({ ...e, edgeCache: { ...e.edgeCache, waitingRoom: false } }),
+    },
+    { value: 'externalData.enabled', turned: true, turn: (e) => ({ ...e, externalData }) },
+  ];
+  return { env: marked, expressions, inline, switches };
 }
 
 /** Puts each marker's Helm expression in its place in a synthesized template. */

@@ -1,4 +1,4 @@
-export { melaApp } from './app.js';
+export { melaApp, synthesize } from './app.js';
 export { allAddons, dev, devVitess, environments, localCluster, prod } from './environments.js';
 export type {
   ClusterAddons,

@@ -308,27 +308,30 @@ export class ServicesChart extends Chart {
 
 /**
  * KEDA scales the notification consumers on their Kafka lag: a ScaledObject (which owns the
- * HPA) with a Kafka trigger, authenticated with the services' SCRAM credentials.
+ * HPA) with a Kafka trigger, authenticated with the services' SCRAM credentials (an external
+ * broker takes none, as the services reach it).
  */
 function notificationScaling(scope: Construct, env: Environment): void {
   const labels = { 'app.kubernetes.io/name': 'notification', 'app.kubernetes.io/part-of': 'mela' };
-  new TriggerAuthentication(scope, 'notification-kafka-auth', {
-    metadata: { name: 'notification-kafka', labels },
-    spec: {
-      secretTargetRef: [
-        {
-          parameter: 'username',
-          name: secretsOf(env).kafkaUsername.secret,
-          key: secrets.kafkaUsername.key,
-        },
-        {
-          parameter: 'password',
-          name: secrets.kafkaPassword.secret,
-          key: secrets.kafkaPassword.key,
-        },
-      ],
-    },
-  });
+  const scram = env.externalData === undefined;
+  if (scram)
+    new TriggerAuthentication(scope, 'notification-kafka-auth', {
+      metadata: { name: 'notification-kafka', labels },
+      spec: {
+        secretTargetRef: [
+          {
+            parameter: 'username',
+            name: secretsOf(env).kafkaUsername.secret,
+            key: secrets.kafkaUsername.key,
+          },
+          {
+            parameter: 'password',
+            name: secrets.kafkaPassword.secret,
+            key: secrets.kafkaPassword.key,
+          },
+        ],
+      },
+    });
   new ScaledObject(scope, 'notification-scaler', {
     metadata: { name: 'notification', labels },
     spec: {
@@ -347,10 +350,10 @@ function notificationScaling(scope: Construct, env: Environment): void {
             // Pending order events per consumer before another is added.
             lagThreshold: '100',
             offsetResetPolicy: 'earliest',
-            sasl: 'scram_sha512',
+            sasl: scram ? 'scram_sha512' : 'none',
             tls: 'disable',
           },
-          authenticationRef: { name: 'notification-kafka' },
+          ...(scram ? { authenticationRef: { name: 'notification-kafka' } } : {}),
         },
       ],
     },

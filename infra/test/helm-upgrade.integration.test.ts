@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureHelm, repoRoot } from '@mela/toolchain';
-import { startOwnKubeApi, type KubeObject, type OwnKubeApi } from '@mela/testkit';
+import { KubeApiError, startOwnKubeApi, type KubeObject, type OwnKubeApi } from '@mela/testkit';
 import { parseAllDocuments } from 'yaml';
 import { chartVersion } from '../src/index.js';
-import { installCrds } from './support.js';
+import { installCrds, outsideServers } from './support.js';
 
 /**
  * The chart as it was just before this version: the parent of the commit that set this
@@ -72,7 +72,7 @@ describe(
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('when the previous version is installed and this one upgrades it with new values, then a new image, then the API takes every change (and helm test’s pod) and each release is deployed', async () => {
+    it('when the previous version is installed and this one upgrades it with new values, then a new image, then switched (no TLS, no waiting room, the data outside), then the API takes every change (and helm test’s pod) and each release is deployed', async () => {
       const installed = run(['install', 'mela', join(dir, 'charts/mela'), '--create-namespace']);
       assert.equal(installed.status, 0, installed.stderr);
       const orderDeployment = {
@@ -125,6 +125,53 @@ describe(
         info: { status: string };
       };
       assert.deepEqual([third.version, third.info.status], [3, 'deployed']);
+      // And switched: plain HTTP, no waiting room, the data layer at outside addresses. The
+      // API takes the new objects and helm removes what the switches took away.
+      const valuesFile = join(dir, 'switched.yaml');
+      writeFileSync(
+        valuesFile,
+        JSON.stringify({
+          gateway: { tls: { enabled: false } },
+          features: { waitingRoom: false },
+          externalData: { enabled: true, ...outsideServers },
+        }),
+      );
+      const switched = run([
+        'upgrade',
+        'mela',
+        join(repoRoot, 'charts/mela'),
+        '--reuse-values',
+        '--values',
+        valuesFile,
+      ]);
+      assert.equal(switched.status, 0, switched.stderr);
+      assert.match(switched.stdout, /The shop: +http:\/\/<the Gateway's address>\/ +\(plain HTTP/);
+      const slice = (await api.read({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'mysql-customer-80-x-external', namespace: 'mela' },
+      })) as { endpoints: { addresses: string[] }[] };
+      assert.deepEqual(slice.endpoints[0]?.addresses, ['10.20.0.9']);
+      const gateway = (await api.read({
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name: 'mela', namespace: 'mela' },
+      })) as { spec: { listeners: { name: string }[] } };
+      assert.deepEqual(
+        gateway.spec.listeners.map((l) => l.name),
+        ['http'],
+      );
+      /** Whether the API answers 404 for the object (any other failure fails the test). */
+      const gone = (kind: string, apiVersion: string, name: string) =>
+        api.read({ apiVersion, kind, metadata: { name, namespace: 'mela' } }).then(
+          () => false,
+          (error: unknown) => {
+            if (error instanceof KubeApiError && error.status === 404) return true;
+            throw error;
+          },
+        );
+      assert.ok(await gone('Kafka', 'kafka.strimzi.io/v1', 'mela'), 'the Kafka cluster is gone');
+      assert.ok(await gone('StatefulSet', 'apps/v1', 'redis'), 'the Redis StatefulSet is gone');
       // helm test's pod and policy (they need a kubelet to run, but the API checks them now).
       const hooks = spawnSync(
         helm,

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { ensureHelm } from '@mela/toolchain';
 import type { KubeObject } from '@mela/testkit';
 import {
@@ -12,21 +14,39 @@ import {
   environments,
   escapeHelmTemplates,
   prod,
+  type Environment,
 } from '../src/index.js';
-import { synthObjects } from './support.js';
+import { outsideServers, synthObjects } from './support.js';
 
 const chart = fileURLToPath(new URL('../../../charts/mela', import.meta.url));
 
 describe('charts/mela through the real helm command', () => {
   const helm = ensureHelm();
 
-  /** `helm template` with `--set` values: the objects, or what helm said when it refused. */
-  const render = (sets: readonly string[] = []) => {
+  /**
+   * `helm template` with `--set` values (and a values file of `values`): the objects, or what
+   * helm said when it refused.
+   */
+  const render = (sets: readonly string[] = [], values?: object, extra: readonly string[] = []) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mela-helm-values-'));
+    const file = join(dir, 'values.yaml');
+    writeFileSync(file, stringify(values ?? {}));
     const run = spawnSync(
       helm,
-      ['template', 'mela', chart, '--namespace', 'mela', ...sets.flatMap((s) => ['--set', s])],
+      [
+        'template',
+        'mela',
+        chart,
+        '--namespace',
+        'mela',
+        '--values',
+        file,
+        ...extra,
+        ...sets.flatMap((s) => ['--set', s]),
+      ],
       { encoding: 'utf8' },
     );
+    rmSync(dir, { recursive: true, force: true });
     const objects =
       run.status === 0
         ? parseAllDocuments(run.stdout)
@@ -126,6 +146,14 @@ describe('charts/mela through the real helm command', () => {
       ['features.nearCache=true', /nearCache/],
       ['tracing.endpoint=collector:4318', /endpoint/],
       ['tracing.namespace=Tracing', /namespace/],
+      ['gateway.serviceType=Ingress', /serviceType/],
+      ['gateway.tls.enabled=maybe', /enabled/],
+      ['edgeCache.replicas=0', /replicas/],
+      [
+        'externalData.enabled=true',
+        /missing properties 'redis', 'cartRedis', 'mysql', 'kafka', 'smtp'/,
+      ],
+      ['externalData.redis.address=redis.example.com', /address/],
     ] as const) {
       const { status, stderr } = render([set]);
       assert.notEqual(status, 0, set);
@@ -161,6 +189,14 @@ describe('charts/mela through the real helm command', () => {
     assert.ok(chartValuesSchema.safeParse(values).success);
   });
 
+  // Helm installs in its own order (by kind); compare object by object.
+  const key = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`;
+  const byKey = (list: readonly KubeObject[]) =>
+    [...list].sort((a, b) => key(a).localeCompare(key(b)));
+  /** An environment's manifests as helm installs them: without the namespace helm creates. */
+  const manifestsOf = (env: Environment) =>
+    byKey(synthObjects(env).filter((o) => o.kind !== 'Namespace'));
+
   it('when rendered, then it is exactly the prod manifests (less the namespace helm creates), braces of alerts and legends intact', () => {
     const rendered = execFileSync(
       helm,
@@ -170,16 +206,65 @@ describe('charts/mela through the real helm command', () => {
     const objects = parseAllDocuments(rendered)
       .map((doc) => doc.toJS() as KubeObject | null)
       .filter((o): o is KubeObject => o !== null);
-    const prod = synthObjects(environments.prod).filter((o) => o.kind !== 'Namespace');
 
-    // Helm installs in its own order (by kind); compare object by object.
-    const key = (o: KubeObject) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`;
-    const byKey = (list: KubeObject[]) => [...list].sort((a, b) => key(a).localeCompare(key(b)));
-    assert.deepEqual(byKey(objects), byKey(prod));
+    assert.deepEqual(byKey(objects), manifestsOf(environments.prod));
     assert.ok(rendered.includes('summary: "{{ $labels.service }} is burning its availability'));
+  });
+
+  it('when TLS, the waiting room or the in-cluster data layer is switched off, alone or together, then the objects are exactly those of prod so changed', () => {
+    const switches = {
+      tlsOff: {
+        values: { gateway: { tls: { enabled: false } } },
+        // The Gateway's Service stays what the values say (a load balancer), TLS or not.
+        change: (env: Environment): Environment => ({
+          ...env,
+          tls: undefined,
+          gatewayServiceType: 'LoadBalancer',
+        }),
+      },
+      waitingRoomOff: {
+        values: { features: { waitingRoom: false } },
+        change: (env: Environment): Environment => ({
+          ...env,
+          edgeCache: { ...env.edgeCache, waitingRoom: false },
+        }),
+      },
+      externalData: {
+        values: { externalData: { enabled: true, ...outsideServers } },
+        change: (env: Environment): Environment => ({ ...env, externalData: outsideServers }),
+      },
+    };
+    const combinations = [
+      ['tlsOff'],
+      ['waitingRoomOff'],
+      ['externalData'],
+      ['tlsOff', 'waitingRoomOff', 'externalData'],
+    ] as const;
+    for (const names of combinations) {
+      const chosen = names.map((name) => switches[name]);
+      const values = chosen.reduce<object>((all, { values }) => merge(all, values), {});
+      const { status, stderr, objects } = render([], values, ['--skip-tests']);
+      assert.equal(status, 0, stderr);
+      const env = chosen.reduce((e, { change }) => change(e), environments.prod);
+
+      assert.deepEqual(byKey(objects), manifestsOf(env), names.join(' + '));
+    }
   });
 
   it('when a template holds braces, then they are escaped so Helm prints them', () => {
     assert.equal(escapeHelmTemplates('a {{ $x }} b'), 'a {{ "{{" }} $x {{ "}}" }} b');
   });
 });
+
+/** `b` laid over `a`, object by object (as helm merges values files). */
+function merge(a: object, b: object): object {
+  const out: Record<string, unknown> = { ...a };
+  for (const [name, value] of Object.entries(b)) {
+    const before = out[name];
+    out[name] =
+      typeof value === 'object' && value !== null && typeof before === 'object' && before !== null
+        ? merge(before, value as object)
+        : value;
+  }
+  return out;
+}

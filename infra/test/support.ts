@@ -4,26 +4,17 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { until, type KubeObject, type OwnKubeApi } from '@mela/testkit';
 import { ensureCrds } from '@mela/toolchain';
-import { environments, loadTestApp, melaApp, type Environment } from '../src/index.js';
-
-/** Synthesizes an environment into a temporary folder: file name → its text. */
-export function synthFiles(env: Environment): Map<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), `mela-synth-${env.name}-`));
-  try {
-    melaApp(env, dir).synth();
-    return new Map(
-      readdirSync(dir)
-        .sort()
-        .map((file) => [file, readFileSync(join(dir, file), 'utf8')]),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import {
+  environments,
+  loadTestApp,
+  synthesize,
+  type Environment,
+  type ExternalData,
+} from '../src/index.js';
 
 /** Every object of an environment, in file order. */
 export function synthObjects(env: Environment): KubeObject[] {
-  return [...synthFiles(env).values()].flatMap((text) =>
+  return [...synthesize(env).values()].flatMap((text) =>
     parseAllDocuments(text).map((doc) => doc.toJS() as KubeObject),
   );
 }
@@ -86,3 +77,16 @@ export async function installCrds(api: OwnKubeApi): Promise<void> {
     30_000,
   );
 }
+
+/** Servers outside the cluster, at addresses of their own, for the chart's `externalData`. */
+export const outsideServers: ExternalData = {
+  redis: { address: '10.20.0.5', port: 6379 },
+  cartRedis: { address: '10.20.0.6', port: 6380 },
+  mysql: {
+    'commerce/0': { address: '10.20.0.7', port: 3306 },
+    'customer/-80': { address: '10.20.0.8', port: 3307 },
+    'customer/80-': { address: '10.20.0.9', port: 3308 },
+  },
+  kafka: { address: '10.20.0.10', port: 9092 },
+  smtp: { address: '10.20.0.11', port: 2525 },
+};
