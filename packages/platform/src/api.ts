@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import {
   createDocument,
@@ -90,9 +90,20 @@ export function operation<
   return op;
 }
 
-/** A router whose routes are operations: it serves them and knows them for the document. */
+/** One route an {@link ApiRouter} serves: what express is given for it. */
+interface ApiRoute {
+  readonly method: Method;
+  readonly path: string;
+  readonly handlers: readonly RequestHandler[];
+}
+
+/**
+ * Operations and their handlers: the app serves them (`mount`, on its own router: a request
+ * finds its route in one list, not by entering a router per group) and documents them.
+ */
 export class ApiRouter {
-  readonly router: Router = createRouter();
+  readonly #routes: ApiRoute[] = [];
+  readonly #errorHandlers: ErrorRequestHandler[] = [];
   readonly #operations: Operation[] = [];
   readonly #tokens: TokenVerifier | undefined;
 
@@ -121,22 +132,46 @@ export class ApiRouter {
     if (op.params !== undefined) parts.push(['params', op.params]);
     if (op.query !== undefined) parts.push(['query', op.query]);
     if (op.body !== undefined) parts.push(['body', op.body]);
-    this.router[op.method](op.path, ...before, async (req: Request, res: Response) => {
-      const input: Record<string, unknown> = {};
-      // Every part is parsed, so that one 400 names every bad field, wherever it is.
-      let issues: FieldIssue[] | undefined;
-      for (const [where, schema] of parts) {
-        const sent: unknown =
-          where === 'body' && op.bodyOptional === true ? ((req.body as unknown) ?? {}) : req[where];
-        const result = schema.safeParse(sent);
-        if (result.success) input[where] = result.data;
-        else (issues ??= []).push(...fieldIssues(result.error, where));
-      }
-      if (issues !== undefined) throw new ValidationError(issues);
-      await handler(input as unknown as ApiInput<P, Q, B>, req, res);
+    this.#routes.push({
+      method: op.method,
+      path: op.path,
+      handlers: [
+        ...before,
+        async (req: Request, res: Response) => {
+          const input: Record<string, unknown> = {};
+          // Every part is parsed, so that one 400 names every bad field, wherever it is.
+          let issues: FieldIssue[] | undefined;
+          for (const [where, schema] of parts) {
+            const sent: unknown =
+              where === 'body' && op.bodyOptional === true
+                ? ((req.body as unknown) ?? {})
+                : req[where];
+            const result = schema.safeParse(sent);
+            if (result.success) input[where] = result.data;
+            else (issues ??= []).push(...fieldIssues(result.error, where));
+          }
+          if (issues !== undefined) throw new ValidationError(issues);
+          await handler(input as unknown as ApiInput<P, Q, B>, req, res);
+        },
+      ],
     });
     this.#operations.push(op);
     return this;
+  }
+
+  /**
+   * Handles what this router's operations throw before the app's problem handler does (a
+   * service's domain errors, mapped to problems: see `domainProblems`).
+   */
+  onError(handler: ErrorRequestHandler): this {
+    this.#errorHandlers.push(handler);
+    return this;
+  }
+
+  /** Serves the operations on `router`, each route followed by this router's error handlers. */
+  serveOn(router: Router): void {
+    for (const { method, path, handlers } of this.#routes)
+      router[method](path, ...handlers, ...this.#errorHandlers);
   }
 }
 

@@ -139,24 +139,28 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.set('trust proxy', options.trustProxyHops ?? 0);
   app.set('etag', options.etag === true ? 'strong' : false);
 
-  app.use(securityHeaders());
-  app.use(requestLogging(options.logger));
-  app.use(requestContext);
   // Probes and scrapes, every few seconds: nobody wants their traces.
   const { livez, readyz, metrics: scrape } = opsOperations;
   const tracing = traceRequests(new Set([livez.path, readyz.path, scrape.path]));
-  if (tracing) app.use(tracing);
-  app.use(measureRequests(metrics));
-  app.use((_req, res, next) => {
-    // While draining, ask keep-alive clients to reconnect elsewhere.
-    if (health.shuttingDown) res.setHeader('Connection', 'close');
-    next();
-  });
+  app.use(
+    inOneLayer([
+      securityHeaders(),
+      requestLogging(options.logger),
+      requestContext,
+      ...(tracing ? [tracing] : []),
+      measureRequests(metrics),
+      (_req, res, next) => {
+        // While draining, ask keep-alive clients to reconnect elsewhere.
+        if (health.shuttingDown) res.setHeader('Connection', 'close');
+        next();
+      },
+    ]),
+  );
 
   const ops = new ApiRouter();
   const operations: Operation[] = [];
   const mount = (api: ApiRouter) => {
-    app.use(api.router);
+    api.serveOn(app.router);
     operations.push(...api.operations);
   };
   let document = '';
@@ -203,6 +207,29 @@ export function createHttpApp(options: HttpAppOptions): Express {
   });
   app.use(problemHandler(options.logger, metrics));
   return app;
+}
+
+/**
+ * Middleware that runs `handlers` one after the other, as one layer of express's router: what
+ * every request goes through pays the router's per-layer work once, not once each (a profile of
+ * the cache-hit product page put express's router at 8 % of the catalog's CPU).
+ */
+export function inOneLayer(handlers: readonly RequestHandler[]): RequestHandler {
+  return (req, res, next) => {
+    let at = 0;
+    const step = (error?: unknown): void => {
+      const handler = handlers[at];
+      at += 1;
+      if (error !== undefined || handler === undefined) {
+        next(error);
+        return;
+      }
+      // As express does for a handler of its own: a rejected promise is the request's error.
+      const result: unknown = handler(req, res, step);
+      if (result instanceof Promise) result.catch(step);
+    };
+    step();
+  };
 }
 
 /**

@@ -50,6 +50,7 @@ export {
   createRouter,
   problemHandler,
   problemMediaType,
+  inOneLayer,
   securityHeaders,
   sendJson,
   toAppError,

@@ -10,6 +10,7 @@ import {
   problemMediaType,
   propagationHeaders,
   sendJson,
+  inOneLayer,
 } from '../src/index.js';
 import { memoryLog, sample, startApp, type RunningApp } from './support.js';
 
@@ -264,5 +265,43 @@ describe('request ids across services', () => {
       await upstream.service.stop();
       await downstream.service.stop();
     }
+  });
+});
+
+describe('middleware run as one layer', () => {
+  const run = (handlers: Parameters<typeof inOneLayer>[0]) =>
+    new Promise<unknown>((resolve) => {
+      inOneLayer(handlers)({} as never, {} as never, resolve);
+    });
+
+  it('when every handler calls next, then they run in order and the layer’s next follows', async () => {
+    const seen: number[] = [];
+    const step = (n: number) => (_req: unknown, _res: unknown, next: () => void) => {
+      seen.push(n);
+      next();
+    };
+
+    assert.equal(await run([step(1), step(2), step(3)]), undefined);
+    assert.deepEqual(seen, [1, 2, 3]);
+  });
+
+  it('when a handler fails, by next(error) or a rejected promise, then the rest are skipped and the error goes on', async () => {
+    const failure = new Error('no');
+    let reached = false;
+    const later = () => {
+      reached = true;
+    };
+    assert.equal(await run([(_req, _res, next) => next(failure), later]), failure);
+    assert.equal(
+      await run([
+        async () => {
+          await Promise.resolve();
+          throw failure;
+        },
+        later,
+      ]),
+      failure,
+    );
+    assert.equal(reached, false);
   });
 });

@@ -29,6 +29,6 @@ export function cartRoutes(options: {
       await carts.clear(userIdOf(req));
       res.status(204).end();
     });
-  api.router.use(domainProblems(cartProblem(options.limits)));
+  api.onError(domainProblems(cartProblem(options.limits)));
   return api;
 }

@@ -44,6 +44,6 @@ export function orderRoutes(options: {
     .handle(ops.get, async ({ params }, req, res) => {
       res.json(orderView(await orders.get(userIdOf(req), params.id)));
     });
-  api.router.use(domainProblems(orderProblem));
+  api.onError(domainProblems(orderProblem));
   return api;
 }
