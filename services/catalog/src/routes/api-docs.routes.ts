@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { Router } from 'express';
-import { createRouter } from '@mela/platform';
+import { createRouter, securityHeaders } from '@mela/platform';
 import { apiServices } from '@mela/topology';
 
 interface Served {
@@ -53,11 +53,13 @@ export function loadApiDocs(page = new URL('../../../api-docs/', import.meta.url
  */
 export function apiDocsRoutes(docs: ApiDocs): Router {
   const router = createRouter();
+  // The reference is a page in a browser: helmet's page headers.
+  const pageHeaders = securityHeaders('page');
   router.get('/api/docs', (_req, res) => {
     res.redirect(301, '/api/docs/');
   });
   for (const [path, file] of docs) {
-    router.get(path, (req, res) => {
+    router.get(path, pageHeaders, (req, res) => {
       res.set({
         'Cache-Control': 'public, max-age=300',
         'Content-Type': file.type,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type Router } from 'express';
-import { createRouter, NotFoundError } from '@mela/platform';
+import { createRouter, NotFoundError, securityHeaders } from '@mela/platform';
 
 interface Served {
   readonly body: Buffer;
@@ -52,13 +52,15 @@ export function loadStorefront(
  */
 export function storefrontRoutes(storefront: Storefront, pageMaxAgeSeconds: number): Router {
   const router = createRouter();
+  // What a browser loads: helmet's page headers (a CSP for the page's own scripts and styles).
+  const pageHeaders = securityHeaders('page');
   const pageCacheControl = `public, max-age=${String(pageMaxAgeSeconds)}, stale-while-revalidate=${String(pageMaxAgeSeconds)}, stale-if-error=86400`;
-  router.get('/', (_req, res) => {
+  router.get('/', pageHeaders, (_req, res) => {
     const { page } = storefront;
     res.set({ 'Cache-Control': pageCacheControl, 'Content-Type': page.type, ETag: page.etag });
     res.send(page.body);
   });
-  router.get('/static/assets/:file', (req, res) => {
+  router.get('/static/assets/:file', pageHeaders, (req, res) => {
     const asset = storefront.assets.get(req.path);
     if (asset === undefined) throw new NotFoundError('No such asset.', 'asset_not_found');
     res.set({
