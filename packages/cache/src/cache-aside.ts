@@ -1,8 +1,8 @@
-import { annotate } from '@mela/core';
+import { annotate, type Attributes } from '@mela/core';
 import type { Redis } from 'ioredis';
 import CircuitBreaker from 'opossum';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { NearCache, type NearCacheOptions } from './near-cache.js';
+import { NearCache, type NearCacheOptions, type NearEntry } from './near-cache.js';
 
 /** How long one kind of data may be served from the cache. */
 export interface CachePolicy {
@@ -64,6 +64,7 @@ interface Envelope<T> {
 
 /** `near`: a hit served from this process's memory, without asking Redis. */
 export type CacheResult = 'near' | 'hit' | 'miss' | 'stale' | 'error';
+const cacheResults: readonly CacheResult[] = ['near', 'hit', 'miss', 'stale', 'error'];
 
 /** How long a freshly loaded value stands in for Redis while its write is on the way. */
 const recentMs = 250;
@@ -93,7 +94,10 @@ export class CacheAside {
    * back or remembered. Only keys with a load in flight are here (it stays bounded).
    */
   readonly #generations = new Map<string, number>();
-  readonly #requests: Counter<'cache' | 'result'>;
+  /** Lookups by outcome since the counter was last read. */
+  readonly #tally: Record<CacheResult, number> = { near: 0, hit: 0, miss: 0, stale: 0, error: 0 };
+  /** The span attribute of each outcome, made once. */
+  readonly #annotations: Record<CacheResult, Attributes>;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #near: NearCache | undefined;
@@ -117,15 +121,23 @@ export class CacheAside {
       rollingCountBuckets: 10,
     });
     const registers = [options.registry];
-    this.#requests = new Counter({
+    const tally = this.#tally;
+    new Counter({
       name: 'cache_requests_total',
       help: 'Cache lookups by outcome: hit, miss, stale (served while refreshing) or error (Redis unusable)',
       labelNames: ['cache', 'result'] as const,
       registers,
+      collect() {
+        // Every outcome exported from the start, so a ratio over them is 0, not "no data".
+        for (const result of cacheResults) {
+          this.inc({ cache: options.name, result }, tally[result]);
+          tally[result] = 0;
+        }
+      },
     });
-    // Every outcome exported from the start, so a ratio over them is 0, not "no data".
-    for (const result of ['near', 'hit', 'miss', 'stale', 'error'])
-      this.#requests.inc({ cache: options.name, result }, 0);
+    this.#annotations = Object.fromEntries(
+      cacheResults.map((result) => [result, { [`mela.cache.${options.name}`]: result }]),
+    ) as Record<CacheResult, Attributes>;
     const breaker = this.#breaker;
     new Gauge({
       name: 'cache_breaker_open',
@@ -159,6 +171,25 @@ export class CacheAside {
   get state(): 'closed' | 'open' | 'half-open' {
     if (this.#breaker.opened) return 'open';
     return this.#breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  /**
+   * The values of `keys` when this replica's memory (the near cache) holds every one of them,
+   * in their order, without waiting (`undefined`: a "not found" it holds); otherwise nothing,
+   * and nothing counted: ask `get` or `getMany`.
+   */
+  fromMemory(keys: readonly string[]): readonly unknown[] | undefined {
+    const near = this.#near;
+    if (near === undefined) return undefined;
+    const now = this.#now();
+    const entries: NearEntry[] = [];
+    for (const key of keys) {
+      const entry = near.get(key, now);
+      if (entry === undefined) return undefined;
+      entries.push(entry);
+    }
+    for (let i = 0; i < entries.length; i += 1) this.#count('near');
+    return entries.map((entry) => entry.v);
   }
 
   /**
@@ -377,9 +408,11 @@ export class CacheAside {
   }
 
   #count(result: CacheResult): void {
-    this.#requests.inc({ cache: this.#options.name, result });
+    // Tallied here, added to the counter when it is read (prom-client hashes the labels of
+    // every increment: not on the hot path).
+    this.#tally[result] += 1;
     // The request's span says how its read went (the last key's, for a batch).
-    annotate({ [`mela.cache.${this.#options.name}`]: result });
+    annotate(this.#annotations[result]);
   }
 
   #guarded<R>(operation: () => Promise<R>): Promise<R> {

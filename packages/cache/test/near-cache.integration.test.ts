@@ -86,6 +86,20 @@ describe('the near cache in front of Redis', () => {
     assert.equal(await metric(registry, 'cache_requests_total', 'near'), 100);
   });
 
+  it('when memory holds every key asked, then fromMemory answers them at once (a "not found" too); when it lacks one, then nothing, and nothing is counted', async () => {
+    const { cache, registry } = await replica();
+    await cache.getMany(['product:1', 'product:2'], fiveMinutes, () =>
+      Promise.resolve(new Map([['product:1', { name: 'kettle' }]])),
+    );
+    await cache.settled();
+    await cache.getMany(['product:1', 'product:2'], fiveMinutes, () => Promise.resolve(new Map()));
+    const near = await metric(registry, 'cache_requests_total', 'near');
+
+    assert.deepEqual(cache.fromMemory(['product:1', 'product:2']), [{ name: 'kettle' }, undefined]);
+    assert.equal(cache.fromMemory(['product:1', 'product:3']), undefined);
+    assert.equal(await metric(registry, 'cache_requests_total', 'near'), near + 2);
+  });
+
   it('when another replica invalidates a key, then this replica stops serving its copy', async () => {
     const a = await replica();
     const b = await replica();
