@@ -33,11 +33,13 @@ export async function insertTestProducts(
   }
 }
 
-/** An orders topic, its `.retry` and its `.dlq` of the test's own (3 partitions each). */
+/** An orders topic, its `.retry` and its `.dlq` of the test's own. */
 export interface TestTopics {
   readonly topic: string;
   readonly retryTopic: string;
   readonly deadLetterTopic: string;
+  /** Partitions of each of the three. */
+  readonly partitions: number;
   drop(): Promise<void>;
 }
 
@@ -45,12 +47,13 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
   const topic = `orders-t${randomBytes(4).toString('hex')}`;
   const retryTopic = `${topic}.retry`;
   const deadLetterTopic = `${topic}.dlq`;
+  const partitions = 3;
   const admin = () => createAdmin({ brokers, clientId: 'mela-test', ssl: false });
   const creator = admin();
   try {
     await createTopicsAndWait(
       creator,
-      [topic, retryTopic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: 3 })),
+      [topic, retryTopic, deadLetterTopic].map((t) => ({ topic: t, numPartitions: partitions })),
     );
   } finally {
     await creator.close();
@@ -59,6 +62,7 @@ export async function createTestTopics(brokers: readonly string[]): Promise<Test
     topic,
     retryTopic,
     deadLetterTopic,
+    partitions,
     async drop() {
       const dropper = admin();
       await dropper
