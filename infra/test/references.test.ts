@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -88,6 +88,12 @@ function containersOf(objects: readonly KubeObject[]) {
     });
 }
 
+/** Where the mounted files are written: one folder for this file's tests, removed after them. */
+const scratch = mkdtempSync(join(tmpdir(), 'mela-mounted-'));
+after(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
 /**
  * When `path` is where a Deployment mounts a ConfigMap key, that key's content written to a
  * temporary file (its path returned) — so the configuration loads what the pod would read.
@@ -118,7 +124,7 @@ function mountedFile(
     content !== undefined,
     `${deployment} mounts ${source.name}/${key}, which the manifests do not define`,
   );
-  const file = join(mkdtempSync(join(tmpdir(), 'mela-mounted-')), key);
+  const file = join(mkdtempSync(join(scratch, `${deployment}-`)), key);
   writeFileSync(file, content);
   return file;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,11 +39,13 @@ describe('npm run bench, as a smoke run', () => {
     );
     assert.equal(seed.status, 0, seed.stderr);
   });
-  after(() => database?.drop());
+  const out = mkdtempSync(join(tmpdir(), 'mela-bench-'));
+  after(async () => {
+    await database?.drop();
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it('then it prints the side-by-side table with ratios and saves the figures', () => {
-    const out = mkdtempSync(join(tmpdir(), 'mela-bench-'));
-
     const run = spawnSync(
       process.execPath,
       [join(root, 'packages/bench/dist/src/run.js'), '--smoke', '--products', '3000', '--out', out],

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,9 +58,13 @@ describe('sharding configuration', () => {
       JSON.stringify({ keyspaces: { customer: { sharded: true, tables: { orders: {} } } } }),
     );
 
-    assert.deepEqual(issues({ VSCHEMA_FILE: file, SHARD_MAP: good }), [
-      'VSCHEMA_FILE: customer.orders: a table in a sharded keyspace needs a primary vindex (column_vindexes[0])',
-    ]);
+    try {
+      assert.deepEqual(issues({ VSCHEMA_FILE: file, SHARD_MAP: good }), [
+        'VSCHEMA_FILE: customer.orders: a table in a sharded keyspace needs a primary vindex (column_vindexes[0])',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when vtgate mode is chosen, then VTGATE_URL is required instead of a shard map', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +60,7 @@ describe('mela-shard reshard, as an operator runs it', () => {
   after(async () => {
     await keyspaces.drop();
     await Promise.all(targets.map((t) => t.drop()));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('then it moves the rows, rewrites the shard map, keeps the old one and prints the report', async () => {

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { paths } from './paths.js';
@@ -36,19 +36,53 @@ export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> 
   });
 }
 
+/** The lowest port of the kernel's ephemeral range: what it hands out as source ports. */
+function ephemeralLow(): number {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/);
+    return Number(low) || 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Where {@link freePorts} picks: above every port the local topology fixes. */
+const pickedFrom = 20_000;
+
+/** Binds `port` on loopback: the server, or undefined when something holds the port. */
+async function bound(port: number): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
 /**
  * `count` different loopback ports nothing listens on now, for servers that need several: held
  * open together while they are picked (one after another, the kernel may hand out a port it
- * just gave — a kube-apiserver once got etcd's peer port).
+ * just gave — a kube-apiserver once got etcd's peer port). They are picked at random below the
+ * kernel's ephemeral range, not by binding port 0: between the pick and the server's own bind,
+ * an outgoing connection could take an ephemeral port as its source port (a test's service
+ * once failed to start so, `EADDRINUSE`), and never takes one of these.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, async () => {
-      const server = createServer().listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      return server;
-    }),
-  );
+  const below = ephemeralLow();
+  const servers: Server[] = [];
+  const tried = new Set<number>();
+  while (servers.length < count) {
+    if (tried.size >= 1000 || below - pickedFrom < 1000)
+      throw new Error(
+        `no ${String(count)} free ports in ${String(pickedFrom)}–${String(below - 1)}`,
+      );
+    const port = pickedFrom + Math.floor(Math.random() * (below - pickedFrom));
+    if (tried.has(port)) continue;
+    tried.add(port);
+    const server = await bound(port);
+    if (server) servers.push(server);
+  }
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   await Promise.all(
     servers.map(async (server) => {
