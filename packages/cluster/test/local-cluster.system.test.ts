@@ -14,13 +14,12 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { createConnection } from 'mysql2/promise';
-import { chromium } from 'playwright-core';
 import { parseAllDocuments } from 'yaml';
 import { ensureHelm, repoRoot, stateDir } from '@mela/toolchain';
 import { runLoad } from '@mela/load';
 import { createDevTokenIssuer } from '@mela/platform';
 import { ScaleWatcher, type ScaleSample } from '@mela/scaling';
-import { artifactPath, freePort, httpRequest, until } from '@mela/testkit';
+import { artifactPath, freePort, httpRequest, launchChromium, until } from '@mela/testkit';
 import { serviceNames } from '@mela/topology';
 import {
   clusterDown,
@@ -233,11 +232,7 @@ describe(
     });
 
     it('when the storefront opens in headless Chromium through the edge, then the products render and the search finds the one on sale', async () => {
-      const browser = await chromium.launch({
-        executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-        chromiumSandbox: false,
-        args: ['--disable-background-networking', '--disable-component-update', '--no-first-run'],
-      });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
         const errors: string[] = [];

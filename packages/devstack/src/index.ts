@@ -34,6 +34,8 @@ export {
   serviceEnvironment,
   startServices,
 } from './services.js';
+export { launchChromium } from './browser.js';
+export type { Browser } from './browser.js';
 export { metricTotal } from './metrics.js';
 export { createTestShards } from './scratch-shards.js';
 export type { TestShards } from './scratch-shards.js';

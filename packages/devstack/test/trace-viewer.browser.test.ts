@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
 import { until } from '@mela/toolchain';
-import { startJaeger, type RunningJaeger } from '../src/index.js';
+import { launchChromium, startJaeger, type Browser, type RunningJaeger } from '../src/index.js';
 
 /** One span of an OTLP/JSON export. */
 interface Span {
@@ -66,11 +65,7 @@ describe('the trace viewer Jaeger serves, in a real browser', () => {
   let browser: Browser;
   before(async () => {
     jaeger = await startJaeger(join(dir, 'jaeger'));
-    browser = await chromium.launch({
-      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-      // Chromium's sandbox cannot run as root (CI); the page is Mela's own.
-      chromiumSandbox: false,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser.close();

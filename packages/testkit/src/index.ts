@@ -9,11 +9,12 @@ export {
   createTestShards,
   createTestTopics,
   insertTestProducts,
+  launchChromium,
   metricTotal,
   startCatalogAndCart,
   startService,
 } from '@mela/devstack';
-export type { ServiceProcess, TestProduct, TestShards, TestTopics } from '@mela/devstack';
+export type { Browser, ServiceProcess, TestProduct, TestShards, TestTopics } from '@mela/devstack';
 export { startOwnEdge } from '@mela/edge';
 export type { EdgeLogEntry, OwnEdge } from '@mela/edge';
 export { httpRequest, stopChild } from '@mela/toolchain';

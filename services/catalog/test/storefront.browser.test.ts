@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { artifactPath, startShopBehindEdge, until, type ShopBehindEdge } from '@mela/testkit';
-import { chromium, type Browser } from 'playwright-core';
+import {
+  artifactPath,
+  launchChromium,
+  startShopBehindEdge,
+  until,
+  type Browser,
+  type ShopBehindEdge,
+} from '@mela/testkit';
 
 const products = [
   { id: 601, name: 'Galaxy Festival Phone', priceCents: 2_499_900, stock: 20 },
@@ -15,11 +21,7 @@ describe('the storefront in a real browser (headless Chromium), through the edge
   let browser: Browser;
   before(async () => {
     shop = await startShopBehindEdge({ products });
-    browser = await chromium.launch({
-      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-      // Chromium's sandbox cannot run as root (CI); the page is our own.
-      chromiumSandbox: false,
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser.close();
