@@ -148,15 +148,14 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
             : [{ app: dataLayer.mysql.app, ports: [dataLayer.mysql.port] }],
       };
     case 'kafka':
-      // Strimzi's listener takes SCRAM; an external broker here takes no authentication.
       return {
         env: {
           KAFKA_BROKERS: `${dataLayer.kafka.bootstrap}:${String(dataLayer.kafka.port)}`,
-          ...(external
-            ? {}
-            : { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_USERNAME: 'mela-services' }),
+          ...(kafkaTakesScram(env)
+            ? { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_USERNAME: 'mela-services' }
+            : {}),
         },
-        secretEnv: external ? {} : { KAFKA_PASSWORD: secrets.kafkaPassword },
+        secretEnv: kafkaTakesScram(env) ? { KAFKA_PASSWORD: secrets.kafkaPassword } : {},
         allowTo: kafkaPeers(env),
       };
     case 'smtp':
@@ -193,6 +192,11 @@ export function clusterWiring(env: Environment, need: Need): Wiring {
         : {};
     }
   }
+}
+
+/** Strimzi's listener takes SCRAM; an external broker here takes no authentication. */
+function kafkaTakesScram(env: Environment): boolean {
+  return env.externalData === undefined;
 }
 
 function kafkaPeers(env: Environment): EgressPeer[] {
@@ -313,7 +317,7 @@ export class ServicesChart extends Chart {
  */
 function notificationScaling(scope: Construct, env: Environment): void {
   const labels = { 'app.kubernetes.io/name': 'notification', 'app.kubernetes.io/part-of': 'mela' };
-  const scram = env.externalData === undefined;
+  const scram = kafkaTakesScram(env);
   if (scram)
     new TriggerAuthentication(scope, 'notification-kafka-auth', {
       metadata: { name: 'notification-kafka', labels },

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
-import { goBuild } from './kube.js';
-import { hasCommand, progress } from './processes.js';
+import { goBuild, hasCommand, progress } from './processes.js';
 
 /** The Go module `infra/jaeger` pins Jaeger with (its `go.mod` is the one place the version is). */
 const jaegerModule = join(repoRoot, 'infra/jaeger');

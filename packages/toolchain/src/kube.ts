@@ -8,7 +8,7 @@ import {
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, repoRoot } from './paths.js';
-import { fillAtomically, hasCommand, progress, run } from './processes.js';
+import { fillAtomically, goBuild, hasCommand, progress, run } from './processes.js';
 
 /** The Kubernetes release the real-API tests run (and its etcd, as Kubernetes pins it). */
 export const kubeVersion = 'v1.37.2';
@@ -77,19 +77,6 @@ export function ensureKubeBinaries(): KubeBinaries {
     kubectl: at('kubectl'),
     etcd: at('etcd'),
   };
-}
-
-/**
- * Builds `pkg` as a static binary at `binary` with the Go module in `module` (its go.mod pins
- * the versions), through a partial file: a build cut short leaves no binary behind.
- */
-export function goBuild(module: string, pkg: string, binary: string, ldflags = '-s -w'): void {
-  const partial = `${binary}.partial`;
-  run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', partial, pkg], {
-    cwd: module,
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
-  renameSync(partial, binary);
 }
 
 /** The Helm release the chart is checked with (`helm lint`, `helm template`). */

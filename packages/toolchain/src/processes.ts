@@ -277,3 +277,16 @@ export function untilSignal(): Promise<void> {
     process.once('SIGTERM', resolve);
   });
 }
+
+/**
+ * Builds `pkg` as a static binary at `binary` with the Go module in `module` (its go.mod pins
+ * the versions), through a partial file: a build cut short leaves no binary behind.
+ */
+export function goBuild(module: string, pkg: string, binary: string, ldflags = '-s -w'): void {
+  const partial = `${binary}.partial`;
+  run('go', ['build', '-trimpath', '-ldflags', ldflags, '-o', partial, pkg], {
+    cwd: module,
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+  renameSync(partial, binary);
+}
