@@ -17,7 +17,7 @@ import { createDevTokenIssuer } from '@mela/platform';
 import { freePort, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
-import { redisCommandsServed } from './counters.js';
+import { listenOverflows, redisCommandsServed } from './counters.js';
 import { inParallel } from './parallel.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
 
@@ -155,6 +155,8 @@ export interface SaleFigures {
   readonly soldOut: number;
   /** Order lines for the product beyond its stock, counted on every shard: must be 0. */
   readonly oversold: number;
+  /** Buyers' connections the kernel dropped during the burst (its ListenOverflows counter). */
+  readonly droppedConnections: number;
 }
 
 export interface NotifyFigures {
@@ -385,6 +387,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       let placed = 0;
       let soldOut = 0;
       let errors = 0;
+      const overflowsBefore = listenOverflows();
       const started = performance.now();
       await Promise.all(
         tokens.map(async (token) => {
@@ -398,6 +401,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      const droppedConnections = listenOverflows() - overflowsBefore;
       let sold = 0;
       for (const shard of ['-80', '80-']) {
         const connection = await createConnection({ uri: databases.url('customer', shard) });
@@ -419,6 +423,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         placed,
         soldOut,
         oversold: Math.max(0, sold - options.sale.stock),
+        droppedConnections,
       };
     };
     const soloCount = Math.max(10, Math.ceil(options.orders / 10));

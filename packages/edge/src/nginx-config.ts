@@ -2,6 +2,7 @@ import {
   apiServices,
   clientIdCookie,
   keepAlive,
+  listenBacklog,
   type LoadBalancing,
   type ServiceName,
 } from '@mela/topology';
@@ -229,11 +230,12 @@ const unavailable = problem(
  */
 const workerConnections = 65_536;
 /**
- * Pending connections on the room's unix sockets: 2,000 checkouts at once overflowed nginx's
- * default (511; `connect() failed (11: Resource temporarily unavailable)`, answered 503). The
- * kernel caps it at net.core.somaxconn (4,096 on Debian 12).
+ * Every listen of the edge's: the shoppers' port, the services' ports and the room's unix
+ * sockets. Past nginx's default (511) a burst's handshakes wait a second for their resend; on
+ * the room's sockets 2,000 checkouts at once failed outright (`connect() failed (11: Resource
+ * temporarily unavailable)`, answered 503).
  */
-const socketBacklog = 4096;
+const backlog = `backlog=${String(listenBacklog)}`;
 
 /**
  * The checkout waiting room, three hops inside nginx because nginx limits requests before it
@@ -279,7 +281,7 @@ function waitingRoom(
   ];
   const servers = [
     'server {',
-    `  listen unix:${sockets.user} backlog=${String(socketBacklog)};`,
+    `  listen unix:${sockets.user} ${backlog};`,
     ...indent(
       location('= /api/orders', [
         `if (${headerVariable('$http_', principalHeader)} = "") { return 401; }`,
@@ -310,7 +312,7 @@ function waitingRoom(
     ),
     '}',
     'server {',
-    `  listen unix:${sockets.queue} backlog=${String(socketBacklog)};`,
+    `  listen unix:${sockets.queue} ${backlog};`,
     ...indent(
       location('= /api/orders', [
         `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
@@ -423,7 +425,7 @@ export function nginxConfig(options: EdgeOptions): string {
 
   const edge = [
     'server {',
-    `  listen ${options.listen};`,
+    `  listen ${options.listen} ${backlog};`,
     ...indent(edgeHeaders),
     '  error_page 502 504 = @unavailable;',
     '',
@@ -464,7 +466,7 @@ export function nginxConfig(options: EdgeOptions): string {
     if (listen === undefined) return [];
     return [
       'server {',
-      `  listen ${listen};`,
+      `  listen ${listen} ${backlog};`,
       ...indent(location('/', proxyTo(service, tries(service)))),
       '}',
     ];

@@ -9,8 +9,8 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { httpRequest, until } from '@mela/toolchain';
-import type { LoadBalancing } from '@mela/topology';
+import { acceptBacklog, httpRequest, maxBacklog, until } from '@mela/toolchain';
+import { listenBacklog, type LoadBalancing } from '@mela/topology';
 import {
   principalHeader,
   startOwnEdge,
@@ -120,6 +120,17 @@ describe('load balancing at the edge (real nginx)', () => {
     assert.deepEqual(
       replicas.map((r) => r.hits),
       [30, 30, 30],
+    );
+  });
+
+  it("when the edge listens, then the kernel holds up to listenBacklog waiting connections on its own and its internal ports, not nginx's 511", async () => {
+    const replicas = await startReplicas(1);
+    const edge = await edgeOver(replicas, { algorithm: 'round-robin' }, { internal: true });
+    const ports = [edge.port, Number(edge.internal.catalog?.split(':')[1])];
+
+    assert.deepEqual(
+      ports.map((port) => acceptBacklog(port)),
+      ports.map(() => Math.min(listenBacklog, maxBacklog())),
     );
   });
 

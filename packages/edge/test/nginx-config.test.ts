@@ -23,7 +23,7 @@ function upstream(text: string, name: string): string[] {
 
 /** The body of the first server block listening on `listen`. */
 function server(text: string, listen: string): string {
-  const at = text.indexOf(`listen ${listen};`);
+  const at = text.indexOf(`listen ${listen} `);
   assert.notEqual(at, -1, `no server on ${listen}`);
   const next = text.indexOf('server {', at);
   return text.slice(at, next === -1 ? undefined : next);

@@ -1,7 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { keepAlive } from '@mela/topology';
+import { keepAlive, listenBacklog } from '@mela/topology';
 import type { Health } from './health.js';
 import type { PinoLogger } from './logging.js';
 
@@ -78,7 +78,7 @@ export class HttpService {
     const { port, host = '0.0.0.0' } = this.#options;
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      this.#server.listen({ port, host, backlog: listenBacklog }, () => {
         this.#server.off('error', reject);
         resolve();
       });

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Health, HttpService, createLogger, type Closer } from '../src/index.js';
-import { keepAlive } from '@mela/topology';
+import { acceptBacklog, maxBacklog } from '@mela/testkit';
+import { keepAlive, listenBacklog } from '@mela/topology';
 import { testEnv } from './support.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/slow-service.js', import.meta.url));
@@ -195,6 +196,20 @@ describe('keep-alive between the edge and a replica', () => {
       // Node's default (5 s) closed connections nginx still held and wrote a checkout onto.
       const idle = /^timeout=(\d+)$/.exec(response.headers.get('keep-alive') ?? '')?.[1];
       assert.ok(Number(idle) > keepAlive.callerIdleSeconds, `Keep-Alive: timeout=${String(idle)}`);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('a burst of new connections', () => {
+  it("when a service listens, then the kernel holds up to listenBacklog waiting connections, not Node's 511", async () => {
+    const service = quietService(new Health({ timeoutMs: 100 }), []);
+    const { port } = await service.start();
+    try {
+      // Past the backlog a handshake is dropped and resent a second later: a flash sale's p99.
+      assert.equal(acceptBacklog(port), Math.min(listenBacklog, maxBacklog()));
+      assert.ok(acceptBacklog(port) > 511, `backlog ${String(acceptBacklog(port))}`);
     } finally {
       await service.stop();
     }

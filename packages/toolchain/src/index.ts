@@ -27,12 +27,14 @@ export { paths, repoRoot, stateDir } from './paths.js';
 export { ensureSchemathesis, schemathesisVersion } from './python.js';
 export {
   copyMavenDependencies,
+  acceptBacklog,
   fillAtomically,
   freePort,
   freePorts,
   hasCommand,
   isListening,
   livePid,
+  maxBacklog,
   progress,
   run,
   runningPid,

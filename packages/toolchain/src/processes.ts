@@ -265,6 +265,25 @@ export function run(
   return result.stdout;
 }
 
+/**
+ * The accept backlog of what listens on TCP `port`, as the kernel holds it: what the listener
+ * asked for, capped at net.core.somaxconn (`ss` shows it as a listening socket's Send-Q).
+ */
+export function acceptBacklog(port: number): number {
+  const lines = run('ss', ['-Hltn', `sport = :${String(port)}`])
+    .trim()
+    .split('\n');
+  const backlogs = lines.map((line) => Number(line.trim().split(/\s+/)[2]));
+  if (lines[0] === '' || backlogs.some((b) => !Number.isInteger(b)))
+    throw new Error(`nothing listens on TCP port ${String(port)} (ss: ${lines.join(' | ')})`);
+  return Math.min(...backlogs);
+}
+
+/** The most any listener's backlog may be in this network namespace (net.core.somaxconn). */
+export function maxBacklog(): number {
+  return Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+}
+
 /** True when `command` is on PATH (or is an existing absolute path). */
 export function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;

@@ -30,6 +30,7 @@ export {
   needersOf,
   clientIdCookie,
   keepAlive,
+  listenBacklog,
   needName,
   needVariables,
   optionalNeeds,

@@ -84,6 +84,17 @@ export function needName(need: Need): string {
 export const keepAlive = { callerIdleSeconds: 60, replicaIdleSeconds: 65 } as const;
 
 /**
+ * Connections a listener (a service, the edge) lets wait to be accepted. Node and nginx default
+ * to 511, and a flash sale opens more at once: past the backlog the kernel drops the handshake,
+ * and the client sends it again only after its retransmission timeout, one second. A sale of
+ * 1,000 buyers straight to one order replica had 488 connections dropped so (the kernel's
+ * ListenOverflows), and its p99 was that second. The kernel caps the backlog at
+ * net.core.somaxconn: 4,096 by default since Linux 5.4, in every network namespace (so in every
+ * pod).
+ */
+export const listenBacklog = 4096;
+
+/**
  * The first-party cookie naming an anonymous client to the rate limiter. The services issue
  * it; the edge reads it to tell a returning shopper (whose public reads it may micro-cache)
  * from a first visit (whose answer sets the cookie, so it is that client's alone).
