@@ -12,6 +12,7 @@ export {
   CrossShardTransactionError,
   InvalidShardKeyError,
   ReshardingInProgressError,
+  RowCountMismatch,
   ShardUnavailableError,
 } from './errors.js';
 export {
@@ -31,6 +32,7 @@ export { ShardRouter, affectedRows, compareValues, rowsOf } from './router.js';
 export type {
   BatchResult,
   BatchStatement,
+  CommitStatement,
   Route,
   RouterOptions,
   Row,
