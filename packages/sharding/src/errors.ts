@@ -25,25 +25,6 @@ export class ReshardingInProgressError extends AppError {
   }
 }
 
-/**
- * A statement of {@link ShardTransaction.commit} changed another number of rows than it was
- * given: the transaction was rolled back. `index` is the first such statement's.
- */
-export class RowCountMismatch extends Error {
-  override readonly name: string = 'RowCountMismatch';
-  constructor(
-    readonly index: number,
-    readonly expected: number,
-    readonly actual: number,
-    options?: ErrorOptions,
-  ) {
-    super(
-      `statement ${String(index)} changed ${String(actual)} rows, not ${String(expected)}`,
-      options,
-    );
-  }
-}
-
 /** A transaction tried to touch a second shard: refused, never a partial cross-shard write. */
 export class CrossShardTransactionError extends AppError {
   override readonly name: string = 'CrossShardTransactionError';

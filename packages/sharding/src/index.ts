@@ -12,7 +12,6 @@ export {
   CrossShardTransactionError,
   InvalidShardKeyError,
   ReshardingInProgressError,
-  RowCountMismatch,
   ShardUnavailableError,
 } from './errors.js';
 export {
@@ -32,7 +31,6 @@ export { ShardRouter, affectedRows, compareValues, rowsOf } from './router.js';
 export type {
   BatchResult,
   BatchStatement,
-  CommitStatement,
   Route,
   RouterOptions,
   Row,

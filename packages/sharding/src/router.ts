@@ -8,12 +8,7 @@ import {
   type ResultSetHeader,
   type RowDataPacket,
 } from 'mysql2/promise';
-import {
-  CrossShardTransactionError,
-  InvalidShardKeyError,
-  RowCountMismatch,
-  classifyShardError,
-} from './errors.js';
+import { CrossShardTransactionError, InvalidShardKeyError, classifyShardError } from './errors.js';
 import { rangeFor, type KeyspaceId } from './keyrange.js';
 import type { ShardedDatabase, ShardHealthCheck } from './database.js';
 import { Sequence } from './sequence.js';
@@ -120,16 +115,7 @@ export interface ShardTransaction {
    * results. The first that fails stops the rest and fails the call. One result per statement.
    */
   batch(statements: readonly BatchStatement[]): Promise<BatchResult[]>;
-  /**
-   * The transaction's last statements and its COMMIT, in one round trip. A statement given
-   * `rows` must change exactly that many rows: when one does not, nothing is committed and
-   * {@link RowCountMismatch} names the first that did not. Nothing may follow it.
-   */
-  commit(statements: readonly CommitStatement[]): Promise<BatchResult[]>;
 }
-
-/** A statement of {@link ShardTransaction.commit}: `rows`, the rows it must change. */
-export type CommitStatement = BatchStatement & { readonly rows?: number };
 
 /** One statement of {@link ShardTransaction.batch}: as `execute` takes it, or a row to insert. */
 export type BatchStatement =
@@ -489,35 +475,23 @@ export class ShardRouter implements ShardedDatabase {
 
   async #transactionOn<T>(shard: Shard, fn: (tx: ShardTransaction) => Promise<T>): Promise<T> {
     const connection = await this.#connect(shard);
-    // BEGIN travels with the first statements instead of in a round trip of its own; COMMIT
-    // with the last, when they are given to `commit`.
-    const state = { begun: false, committed: false };
-    const send = async (
-      statements: readonly CommitStatement[],
-      commit: boolean,
-    ): Promise<BatchResult[]> => {
-      if (state.committed) throw new Error('the transaction is committed already');
-      if (statements.length === 0 && !commit) return [];
+    // BEGIN travels with the first statements instead of in a round trip of its own.
+    const state = { begun: false };
+    const batch = async (statements: readonly BatchStatement[]): Promise<BatchResult[]> => {
+      if (statements.length === 0) return [];
       const sql: string[] = state.begun ? [] : ['START TRANSACTION'];
       const params: unknown[] = [];
-      /** Where each given statement's result is among the query's. */
-      const at: number[] = [];
-      const expected = statements.flatMap(({ rows }, index) =>
-        rows === undefined ? [] : [{ index, rows }],
-      );
-      // Cleared first: a count kept on this pooled connection by an earlier commit is not this one's.
-      if (commit && expected.length > 0)
-        sql.push(`SET ${expected.map((e) => `${rowCountVariable(e.index)} = NULL`).join(', ')}`);
       // Started once every statement has passed its checks: a refused batch sends nothing.
       const lookups: (() => Promise<void>)[] = [];
-      for (const [index, statement] of statements.entries()) {
+      for (const statement of statements) {
         if ('insert' in statement) {
           const { insert: table, row } = statement;
           const key = this.#primaryValue(shard.keyspace, table, row);
           const insert = insertStatement(table, row);
           sql.push(insert.sql);
           params.push(...insert.params);
-          // The row's lookup entries (autocommit), sent as said below.
+          // The entries are committed (autocommit) before the row can be: it is seen only at
+          // the transaction's commit, so both go out together instead of one after the other.
           if (key !== undefined) {
             const ksid = this.#keyspaceIdOn(shard, table, key);
             lookups.push(() => this.#recordLookups(shard.keyspace, table, row, ksid));
@@ -528,56 +502,24 @@ export class ShardRouter implements ShardedDatabase {
           sql.push(statement.sql);
           params.push(...(statement.params ?? []));
         }
-        at.push(sql.length - 1);
-        if (statement.rows !== undefined) {
-          if (!Number.isInteger(statement.rows) || statement.rows < 0)
-            throw new Error(`rows must be a whole number, got ${String(statement.rows)}`);
-          if (commit) sql.push(`SET ${rowCountVariable(index)} = ROW_COUNT()`);
-        }
       }
-      if (commit) {
-        // A count that is off fails the query here, so its COMMIT never runs (a multi-statement
-        // query stops at its first error): the scalar subquery then has two rows, which is an
-        // error in SQL (1242, cardinality violation), and none otherwise.
-        if (expected.length > 0) {
-          const off = `NOT (${expected.map((e) => `${rowCountVariable(e.index)} <=> ${String(e.rows)}`).join(' AND ')})`;
-          sql.push(
-            `SELECT (SELECT 1 FROM DUAL WHERE ${off} UNION ALL SELECT 2 FROM DUAL WHERE ${off}) AS mela_rows_checked`,
-          );
-        }
-        sql.push('COMMIT');
-      }
-      const query = () =>
+      const skip = state.begun ? 0 : 1;
+      state.begun = true;
+      const [result] = await Promise.all([
         this.#runOn<BatchResult | BatchResult[]>(
           connection,
           shard,
           'transaction',
           sql.join(';\n'),
           params,
-        );
-      // The entries are committed before the row can be: beside a batch, whose rows are seen
-      // only at a COMMIT still to come; before a batch that carries its COMMIT.
-      if (commit) await Promise.all(lookups.map((write) => write()));
-      state.begun = true;
-      let result: BatchResult | BatchResult[];
-      try {
-        [result] = commit
-          ? [await query()]
-          : await Promise.all([query(), ...lookups.map((write) => write())]);
-      } catch (error) {
-        if (commit && expected.length > 0) {
-          state.begun = false; // rolled back there
-          await missedCount(connection, expected, error);
-        }
-        throw error;
-      }
-      state.committed = commit;
+        ),
+        ...lookups.map((write) => write()),
+      ]);
       // One statement answers with its result; several with an array of theirs.
-      const results = sql.length === 1 ? [result as BatchResult] : (result as BatchResult[]);
-      return at.map((i) => results[i] as BatchResult);
+      return sql.length === 1 ? [result as BatchResult] : (result as BatchResult[]).slice(skip);
     };
     const one = async <R extends BatchResult>(statement: BatchStatement): Promise<R> => {
-      const [result] = await send([statement], false);
+      const [result] = await batch([statement]);
       return result as R;
     };
     const tx: ShardTransaction = {
@@ -589,18 +531,15 @@ export class ShardRouter implements ShardedDatabase {
         check?: { table: string; key: KeyValue },
       ) => one<R>({ sql, params, ...(check ? { check } : {}) }),
       insert: (table, row) => one<ResultSetHeader>({ insert: table, row }),
-      batch: (statements) => send(statements, false),
-      commit: (statements) => send(statements, true),
+      batch,
     };
     try {
       const result = await fn(tx);
-      if (state.begun && !state.committed)
-        await this.#runOn(connection, shard, 'transaction', 'COMMIT', []);
+      if (state.begun) await this.#runOn(connection, shard, 'transaction', 'COMMIT', []);
       return result;
     } catch (error) {
       // A statement's failure is classified where it happened; `fn`'s own errors pass as they are.
-      if (state.begun && !state.committed)
-        await connection.query('ROLLBACK').catch(() => undefined);
+      if (state.begun) await connection.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
       connection.release();
@@ -903,35 +842,4 @@ export function insertStatement(
     sql: `INSERT INTO \`${table}\` (${columns.map((c) => `\`${c}\``).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
     params: columns.map((c) => row[c]),
   };
-}
-
-/** The session variable a committed batch keeps a statement's row count in. */
-function rowCountVariable(index: number): string {
-  return `@mela_rows_${String(index)}`;
-}
-
-/**
- * After a commit's query failed: rolls back and, when a statement's row count was off (which
- * is what failed it), throws {@link RowCountMismatch} for the first such statement. Otherwise
- * the query failed for another reason, and the caller throws that.
- */
-async function missedCount(
-  connection: PoolConnection,
-  expected: readonly { readonly index: number; readonly rows: number }[],
-  failure: unknown,
-): Promise<void> {
-  const [results] = await connection
-    .query(
-      `ROLLBACK; SELECT ${expected.map((e) => `${rowCountVariable(e.index)} AS n${String(e.index)}`).join(', ')}`,
-    )
-    .catch(() => [undefined]);
-  const counts = Array.isArray(results) ? (results[1] as Row[] | undefined)?.[0] : undefined;
-  if (counts === undefined) return;
-  for (const { index, rows } of expected) {
-    const actual: unknown = counts[`n${String(index)}`];
-    // Not set: the query failed before this statement ran, for some other reason.
-    if (actual === null || actual === undefined) return;
-    if (Number(actual) !== rows)
-      throw new RowCountMismatch(index, rows, Number(actual), { cause: failure });
-  }
 }

@@ -6,12 +6,10 @@ import {
   type ShardedDatabase,
   type ShardHealthCheck,
 } from './database.js';
-import { RowCountMismatch, classifyShardError } from './errors.js';
+import { classifyShardError } from './errors.js';
 import {
-  affectedRows,
   insertStatement,
   type BatchResult,
-  type BatchStatement,
   type Route,
   type Row,
   type ScatterOptions,
@@ -145,31 +143,20 @@ export class VtgateDatabase implements ShardedDatabase {
       const { sql, params } = insertStatement(table, row);
       return execute<ResultSetHeader>(sql, params);
     };
-    // One by one: vtgate's support for multi-statement queries is not relied on.
-    const batch = async (statements: readonly BatchStatement[]) => {
-      const results: BatchResult[] = [];
-      for (const statement of statements) {
-        results.push(
-          'insert' in statement
-            ? await insert(statement.insert, statement.row)
-            : await execute(statement.sql, statement.params),
-        );
-      }
-      return results;
-    };
     const tx: ShardTransaction = {
       keyspace: route.keyspace,
       shard: '(vtgate)',
       execute,
       insert,
-      batch,
-      // The counts are checked here, and the COMMIT follows when `fn` returns.
-      commit: async (statements) => {
-        const results = await batch(statements);
-        for (const [index, { rows }] of statements.entries()) {
-          if (rows === undefined) continue;
-          const actual = affectedRows(results[index]);
-          if (actual !== rows) throw new RowCountMismatch(index, rows, actual);
+      // One by one: vtgate's support for multi-statement queries is not relied on.
+      batch: async (statements) => {
+        const results: BatchResult[] = [];
+        for (const statement of statements) {
+          results.push(
+            'insert' in statement
+              ? await insert(statement.insert, statement.row)
+              : await execute(statement.sql, statement.params),
+          );
         }
         return results;
       },

@@ -5,7 +5,6 @@ import { Registry } from 'prom-client';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import {
   CrossShardTransactionError,
-  RowCountMismatch,
   ShardRouter,
   ShardUnavailableError,
   affectedRows,
@@ -279,92 +278,6 @@ describe('routing over real MariaDB shards', () => {
       [9300],
     );
     assert.equal(found[0]?.['user_id'], user);
-  });
-
-  it('when a transaction commits its statements, then they, BEGIN and COMMIT go in one round trip, each answering in order', async () => {
-    const [user] = usersOn('80-', 1, 'commit');
-    assert.ok(user);
-    const shard = { keyspace: 'customer', shard: '80-', route: 'transaction' };
-    const before = await count(registry, shard);
-
-    const results = await router.transaction(
-      { keyspace: 'customer', table: 'orders', key: user },
-      (tx) =>
-        tx.commit([
-          {
-            insert: 'orders',
-            row: { id: 9340, user_id: user, total_cents: 1, created_at: new Date() },
-          },
-          {
-            sql: 'UPDATE orders SET total_cents = total_cents + 1 WHERE id = ?',
-            params: [9340],
-            rows: 1,
-          },
-          { sql: 'SELECT total_cents FROM orders WHERE id = ?', params: [9340] },
-        ]),
-    );
-
-    assert.equal(results.length, 3);
-    assert.equal(affectedRows(results[0]), 1);
-    assert.equal(affectedRows(results[1]), 1);
-    assert.equal(Number(rowsOf(results[2])[0]?.['total_cents']), 2);
-    assert.equal((await count(registry, shard)) - before, 1);
-    const rows = await router.scatter('customer', 'SELECT total_cents FROM orders WHERE id = 9340');
-    assert.deepEqual(
-      rows.map((r) => Number(r['total_cents'])),
-      [2],
-    );
-  });
-
-  it('when a committed statement changes another number of rows than given, then nothing is committed and RowCountMismatch names the first such statement', async () => {
-    const [user] = usersOn('-80', 1, 'commit-count');
-    assert.ok(user);
-
-    const refused = router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
-      tx.commit([
-        { sql: 'INSERT INTO orders VALUES (9350, ?, 1, NOW(3))', params: [user], rows: 1 },
-        { sql: 'UPDATE orders SET total_cents = 5 WHERE id = 9359', rows: 1 },
-        { sql: 'UPDATE orders SET total_cents = 6 WHERE id = 9350', rows: 2 },
-      ]),
-    );
-
-    await assert.rejects(refused, (error: unknown) => {
-      assert.ok(error instanceof RowCountMismatch, String(error));
-      assert.deepEqual([error.index, error.expected, error.actual], [1, 1, 0]);
-      return true;
-    });
-    const rows = await router.scatter('customer', 'SELECT id FROM orders WHERE id = 9350');
-    assert.deepEqual(rows, []);
-    // The connection went back to the pool clean: the next transactions commit as they should.
-    for (const id of [9351, 9352, 9353]) {
-      await router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
-        tx.commit([
-          { sql: 'INSERT INTO orders VALUES (?, ?, 1, NOW(3))', params: [id, user], rows: 1 },
-        ]),
-      );
-    }
-    const committed = await router.scatter(
-      'customer',
-      'SELECT id FROM orders WHERE id IN (9351, 9352, 9353)',
-    );
-    assert.equal(committed.length, 3);
-  });
-
-  it('when a committed statement fails on its own, then that error is the answer and nothing is written', async () => {
-    const [user] = usersOn('-80', 1, 'commit-fail');
-    assert.ok(user);
-
-    await assert.rejects(
-      router.transaction({ keyspace: 'customer', table: 'orders', key: user }, (tx) =>
-        tx.commit([
-          { sql: 'INSERT INTO orders VALUES (9360, ?, 1, NOW(3))', params: [user], rows: 1 },
-          { sql: 'INSERT INTO orders VALUES (9360, ?, 1, NOW(3))', params: [user], rows: 1 },
-        ]),
-      ),
-      /Duplicate entry/,
-    );
-    const rows = await router.scatter('customer', 'SELECT id FROM orders WHERE id = 9360');
-    assert.deepEqual(rows, []);
   });
 
   it('when a batched statement fails, then the transaction fails and nothing of it is written', async () => {

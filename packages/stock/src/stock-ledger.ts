@@ -1,11 +1,5 @@
 import type { Clock } from '@mela/core';
-import {
-  RowCountMismatch,
-  affectedRows,
-  rowsOf,
-  toSqlTime,
-  type ShardedDatabase,
-} from '@mela/sharding';
+import { affectedRows, rowsOf, toSqlTime, type ShardedDatabase } from '@mela/sharding';
 import { Coalescer } from './coalescer.js';
 
 const commerce = { keyspace: 'commerce' } as const;
@@ -27,6 +21,12 @@ export interface StockReservation {
 export type StockAdjustment =
   | { readonly ok: true; readonly stock: number }
   | { readonly ok: false; readonly reason: 'not_found' | 'insufficient'; readonly stock?: number };
+
+class SoldOut extends Error {
+  constructor(readonly productId: string) {
+    super(`product ${productId} has too few units`);
+  }
+}
 
 /**
  * The one writer of `products.stock` (commerce keyspace), the units that can still be sold.
@@ -73,14 +73,13 @@ export class StockLedger {
     const { lines } = reservation;
     try {
       await this.#db.transaction(commerce, async (tx) => {
-        // One round trip with its COMMIT: every line's conditional update and the reservation
-        // rows; a line that found too few units (it changed no row) rolls it all back. Lines
-        // arrive sorted by product id, so every order locks rows in the same order.
-        await tx.commit([
+        // One round trip: every line's conditional update and the reservation rows; a line
+        // that found too few units rolls it all back. Lines arrive sorted by product id, so
+        // every order locks rows in the same order.
+        const results = await tx.batch([
           ...lines.map((line) => ({
             sql: 'UPDATE products SET stock = stock - ? WHERE id = ? AND stock >= ?',
             params: [line.quantity, line.productId, line.quantity],
-            rows: 1,
           })),
           {
             sql: `INSERT INTO stock_reservations
@@ -97,10 +96,11 @@ export class StockLedger {
             ],
           },
         ]);
+        const short = lines.find((_, i) => affectedRows(results[i]) !== 1);
+        if (short) throw new SoldOut(short.productId);
       });
     } catch (error) {
-      const short = error instanceof RowCountMismatch ? lines[error.index] : undefined;
-      if (short) return { ok: false, soldOut: short.productId };
+      if (error instanceof SoldOut) return { ok: false, soldOut: error.productId };
       throw error;
     }
     this.#onChange(reservation.lines.map((line) => line.productId));
@@ -120,7 +120,7 @@ export class StockLedger {
         quantity: Number(r['quantity']),
       }));
       if (held.length > 0)
-        await tx.commit([
+        await tx.batch([
           ...held.map((line) => ({
             sql: 'UPDATE products SET stock = stock + ? WHERE id = ?',
             params: [line.quantity, line.productId],
@@ -150,7 +150,7 @@ export class StockLedger {
       throw new RangeError(`a stock adjustment is a whole number other than 0, got ${delta}`);
     const result = await this.#db.transaction(commerce, async (tx) => {
       // `stock` is UNSIGNED: a write-off compares first instead of computing below zero.
-      const [changed, rows] = await tx.commit([
+      const [changed, rows] = await tx.batch([
         delta > 0
           ? {
               sql: 'UPDATE products SET stock = stock + ? WHERE id = ?',

@@ -1,8 +1,8 @@
 import { currentTraceparent, type Clock } from '@mela/core';
 import type { OrderPlacedEvent } from '@mela/messaging';
 import {
+  affectedRows,
   InvalidShardKeyError,
-  RowCountMismatch,
   fromSqlTime,
   toSqlTime,
   type Row,
@@ -12,6 +12,9 @@ import type { ResultSetHeader } from 'mysql2';
 import type { Order, OrderItem, PaymentMethod } from '../domain/order.js';
 import type { IdempotencyRecord, OrderStore, PaymentIntent, Reservation } from '../domain/ports.js';
 import { jsonColumn } from './sql-values.js';
+
+/** The claim an order's commit completes was taken by the sweeper in the meantime. */
+class ClaimLost extends Error {}
 
 const byUser = (table: string, userId: string) =>
   ({ keyspace: 'customer', table, key: userId }) as const;
@@ -81,16 +84,14 @@ export class OrderRepository implements OrderStore {
   async commit(order: Order, key: string, event: OrderPlacedEvent): Promise<boolean> {
     try {
       return await this.#db.transaction(byUser('orders', order.userId), async (tx) => {
-        // One round trip for the whole order and its COMMIT; the router sends the
-        // order_lookup entry the order row owns beside it, committed first, as vtgate does.
-        // The claim no longer this attempt's (the sweeper took it) rolls everything back.
-        await tx.commit([
+        // One round trip for the whole order; the router sends the order_lookup entry the
+        // order row owns beside it, committed first, as vtgate does.
+        const [completed] = await tx.batch([
           {
             sql: `UPDATE idempotency_keys SET state = 'completed'
                    WHERE user_id = ? AND idem_key = ? AND order_id = ? AND state = 'started'`,
             params: [order.userId, key, order.id],
             check: { table: 'idempotency_keys', key: order.userId },
-            rows: 1,
           },
           {
             sql: `UPDATE payment_intents SET state = 'captured', updated_at = ?
@@ -145,10 +146,12 @@ export class OrderRepository implements OrderStore {
             ],
           },
         ]);
+        // The claim is no longer this attempt's (the sweeper took it): roll everything back.
+        if (affectedRows(completed) !== 1) throw new ClaimLost();
         return true;
       });
     } catch (error) {
-      if (error instanceof RowCountMismatch) return false;
+      if (error instanceof ClaimLost) return false;
       throw error;
     }
   }
