@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { kafkaBrokers, localTopology } from '@mela/topology';
 import { readTopic as reader, until } from '@mela/testkit';
+import { OrderRepository } from '../src/adapters/order.repository.js';
 import { startCheckout, type Checkout } from './support.js';
 
 const phone = { id: 101, name: 'Festival Phone', priceCents: 1_999_900, stock: 20 };
@@ -33,6 +34,35 @@ describe('placing an order', () => {
     assert.deepEqual(((await cart.json()) as { items: unknown[] }).items, []);
     const reservations = await shop.commerceRows('SELECT * FROM stock_reservations');
     assert.equal(reservations.length, 0, 'the reservation is consumed');
+  });
+
+  it('when the sweeper has taken the claim before the order commits, then the commit writes nothing and says so', async () => {
+    const user = `late-${randomUUID().slice(0, 8)}`;
+    await shop.addToCart(user, case_.id, 1);
+    const placed = await shop.placeOrder(user);
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const repository = new OrderRepository(shop.order.db, () => new Date(), shop.topic);
+    const template = await repository.get(user, String(placed.body['id']));
+    assert.ok(template);
+    const key = randomUUID();
+    const order = { ...template, id: await repository.nextOrderId() };
+    assert.deepEqual(await repository.claim(user, key, 'hash', order.id), { claimed: true });
+    // What the sweeper does to an attempt that outlived its reservation: it takes the claim.
+    const reservation = { orderId: order.id, userId: user, idempotencyKey: key };
+    assert.equal(await repository.settle(reservation), 'abandoned');
+
+    const committed = await repository.commit(order, key, {
+      eventId: randomUUID(),
+      type: 'order.placed',
+      version: 1,
+      occurredAt: new Date().toISOString(),
+      order: { ...order, items: [...order.items] },
+      contact: order.contact,
+    });
+
+    assert.equal(committed, false);
+    for (const where of ['orders WHERE id = ?', 'order_items WHERE order_id = ?'])
+      assert.deepEqual(await shop.customerRows(`SELECT * FROM ${where}`, [order.id]), [], where);
   });
 
   it('when the owner asks for the order by id or lists orders, then it is there; anyone else gets 404', async () => {
