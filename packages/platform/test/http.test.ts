@@ -18,6 +18,7 @@ describe('the HTTP app every service runs', () => {
   const shelves = [
     { phone: 'A55', units: 3 },
     { phone: 'A56', units: 3 },
+    { phone: 'फ़ोन ₹4,999', units: 1 },
   ];
   let running: RunningApp;
   const log = memoryLog();
@@ -39,7 +40,7 @@ describe('the HTTP app every service runs', () => {
           throw new Error('database password is hunter2');
         });
         app.get('/shelf/:which', (req, res) => {
-          sendJson(req, res, shelves[req.params['which'] === 'b' ? 1 : 0] ?? {});
+          sendJson(req, res, shelves[['a', 'b', 'c'].indexOf(req.params['which'] ?? '')] ?? {});
         });
         app.get('/teapot', () => {
           throw new AppError('teapot', 418, 'I am a teapot', { headers: { 'Retry-After': '7' } });
@@ -182,6 +183,18 @@ describe('the HTTP app every service runs', () => {
     assert.deepEqual(revalidated, { status: 304, body: '' });
     const head = await fetch(`${running.url}/shelf/b`, { method: 'HEAD' });
     assert.equal(head.headers.get('content-length'), String(JSON.stringify(shelves[1]).length));
+  });
+
+  it('when an answer holds characters beyond ASCII, then its Content-Length counts UTF-8 bytes and the text arrives whole', async () => {
+    const res = await fetch(`${running.url}/shelf/c`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+
+    assert.equal(
+      res.headers.get('content-length'),
+      String(Buffer.byteLength(JSON.stringify(shelves[2]))),
+    );
+    assert.equal(bytes.length, Buffer.byteLength(JSON.stringify(shelves[2])));
+    assert.deepEqual(JSON.parse(bytes.toString('utf8')), shelves[2]);
   });
 
   it('then responses carry an API’s security headers (OWASP’s REST set), no page headers and no x-powered-by', async () => {
