@@ -15,9 +15,11 @@ export async function redisCommandsServed(redis: Redis): Promise<number> {
  * handshake after a second.
  */
 export function listenOverflows(): number {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
-  const names = lines.find((line) => line.startsWith('TcpExt:'))?.split(/\s+/) ?? [];
-  const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(/\s+/) ?? [];
+  // Two TcpExt lines: the counters' names, then their values.
+  const [names = [], values = []] = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('TcpExt:'))
+    .map((line) => line.split(/\s+/));
   const at = names.indexOf('ListenOverflows');
   if (at === -1 || values[at] === undefined)
     throw new Error('/proc/net/netstat has no ListenOverflows');

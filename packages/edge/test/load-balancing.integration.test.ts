@@ -9,7 +9,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { acceptBacklog, httpRequest, maxBacklog, until } from '@mela/toolchain';
+import { acceptBacklog, heldBacklog, httpRequest, until } from '@mela/toolchain';
 import { listenBacklog, type LoadBalancing } from '@mela/topology';
 import {
   principalHeader,
@@ -130,7 +130,7 @@ describe('load balancing at the edge (real nginx)', () => {
 
     assert.deepEqual(
       ports.map((port) => acceptBacklog(port)),
-      ports.map(() => Math.min(listenBacklog, maxBacklog())),
+      ports.map(() => heldBacklog(listenBacklog)),
     );
   });
 

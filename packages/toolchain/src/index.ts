@@ -26,15 +26,15 @@ export type { KubeBinaries, Manifest } from './kube.js';
 export { paths, repoRoot, stateDir } from './paths.js';
 export { ensureSchemathesis, schemathesisVersion } from './python.js';
 export {
-  copyMavenDependencies,
   acceptBacklog,
+  copyMavenDependencies,
   fillAtomically,
   freePort,
   freePorts,
   hasCommand,
+  heldBacklog,
   isListening,
   livePid,
-  maxBacklog,
   progress,
   run,
   runningPid,

@@ -279,9 +279,9 @@ export function acceptBacklog(port: number): number {
   return Math.min(...backlogs);
 }
 
-/** The most any listener's backlog may be in this network namespace (net.core.somaxconn). */
-export function maxBacklog(): number {
-  return Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+/** The backlog the kernel holds for a listener that asks for `asked`: capped at net.core.somaxconn. */
+export function heldBacklog(asked: number): number {
+  return Math.min(asked, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')));
 }
 
 /** True when `command` is on PATH (or is an existing absolute path). */
