@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 /** What a budget answered for one request. */
@@ -80,7 +80,7 @@ const answer = (allowed: boolean, remaining: number, resetMs: number): Taken => 
  */
 export class Budget {
   readonly #redis: WithTake;
-  readonly #leases: LRUCache<string, Lease>;
+  readonly #leases: QuickLRU<string, Lease>;
   readonly local: RateLimiterMemory;
 
   constructor(
@@ -94,7 +94,9 @@ export class Budget {
     if (!('melaBudgetTake' in redis))
       redis.defineCommand('melaBudgetTake', { numberOfKeys: 1, lua: takeScript });
     this.#redis = redis as WithTake;
-    this.#leases = new LRUCache({ max: maxLeases });
+    // Two generations of at most `maxLeases` keys each, grown as clients come: nothing is
+    // allocated up front (lru-cache's `max` is, and thirteen such stores slowed every request).
+    this.#leases = new QuickLRU({ maxSize: maxLeases });
     this.local = new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
   }
 

@@ -1,6 +1,6 @@
 import { createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { parseCookie } from 'cookie';
-import { LRUCache } from 'lru-cache';
+import QuickLRU from 'quick-lru';
 import type { Request, Response } from 'express';
 import onHeaders from 'on-headers';
 import { clientIdCookie } from '@mela/topology';
@@ -41,8 +41,9 @@ export function createClientIds(secret: string, maxVerified = 100_000): ClientId
   const tag = (id: string) =>
     createHmac('sha256', secret).update(id).digest().subarray(0, 16).toString('base64url');
   // Cookies whose tag held, with their ids: a returning shopper's next requests skip the HMAC.
-  // Only genuine ids are kept, so made-up cookies cannot push them out.
-  const verified = new LRUCache<string, string>({ max: maxVerified });
+  // Only genuine ids are kept, so made-up cookies cannot push them out. Grown as shoppers come
+  // (two generations of at most `maxVerified`), nothing allocated up front.
+  const verified = new QuickLRU<string, string>({ maxSize: maxVerified });
   return {
     read(req) {
       const header = req.headers.cookie;
