@@ -44,6 +44,13 @@ type WithTake = Redis & {
 const maxLease = 16;
 /** A lease takes at most this fraction (1/n) of what is left, so replicas leave one another most of it. */
 const leaseShare = 8;
+/**
+ * A key's first lease in a window is this fraction (1/n) of the budget, and at least one point:
+ * a client's budget of 100 starts at one point, an address's ceiling over its clients (50 times
+ * that) at {@link maxLease}. What a replica can strand of a key it never sees again is then the
+ * same small share of any budget.
+ */
+const firstLeaseShare = 256;
 
 /** The points a replica holds of one key's budget, taken from Redis. */
 interface Lease {
@@ -67,8 +74,8 @@ const answer = (allowed: boolean, remaining: number, resetMs: number): Taken => 
  * in-process limit of the same size for when Redis cannot be reached.
  *
  * A replica takes a key's points from Redis a few at a time. The first request of a key in a
- * window takes one; each time the lease runs out, the next takes twice as many (at most
- * {@link maxLease}, and at most an eighth of what is left). So a client whose requests reach
+ * window takes one (a 256th of the budget when that is more); each time the lease runs out, the
+ * next takes twice as many (at most {@link maxLease}, and at most an eighth of what is left). So a client whose requests reach
  * this replica often costs Redis one command per lease instead of one per request, while a
  * client spread thinly over many replicas (or near its limit) is counted one point at a time.
  * The replicas together never serve more than the limit. A client spread over replicas may be
@@ -81,6 +88,7 @@ const answer = (allowed: boolean, remaining: number, resetMs: number): Taken => 
 export class Budget {
   readonly #redis: WithTake;
   readonly #leases: QuickLRU<string, Lease>;
+  readonly #firstLease: number;
   readonly local: RateLimiterMemory;
 
   constructor(
@@ -97,6 +105,7 @@ export class Budget {
     // Two generations of at most `maxLeases` keys each, grown as clients come: nothing is
     // allocated up front (lru-cache's `max` is, and thirteen such stores slowed every request).
     this.#leases = new QuickLRU({ maxSize: maxLeases });
+    this.#firstLease = Math.min(maxLease, Math.max(1, Math.floor(points / firstLeaseShare)));
     this.local = new RateLimiterMemory({ keyPrefix, points, duration: windowSeconds });
   }
 
@@ -127,7 +136,10 @@ export class Budget {
       }
       if (current.left === 0) return answer(false, 0, current.resetAt - now);
     }
-    return this.#lease(key, current === undefined ? 1 : Math.min(current.asked * 2, maxLease));
+    return this.#lease(
+      key,
+      current === undefined ? this.#firstLease : Math.min(current.asked * 2, maxLease),
+    );
   }
 
   /** Takes a lease of up to `want` points from Redis and spends one of them. */

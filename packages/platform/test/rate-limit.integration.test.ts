@@ -68,6 +68,13 @@ function limitedApp(
   );
 }
 
+/** The scripts `redis` has run (each limiter call is one; the commands inside it are not calls). */
+async function scriptsRun(redis: Redis): Promise<number> {
+  return [
+    ...(await redis.info('commandstats')).matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm),
+  ].reduce((sum, [, calls]) => sum + Number(calls), 0);
+}
+
 /** Two replicas of one service sharing a Redis, as behind a load balancer. */
 async function replicas(redis: Redis, keyPrefix: string): Promise<RunningApp[]> {
   return Promise.all(
@@ -483,12 +490,7 @@ describe('a budget of a hundred over two replicas', () => {
     return statuses;
   }
 
-  /** The scripts Redis has run (each limiter call is one; the commands inside it are not calls). */
-  const scripts = async () =>
-    [...(await redis.info('commandstats')).matchAll(/^cmdstat_eval(?:sha)?:calls=(\d+)/gm)].reduce(
-      (sum, [, calls]) => sum + Number(calls),
-      0,
-    );
+  const scripts = () => scriptsRun(redis);
 
   it('when all requests of a client reach one replica, then Redis is asked once per lease, not per request, and exactly 100 are served', async () => {
     const before = await scripts();
@@ -513,5 +515,51 @@ describe('a budget of a hundred over two replicas', () => {
 
     assert.deepEqual(statuses, [...Array<number>(40).fill(200), ...Array<number>(5).fill(429)]);
     await assert.rejects(previous.consume('ip:198.51.100.4'));
+  });
+});
+
+describe('a budget much larger than a client uses (an address ceiling)', () => {
+  let own: OwnRedis;
+  let redis: Redis;
+  let app: RunningApp;
+
+  before(async () => {
+    ({ own, redis } = await ownRedisClient());
+    app = await limitedApp(
+      (express) => {
+        express.get('/wide', (_req, res) => res.json({ ok: true }));
+        express.get('/narrow', (_req, res) => res.json({ ok: true }));
+      },
+      redis,
+      {
+        rules: [
+          { ...products, name: 'wide', path: '/wide', points: 5000 },
+          { ...products, name: 'narrow', path: '/narrow', points: 100 },
+        ],
+        keyPrefix: `rl:${randomBytes(3).toString('hex')}:`,
+      },
+    );
+  });
+  after(async () => {
+    await app.service.stop();
+    redis.disconnect();
+    await own.stop();
+  });
+
+  /** How many limiter calls Redis answered while one client asked `path` `times` times. */
+  async function callsFor(path: string, address: string, times: number): Promise<number> {
+    const before = await scriptsRun(redis);
+    for (let n = 0; n < times; n += 1) {
+      const res = await fetch(`${app.url}${path}`, { headers: { 'x-forwarded-for': address } });
+      assert.equal(res.status, 200);
+    }
+    return (await scriptsRun(redis)) - before;
+  }
+
+  it('when a key is new, then its first lease is a 256th of the budget: 16 of 5,000 points in one call, one point of 100', async () => {
+    assert.equal(await callsFor('/wide', '198.51.100.20', 16), 1);
+    assert.equal(await callsFor('/wide', '198.51.100.20', 1), 1);
+    // 1, 2, 4 and 8 points: the 1st, 2nd, 4th and 8th requests, then 16 at the 16th.
+    assert.equal(await callsFor('/narrow', '198.51.100.21', 16), 5);
   });
 });
