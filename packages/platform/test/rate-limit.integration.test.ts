@@ -393,7 +393,7 @@ describe('the default rules (a newcomer signing in from one address)', () => {
   });
 
   it('when a limiter with the default rules is built, then its stores take memory only as clients come', () => {
-    // Thirteen stores of up to 100,000 keys: allocated up front they were 36 MB (docs/performance.md).
+    // Thirteen stores of up to 100,000 keys: allocated up front they took 34 MB (docs/performance.md).
     const used = () => {
       const { heapUsed, arrayBuffers } = process.memoryUsage();
       return heapUsed + arrayBuffers;
