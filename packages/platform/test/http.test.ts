@@ -40,7 +40,7 @@ describe('the HTTP app every service runs', () => {
           throw new Error('database password is hunter2');
         });
         app.get('/shelf/:which', (req, res) => {
-          sendJson(req, res, shelves['abc'.indexOf(req.params['which'])] ?? {});
+          sendJson(req, res, shelves[['a', 'b', 'c'].indexOf(req.params['which'])] ?? {});
         });
         app.get('/teapot', () => {
           throw new AppError('teapot', 418, 'I am a teapot', { headers: { 'Retry-After': '7' } });

@@ -37,7 +37,9 @@ const rules: readonly RateLimitRule[] = [
     onStoreFailure: 'closed',
   },
 ];
-const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret: testSecret });
+/** The tokens these tests sign and the limiters verify. */
+const auth = { issuer: 'mela-dev', audience: 'mela', secret: testSecret };
+const issuer = createDevTokenIssuer(auth);
 
 /** A private Redis (the tests take it down) and a fail-fast client of it, once connected. */
 async function ownRedisClient(): Promise<{ own: OwnRedis; redis: Redis }> {
@@ -402,7 +404,7 @@ describe('the default rules (a newcomer signing in from one address)', () => {
     const limiter = rateLimiter({
       redis,
       registry: new Registry(),
-      tokens: createTokenVerifier({ issuer: 'mela-dev', audience: 'mela', secret: testSecret }),
+      tokens: createTokenVerifier(auth),
       clientIds: createClientIds(randomBytes(32).toString('hex')),
     });
     const grown = used() - before;
@@ -490,14 +492,12 @@ describe('a budget of a hundred over two replicas', () => {
     return statuses;
   }
 
-  const scripts = () => scriptsRun(redis);
-
   it('when all requests of a client reach one replica, then Redis is asked once per lease, not per request, and exactly 100 are served', async () => {
-    const before = await scripts();
+    const before = await scriptsRun(redis);
 
     const statuses = await ask(0, '198.51.100.3', 110);
 
-    const asked = (await scripts()) - before;
+    const asked = (await scriptsRun(redis)) - before;
     assert.deepEqual(statuses, [...Array<number>(100).fill(200), ...Array<number>(10).fill(429)]);
     assert.ok(asked < 50, `${String(asked)} Redis commands for 110 requests`);
   });
