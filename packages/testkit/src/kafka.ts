@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareKafkaNode } from '@mela/devstack';
 import { deadPorts } from './network.js';
-import { stopChild } from '@mela/toolchain';
-import { listening } from './redis.js';
+import { ownServer } from './own-server.js';
+import { isListening, stopChild } from '@mela/toolchain';
 import { until } from './wait.js';
 
 /** A real Kafka broker of the test's own, which the test may stop and start again. */
@@ -43,21 +43,13 @@ export async function startOwnKafka(): Promise<OwnKafka> {
       async () => {
         if (running.exitCode !== null)
           throw new Error(`kafka exited with ${String(running.exitCode)}`);
-        return listening(port);
+        return isListening(port);
       },
       'the test Kafka broker to listen',
       60_000,
     );
   };
   const kill = () => stopChild(child, 'SIGKILL');
-  await start();
-  return {
-    brokers: [`127.0.0.1:${String(port)}`],
-    kill,
-    start,
-    async stop() {
-      await kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const stop = await ownServer(dir, kill, start);
+  return { brokers: [`127.0.0.1:${String(port)}`], kill, start, stop };
 }

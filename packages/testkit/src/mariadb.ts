@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,8 +8,8 @@ import { migrate, migrationsRoot, readMigrations } from '@mela/schema';
 import { localTopology } from '@mela/topology';
 import { createConnection } from 'mysql2/promise';
 import { deadPort } from './network.js';
-import { stopChild } from '@mela/toolchain';
-import { listening } from './redis.js';
+import { ownServer } from './own-server.js';
+import { isListening, stopChild } from '@mela/toolchain';
 
 /** A real MariaDB server of the test's own, which the test may kill and start again. */
 export interface OwnMariaDb {
@@ -58,16 +58,13 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
       '',
     ].join('\n'),
   );
-  await promisify(execFile)('mariadb-install-db', [
-    `--defaults-file=${configFile}`,
-    '--auth-root-authentication-method=socket',
-    '--skip-test-db',
-  ]);
-
   let child: ChildProcess | undefined;
   const start = async () => {
     child = spawn('/usr/sbin/mariadbd', [`--defaults-file=${configFile}`], { stdio: 'ignore' });
-    for (let wait = 20; !(await listening(port)); wait = Math.min(wait * 2, 250)) {
+    // mariadbd opens its TCP port before its unix socket: ready when both accept (the tests ask
+    // on the port, the admin connection below on the socket).
+    const ready = async () => (await isListening(port)) && isListening(socket);
+    for (let wait = 20; !(await ready()); wait = Math.min(wait * 2, 250)) {
       if (child.exitCode !== null) throw new Error(`mariadbd exited with ${child.exitCode}`);
       await delay(wait);
     }
@@ -75,14 +72,21 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
   const root = () => createConnection({ socketPath: socket, user: 'root' });
   const kill = () => stopChild(child, 'SIGKILL');
 
-  await start();
-  const admin = await root();
-  try {
-    await admin.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
-    await admin.query(`GRANT ALL PRIVILEGES ON *.* TO ?@'%'`, [user]);
-  } finally {
-    await admin.end();
-  }
+  const stop = await ownServer(dir, kill, async () => {
+    await promisify(execFile)('mariadb-install-db', [
+      `--defaults-file=${configFile}`,
+      '--auth-root-authentication-method=socket',
+      '--skip-test-db',
+    ]);
+    await start();
+    const admin = await root();
+    try {
+      await admin.query(`CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?`, [user, password]);
+      await admin.query(`GRANT ALL PRIVILEGES ON *.* TO ?@'%'`, [user]);
+    } finally {
+      await admin.end();
+    }
+  });
 
   return {
     port,
@@ -99,9 +103,6 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
     },
     start,
     kill,
-    async stop() {
-      await kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop,
   };
 }

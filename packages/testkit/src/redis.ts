@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { redisRoleFlags } from '@mela/topology';
 import { deadPort } from './network.js';
-import { stopChild } from '@mela/toolchain';
+import { ownServer } from './own-server.js';
+import { isListening, stopChild } from '@mela/toolchain';
 
 /** A real redis-server of the test's own, which the test may kill and start again. */
 export interface OwnRedis {
@@ -18,18 +18,6 @@ export interface OwnRedis {
   start(): Promise<void>;
   /** Stops it for good and removes its files. */
   stop(): Promise<void>;
-}
-
-/** Whether something accepts TCP connections on the loopback port. */
-export function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -63,21 +51,12 @@ export async function startOwnRedis(
         stdio: 'ignore',
       },
     );
-    for (let wait = 10; !(await listening(port)); wait = Math.min(wait * 2, 200)) {
+    for (let wait = 10; !(await isListening(port)); wait = Math.min(wait * 2, 200)) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       await delay(wait);
     }
   };
   const kill = () => stopChild(child, 'SIGKILL');
-  await start();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    start,
-    kill,
-    async stop() {
-      await kill();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const stop = await ownServer(dir, kill, start);
+  return { port, url: `redis://127.0.0.1:${port}`, start, kill, stop };
 }

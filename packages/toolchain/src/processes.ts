@@ -19,10 +19,13 @@ export function progress(message: string): void {
   process.stderr.write(`[mela] ${message}\n`);
 }
 
-/** True when something accepts TCP connections on host:port. */
-export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> {
+/**
+ * True when something accepts connections on host:port (TCP), or on `at` when it is a path (a
+ * unix socket).
+ */
+export function isListening(at: number | string, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host });
+    const socket = typeof at === 'string' ? connect({ path: at }) : connect({ port: at, host });
     socket.setTimeout(1000);
     socket.once('connect', () => {
       socket.destroy();
