@@ -734,6 +734,9 @@ async function down(net: NodeNetwork): Promise<void> {
   removeKubeRouterPolicies();
   await stop('cluster-metrics-server');
   await stop('cluster-kubelet');
+  // Once more with nothing else at iptables: the first cleanup, run while the kubelet and
+  // kube-router were still running, once left kube-proxy's filter chains behind.
+  spawnSync(binaries.kubeProxy, ['--cleanup'], { stdio: 'ignore' });
   await stop('cluster-containerd');
   for (const pid of shimPids()) {
     try {
