@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import {
   createTestShards,
   createTestTopics,
@@ -14,11 +15,12 @@ import {
   type TestTopics,
 } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
-import { freePort, until } from '@mela/toolchain';
+import { freePort, repoRoot, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
 import { listenOverflows, redisCommandsServed } from './counters.js';
 import { inParallel } from './parallel.js';
+import { startPrintingTarget, type Target } from './processes.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
 
 export interface OrderBenchOptions {
@@ -71,6 +73,11 @@ export interface OrderServiceFigures {
 export interface OrderBenchFigures extends OrderServiceFigures {
   /** The same order's rows written by one bare mysql2 transaction on one shard. */
   readonly rawInsert: RunFigures[];
+  /**
+   * The sale's burst (as many buyers, the same requests) against a bare node:http server that
+   * answers each at once with the sold-out problem: the most decisions/s this machine makes.
+   */
+  readonly bareSale: RunFigures[];
   /** The order service at `--baseline`, in the same rounds. */
   readonly baseline?: { readonly ref: string; readonly figures: OrderServiceFigures };
   /** This checkout's order service with tracing on (`traced`), in the same rounds. */
@@ -190,6 +197,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
   // checkout) and an SMTP server of its own: commit → email is an A/B of the whole pipeline.
   const pipelines: { topics: TestTopics; smtp: Awaited<ReturnType<typeof startSmtpServer>> }[] = [];
   const services: ServiceProcess[] = [];
+  let bare: Target | undefined;
   const redis = new Redis(options.redisUrl);
   try {
     await insertTestProducts(shards, shelf);
@@ -363,9 +371,42 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
 
     const servers = sqlServers(shards.shardMap);
     const counted = serverCounters(servers, redis);
-    // The flash sale: a product with a few units, every buyer's cart holding one, and all their
-    // checkouts sent at the same instant (one socket each). Sold-out answers are decisions too.
-    const burst = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
+    // The flash sale: every buyer's checkout sent at the same instant, one socket each.
+    // Sold-out answers are decisions too.
+    const burstAgent = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
+    const burst = async (url: string, tokens: readonly string[]) => {
+      const samples: number[] = [];
+      let placed = 0;
+      let soldOut = 0;
+      let errors = 0;
+      const overflowsBefore = listenOverflows();
+      const started = performance.now();
+      await Promise.all(
+        tokens.map(async (token) => {
+          const t0 = performance.now();
+          const answer = await post(burstAgent, `${url}/api/orders`, token, {}, randomUUID());
+          samples.push(performance.now() - t0);
+          if (answer.status === 201) placed += 1;
+          else if ((answer.body as { code?: string } | undefined)?.code === 'sold_out')
+            soldOut += 1;
+          else errors += 1;
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      samples.sort((a, b) => a - b);
+      return {
+        decisions: {
+          requestsPerSecond: (placed + soldOut) / seconds,
+          p50Ms: percentile(samples, 50),
+          p99Ms: percentile(samples, 99),
+          errors,
+        },
+        placed,
+        soldOut,
+        droppedConnections: listenOverflows() - overflowsBefore,
+      };
+    };
+    // A product with a few units, every buyer's cart holding one.
     const flashSale = async (
       order: ServiceProcess,
       databases: TestShards,
@@ -383,25 +424,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           .finally(() => commerce.end());
       }
       const tokens = await shoppers(`sale-${String(productId)}`, options.sale.buyers, productId);
-      const samples: number[] = [];
-      let placed = 0;
-      let soldOut = 0;
-      let errors = 0;
-      const overflowsBefore = listenOverflows();
-      const started = performance.now();
-      await Promise.all(
-        tokens.map(async (token) => {
-          const t0 = performance.now();
-          const answer = await post(burst, `${order.url}/api/orders`, token, {}, randomUUID());
-          samples.push(performance.now() - t0);
-          if (answer.status === 201) placed += 1;
-          else if ((answer.body as { code?: string } | undefined)?.code === 'sold_out')
-            soldOut += 1;
-          else errors += 1;
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      const droppedConnections = listenOverflows() - overflowsBefore;
+      const { decisions, placed, soldOut, droppedConnections } = await burst(order.url, tokens);
       let sold = 0;
       for (const shard of ['-80', '80-']) {
         const connection = await createConnection({ uri: databases.url('customer', shard) });
@@ -412,14 +435,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           .finally(() => connection.end());
         sold += Number((rows as { n: number | string }[])[0]?.n ?? 0);
       }
-      samples.sort((a, b) => a - b);
       return {
-        decisions: {
-          requestsPerSecond: (placed + soldOut) / seconds,
-          p50Ms: percentile(samples, 50),
-          p99Ms: percentile(samples, 99),
-          errors,
-        },
+        decisions,
         placed,
         soldOut,
         oversold: Math.max(0, sold - options.sale.stock),
@@ -439,6 +456,30 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       roundTripsPerOrder: [],
     }));
     const rawInsert: RunFigures[] = [];
+    const bareSale: RunFigures[] = [];
+    const soldOutAnswer = JSON.stringify({
+      type: 'about:blank',
+      title: 'Sold out',
+      status: 409,
+      detail: 'Product 900000 is sold out.',
+      code: 'sold_out',
+      productId: '900000',
+    });
+    bare = await startPrintingTarget(
+      'node:http, sold out',
+      join(repoRoot, 'packages/bench/dist/src/targets/sold-out.js'),
+      { BENCH_BODY: soldOutAnswer },
+    );
+    const bareUrl = bare.url;
+    const bareTokens = (repeat: number | string) =>
+      Promise.all(
+        Array.from({ length: options.sale.buyers }, (_, b) =>
+          issuer.issue({ userId: `bench-bare-${String(repeat)}-${String(b)}`, roles: ['user'] }),
+        ),
+      );
+    // Warmed as the order service is by the orders before its sale: a cold server's first
+    // burst decides at half the rate of its later ones.
+    await burst(bareUrl, await bareTokens('warm'));
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
       for (const [j, { name, service: order, databases, emailed }] of contenders.entries()) {
@@ -487,9 +528,13 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         `run ${String(i + 1)}/${String(options.repeats)}: the same rows by one mysql2 transaction each`,
       );
       rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
+      say(
+        `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against bare node:http`,
+      );
+      bareSale.push((await burst(bareUrl, await bareTokens(i))).decisions);
     }
     agent.destroy();
-    burst.destroy();
+    burstAgent.destroy();
     const [mine, ...others] = measured;
     if (!mine) throw new Error('the order service was not measured');
     const theirs = options.baseline ? others.shift() : undefined;
@@ -497,13 +542,14 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     return {
       ...mine,
       rawInsert,
+      bareSale,
       ...(theirs && options.baseline
         ? { baseline: { ref: options.baseline.ref, figures: theirs } }
         : {}),
       ...(traced ? { traced } : {}),
     };
   } finally {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all([...services.map((s) => s.stop()), bare?.stop()]);
     for (const { smtp, topics } of pipelines) {
       await smtp.close();
       await topics.drop();

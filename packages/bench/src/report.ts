@@ -140,6 +140,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
         : []),
     ],
   );
+  const { bareSale } = summaries;
   const saleRow = (summary: Summary, sales: readonly SaleFigures[], ordinary: Summary) => [
     summary.name,
     formatRate(summary.requestsPerSecond.median),
@@ -152,6 +153,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     sales.map((s) => String(s.droppedConnections)).join(' / '),
     String(summary.errors),
     ratio(summary.requestsPerSecond.median, ordinary.requestsPerSecond.median),
+    ratio(summary.requestsPerSecond.median, bareSale.requestsPerSecond.median),
   ];
   const saleTable = table(
     [
@@ -166,8 +168,23 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       'connections dropped',
       'other answers',
       'vs ordinary orders/s',
+      'vs bare node:http',
     ],
     [
+      [
+        bareSale.name,
+        formatRate(bareSale.requestsPerSecond.median),
+        `${formatRate(bareSale.requestsPerSecond.min)}–${formatRate(bareSale.requestsPerSecond.max)}`,
+        ms(bareSale.p50Ms),
+        ms(bareSale.p99Ms),
+        '–',
+        '–',
+        '–',
+        '–',
+        String(bareSale.errors),
+        '–',
+        '1.00×',
+      ],
       saleRow(summaries.sale, orderRuns.flashSale, placeOrder),
       ...(summaries.baseline && baselineOrders
         ? [
@@ -254,7 +271,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     '## Flash sale',
     '',
-    `Per repeat, a product with ${String(sale.stock)} units, ${String(sale.buyers)} buyers each holding one in their cart, and all their checkouts sent at the same instant (one connection each) to one order replica. A decision is a placed order or a sold-out answer; oversold counts order lines for the product beyond its stock, summed on every shard (must be 0); connections dropped are the buyers' handshakes the kernel dropped on a full accept queue (its ListenOverflows counter), each resent a second later. The ratio compares with ordinary orders/s above.`,
+    `Per repeat, a product with ${String(sale.stock)} units, ${String(sale.buyers)} buyers each holding one in their cart, and all their checkouts sent at the same instant (one connection each) to one order replica. A decision is a placed order or a sold-out answer; oversold counts order lines for the product beyond its stock, summed on every shard (must be 0); connections dropped are the buyers' handshakes the kernel dropped on a full accept queue (its ListenOverflows counter), each resent a second later. The first ratio compares with ordinary orders/s above; the second with the same burst (as many buyers, the same requests) against a bare node:http server that answers each buyer sold out at once, which is the most decisions a second this machine makes with no work at all.`,
     '',
     saleTable,
     '',
@@ -282,6 +299,10 @@ export function orderSummaries(figures: BenchFigures, o: BenchOptions) {
     rawInsert: summarise(
       'one mysql2 transaction on one shard (the same rows)',
       figures.orders.rawInsert,
+    ),
+    bareSale: summarise(
+      `${String(o.sale.buyers)} buyers at once, bare node:http answering each sold out`,
+      figures.orders.bareSale,
     ),
     ...(baseline
       ? { baseline: serviceSummaries(baseline.figures, o, `, at ${baseline.ref}`) }

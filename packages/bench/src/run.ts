@@ -92,7 +92,12 @@ writeFileSync(
           ? { traced: { figures: figures.orders.traced, summaries: summaries.traced } }
           : {}),
       },
-      flashSale: { sale: options.sale, runs: figures.orders.flashSale, summary: summaries.sale },
+      flashSale: {
+        sale: options.sale,
+        runs: figures.orders.flashSale,
+        summary: summaries.sale,
+        bare: { runs: figures.orders.bareSale, summary: summaries.bareSale },
+      },
       scatter: figures.scatter,
       kafkaClients: figures.kafkaClients,
     },
