@@ -164,6 +164,8 @@ export interface SaleFigures {
   readonly oversold: number;
   /** Buyers' connections the kernel dropped during the burst (its ListenOverflows counter). */
   readonly droppedConnections: number;
+  /** CPU the order service spent per decision (µs), over the burst. */
+  readonly cpuUsPerDecision: number;
 }
 
 export interface NotifyFigures {
@@ -424,7 +426,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           .finally(() => commerce.end());
       }
       const tokens = await shoppers(`sale-${String(productId)}`, options.sale.buyers, productId);
+      const cpuBefore = await metricTotal([order], 'process_cpu_seconds_total');
       const { decisions, placed, soldOut, droppedConnections } = await burst(order.url, tokens);
+      const cpu = (await metricTotal([order], 'process_cpu_seconds_total')) - cpuBefore;
       let sold = 0;
       for (const shard of ['-80', '80-']) {
         const connection = await createConnection({ uri: databases.url('customer', shard) });
@@ -441,6 +445,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         soldOut,
         oversold: Math.max(0, sold - options.sale.stock),
         droppedConnections,
+        cpuUsPerDecision: (cpu * 1e6) / Math.max(1, placed + soldOut),
       };
     };
     const soloCount = Math.max(10, Math.ceil(options.orders / 10));

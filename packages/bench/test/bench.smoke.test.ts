@@ -74,7 +74,7 @@ describe('npm run bench, as a smoke run', () => {
     // The flash sale: every unit sold once, everyone else told it is sold out, nothing oversold.
     assert.match(
       run.stdout,
-      /\| 50 buyers at once for 10 units \| [\d,.]+ \| [\d,.]+–[\d,.]+ \| [\d.]+ \| [\d.]+ \| 10 \| 40 \| 0 \| \d+ \| 0 \| [\d.]+× \| [\d.]+× \|/,
+      /\| 50 buyers at once for 10 units \| [\d,.]+ \| [\d,.]+–[\d,.]+ \| [\d.]+ \| [\d.]+ \| 10 \| 40 \| 0 \| \d+ \| [1-9]\d* \| 0 \| [\d.]+× \| [\d.]+× \|/,
     );
     // …beside the same burst against a bare server answering each buyer sold out at once.
     assert.match(
