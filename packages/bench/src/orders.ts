@@ -78,6 +78,8 @@ export interface OrderBenchFigures extends OrderServiceFigures {
    * answers each at once with the sold-out problem: the most decisions/s this machine makes.
    */
   readonly bareSale: RunFigures[];
+  /** The bare server's CPU per decision (µs), per repeat: an HTTP exchange and nothing else. */
+  readonly bareCpuUsPerDecision: number[];
   /** The order service at `--baseline`, in the same rounds. */
   readonly baseline?: { readonly ref: string; readonly figures: OrderServiceFigures };
   /** This checkout's order service with tracing on (`traced`), in the same rounds. */
@@ -462,6 +464,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     }));
     const rawInsert: RunFigures[] = [];
     const bareSale: RunFigures[] = [];
+    const bareCpuUsPerDecision: number[] = [];
     const soldOutAnswer = JSON.stringify({
       type: 'about:blank',
       title: 'Sold out',
@@ -536,7 +539,17 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       say(
         `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against bare node:http`,
       );
-      bareSale.push((await burst(bareUrl, await bareTokens(i))).decisions);
+      const bareCpu = async () =>
+        ((await (await fetch(`${bareUrl}/cpu`)).json()) as { seconds: number }).seconds;
+      const bareBefore = await bareCpu();
+      const { decisions: bareDecisions, soldOut: bareAnswered } = await burst(
+        bareUrl,
+        await bareTokens(i),
+      );
+      bareCpuUsPerDecision.push(
+        (((await bareCpu()) - bareBefore) * 1e6) / Math.max(1, bareAnswered),
+      );
+      bareSale.push(bareDecisions);
     }
     agent.destroy();
     burstAgent.destroy();
@@ -548,6 +561,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       ...mine,
       rawInsert,
       bareSale,
+      bareCpuUsPerDecision,
       ...(theirs && options.baseline
         ? { baseline: { ref: options.baseline.ref, figures: theirs } }
         : {}),

@@ -96,7 +96,11 @@ writeFileSync(
         sale: options.sale,
         runs: figures.orders.flashSale,
         summary: summaries.sale,
-        bare: { runs: figures.orders.bareSale, summary: summaries.bareSale },
+        bare: {
+          runs: figures.orders.bareSale,
+          summary: summaries.bareSale,
+          cpuUsPerDecision: figures.orders.bareCpuUsPerDecision,
+        },
       },
       scatter: figures.scatter,
       kafkaClients: figures.kafkaClients,
