@@ -375,10 +375,11 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
 
     const servers = sqlServers(shards.shardMap);
     const counted = serverCounters(servers, redis);
-    // The flash sale: every buyer's checkout sent at the same instant, one socket each.
+    // The flash sale: every buyer's checkout sent at the same instant, each on a new connection
+    // (an agent per burst: a kept-alive socket of the last burst would skip the handshake).
     // Sold-out answers are decisions too.
-    const burstAgent = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
     const burst = async (url: string, tokens: readonly string[]) => {
+      const burstAgent = new Agent({ keepAlive: true, maxSockets: options.sale.buyers });
       const samples: number[] = [];
       let placed = 0;
       let soldOut = 0;
@@ -397,6 +398,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         }),
       );
       const seconds = (performance.now() - started) / 1000;
+      burstAgent.destroy();
       samples.sort((a, b) => a - b);
       return {
         decisions: {
@@ -479,6 +481,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       { BENCH_BODY: soldOutAnswer },
     );
     const bareUrl = bare.url;
+    const bareCpu = async () =>
+      ((await (await fetch(`${bareUrl}/cpu`)).json()) as { seconds: number }).seconds;
     const bareTokens = (repeat: number | string) =>
       Promise.all(
         Array.from({ length: options.sale.buyers }, (_, b) =>
@@ -539,8 +543,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       say(
         `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against bare node:http`,
       );
-      const bareCpu = async () =>
-        ((await (await fetch(`${bareUrl}/cpu`)).json()) as { seconds: number }).seconds;
       const bareBefore = await bareCpu();
       const { decisions: bareDecisions, soldOut: bareAnswered } = await burst(
         bareUrl,
@@ -552,7 +554,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       bareSale.push(bareDecisions);
     }
     agent.destroy();
-    burstAgent.destroy();
     const [mine, ...others] = measured;
     if (!mine) throw new Error('the order service was not measured');
     const theirs = options.baseline ? others.shift() : undefined;
