@@ -74,12 +74,11 @@ export interface OrderBenchFigures extends OrderServiceFigures {
   /** The same order's rows written by one bare mysql2 transaction on one shard. */
   readonly rawInsert: RunFigures[];
   /**
-   * The sale's burst (as many buyers, the same requests) against a bare node:http server that
-   * answers each at once with the sold-out problem: the most decisions/s this machine makes.
+   * The sale's burst (as many buyers, the same requests) against servers that answer each
+   * buyer sold out at once: bare node:http (the most decisions/s this machine makes), then
+   * Mela's HTTP platform with nothing behind it (what the platform adds).
    */
-  readonly bareSale: RunFigures[];
-  /** The bare server's CPU per decision (µs), per repeat: an HTTP exchange and nothing else. */
-  readonly bareCpuUsPerDecision: number[];
+  readonly saleBaselines: SaleBaselineFigures[];
   /** The order service at `--baseline`, in the same rounds. */
   readonly baseline?: { readonly ref: string; readonly figures: OrderServiceFigures };
   /** This checkout's order service with tracing on (`traced`), in the same rounds. */
@@ -170,6 +169,13 @@ export interface SaleFigures {
   readonly cpuUsPerDecision: number;
 }
 
+/** One of the sale's baselines: its bursts' figures and its own CPU per decision (µs). */
+export interface SaleBaselineFigures {
+  readonly name: string;
+  readonly runs: RunFigures[];
+  readonly cpuUsPerDecision: number[];
+}
+
 export interface NotifyFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -201,7 +207,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
   // checkout) and an SMTP server of its own: commit → email is an A/B of the whole pipeline.
   const pipelines: { topics: TestTopics; smtp: Awaited<ReturnType<typeof startSmtpServer>> }[] = [];
   const services: ServiceProcess[] = [];
-  let bare: Target | undefined;
+  const baselineTargets: Target[] = [];
   const redis = new Redis(options.redisUrl);
   try {
     await insertTestProducts(shards, shelf);
@@ -465,8 +471,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       roundTripsPerOrder: [],
     }));
     const rawInsert: RunFigures[] = [];
-    const bareSale: RunFigures[] = [];
-    const bareCpuUsPerDecision: number[] = [];
     const soldOutAnswer = JSON.stringify({
       type: 'about:blank',
       title: 'Sold out',
@@ -475,23 +479,31 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       code: 'sold_out',
       productId: '900000',
     });
-    bare = await startPrintingTarget(
-      'node:http, sold out',
-      join(repoRoot, 'packages/bench/dist/src/targets/sold-out.js'),
-      { BENCH_BODY: soldOutAnswer },
-    );
-    const bareUrl = bare.url;
-    const bareCpu = async () =>
-      ((await (await fetch(`${bareUrl}/cpu`)).json()) as { seconds: number }).seconds;
-    const bareTokens = (repeat: number | string) =>
+    const saleBaselines: (SaleBaselineFigures & { readonly url: string })[] = [];
+    for (const [name, script, env] of [
+      ['bare node:http', 'sold-out.js', { BENCH_BODY: soldOutAnswer }],
+      ["Mela's HTTP platform, the token verified", 'platform-sold-out.js', { ...common }],
+    ] as const) {
+      const target = await startPrintingTarget(
+        name,
+        join(repoRoot, 'packages/bench/dist/src/targets', script),
+        env,
+      );
+      baselineTargets.push(target);
+      saleBaselines.push({ name, url: target.url, runs: [], cpuUsPerDecision: [] });
+    }
+    const baselineTokens = (repeat: number | string) =>
       Promise.all(
         Array.from({ length: options.sale.buyers }, (_, b) =>
           issuer.issue({ userId: `bench-bare-${String(repeat)}-${String(b)}`, roles: ['user'] }),
         ),
       );
+    // Each sold-out server's CPU so far, in seconds (its `GET /cpu`).
+    const cpuOf = async (url: string) =>
+      ((await (await fetch(`${url}/cpu`)).json()) as { seconds: number }).seconds;
     // Warmed as the order service is by the orders before its sale: a cold server's first
     // burst decides at half the rate of its later ones.
-    await burst(bareUrl, await bareTokens('warm'));
+    for (const { url } of saleBaselines) await burst(url, await baselineTokens('warm'));
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
       for (const [j, { name, service: order, databases, emailed }] of contenders.entries()) {
@@ -540,18 +552,17 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         `run ${String(i + 1)}/${String(options.repeats)}: the same rows by one mysql2 transaction each`,
       );
       rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
-      say(
-        `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against bare node:http`,
-      );
-      const bareBefore = await bareCpu();
-      const { decisions: bareDecisions, soldOut: bareAnswered } = await burst(
-        bareUrl,
-        await bareTokens(i),
-      );
-      bareCpuUsPerDecision.push(
-        (((await bareCpu()) - bareBefore) * 1e6) / Math.max(1, bareAnswered),
-      );
-      bareSale.push(bareDecisions);
+      for (const baseline of saleBaselines) {
+        say(
+          `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against ${baseline.name}`,
+        );
+        const before = await cpuOf(baseline.url);
+        const { decisions, soldOut } = await burst(baseline.url, await baselineTokens(i));
+        baseline.cpuUsPerDecision.push(
+          (((await cpuOf(baseline.url)) - before) * 1e6) / Math.max(1, soldOut),
+        );
+        baseline.runs.push(decisions);
+      }
     }
     agent.destroy();
     const [mine, ...others] = measured;
@@ -561,15 +572,18 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     return {
       ...mine,
       rawInsert,
-      bareSale,
-      bareCpuUsPerDecision,
+      saleBaselines: saleBaselines.map(({ name, runs, cpuUsPerDecision }) => ({
+        name,
+        runs,
+        cpuUsPerDecision,
+      })),
       ...(theirs && options.baseline
         ? { baseline: { ref: options.baseline.ref, figures: theirs } }
         : {}),
       ...(traced ? { traced } : {}),
     };
   } finally {
-    await Promise.all([...services.map((s) => s.stop()), bare?.stop()]);
+    await Promise.all([...services, ...baselineTargets].map((s) => s.stop()));
     for (const { smtp, topics } of pipelines) {
       await smtp.close();
       await topics.drop();

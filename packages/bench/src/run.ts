@@ -96,11 +96,10 @@ writeFileSync(
         sale: options.sale,
         runs: figures.orders.flashSale,
         summary: summaries.sale,
-        bare: {
-          runs: figures.orders.bareSale,
-          summary: summaries.bareSale,
-          cpuUsPerDecision: figures.orders.bareCpuUsPerDecision,
-        },
+        baselines: figures.orders.saleBaselines.map((b, k) => ({
+          ...b,
+          summary: summaries.saleBaselines[k],
+        })),
       },
       scatter: figures.scatter,
       kafkaClients: figures.kafkaClients,

@@ -76,10 +76,15 @@ describe('npm run bench, as a smoke run', () => {
       run.stdout,
       /\| 50 buyers at once for 10 units \| [\d,.]+ \| [\d,.]+–[\d,.]+ \| [\d.]+ \| [\d.]+ \| 10 \| 40 \| 0 \| \d+ \| [1-9]\d* \| 0 \| [\d.]+× \| [\d.]+× \|/,
     );
-    // …beside the same burst against a bare server answering each buyer sold out at once.
+    // …beside the same burst against a bare server, and against Mela's HTTP platform with
+    // nothing behind it, each answering every buyer sold out at once.
     assert.match(
       run.stdout,
-      /\| 50 buyers at once, bare node:http answering each sold out \| [\d,.]+ \| .* \| – \| [1-9]\d* \| 0 \| – \| 1\.00× \|/,
+      /\| 50 buyers at once, bare node:http, each told sold out \| [\d,.]+ \| .* \| – \| [1-9]\d* \| 0 \| – \| 1\.00× \|/,
+    );
+    assert.match(
+      run.stdout,
+      /\| 50 buyers at once, Mela's HTTP platform, the token verified, each told sold out \| [\d,.]+ \| .* \| – \| [1-9]\d* \| 0 \| – \| [\d.]+× \|/,
     );
     assert.match(
       run.stdout,

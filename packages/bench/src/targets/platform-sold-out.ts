@@ -1,0 +1,48 @@
+import { createServer } from 'node:http';
+import {
+  ApiRouter,
+  AppError,
+  createPlatform,
+  createServiceApp,
+  loadConfig,
+  operation,
+  platformConfigSchema,
+} from '@mela/platform';
+import { listenBacklog } from '@mela/topology';
+
+/**
+ * The flash sale's second baseline: Mela's HTTP platform as every service runs it (express,
+ * request id, log line, metrics, security headers, JSON body, the caller's token verified),
+ * with one route that answers every checkout sold out at once: no cart, no gate, no SQL. Its
+ * CPU per decision is what the platform adds to a bare server's; `GET /cpu` answers it.
+ */
+const platform = createPlatform('order', loadConfig(platformConfigSchema, process.env));
+const place = operation({
+  method: 'post',
+  path: '/api/orders',
+  operationId: 'placeOrder',
+  summary: 'Answers every checkout sold out',
+  tag: 'orders',
+  auth: 'user',
+  bodyOptional: true,
+  responses: { 201: { description: 'Never: everything is sold out.' } },
+  problems: [409],
+});
+const app = createServiceApp(platform, (routes, mount) => {
+  routes.get('/cpu', (_req, res) => {
+    const { user, system } = process.cpuUsage();
+    res.json({ seconds: (user + system) / 1e6 });
+  });
+  mount(
+    new ApiRouter(platform.tokens).handle(place, () => {
+      throw new AppError('sold_out', 409, 'Sold out', { detail: 'Product 900000 is sold out.' });
+    }),
+  );
+});
+const server = createServer(app);
+server.listen({ port: 0, host: '127.0.0.1', backlog: listenBacklog }, () => {
+  process.stdout.write(
+    `${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`,
+  );
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
