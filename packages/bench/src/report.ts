@@ -142,12 +142,16 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   );
   const [bareSale] = summaries.saleBaselines;
   if (!bareSale) throw new Error('the sale was not measured against a bare server');
-  const saleRow = (summary: Summary, sales: readonly SaleFigures[], ordinary: Summary) => [
+  // A sale row's first cells: who, decisions/s (median, min–max), p50 and p99.
+  const decisionCells = (summary: Summary) => [
     summary.name,
     formatRate(summary.requestsPerSecond.median),
     `${formatRate(summary.requestsPerSecond.min)}–${formatRate(summary.requestsPerSecond.max)}`,
     ms(summary.p50Ms),
     ms(summary.p99Ms),
+  ];
+  const saleRow = (summary: Summary, sales: readonly SaleFigures[], ordinary: Summary) => [
+    ...decisionCells(summary),
     sales.map((s) => String(s.placed)).join(' / '),
     sales.map((s) => String(s.soldOut)).join(' / '),
     String(sales.reduce((n, s) => n + s.oversold, 0)),
@@ -175,11 +179,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     ],
     [
       ...summaries.saleBaselines.map((summary, k) => [
-        summary.name,
-        formatRate(summary.requestsPerSecond.median),
-        `${formatRate(summary.requestsPerSecond.min)}–${formatRate(summary.requestsPerSecond.max)}`,
-        ms(summary.p50Ms),
-        ms(summary.p99Ms),
+        ...decisionCells(summary),
         '–',
         '–',
         '–',

@@ -74,11 +74,11 @@ const answer = (allowed: boolean, remaining: number, resetMs: number): Taken => 
  * in-process limit of the same size for when Redis cannot be reached.
  *
  * A replica takes a key's points from Redis a few at a time. The first request of a key in a
- * window takes one point, or the budget's share 1/{@link firstLeaseShare} when that is more; each
- * time the lease runs out, the next takes twice as many (at most {@link maxLease}, and at most an
- * eighth of what is left). So a client whose requests reach this replica often costs Redis one command per
- * lease instead of one per request, while a client spread thinly over many replicas (or near its
- * limit) is counted one point at a time.
+ * window takes one point, or the budget's share 1/{@link firstLeaseShare} when that is more;
+ * each time the lease runs out, the next takes twice as many (at most {@link maxLease}, and at
+ * most an eighth of what is left). So a client whose requests reach this replica often costs
+ * Redis one command per lease instead of one per request, while a client spread thinly over
+ * many replicas (or near its limit) is counted one point at a time.
  * The replicas together never serve more than the limit. A client spread over replicas may be
  * refused by one while another still holds a few of its points (at most an eighth of what was
  * left when they were taken); they are served there until the window ends.

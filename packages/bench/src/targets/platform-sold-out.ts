@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import {
   ApiRouter,
   AppError,
@@ -9,6 +8,7 @@ import {
   platformConfigSchema,
 } from '@mela/platform';
 import { listenBacklog } from '@mela/topology';
+import { cpuSeconds, serveTarget } from './serve.js';
 
 /**
  * The flash sale's second baseline: Mela's HTTP platform as every service runs it (express,
@@ -30,8 +30,7 @@ const place = operation({
 });
 const app = createServiceApp(platform, (routes, mount) => {
   routes.get('/cpu', (_req, res) => {
-    const { user, system } = process.cpuUsage();
-    res.json({ seconds: (user + system) / 1e6 });
+    res.json(cpuSeconds());
   });
   mount(
     new ApiRouter(platform.tokens).handle(place, () => {
@@ -39,10 +38,4 @@ const app = createServiceApp(platform, (routes, mount) => {
     }),
   );
 });
-const server = createServer(app);
-server.listen({ port: 0, host: '127.0.0.1', backlog: listenBacklog }, () => {
-  process.stdout.write(
-    `${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`,
-  );
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+serveTarget(app, listenBacklog);

@@ -1,5 +1,5 @@
-import { createServer } from 'node:http';
 import { listenBacklog } from '@mela/topology';
+import { cpuSeconds, serveTarget } from './serve.js';
 
 /**
  * The flash sale's baseline: Node's own HTTP server reading each checkout's body and answering
@@ -8,12 +8,11 @@ import { listenBacklog } from '@mela/topology';
  * `GET /cpu` answers the CPU it has spent, so the bench can count its CPU per decision.
  */
 const body = process.env['BENCH_BODY'] ?? '{}';
-const server = createServer((req, res) => {
+// The order service's backlog: a burst past it would wait for the kernel's resend.
+serveTarget((req, res) => {
   if (req.method === 'GET' && req.url === '/cpu') {
-    // The CPU this process has spent, in seconds, for the bench's CPU per decision.
-    const { user, system } = process.cpuUsage();
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ seconds: (user + system) / 1e6 }));
+    res.end(JSON.stringify(cpuSeconds()));
     return;
   }
   req.resume();
@@ -24,11 +23,4 @@ const server = createServer((req, res) => {
     });
     res.end(body);
   });
-});
-// The order service's backlog: a burst past it would wait for the kernel's resend.
-server.listen({ port: 0, host: '127.0.0.1', backlog: listenBacklog }, () => {
-  process.stdout.write(
-    `${JSON.stringify({ port: (server.address() as { port: number }).port })}\n`,
-  );
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}, listenBacklog);
