@@ -160,18 +160,23 @@ async function sideBySide(
   return contenders.map((contender, j) => summarise(contender.name, runs[j] ?? []));
 }
 
+/** Stops every target in `list` and empties it, so a second call stops nothing twice. */
+async function stopAll(list: Target[]): Promise<void> {
+  await Promise.all(list.splice(0).map((target) => target.stop()));
+}
+
 /**
  * Every scenario of `npm run bench`, against the local stack (deps up, migrated, seeded): each
  * server in its own process, the load from this one. Importable: it returns the figures.
  */
 export async function runBench(o: BenchOptions): Promise<BenchFigures> {
+  // The catalog's servers, the baselines and the edge: stopped once their rows are measured.
   const targets: Target[] = [];
   const cacheRedis = new Redis(process.env['REDIS_URL'] ?? redisUrl(localTopology()));
   // Tracing's cost: services exporting to a Jaeger of the bench's own (on this machine, so its
   // ingestion shares the cores: an upper bound of what the services pay).
   const jaegerDir = mkdtempSync(join(tmpdir(), 'mela-bench-jaeger-'));
   const jaeger = await startJaeger(jaegerDir);
-  targets.push({ name: 'jaeger', url: jaeger.url, stop: () => jaeger.stop() });
   const traced = (ratio: number) => ({
     OTEL_SDK_DISABLED: 'false',
     OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
@@ -400,6 +405,10 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       { warmup: o.warmup },
     ).finally(() => scatterBench.close())) as [Summary, Summary];
 
+    // The orders and the sale get the cores without them: an idle catalog still hears every
+    // order's stock change, and the five of them took 15 % of a core while orders were placed
+    // (top, in #17's ninth step).
+    await stopAll(targets);
     const brokers = process.env['KAFKA_BROKERS']?.split(',') ?? kafkaBrokers(localTopology());
     // 3 and 6. Order placement against a bare insert transaction; committed → email accepted.
     const orderRuns = await benchOrders({
@@ -442,7 +451,8 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       kafkaClients,
     };
   } finally {
-    await Promise.all(targets.map((t) => t.stop()));
+    await stopAll(targets);
+    await jaeger.stop();
     cacheRedis.disconnect();
     rmSync(jaegerDir, { recursive: true, force: true });
   }

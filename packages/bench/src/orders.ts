@@ -57,6 +57,12 @@ export interface OrderServiceFigures {
   /** CPU the order service spent per order placed (ms), per repeat of the concurrent run. */
   readonly cpuMsPerOrder: number[];
   /**
+   * CPU the notification service spent per order placed (ms), from the first order until the
+   * last one's email was accepted, per repeat of the concurrent run: on this machine it shares
+   * the cores with the order path.
+   */
+  readonly notificationCpuMsPerOrder: number[];
+  /**
    * Statements every MariaDB server was sent per order placed (their `Questions` counters, all
    * services: the order's own, the relay's and the notification's), per repeat.
    */
@@ -268,22 +274,21 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         from,
       );
       services.push(service);
-      services.push(
-        await startService(
-          'notification',
-          await freePort(),
-          {
-            ...common,
-            SHARD_MAP: databases.shardMap,
-            ORDERS_TOPIC: topics.topic,
-            NOTIFY_GROUP_ID: `bench-${prefix}${slug}`,
-            SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
-            ...extra,
-          },
-          { ...from, ready: 'livez' },
-        ),
+      const notification = await startService(
+        'notification',
+        await freePort(),
+        {
+          ...common,
+          SHARD_MAP: databases.shardMap,
+          ORDERS_TOPIC: topics.topic,
+          NOTIFY_GROUP_ID: `bench-${prefix}${slug}`,
+          SMTP_URL: `smtp://127.0.0.1:${String(smtp.port)}`,
+          ...extra,
+        },
+        { ...from, ready: 'livez' },
       );
-      return { name, databases, service, emailed };
+      services.push(notification);
+      return { name, databases, service, notification, emailed };
     };
     const contenders = [await startOrder('this checkout', shards)];
     const ownDatabases = async () => {
@@ -466,6 +471,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       soloNotification: [],
       flashSale: [],
       cpuMsPerOrder: [],
+      notificationCpuMsPerOrder: [],
       sqlPerOrder: [],
       redisPerOrder: [],
       roundTripsPerOrder: [],
@@ -506,7 +512,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     for (const { url } of saleBaselines) await burst(url, await baselineTokens('warm'));
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
-      for (const [j, { name, service: order, databases, emailed }] of contenders.entries()) {
+      for (const [
+        j,
+        { name, service: order, notification, databases, emailed },
+      ] of contenders.entries()) {
         const figures = measured[j];
         if (!figures) continue;
         const run = `run ${String(i + 1)}/${String(options.repeats)}, ${name}`;
@@ -514,17 +523,23 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
         );
-        const cpuBefore = await metricTotal([order], 'process_cpu_seconds_total');
+        const cpuOf = (service: ServiceProcess) =>
+          metricTotal([service], 'process_cpu_seconds_total');
+        const cpuBefore = await cpuOf(order);
+        const notificationCpuBefore = await cpuOf(notification);
         const countedBefore = await counted();
         const placed = await placeAll(order, tokens, options.connections);
         const countedAfter = await counted();
-        const cpu = (await metricTotal([order], 'process_cpu_seconds_total')) - cpuBefore;
+        const cpu = (await cpuOf(order)) - cpuBefore;
         const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
         figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
         figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
         figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
         figures.orders.push(placed.figures);
         figures.notification.push(await notified(emailed, placed.committedAt));
+        figures.notificationCpuMsPerOrder.push(
+          perOrder(((await cpuOf(notification)) - notificationCpuBefore) * 1000),
+        );
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
         const pass = await countRoundTrips(servers, async () => {

@@ -92,6 +92,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   const costRow = (name: string, runs: OrderServiceFigures) => [
     name,
     perRepeat(runs.cpuMsPerOrder, 2),
+    perRepeat(runs.notificationCpuMsPerOrder, 2),
     perRepeat(runs.sqlPerOrder, 1),
     perRepeat(runs.roundTripsPerOrder, 1),
     perRepeat(runs.redisPerOrder, 1),
@@ -100,6 +101,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     [
       'per order placed (one figure per repeat)',
       'order service CPU ms',
+      'notification service CPU ms',
       'SQL statements (`Questions`)',
       'SQL round trips (general log)',
       'Redis commands',
@@ -267,7 +269,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     orderTable,
     '',
-    `What an order costs, ${String(orderConnections)} at a time: the order service's CPU (its own \`process_cpu_seconds_total\`), and what the servers counted — statements on every MariaDB server (\`Questions\`) and Redis commands over the timed run, round trips to MariaDB (one general-log entry per query packet, however many statements it carries) over a counting pass of ${String(Math.max(10, Math.ceil(ordersPerRun / 10)))} orders with the log on. Every service's share is included: the outbox relays' and the notification's too.`,
+    `What an order costs, ${String(orderConnections)} at a time: the order service's CPU (its own \`process_cpu_seconds_total\`), the notification service's (from the first order until the last one's email was accepted: on this machine it shares the cores with the order path), and what the servers counted — statements on every MariaDB server (\`Questions\`) and Redis commands over the timed run, round trips to MariaDB (one general-log entry per query packet, however many statements it carries) over a counting pass of ${String(Math.max(10, Math.ceil(ordersPerRun / 10)))} orders with the log on. Every service's share is included: the outbox relays' and the notification's too.`,
     '',
     costTable,
     '',

@@ -76,6 +76,7 @@ writeFileSync(
         notification: figures.orders.notification,
         soloNotification: figures.orders.soloNotification,
         cpuMsPerOrder: figures.orders.cpuMsPerOrder,
+        notificationCpuMsPerOrder: figures.orders.notificationCpuMsPerOrder,
         sqlPerOrder: figures.orders.sqlPerOrder,
         redisPerOrder: figures.orders.redisPerOrder,
         roundTripsPerOrder: figures.orders.roundTripsPerOrder,
