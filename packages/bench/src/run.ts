@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandLine, positiveArg } from '@mela/core';
 import { repoRoot } from '@mela/toolchain';
 import { runBench, type BenchOptions } from './bench.js';
 import { benchReport, orderSummaries } from './report.js';
@@ -12,35 +12,42 @@ import { benchReport, orderSummaries } from './report.js';
  * runBench). Figures are printed as markdown tables with ratios and saved as JSON under
  * .mela/bench/.
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run bench -- [options]',
+  summary:
+    'Measures the product page, the rate limiter, orders, the flash sale, scatter queries and the Kafka clients beside bare baselines on this machine, in one run (deps up, migrated and seeded first). Prints the tables and saves the figures as JSON.',
   options: {
-    duration: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '3' },
-    repeats: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '32' },
-    products: { type: 'string', default: '100000' },
-    orders: { type: 'string', default: '1500' },
-    'order-connections': { type: 'string', default: '16' },
-    'sale-buyers': { type: 'string', default: '1000' },
-    'sale-stock': { type: 'string', default: '100' },
-    out: { type: 'string' },
-    /** A commit to run beside this checkout's catalog (an A/B in one run), e.g. main or HEAD~1. */
-    baseline: { type: 'string' },
-    smoke: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '8', value: 'SECONDS', help: 'each timed run' },
+    warmup: { type: 'string', default: '3', value: 'SECONDS', help: 'each warm-up' },
+    repeats: { type: 'string', default: '3', value: 'N', help: 'rounds of every comparison' },
+    connections: { type: 'string', default: '32', value: 'N', help: 'for the product page' },
+    products: { type: 'string', default: '100000', value: 'N', help: 'in the demo catalog' },
+    orders: { type: 'string', default: '1500', value: 'N', help: 'placed per round' },
+    'order-connections': { type: 'string', default: '16', value: 'N', help: 'orders at a time' },
+    'sale-buyers': { type: 'string', default: '1000', value: 'N', help: 'at once in a flash sale' },
+    'sale-stock': { type: 'string', default: '100', value: 'N', help: 'units for sale' },
+    out: { type: 'string', value: 'DIR', help: 'where the JSON goes (default: .mela/bench)' },
+    baseline: {
+      type: 'string',
+      value: 'COMMIT',
+      help: "a commit whose services run beside this checkout's (an A/B in one run), e.g. main",
+    },
+    smoke: { type: 'boolean', default: false, help: 'one short pass, as CI runs it' },
   },
 });
 const smoke = values.smoke;
+const count = (name: keyof typeof values) => positiveArg(name, String(values[name]));
 const options: BenchOptions = {
-  duration: smoke ? 1 : Number(values.duration),
-  warmup: smoke ? 1 : Number(values.warmup),
-  repeats: smoke ? 1 : Number(values.repeats),
-  connections: Number(values.connections),
-  products: Number(values.products),
-  orders: smoke ? 30 : Number(values.orders),
-  orderConnections: Number(values['order-connections']),
+  duration: smoke ? 1 : count('duration'),
+  warmup: smoke ? 1 : count('warmup'),
+  repeats: smoke ? 1 : count('repeats'),
+  connections: count('connections'),
+  products: count('products'),
+  orders: smoke ? 30 : count('orders'),
+  orderConnections: count('order-connections'),
   sale: {
-    buyers: smoke ? 50 : Number(values['sale-buyers']),
-    stock: smoke ? 10 : Number(values['sale-stock']),
+    buyers: smoke ? 50 : count('sale-buyers'),
+    stock: smoke ? 10 : count('sale-stock'),
   },
   baseline: values.baseline,
   say: (line) => process.stderr.write(`[bench] ${line}\n`),

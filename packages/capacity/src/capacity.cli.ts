@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { commandLine, positiveArg } from '@mela/core';
 import { bbdEnvironment, defaultInputs, measuredFigures, report } from './inputs.js';
 import { plan } from './model.js';
 
@@ -12,24 +12,29 @@ import { plan } from './model.js';
  * the documented ones), printed with its assumptions, and the `bbd` environment it implies
  * written to infra/environments/bbd.json (then `npm run synth` renders charts/bbd).
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run capacity -- [options]',
+  summary:
+    "The capacity model on the latest npm run bench figures (or those in docs/performance.md): the replicas each service needs for the day's traffic, printed with its assumptions, and the bbd environment it implies written to infra/environments/bbd.json (npm run synth renders it as charts/bbd).",
   options: {
-    'requests-per-day': { type: 'string', default: '5e9' },
-    'peak-factor': { type: 'string', default: '10' },
-    'orders-per-day': { type: 'string', default: '2e7' },
-    bench: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
+    'requests-per-day': { type: 'string', default: '5e9', value: 'N', help: 'all requests' },
+    'peak-factor': {
+      type: 'string',
+      default: '10',
+      value: 'F',
+      help: "the peak over the day's mean",
+    },
+    'orders-per-day': { type: 'string', default: '2e7', value: 'N', help: 'orders placed' },
+    bench: {
+      type: 'string',
+      value: 'FILE',
+      help: "a bench run's JSON (default: the latest full run)",
+    },
+    'no-write': { type: 'boolean', default: false, help: 'print only; leave bbd.json as it is' },
   },
 });
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const number = (name: string, text: string) => {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    process.stderr.write(`--${name} must be a positive number\n`);
-    process.exit(2);
-  }
-  return n;
-};
+const number = (name: keyof typeof values) => positiveArg(name, String(values[name]), false);
 let benchFile = values.bench;
 if (benchFile === undefined) {
   const dir = join(root, '.mela', 'bench');
@@ -53,9 +58,9 @@ const measured =
     ? undefined
     : measuredFigures(JSON.parse(readFileSync(benchFile, 'utf8')));
 const inputs = defaultInputs({
-  requestsPerDay: number('requests-per-day', values['requests-per-day']),
-  peakFactor: number('peak-factor', values['peak-factor']),
-  ordersPerDay: number('orders-per-day', values['orders-per-day']),
+  requestsPerDay: number('requests-per-day'),
+  peakFactor: number('peak-factor'),
+  ordersPerDay: number('orders-per-day'),
   ...(measured ? { measured } : {}),
 });
 const result = plan(inputs);

@@ -239,11 +239,14 @@ async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     case 'bench': {
-      await depsUp();
-      await migrateAll();
       const topology = localTopology();
-      progress('loading the demo catalog (skipped when it is there)');
-      seedCatalog(topology);
+      // Its --help needs no servers.
+      if (!rest.includes('--help') && !rest.includes('-h')) {
+        await depsUp();
+        await migrateAll();
+        progress('loading the demo catalog (skipped when it is there)');
+        seedCatalog(topology);
+      }
       return runNode(
         [join(repoRoot, 'packages/bench/dist/src/run.js'), ...rest],
         serviceEnvironment(topology, 'catalog'),

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandLine, positiveArg } from '@mela/core';
 import { localFaults, mailboxOrderEmails } from '@mela/devstack';
 import { localTopology } from '@mela/topology';
 import { runDrills, type DrillRow } from './drill.js';
-import { alignedTable, positiveArg, verdictLines } from './stats.js';
+import { alignedTable, verdictLines } from './stats.js';
 
 /**
  * `npm run drill [-- --only kafka,shard] [--hold 10] [--shoppers 8] [--json FILE]`: the fault
@@ -13,15 +13,47 @@ import { alignedTable, positiveArg, verdictLines } from './stats.js';
  * acknowledged order was lost, doubled or oversold, and every email sent once. Exits 1 when a
  * promise was broken.
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run drill -- [options]',
+  summary:
+    'The fault drills against the shop npm start runs: each part stopped under steady shopping and brought back, with what shoppers saw, how long each took to serve again, and whether any acknowledged order was lost, doubled or oversold, and every email sent once. Exits 1 when a promise was broken.',
   options: {
-    url: { type: 'string', default: `http://127.0.0.1:${process.env['MELA_EDGE_PORT'] ?? '8080'}` },
-    only: { type: 'string' },
-    hold: { type: 'string', default: '10' },
-    calm: { type: 'string', default: '3' },
-    shoppers: { type: 'string', default: '8' },
-    settle: { type: 'string', default: '120' },
-    json: { type: 'string' },
+    url: {
+      type: 'string',
+      default: `http://127.0.0.1:${process.env['MELA_EDGE_PORT'] ?? '8080'}`,
+      value: 'URL',
+      help: "the shop's edge",
+    },
+    only: {
+      type: 'string',
+      value: 'NAMES',
+      help: 'the parts to stop, e.g. kafka,shard (default: all)',
+    },
+    hold: {
+      type: 'string',
+      default: '10',
+      value: 'SECONDS',
+      help: 'how long each part stays away',
+    },
+    calm: {
+      type: 'string',
+      default: '3',
+      value: 'SECONDS',
+      help: 'normal shopping before the first drill and between them',
+    },
+    shoppers: {
+      type: 'string',
+      default: '8',
+      value: 'N',
+      help: 'at once, each order by a new user',
+    },
+    settle: {
+      type: 'string',
+      default: '120',
+      value: 'SECONDS',
+      help: 'the longest wait for a part to serve again, and for late effects',
+    },
+    json: { type: 'string', value: 'FILE', help: 'the report as JSON' },
   },
 });
 

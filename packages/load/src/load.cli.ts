@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandLine, positiveArg } from '@mela/core';
 import { runLoad, type LoadSample, type Scenario } from './driver.js';
-import { positiveArg, table, verdictLines } from './stats.js';
+import { table, verdictLines } from './stats.js';
 
 /**
  * `npm run load -- --scenario flash-sale|shop [--url URL] [--peak 400] [--scale 1] [--users 500]
@@ -10,18 +10,55 @@ import { positiveArg, table, verdictLines } from './stats.js';
  * shop with the k6 scenarios' shapes, a live progress line, a summary and the SLO verdicts.
  * Exits 1 when an objective was missed (as k6 does when a threshold fails).
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run load -- [options]',
+  summary:
+    "Drives the shop npm start runs with the k6 scenarios' shapes: a live progress line, a summary and the service-level objectives' verdicts. Exits 1 when an objective was missed.",
   options: {
-    scenario: { type: 'string', default: 'flash-sale' },
-    url: { type: 'string', default: `http://127.0.0.1:${process.env['MELA_EDGE_PORT'] ?? '8080'}` },
-    peak: { type: 'string', default: '400' },
-    scale: { type: 'string', default: '1' },
-    users: { type: 'string', default: '500' },
-    buyers: { type: 'string', default: '2000' },
-    stock: { type: 'string', default: '100' },
-    bots: { type: 'string', default: '4' },
-    record: { type: 'string' },
-    json: { type: 'string' },
+    scenario: { type: 'string', default: 'flash-sale', value: 'NAME', help: 'flash-sale or shop' },
+    url: {
+      type: 'string',
+      default: `http://127.0.0.1:${process.env['MELA_EDGE_PORT'] ?? '8080'}`,
+      value: 'URL',
+      help: "the shop's edge",
+    },
+    peak: {
+      type: 'string',
+      default: '400',
+      value: 'N',
+      help: 'requests a second at the ramp’s peak',
+    },
+    scale: {
+      type: 'string',
+      default: '1',
+      value: 'F',
+      help: 'stretch (> 1) or shrink (< 1) the stages',
+    },
+    users: {
+      type: 'string',
+      default: '500',
+      value: 'N',
+      help: 'shoppers, each with its own token',
+    },
+    buyers: {
+      type: 'string',
+      default: '2000',
+      value: 'N',
+      help: 'flash-sale: buyers racing at once',
+    },
+    stock: { type: 'string', default: '100', value: 'N', help: 'flash-sale: units on sale' },
+    bots: {
+      type: 'string',
+      default: '4',
+      value: 'N',
+      help: 'flash-sale: bots hammering the product',
+    },
+    record: {
+      type: 'string',
+      value: 'FILE',
+      help: 'each second as a JSON line (for scale:report)',
+    },
+    json: { type: 'string', value: 'FILE', help: 'the result as JSON' },
   },
 });
 

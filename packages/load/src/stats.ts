@@ -192,13 +192,3 @@ export function verdictLines(
     (v) => `  ${(v.met ? words.met : words.missed).padEnd(width)} ${v.objective} (${v.measured})`,
   );
 }
-
-/** A command-line number that must be positive (and whole, unless `integer` is false); exits 2 otherwise. */
-export function positiveArg(name: string, value: string | undefined, integer = true): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    process.stderr.write(`--${name} must be a positive ${integer ? 'integer' : 'number'}\n`);
-    process.exit(2);
-  }
-  return n;
-}

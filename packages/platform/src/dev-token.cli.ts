@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createDevTokenIssuer } from './auth.js';
-import { envInt, loadConfig } from '@mela/core';
+import { commandLine, envInt, loadConfig } from '@mela/core';
 import { platformEnv } from './config.js';
 
 /**
@@ -10,11 +9,20 @@ import { platformEnv } from './config.js';
  * local stack. Like the HTTP endpoint it exists only when AUTH_DEV_TOKENS=true, never in production.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = commandLine({
+    usage: 'npm run dev-token -- --user ID [--roles user,admin] [--ttl SECONDS]',
+    summary:
+      'Prints a bearer token for the local shop (signed with its dev secret). Exists only with AUTH_DEV_TOKENS=true, never in production.',
     options: {
-      user: { type: 'string', short: 'u' },
-      roles: { type: 'string', short: 'r', default: 'user' },
-      ttl: { type: 'string', default: '3600' },
+      user: { type: 'string', short: 'u', value: 'ID', help: 'the user id, the token’s sub' },
+      roles: {
+        type: 'string',
+        short: 'r',
+        default: 'user',
+        value: 'LIST',
+        help: 'comma-separated',
+      },
+      ttl: { type: 'string', default: '3600', value: 'SECONDS', help: 'from 60 to a week' },
     },
   });
   const config = loadConfig(

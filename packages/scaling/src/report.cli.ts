@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandLine } from '@mela/core';
 import { buildReport, parseLines, type LoadPoint } from './report.js';
 import type { ScaleSample } from './watch.js';
 
@@ -10,12 +10,20 @@ import type { ScaleSample } from './watch.js';
  * scale:watch's record (and the load driver's) into DIR/chart.svg (load, p99 and replicas over
  * time) and DIR/README.md (a summary).
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run scale:report -- --watch FILE [--load FILE] --out DIR [--title TEXT]',
+  summary:
+    "Turns scale:watch's record (and the load driver's) into DIR/chart.svg (load, p99 and replicas over time) and DIR/README.md (a summary).",
   options: {
-    watch: { type: 'string' },
-    load: { type: 'string' },
-    out: { type: 'string' },
-    title: { type: 'string', default: 'Mela scaling under load' },
+    watch: { type: 'string', value: 'FILE', help: "scale:watch's --record (required)" },
+    load: { type: 'string', value: 'FILE', help: "npm run load's --record" },
+    out: { type: 'string', value: 'DIR', help: 'where the chart and summary go (required)' },
+    title: {
+      type: 'string',
+      default: 'Mela scaling under load',
+      value: 'TEXT',
+      help: "the chart's",
+    },
   },
 });
 if (values.watch === undefined || values.out === undefined) {

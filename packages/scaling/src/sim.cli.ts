@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandLine } from '@mela/core';
 import { repoRoot, stateDir, untilSignal } from '@mela/toolchain';
 import { prometheusSource } from './metrics-adapter.js';
 import { scalableManifests, startSimCluster } from './sim-cluster.js';
@@ -11,11 +11,16 @@ import { scalableManifests, startSimCluster } from './sim-cluster.js';
  * charts/dev's services on kwok nodes; their HPAs read the load `npm start`'s shop is under
  * (from its Prometheus), so `npm run load` makes them scale. Ctrl-C stops it.
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run cluster:sim -- [options]',
+  summary:
+    "A simulated cluster on this machine (a control plane and kwok nodes) running charts/dev's services, whose HPAs read the load npm start's shop is under, so npm run load makes them scale. Ctrl-C stops it.",
   options: {
     prometheus: {
       type: 'string',
       default: `http://127.0.0.1:${process.env['MELA_PROMETHEUS_PORT'] ?? '9095'}`,
+      value: 'URL',
+      help: "the Prometheus that scrapes the shop (npm start's)",
     },
   },
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandLine, positiveArg } from '@mela/core';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stateDir } from '@mela/toolchain';
 import { renderTable, ScaleWatcher, type ScaleEvent } from './watch.js';
@@ -12,14 +12,27 @@ import { renderTable, ScaleWatcher, type ScaleEvent } from './watch.js';
  * its target), ready pods and recent scaling; `--record` writes a sample a second (JSON lines)
  * for scale:report. Without --kubeconfig: $KUBECONFIG, else the simulated cluster's, else ~/.kube.
  */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'npm run scale:watch -- [options]',
+  summary:
+    "A live table of the namespace's HPAs (replicas current/desired, min–max, each metric against its target), ready pods and recent scaling.",
   options: {
-    kubeconfig: { type: 'string' },
-    namespace: { type: 'string', default: 'mela' },
-    record: { type: 'string' },
-    seconds: { type: 'string' },
+    kubeconfig: {
+      type: 'string',
+      value: 'FILE',
+      help: "default: $KUBECONFIG, else the simulated cluster's, else ~/.kube/config",
+    },
+    namespace: { type: 'string', default: 'mela', value: 'NAME', help: "the shop's" },
+    record: {
+      type: 'string',
+      value: 'FILE',
+      help: 'a sample a second as JSON lines, for scale:report',
+    },
+    seconds: { type: 'string', value: 'N', help: 'stop after N seconds (default: at Ctrl-C)' },
   },
 });
+const seconds =
+  values.seconds === undefined ? undefined : positiveArg('seconds', values.seconds, false);
 const config = new KubeConfig();
 const simulated = join(stateDir, 'sim-cluster', 'kubeconfig');
 const file =
@@ -45,7 +58,7 @@ const tick = setInterval(() => {
 const done = new Promise<void>((resolve) => {
   process.once('SIGINT', resolve);
   process.once('SIGTERM', resolve);
-  if (values.seconds) setTimeout(resolve, Number(values.seconds) * 1000);
+  if (seconds !== undefined) setTimeout(resolve, seconds * 1000);
 });
 await done;
 clearInterval(tick);

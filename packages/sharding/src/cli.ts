@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ConfigError } from '@mela/core';
+import { commandHelp, ConfigError, readCommandLine } from '@mela/core';
 import { loadShardingConfig, loadVSchema } from './config.js';
 import { KeyRangeError, keyspaceIdHex, parseShardSet, rangeFor } from './keyrange.js';
 import { dropOldShards, reshard } from './resharding.js';
@@ -10,15 +9,24 @@ import { VindexValueError, type FunctionalVindex } from './vindexes/vindex.js';
 import { xxhashVindex } from './vindexes/xxhash.js';
 import { VSchemaError, parseShardMap } from './vschema.js';
 
-const usage = `usage: mela-shard <command>
+const commands = {
+  usage: 'npm run shard -- <command> [options] [value]',
+  summary: `The sharding operator's commands. Only the answer goes to stdout; errors go to stderr
+with exit code 2.
 
-  keyspace-id --vindex <hash|xxhash> <value>         the keyspace ID, lowercase hex
+  keyspace-id --vindex <hash|xxhash> <value>                the keyspace ID, lowercase hex
   which --shards <-80,80-> --vindex <hash|xxhash> <value>   the shard that owns the value
-  reshard --keyspace <name> --to <json|@file>         move a keyspace to new shards
+  reshard --keyspace <name> --to <json|@file>               move a keyspace to new shards
         (reads VSCHEMA_FILE and SHARD_MAP_FILE, and rewrites SHARD_MAP_FILE at the cut-over)
-  drop-old --keyspace <name> --shards <json|@file>    drop the tables left on old shards
-
-Only the answer goes to stdout; errors go to stderr with exit code 2.`;
+  drop-old --keyspace <name> --shards <json|@file>          drop the tables left on old shards`,
+  allowPositionals: true,
+  options: {
+    vindex: { type: 'string', value: 'NAME', help: 'hash or xxhash' },
+    shards: { type: 'string', value: 'SET', help: 'which: -80,80-; drop-old: a JSON shard map' },
+    keyspace: { type: 'string', value: 'NAME', help: 'reshard, drop-old: the keyspace' },
+    to: { type: 'string', value: 'JSON', help: "reshard: the keyspace's new shard map (or @file)" },
+  },
+} as const;
 
 class UsageError extends Error {}
 
@@ -45,16 +53,11 @@ function jsonArgument(value: string | undefined, flag: string): unknown {
 
 async function main(argv: readonly string[]): Promise<string> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      vindex: { type: 'string' },
-      shards: { type: 'string' },
-      keyspace: { type: 'string' },
-      to: { type: 'string' },
-    },
-  });
+  const read = readCommandLine(commands, rest);
+  if (command === '--help' || command === '-h' || ('exitCode' in read && read.exitCode === 0))
+    return commandHelp(commands).trimEnd();
+  if (!('values' in read)) throw new UsageError(read.stderr?.split('\n')[0] ?? 'bad arguments');
+  const { values, positionals } = read;
   switch (command) {
     case 'keyspace-id': {
       const [value] = positionals;
@@ -132,7 +135,7 @@ main(process.argv.slice(2)).then(
       (type) => error instanceof type,
     );
     process.stderr.write(`mela-shard: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (error instanceof UsageError) process.stderr.write(`\n${usage}\n`);
+    if (error instanceof UsageError) process.stderr.write(`\n${commandHelp(commands)}`);
     process.exitCode = known ? 2 : 1;
   },
 );

@@ -34,11 +34,22 @@ describe('the mela-shard operator CLI', () => {
       ['keyspace-id', '--vindex', 'md5', '1'],
       ['keyspace-id', '--vindex', 'hash', 'abc'],
       ['frobnicate'],
+      ['which', '--bogus', '1'],
     ]) {
       const result = run(...args);
       assert.equal(result.code, 2, args.join(' '));
       assert.equal(result.stdout, '');
       assert.match(result.stderr, /^mela-shard: /);
+    }
+  });
+
+  it('when asked for --help, then it prints the commands and options on stdout and exits 0', () => {
+    for (const args of [['--help'], ['which', '-h']]) {
+      const result = run(...args);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.equal(result.stderr, '');
+      assert.match(result.stdout, /^Usage: npm run shard -- <command>/);
+      assert.match(result.stdout, /--vindex NAME +hash or xxhash/);
     }
   });
 });

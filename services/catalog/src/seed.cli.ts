@@ -1,14 +1,17 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
+import { commandLine } from '@mela/core';
 import { loadShardingConfig, openShardedDatabase } from '@mela/sharding';
 import { seedCatalog } from './adapters/catalog.seeder.js';
 
 /** `mela-catalog-seed [--products 100000] [--reset]`: loads the demo catalog (reads SHARD_MAP…). */
-const { values } = parseArgs({
+const { values } = commandLine({
+  usage: 'mela-catalog-seed [--products N] [--reset]',
+  summary:
+    'Loads the demo catalog into the shards SHARD_MAP names (skipped when that many products are there).',
   options: {
-    products: { type: 'string', default: '100000' },
-    reset: { type: 'boolean', default: false },
+    products: { type: 'string', default: '100000', value: 'N', help: 'how many, at most 10000000' },
+    reset: { type: 'boolean', default: false, help: 'load it again over what is there' },
   },
 });
 const products = Number(values.products);

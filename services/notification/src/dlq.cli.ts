@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import {
   checkKafkaEnv,
   committedOffsets,
@@ -15,20 +14,28 @@ import {
   type EventMessage,
   type KafkaClientConfig,
 } from '@mela/messaging';
+import { commandHelp, readCommandLine } from '@mela/core';
 import { loadConfig } from '@mela/platform';
 import { MessagesStreamModes } from '@platformatic/kafka';
 import { z } from 'zod';
 import { notificationTopics, notificationTopicsEnv } from './config.js';
 
-const usage = `usage: mela-dlq list [--json]
-       mela-dlq replay [--limit N]
+const commands = {
+  usage: 'npm run dlq -- list [--json] | replay [--limit N]',
+  summary: `The notification service's dead letters.
 
 list    prints the dead letters of ORDERS_DLQ_TOPIC (default <ORDERS_TOPIC>.dlq), oldest first,
         and whether each has been replayed
 replay  sends the dead letters not replayed yet back to ORDERS_TOPIC (without their dead-letter
         and retry headers); the notification service delivers each once — channels that did
         deliver before are skipped by its delivery log. Resumable: its consumer group
-        (<NOTIFY_GROUP_ID>.dlq-replay) remembers how far it got.`;
+        (<NOTIFY_GROUP_ID>.dlq-replay) remembers how far it got.`,
+  allowPositionals: true,
+  options: {
+    json: { type: 'boolean', help: 'list: as one JSON array' },
+    limit: { type: 'string', value: 'N', help: 'replay: at most N of them' },
+  },
+} as const;
 
 const env = z
   .object({ ...kafkaEnv, ...notificationTopicsEnv })
@@ -48,14 +55,16 @@ interface DeadLetter {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { json: { type: 'boolean' }, limit: { type: 'string' } },
-  });
+  const read = readCommandLine(commands, argv);
+  if (!('values' in read)) {
+    if (read.stdout) process.stdout.write(read.stdout);
+    if (read.stderr) process.stderr.write(read.stderr);
+    return read.exitCode;
+  }
+  const { values, positionals } = read;
   const command = positionals[0];
   if (command !== 'list' && command !== 'replay') {
-    process.stderr.write(`${usage}\n`);
+    process.stderr.write(commandHelp(commands));
     return 2;
   }
   const e = loadConfig(env, process.env);
