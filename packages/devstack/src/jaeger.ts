@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
+  assertPortsFree,
   ensureJaeger,
   freePorts,
   isListening,
@@ -99,12 +100,13 @@ export function jaegerDependency(topology: LocalTopology): Dependency {
     name,
     async up() {
       if (runningPid(name) !== undefined && (await listening())) return;
-      for (const port of [otlpPort, uiPort]) {
-        if (await isListening(port, topology.host))
-          throw new Error(
-            `port ${String(port)} is taken by another process; set MELA_JAEGER_OTLP_PORT / MELA_JAEGER_UI_PORT`,
-          );
-      }
+      await assertPortsFree(
+        [
+          { host: topology.host, port: otlpPort, what: "Jaeger's OTLP" },
+          { host: topology.host, port: uiPort, what: "Jaeger's UI" },
+        ],
+        'move them with MELA_JAEGER_OTLP_PORT and MELA_JAEGER_UI_PORT',
+      );
       const binary = ensureJaeger();
       const config = writeJaegerConfig(paths.data(name), listen);
       progress(`starting Jaeger (traces: ${jaegerUrl(topology)})`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Dependency } from './dependency.js';
 import { paths, repoRoot } from '@mela/toolchain';
 import {
+  assertPortsFree,
   copyMavenDependencies,
   isListening,
   progress,
@@ -45,13 +46,13 @@ export function kafkaDependency(topology: LocalTopology): Dependency {
     name,
     async up() {
       if (runningPid(name) !== undefined && (await isListening(port, host))) return;
-      for (const taken of [port, controllerPort]) {
-        if (await isListening(taken, host)) {
-          throw new Error(
-            `port ${taken} is taken by another process; set MELA_KAFKA_PORT / MELA_KAFKA_CONTROLLER_PORT`,
-          );
-        }
-      }
+      await assertPortsFree(
+        [
+          { host, port, what: 'Kafka' },
+          { host, port: controllerPort, what: "Kafka's controller" },
+        ],
+        'move them with MELA_KAFKA_PORT and MELA_KAFKA_CONTROLLER_PORT',
+      );
       const node = prepareKafkaNode({
         host,
         port,

@@ -11,7 +11,7 @@ import {
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { LocalTopology } from '@mela/topology';
-import { stateDir } from '@mela/toolchain';
+import { assertPortsFree, stateDir } from '@mela/toolchain';
 import { startSmtpServer, type ReceivedMail } from './smtp.js';
 
 /**
@@ -23,6 +23,13 @@ import { startSmtpServer, type ReceivedMail } from './smtp.js';
 export async function startMailbox(topology: LocalTopology): Promise<{ close(): Promise<void> }> {
   const dir = join(stateDir, 'mailbox');
   mkdirSync(dir, { recursive: true });
+  await assertPortsFree(
+    [
+      { host: topology.host, port: topology.mailbox.smtpPort, what: "the mailbox's SMTP" },
+      { host: topology.host, port: topology.mailbox.httpPort, what: "the mailbox's web page" },
+    ],
+    'move them with MELA_MAILBOX_SMTP_PORT and MELA_MAILBOX_HTTP_PORT',
+  );
   const inbox: { channel: string; at: string; summary: string }[] = [];
   let count = 0;
   const smtpOptions = {

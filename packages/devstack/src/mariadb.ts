@@ -5,6 +5,7 @@ import { createConnection } from 'mysql2/promise';
 import type { Dependency } from './dependency.js';
 import { paths } from '@mela/toolchain';
 import {
+  assertPortsFree,
   isListening,
   progress,
   run,
@@ -33,11 +34,16 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
     name,
     async up() {
       if (runningPid(name) !== undefined && (await isListening(instance.port, host))) return;
-      if (await isListening(instance.port, host)) {
-        throw new Error(
-          `port ${instance.port} is taken by another process; set MELA_MYSQL_BASE_PORT`,
-        );
-      }
+      await assertPortsFree(
+        [
+          {
+            host,
+            port: instance.port,
+            what: `MariaDB shard ${instance.keyspace}/${instance.shard}`,
+          },
+        ],
+        'move the shards with MELA_MYSQL_BASE_PORT',
+      );
       mkdirSync(paths.run, { recursive: true });
       const user = userInfo().username;
       const fresh = !existsSync(join(dataDir, 'mysql'));

@@ -7,7 +7,7 @@ import { ruleFile } from '@mela/observability';
 import { replicaPorts, serviceNames, type LocalTopology } from '@mela/topology';
 import type { SystemRequirement } from '@mela/toolchain';
 import { stateDir } from '@mela/toolchain';
-import { run, until } from '@mela/toolchain';
+import { assertPortsFree, run, until } from '@mela/toolchain';
 
 /** Debian's Prometheus (with promtool). */
 export const prometheusRequirements: readonly SystemRequirement[] = [
@@ -63,8 +63,14 @@ export async function startPrometheus(options: {
   readonly dir: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly targets: Readonly<Record<string, readonly string[]>>;
+  /** How to give it another port, for the error when its port is taken. */
+  readonly move?: string;
 }): Promise<RunningPrometheus> {
   const { dir, listen } = options;
+  await assertPortsFree(
+    [{ ...listen, what: 'Prometheus' }],
+    options.move ?? 'give Prometheus another port',
+  );
   mkdirSync(join(dir, 'data'), { recursive: true });
   const rules = join(dir, 'mela.rules.yaml');
   writeFileSync(rules, ruleFile({ interval: localScrape.ruleInterval }));
@@ -119,5 +125,6 @@ export function startLocalPrometheus(topology: LocalTopology): Promise<RunningPr
     dir: join(stateDir, 'prometheus', String(topology.prometheus.port)),
     listen: { host: topology.host, port: topology.prometheus.port },
     targets: localTargets(topology),
+    move: 'move it with MELA_PROMETHEUS_PORT',
   });
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { Dependency } from './dependency.js';
 import { paths } from '@mela/toolchain';
 import {
+  assertPortsFree,
   isListening,
   progress,
   runningPid,
@@ -43,9 +44,10 @@ export function redisDependency(topology: LocalTopology, role: RedisRole = 'cach
     name,
     async up() {
       if (runningPid(name) !== undefined && (await isListening(port, topology.host))) return;
-      if (await isListening(port, topology.host)) {
-        throw new Error(`port ${String(port)} is taken by another process; set ${variable}`);
-      }
+      await assertPortsFree(
+        [{ host: topology.host, port, what: `Redis (${role})` }],
+        `move it with ${variable}`,
+      );
       const dir = paths.data(name);
       mkdirSync(dir, { recursive: true });
       progress(`starting Redis (${role}) on ${topology.host}:${String(port)}`);

@@ -9,7 +9,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { paths, progress, repoRoot, run, stateDir, until } from '@mela/toolchain';
+import { assertPortsFree, paths, progress, repoRoot, run, stateDir, until } from '@mela/toolchain';
 import {
   cartRedisUrl,
   otlpEndpoint,
@@ -156,6 +156,18 @@ export async function startServices(
     });
     return child;
   };
+  // Checked before any starts: a replica whose port is taken exits at once, and a readiness
+  // check there could be answered by the other program.
+  await assertPortsFree(
+    serviceNames.flatMap((service) =>
+      replicaPorts(topology.services[service]).map((port, i) => ({
+        host: topology.host,
+        port,
+        what: `${service} replica ${String(i + 1)}`,
+      })),
+    ),
+    "move a service's ports with MELA_<SERVICE>_PORT (its replicas listen on +100, +200)",
+  );
   for (const service of serviceNames) {
     const ports = replicaPorts(topology.services[service]);
     for (const [replica, port] of ports.entries()) {

@@ -13,6 +13,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { LocalTopology } from '@mela/topology';
 import {
+  assertPortsFree,
   isListening,
   livePid,
   run,
@@ -78,15 +79,33 @@ export function writeNginxConfig(dir: string, options: EdgeOptions): string {
 
 /**
  * Starts nginx with the edge configuration `options` in `dir`, waits until it accepts
- * connections on `options.listen`, and returns a handle to stop it.
+ * connections on `options.listen`, and returns a handle to stop it. A port another program
+ * holds is an error before nginx starts.
  */
-export async function startNginx(dir: string, options: EdgeOptions): Promise<RunningNginx> {
+export async function startNginx(
+  dir: string,
+  options: EdgeOptions,
+  /** How to give the edge other ports, for the error when one is taken. */
+  move = 'give the edge other ports',
+): Promise<RunningNginx> {
   mkdirSync(dir, { recursive: true });
   await stopLeftover(options.dirs.pidFile);
   // A killed nginx leaves its unix sockets (the checkout waiting room's): binding would fail.
   for (const entry of existsSync(options.dirs.temp) ? readdirSync(options.dirs.temp) : []) {
     if (entry.endsWith('.sock')) rmSync(join(options.dirs.temp, entry), { force: true });
   }
+  const [host, port] = splitListen(options.listen);
+  // Checked before it starts: the readiness check below only asks whether the port answers.
+  await assertPortsFree(
+    [
+      { host, port, what: "the edge (the shop's address)" },
+      ...Object.entries(options.serviceListen ?? {}).map(([service, listen]) => {
+        const [at, on] = splitListen(listen);
+        return { host: at, port: on, what: `${service}'s load balancer` };
+      }),
+    ],
+    move,
+  );
   const file = writeNginxConfig(dir, options);
   const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
@@ -95,7 +114,6 @@ export async function startNginx(dir: string, options: EdgeOptions): Promise<Run
     detached: true,
   });
   closeSync(out);
-  const [host, port] = splitListen(options.listen);
   await until(
     async () => {
       if (child.exitCode !== null) throw new Error(`nginx exited with ${String(child.exitCode)}`);
@@ -135,7 +153,11 @@ async function stopLeftover(pidFile: string): Promise<void> {
  */
 export function startLocalEdge(topology: LocalTopology): Promise<RunningNginx> {
   const dir = join(stateDir, 'edge', String(topology.edge.port));
-  return startNginx(dir, localEdgeOptions(topology, localNginx(dir)));
+  return startNginx(
+    dir,
+    localEdgeOptions(topology, localNginx(dir)),
+    'move the ports with MELA_EDGE_PORT and MELA_<SERVICE>_PORT',
+  );
 }
 
 function splitListen(listen: string): [string, number] {

@@ -27,6 +27,7 @@ export { paths, repoRoot, stateDir } from './paths.js';
 export { ensureSchemathesis, schemathesisVersion } from './python.js';
 export {
   acceptBacklog,
+  assertPortsFree,
   copyMavenDependencies,
   fillAtomically,
   freePort,
@@ -43,6 +44,7 @@ export {
   untilSignal,
   until,
   type UntilOptions,
+  type WantedPort,
 } from './processes.js';
 export { ensureJaeger, jaegerVersion } from './jaeger.js';
 export { httpRequest } from './http.js';

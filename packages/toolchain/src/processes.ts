@@ -39,6 +39,34 @@ export function isListening(at: number | string, host = '127.0.0.1'): Promise<bo
   });
 }
 
+/** A port a server is about to listen on, and what listens there in words (for the error). */
+export interface WantedPort {
+  readonly host: string;
+  readonly port: number;
+  readonly what: string;
+}
+
+/**
+ * Rejects, naming each one, when any of `ports` already accepts connections: another program
+ * holds it, so the server about to start there could not listen, and a readiness check on the
+ * port would be answered by the other program. `move` says how to give Mela other ports.
+ */
+export async function assertPortsFree(ports: readonly WantedPort[], move: string): Promise<void> {
+  const taken = (
+    await Promise.all(
+      ports.map(async (wanted) => ((await isListening(wanted.port, wanted.host)) ? [wanted] : [])),
+    )
+  ).flat();
+  if (taken.length === 0) return;
+  throw new Error(
+    [
+      `${taken.length === 1 ? 'a port Mela needs is' : 'ports Mela needs are'} taken by another program:`,
+      ...taken.map(({ host, port, what }) => `  ${host}:${String(port)}  ${what}`),
+      `Stop that program, or ${move}.`,
+    ].join('\n'),
+  );
+}
+
 /** The lowest port of the kernel's ephemeral range: what it hands out as source ports. */
 function ephemeralLow(): number {
   try {
