@@ -320,11 +320,21 @@ export function hasCommand(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
-/** Resolves on the first SIGINT or SIGTERM: a foreground command's "until Ctrl-C". */
+/**
+ * Resolves on the first SIGINT, SIGTERM or SIGHUP: a foreground command's "until Ctrl-C". A
+ * closed terminal sends SIGHUP: without it the command died at once and left what it had
+ * started running in process groups of their own (the replicas, nginx, Prometheus), holding
+ * their ports. After a hang-up nobody reads the output, so writing it may fail; that must not
+ * stop the clean-up.
+ */
 export function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
+    process.once('SIGHUP', () => {
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+      resolve();
+    });
   });
 }
 
