@@ -423,6 +423,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         droppedConnections: listenOverflows() - overflowsBefore,
       };
     };
+    // The CPU a service has spent so far, in seconds (its own process_cpu_seconds_total).
+    const serviceCpu = (service: ServiceProcess) =>
+      metricTotal([service], 'process_cpu_seconds_total');
     // A product with a few units, every buyer's cart holding one.
     const flashSale = async (
       order: ServiceProcess,
@@ -441,9 +444,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           .finally(() => commerce.end());
       }
       const tokens = await shoppers(`sale-${String(productId)}`, options.sale.buyers, productId);
-      const cpuBefore = await metricTotal([order], 'process_cpu_seconds_total');
+      const cpuBefore = await serviceCpu(order);
       const { decisions, placed, soldOut, droppedConnections } = await burst(order.url, tokens);
-      const cpu = (await metricTotal([order], 'process_cpu_seconds_total')) - cpuBefore;
+      const cpu = (await serviceCpu(order)) - cpuBefore;
       let sold = 0;
       for (const shard of ['-80', '80-']) {
         const connection = await createConnection({ uri: databases.url('customer', shard) });
@@ -505,7 +508,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         ),
       );
     // Each sold-out server's CPU so far, in seconds (its `GET /cpu`).
-    const cpuOf = async (url: string) =>
+    const targetCpu = async (url: string) =>
       ((await (await fetch(`${url}/cpu`)).json()) as { seconds: number }).seconds;
     // Warmed as the order service is by the orders before its sale: a cold server's first
     // burst decides at half the rate of its later ones.
@@ -523,14 +526,12 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
         );
-        const cpuOf = (service: ServiceProcess) =>
-          metricTotal([service], 'process_cpu_seconds_total');
-        const cpuBefore = await cpuOf(order);
-        const notificationCpuBefore = await cpuOf(notification);
+        const cpuBefore = await serviceCpu(order);
+        const notificationCpuBefore = await serviceCpu(notification);
         const countedBefore = await counted();
         const placed = await placeAll(order, tokens, options.connections);
         const countedAfter = await counted();
-        const cpu = (await cpuOf(order)) - cpuBefore;
+        const cpu = (await serviceCpu(order)) - cpuBefore;
         const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
         figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
         figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
@@ -538,7 +539,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         figures.orders.push(placed.figures);
         figures.notification.push(await notified(emailed, placed.committedAt));
         figures.notificationCpuMsPerOrder.push(
-          perOrder(((await cpuOf(notification)) - notificationCpuBefore) * 1000),
+          perOrder(((await serviceCpu(notification)) - notificationCpuBefore) * 1000),
         );
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
@@ -571,10 +572,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against ${baseline.name}`,
         );
-        const before = await cpuOf(baseline.url);
+        const before = await targetCpu(baseline.url);
         const { decisions, soldOut } = await burst(baseline.url, await baselineTokens(i));
         baseline.cpuUsPerDecision.push(
-          (((await cpuOf(baseline.url)) - before) * 1e6) / Math.max(1, soldOut),
+          (((await targetCpu(baseline.url)) - before) * 1e6) / Math.max(1, soldOut),
         );
         baseline.runs.push(decisions);
       }

@@ -99,11 +99,15 @@ export function readCommandLine<O extends Readonly<Record<string, CliOption>>>(
   }
 }
 
-/** {@link readCommandLine} on this process's arguments: prints the help or the problem and exits. */
+/**
+ * {@link readCommandLine} on `args` (this process's arguments unless given): the options, or
+ * the help or the problem printed and the process exited.
+ */
 export function commandLine<O extends Readonly<Record<string, CliOption>>>(
   spec: CommandSpec<O>,
+  args: readonly string[] = process.argv.slice(2),
 ): Extract<CommandLine<O>, { values: unknown }> {
-  const read = readCommandLine(spec, process.argv.slice(2));
+  const read = readCommandLine(spec, args);
   if ('values' in read) return read;
   if (read.stdout) process.stdout.write(read.stdout);
   if (read.stderr) process.stderr.write(read.stderr);

@@ -52,12 +52,13 @@ function jsonArgument(value: string | undefined, flag: string): unknown {
 }
 
 async function main(argv: readonly string[]): Promise<string> {
-  const [command, ...rest] = argv;
-  const read = readCommandLine(commands, rest);
-  if (command === '--help' || command === '-h' || ('exitCode' in read && read.exitCode === 0))
-    return commandHelp(commands).trimEnd();
-  if (!('values' in read)) throw new UsageError(read.stderr?.split('\n')[0] ?? 'bad arguments');
-  const { values, positionals } = read;
+  const read = readCommandLine(commands, argv);
+  if (!('values' in read)) {
+    if (read.exitCode === 0) return commandHelp(commands).trimEnd();
+    throw new UsageError(read.stderr?.split('\n')[0] ?? 'bad arguments');
+  }
+  const { values } = read;
+  const [command, ...positionals] = read.positionals;
   switch (command) {
     case 'keyspace-id': {
       const [value] = positionals;

@@ -14,7 +14,7 @@ import {
   type EventMessage,
   type KafkaClientConfig,
 } from '@mela/messaging';
-import { commandHelp, readCommandLine } from '@mela/core';
+import { commandHelp, commandLine } from '@mela/core';
 import { loadConfig } from '@mela/platform';
 import { MessagesStreamModes } from '@platformatic/kafka';
 import { z } from 'zod';
@@ -55,13 +55,7 @@ interface DeadLetter {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const read = readCommandLine(commands, argv);
-  if (!('values' in read)) {
-    if (read.stdout) process.stdout.write(read.stdout);
-    if (read.stderr) process.stderr.write(read.stderr);
-    return read.exitCode;
-  }
-  const { values, positionals } = read;
+  const { values, positionals } = commandLine(commands, argv);
   const command = positionals[0];
   if (command !== 'list' && command !== 'replay') {
     process.stderr.write(commandHelp(commands));
