@@ -19,6 +19,7 @@ import { freePort, repoRoot, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
 import { listenOverflows, redisCommandsServed } from './counters.js';
+import { cpuPerUnit, groupsOf, machineCpu, pidsOf } from './machine-cpu.js';
 import { inParallel } from './parallel.js';
 import { startPrintingTarget, type Target } from './processes.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
@@ -74,11 +75,30 @@ export interface OrderServiceFigures {
    * packet, however many statements it carries), per repeat, from a counting pass of its own.
    */
   readonly roundTripsPerOrder: number[];
+  /**
+   * What each order cost the whole machine, per repeat of the concurrent run: ms of CPU per
+   * process group (`machineCpu`'s groups; the order and notification services under test by
+   * name) and the machine's busy time, from the first order until the last one's email.
+   */
+  readonly machineMsPerOrder: Record<string, number>[];
 }
+
+/** The in-process orders' figures: as a service's, for the concurrent run only. */
+export type InProcessFigures = Pick<
+  OrderServiceFigures,
+  'orders' | 'notification' | 'cpuMsPerOrder' | 'notificationCpuMsPerOrder' | 'machineMsPerOrder'
+>;
 
 export interface OrderBenchFigures extends OrderServiceFigures {
   /** The same order's rows written by one bare mysql2 transaction on one shard. */
   readonly rawInsert: RunFigures[];
+  /** What each of those transactions cost the machine, as `machineMsPerOrder`. */
+  readonly machineMsPerRawInsert: Record<string, number>[];
+  /**
+   * The same orders placed by calling `OrderService.place` in a process wired as the service
+   * is, without its HTTP platform (`targets/order-in-process.ts`), `connections` at a time.
+   */
+  readonly inProcess: InProcessFigures;
   /**
    * The sale's burst (as many buyers, the same requests) against servers that answer each
    * buyer sold out at once: bare node:http (the most decisions/s this machine makes), then
@@ -239,7 +259,9 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     services.push(catalog, cart);
     // Each order service on databases and stock gate counters of its own (the same products):
     // sharing them, the second would follow the first's outbox relay instead of running its own.
-    const startOrder = async (
+    // An order pipeline of its own: topics, an SMTP server, a notification service, and the
+    // environment its order service (or the in-process orders) runs with.
+    const startPipeline = async (
       name: string,
       databases: TestShards,
       root?: string,
@@ -257,23 +279,6 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       });
       pipelines.push({ topics, smtp });
       const from = root === undefined ? {} : { root };
-      const service = await startService(
-        'order',
-        await freePort(),
-        {
-          ...common,
-          SHARD_MAP: databases.shardMap,
-          ORDERS_TOPIC: topics.topic,
-          // The carts where they are; a baseline from before #17's third step calls the cart.
-          ...carts,
-          CART_URL: cart.url,
-          STOCK_GATE_KEY_PREFIX: `${prefix}${slug}:gate:`,
-          PAYMENT_SANDBOX_LATENCY_MS: '0',
-          ...extra,
-        },
-        from,
-      );
-      services.push(service);
       const notification = await startService(
         'notification',
         await freePort(),
@@ -288,7 +293,29 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         { ...from, ready: 'livez' },
       );
       services.push(notification);
-      return { name, databases, service, notification, emailed };
+      const orderEnv = {
+        ...common,
+        SHARD_MAP: databases.shardMap,
+        ORDERS_TOPIC: topics.topic,
+        // The carts where they are; a baseline from before #17's third step calls the cart.
+        ...carts,
+        CART_URL: cart.url,
+        STOCK_GATE_KEY_PREFIX: `${prefix}${slug}:gate:`,
+        PAYMENT_SANDBOX_LATENCY_MS: '0',
+        ...extra,
+      };
+      return { name, databases, notification, emailed, orderEnv, from };
+    };
+    const startOrder = async (
+      name: string,
+      databases: TestShards,
+      root?: string,
+      extra: Readonly<Record<string, string>> = {},
+    ) => {
+      const { orderEnv, from, ...pipeline } = await startPipeline(name, databases, root, extra);
+      const service = await startService('order', await freePort(), orderEnv, from);
+      services.push(service);
+      return { ...pipeline, service };
     };
     const contenders = [await startOrder('this checkout', shards)];
     const ownDatabases = async () => {
@@ -308,10 +335,28 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       );
     }
 
+    // The same orders without the HTTP platform: OrderService.place called by a process of its
+    // own, wired as the service is (targets/order-in-process.ts), with a pipeline of its own.
+    const inProcess = await (async () => {
+      const { orderEnv, ...pipeline } = await startPipeline(
+        'this checkout, in process',
+        await ownDatabases(),
+      );
+      const target = await startPrintingTarget(
+        'orders in process',
+        join(repoRoot, 'packages/bench/dist/src/targets/order-in-process.js'),
+        { NODE_ENV: 'test', ...orderEnv },
+      );
+      baselineTargets.push(target);
+      return { ...pipeline, target };
+    })();
+
     const issuer = createDevTokenIssuer({ issuer: 'mela-dev', audience: 'mela', secret });
     const agent = new Agent({ keepAlive: true, maxSockets: Math.max(options.connections, 32) });
+    const shopperIds = (label: string, count: number) =>
+      Array.from({ length: count }, (_, i) => `bench-${label}-${String(i)}`);
     const shoppers = async (label: string, count: number, productId?: number) => {
-      const users = Array.from({ length: count }, (_, i) => `bench-${label}-${String(i)}`);
+      const users = shopperIds(label, count);
       const tokens = await Promise.all(
         users.map((userId) => issuer.issue({ userId, roles: ['user'] })),
       );
@@ -358,6 +403,26 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       return { figures: figuresOf(samples, seconds, errors), committedAt };
     };
 
+    // The in-process orders, one for each of the shoppers `label` names (their carts filled).
+    const placeInProcess = async (label: string, count: number) => {
+      const response = await fetch(`${inProcess.target.url}/place`, {
+        method: 'POST',
+        body: JSON.stringify({ users: shopperIds(label, count), connections: options.connections }),
+      });
+      if (!response.ok) throw new Error(`placing in process: ${String(response.status)}`);
+      const { seconds, samples, failures, committed } = (await response.json()) as {
+        seconds: number;
+        samples: number[];
+        failures: string[];
+        committed: [string, number][];
+      };
+      if (failures[0]) say(`in process, ${String(failures.length)} failed, e.g. ${failures[0]}`);
+      return {
+        figures: figuresOf(samples, seconds, failures.length),
+        committedAt: new Map(committed),
+      };
+    };
+
     say(`warming up: ${String(Math.ceil(options.orders / 5))} orders`);
     for (const { service } of contenders)
       await placeAll(
@@ -365,6 +430,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         await shoppers('warm', Math.ceil(options.orders / 5)),
         options.connections,
       );
+    await shoppers('warm-in-process', Math.ceil(options.orders / 5));
+    await placeInProcess('warm-in-process', Math.ceil(options.orders / 5));
     // Committed → emailed, once every order's email has arrived.
     const notified = async (
       emailed: ReadonlyMap<string, number>,
@@ -478,8 +545,29 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       sqlPerOrder: [],
       redisPerOrder: [],
       roundTripsPerOrder: [],
+      machineMsPerOrder: [],
     }));
     const rawInsert: RunFigures[] = [];
+    const machineMsPerRawInsert: Record<string, number>[] = [];
+    const inProcessFigures: InProcessFigures = {
+      orders: [],
+      notification: [],
+      cpuMsPerOrder: [],
+      notificationCpuMsPerOrder: [],
+      machineMsPerOrder: [],
+    };
+    // The machine's CPU by process: the services under test by name, the rest by command.
+    const machine = (order?: number, notification?: number) =>
+      machineCpu(
+        groupsOf(
+          new Map([
+            [process.pid, 'the bench (its load)'],
+            ...pidsOf([catalog.child.pid, cart.child.pid], 'catalog and cart'),
+            ...pidsOf([order], 'order service'),
+            ...pidsOf([notification], 'notification service'),
+          ]),
+        ),
+      );
     const soldOutAnswer = JSON.stringify({
       type: 'about:blank',
       title: 'Sold out',
@@ -526,6 +614,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
         );
+        const machineBefore = machine(order.child.pid, notification.child.pid);
         const cpuBefore = await serviceCpu(order);
         const notificationCpuBefore = await serviceCpu(notification);
         const countedBefore = await counted();
@@ -540,6 +629,15 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         figures.notification.push(await notified(emailed, placed.committedAt));
         figures.notificationCpuMsPerOrder.push(
           perOrder(((await serviceCpu(notification)) - notificationCpuBefore) * 1000),
+        );
+        figures.machineMsPerOrder.push(
+          Object.fromEntries(
+            cpuPerUnit(
+              machineBefore,
+              machine(order.child.pid, notification.child.pid),
+              placed.committedAt.size,
+            ),
+          ),
         );
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
@@ -564,10 +662,38 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           await flashSale(order, databases, 900_000 + i * contenders.length + j),
         );
       }
+      {
+        const run = `run ${String(i + 1)}/${String(options.repeats)}, ${inProcess.name}`;
+        say(
+          `${run}: ${String(options.orders)} × OrderService.place, ${String(options.connections)} at a time`,
+        );
+        await shoppers(`${String(i)}-in-process`, options.orders);
+        const pids = [inProcess.target.pid, inProcess.notification.child.pid] as const;
+        const machineBefore = machine(...pids);
+        const cpuBefore = await targetCpu(inProcess.target.url);
+        const notificationCpuBefore = await serviceCpu(inProcess.notification);
+        const placed = await placeInProcess(`${String(i)}-in-process`, options.orders);
+        const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
+        inProcessFigures.cpuMsPerOrder.push(
+          perOrder(((await targetCpu(inProcess.target.url)) - cpuBefore) * 1000),
+        );
+        inProcessFigures.orders.push(placed.figures);
+        inProcessFigures.notification.push(await notified(inProcess.emailed, placed.committedAt));
+        inProcessFigures.notificationCpuMsPerOrder.push(
+          perOrder(((await serviceCpu(inProcess.notification)) - notificationCpuBefore) * 1000),
+        );
+        inProcessFigures.machineMsPerOrder.push(
+          Object.fromEntries(cpuPerUnit(machineBefore, machine(...pids), placed.committedAt.size)),
+        );
+      }
       say(
         `run ${String(i + 1)}/${String(options.repeats)}: the same rows by one mysql2 transaction each`,
       );
+      const rawBefore = machine();
       rawInsert.push(await rawInserts(shards.url('customer', '-80'), options, i));
+      machineMsPerRawInsert.push(
+        Object.fromEntries(cpuPerUnit(rawBefore, machine(), options.orders)),
+      );
       for (const baseline of saleBaselines) {
         say(
           `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against ${baseline.name}`,
@@ -588,6 +714,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     return {
       ...mine,
       rawInsert,
+      machineMsPerRawInsert,
+      inProcess: inProcessFigures,
       saleBaselines: saleBaselines.map(({ name, runs, cpuUsPerDecision }) => ({
         name,
         runs,

@@ -7,6 +7,8 @@ import { freePort, stopChild, until } from '@mela/toolchain';
 export interface Target {
   readonly name: string;
   readonly url: string;
+  /** Its process, when the bench started one of its own. */
+  readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -22,7 +24,7 @@ export async function startPrintingTarget(
   });
   const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   const { port } = JSON.parse(line) as { port: number };
-  return { name, url: `http://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  return { name, url: `http://127.0.0.1:${port}`, pid: child.pid, stop: () => stopChild(child) };
 }
 
 /** Starts a Mela service on a free port and waits until its /readyz says ready. */
@@ -61,5 +63,5 @@ export async function startService(
     `${name} to be ready`,
     30_000,
   );
-  return { name, url, stop: () => stopChild(child) };
+  return { name, url, pid: child.pid, stop: () => stopChild(child) };
 }

@@ -1,4 +1,6 @@
 import type { BenchFigures, BenchOptions } from './bench.js';
+import { availableParallelism } from 'node:os';
+import { machineGroup } from './machine-cpu.js';
 import type { NotifyFigures, OrderServiceFigures, SaleFigures } from './orders.js';
 import {
   formatRate,
@@ -81,6 +83,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       rawInsert,
       placeOrder,
       soloOrder,
+      summaries.inProcess,
       ...(summaries.baseline ? [summaries.baseline.placeOrder, summaries.baseline.soloOrder] : []),
       ...(summaries.traced ? [summaries.traced.placeOrder, summaries.traced.soloOrder] : []),
     ],
@@ -108,10 +111,19 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     ],
     [
       costRow('this checkout', orderRuns),
+      [
+        'this checkout, in process (no HTTP)',
+        perRepeat(orderRuns.inProcess.cpuMsPerOrder, 2),
+        perRepeat(orderRuns.inProcess.notificationCpuMsPerOrder, 2),
+        '—',
+        '—',
+        '—',
+      ],
       ...(baselineOrders ? [costRow(`at ${baselineOrders.ref}`, baselineOrders.figures)] : []),
       ...(tracedOrders ? [costRow('this checkout, traced', tracedOrders)] : []),
     ],
   );
+  const machineTable = machineCpuTable(figures.orders, baselineOrders, tracedOrders);
   const notifyRow = (label: string, runs: readonly NotifyFigures[]) => [
     label,
     String(runs.reduce((n, r) => n + r.count, 0)),
@@ -124,6 +136,10 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     [
       notifyRow(`placed ${String(orderConnections)} at a time`, orderRuns.notification),
       notifyRow('placed one at a time', orderRuns.soloNotification),
+      notifyRow(
+        `placed ${String(orderConnections)} at a time, in process (no HTTP)`,
+        orderRuns.inProcess.notification,
+      ),
       ...(baselineOrders
         ? [
             notifyRow(
@@ -265,13 +281,17 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     `## Placing orders`,
     '',
-    `${String(repeats)} × ${String(ordersPerRun)} orders after a warm-up, ${String(orderConnections)} connections, each order a different user's (carts filled before the timed part), sandbox payment at 0 ms; the baseline writes the same rows (claim, order, item, outbox) in one transaction per order on one shard.`,
+    `${String(repeats)} × ${String(ordersPerRun)} orders after a warm-up, ${String(orderConnections)} connections, each order a different user's (carts filled before the timed part), sandbox payment at 0 ms; the baseline writes the same rows (claim, order, item, outbox) in one transaction per order on one shard. The in-process row places the same orders by calling \`OrderService.place\` in a process wired as the order service is (the same databases' layout, Redis, gate, carts, relay and sweeper, with a notification service of its own), without HTTP, express, the token or the platform's per-request work: the service's CPU per order beside it is what those add.`,
     '',
     orderTable,
     '',
     `What an order costs, ${String(orderConnections)} at a time: the order service's CPU (its own \`process_cpu_seconds_total\`), the notification service's (from the first order until the last one's email was accepted: on this machine it shares the cores with the order path), and what the servers counted — statements on every MariaDB server (\`Questions\`) and Redis commands over the timed run, round trips to MariaDB (one general-log entry per query packet, however many statements it carries) over a counting pass of ${String(Math.max(10, Math.ceil(ordersPerRun / 10)))} orders with the log on. Every service's share is included: the outbox relays' and the notification's too.`,
     '',
     costTable,
+    '',
+    `What an order costs the whole machine, ${String(orderConnections)} at a time, beside what the raw transaction above costs it: the CPU each process spent (user and system time from /proc, grouped by process; the services under test by name), from the first order until the last one's email was accepted, and every core's busy time (the kernel's own, from /proc/stat, which also counts processes that came and went). Median of the repeats, ms per order or transaction. On this machine every server shares the same ${String(availableParallelism())} cores, so the busy time bounds the rate: ${String(availableParallelism())} × 1,000 ms divided by it is the most orders (or transactions) a second the machine could do at that cost.`,
+    '',
+    machineTable,
     '',
     "From the order's `createdAt` (stamped just before its commit transaction) to the SMTP server accepting its email: commit → outbox relay → Kafka → notification (delivery log on the shard) → SMTP; millisecond timestamps. With `--baseline`, each order service has topics, a notification service of its own checkout and an SMTP server of its own, so the row compares the whole pipeline (the Kafka client included).",
     '',
@@ -299,6 +319,56 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
   ].join('\n');
 }
 
+/** What an order and a raw transaction cost the machine, by process group (medians, ms). */
+function machineCpuTable(
+  orders: BenchFigures['orders'],
+  baseline: BenchFigures['orders']['baseline'],
+  traced: OrderServiceFigures | undefined,
+): string {
+  const columns: (readonly [string, readonly Record<string, number>[]])[] = [
+    ['per order, this checkout', orders.machineMsPerOrder],
+    ['per order, in process (no HTTP)', orders.inProcess.machineMsPerOrder],
+    ...(baseline
+      ? [[`per order, at ${baseline.ref}`, baseline.figures.machineMsPerOrder] as const]
+      : []),
+    ...(traced ? [['per order, traced', traced.machineMsPerOrder] as const] : []),
+    ['per raw transaction', orders.machineMsPerRawInsert],
+  ];
+  const known = [
+    'order service',
+    'notification service',
+    'MariaDB (every shard)',
+    'Kafka',
+    'Kafka: compiling its code (JIT)',
+    'Redis',
+    'catalog and cart',
+    'the bench (its load)',
+    'other Node processes',
+    'everything else',
+  ];
+  const seen = new Set(columns.flatMap(([, runs]) => runs.flatMap((r) => Object.keys(r))));
+  const groups = [
+    ...known.filter((g) => seen.has(g)),
+    ...[...seen].filter((g) => !known.includes(g) && g !== machineGroup),
+  ];
+  const cell = (runs: readonly Record<string, number>[], group: string) =>
+    runs.length === 0 ? '—' : median(runs.map((r) => r[group] ?? 0)).toFixed(2);
+  const busy = (runs: readonly Record<string, number>[]) =>
+    median(runs.map((r) => r[machineGroup] ?? Number.NaN));
+  const cores = availableParallelism();
+  return table(
+    ['CPU ms (median of the repeats)', ...columns.map(([name]) => name)],
+    [
+      ...groups.map((group) => [group, ...columns.map(([, runs]) => cell(runs, group))]),
+      [`**${machineGroup}**`, ...columns.map(([, runs]) => `**${cell(runs, machineGroup)}**`)],
+      [
+        `at most, a second, on ${String(cores)} cores`,
+        ...columns.map(([, runs]) => formatRate((cores * 1000) / busy(runs))),
+      ],
+    ],
+  );
+}
+
 /** The summaries the saved JSON holds beside the raw figures. */
 export function orderSummaries(figures: BenchFigures, o: BenchOptions) {
   const { baseline } = figures.orders;
@@ -307,6 +377,10 @@ export function orderSummaries(figures: BenchFigures, o: BenchOptions) {
     rawInsert: summarise(
       'one mysql2 transaction on one shard (the same rows)',
       figures.orders.rawInsert,
+    ),
+    inProcess: summarise(
+      `OrderService.place in process, no HTTP, ${String(o.orderConnections)} at a time`,
+      figures.orders.inProcess.orders,
     ),
     saleBaselines: figures.orders.saleBaselines.map((b) =>
       summarise(`${String(o.sale.buyers)} buyers at once, ${b.name}, each told sold out`, b.runs),

@@ -97,6 +97,27 @@ describe('npm run bench, as a smoke run', () => {
       run.stdout,
       /\| this checkout \| \d+\.\d\d \| (?!0\.00 )\d+\.\d\d \| \d+\.\d \| [1-9]\d*\.\d \| \d+\.\d \|/,
     );
+    // The same orders placed in process, without HTTP: their rate, errors and CPU per order.
+    assert.match(
+      run.stdout,
+      /\| OrderService\.place in process, no HTTP, 16 at a time \| [\d,.]+ .* \| 0 \| [\d.]+× \|/,
+    );
+    assert.match(
+      run.stdout,
+      /\| this checkout, in process \(no HTTP\) \| (?!0\.00 )\d+\.\d\d \| (?!0\.00 )\d+\.\d\d \| — \| — \| — \|/,
+    );
+    // What an order and a raw transaction cost the machine: each process group under test
+    // spent some CPU (the raw transaction's column has no order service: 0.00), MariaDB in
+    // both columns, and the machine's busy time is in both.
+    assert.match(run.stdout, /\| order service \| (?!0\.00 )\d+\.\d\d \| .*\|/);
+    assert.match(
+      run.stdout,
+      /\| MariaDB \(every shard\) \| (?!0\.00 )\d+\.\d\d \| .*(?!0\.00 )\d+\.\d\d \|/,
+    );
+    assert.match(
+      run.stdout,
+      /\| \*\*the machine \(every core\)\*\* \| \*\*\d+\.\d\d\*\* \| .*\*\*\d+\.\d\d\*\* \|/,
+    );
     assert.match(run.stdout, /\| @platformatic\/kafka \| [\d,.]+ \| .* \| 0 \| [\d.]+× \|/);
     // Tracing's cost: the catalog and the orders traced, beside the same untraced.
     assert.match(run.stdout, /\| catalog, traced \(every request\) \| [\d,]+ .* \| 0 \| /);

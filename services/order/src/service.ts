@@ -24,6 +24,7 @@ import { MysqlStockLedger } from './adapters/stock.ledger.js';
 import { createApp } from './app.js';
 import { loadOrderConfig, type OrderConfig } from './config.js';
 import { OrderService } from './domain/order.service.js';
+import type { CallerCart } from './domain/ports.js';
 import { ReservationSweeper } from './domain/reservation-sweeper.js';
 
 /** A wired order service: the HTTP service and what it owns. */
@@ -31,6 +32,8 @@ export interface OrderApp {
   readonly platform: Platform;
   readonly service: HttpService;
   readonly orders: OrderService;
+  /** The cart of a user this service authenticated (what `POST /api/orders` orders from). */
+  readonly cartOf: (userId: string) => CallerCart;
   readonly sweeper: ReservationSweeper;
   readonly db: ShardedDatabase;
   readonly redis: Redis;
@@ -121,6 +124,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
     (error) => logger.debug({ err: error }, 'carts redis connection error'),
   );
   const carts = new RedisCartStore(cartsRedis, { keyPrefix: config.carts.keyPrefix });
+  const callerCart = (userId: string) => cartOf(carts, userId);
 
   for (const check of db.healthChecks(['commerce', 'customer']))
     platform.health.register(check.name, check.probe, { critical: check.critical });
@@ -138,7 +142,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
   const app = createApp({
     platform,
     orders,
-    cartOf: (userId) => cartOf(carts, userId),
+    cartOf: callerCart,
     rateLimit: serviceRateLimit(platform, redis),
   });
   const service = createHttpService(
@@ -167,7 +171,7 @@ export function buildOrder(config: OrderConfig): OrderApp {
       },
     ],
   );
-  return { platform, service, orders, sweeper, db, redis, relay };
+  return { platform, service, orders, cartOf: callerCart, sweeper, db, redis, relay };
 }
 
 /** Serves from the environment's configuration until a signal, then drains and flushes `tracing`. */
