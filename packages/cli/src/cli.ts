@@ -42,6 +42,7 @@ const usage = `usage: mela <command>
   test [files]   deps up + migrate, then run the test suites (node:test)
   test-k8s       the cdk8s app's tests, manifests applied to a real kube-apiserver
   capacity       the capacity model for --requests-per-day N --peak-factor F; writes the bbd environment
+  synth          render every environment's Kubernetes manifests into charts/ (the cdk8s app)
   load           drive the running shop: --scenario flash-sale|shop [--peak N] (npm start first)
   drill          fault drills against the running shop: each part (mail relay, Kafka, the Redis
                  servers, a customer shard, an order replica) stopped under shopping and brought
@@ -295,6 +296,8 @@ async function main(args: readonly string[]): Promise<number> {
       return runNode([join(repoRoot, 'packages/cluster/dist/src/image.cli.js'), ...rest], {});
     case 'capacity':
       return runNode([join(repoRoot, 'packages/capacity/dist/src/capacity.cli.js'), ...rest], {});
+    case 'synth':
+      return runNode([join(repoRoot, 'infra/dist/src/synth.cli.js'), ...rest], {});
     case 'scale-watch':
       return runNode([join(repoRoot, 'packages/scaling/dist/src/watch.cli.js'), ...rest], {});
     case 'scale-report':
