@@ -601,6 +601,36 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
     // Warmed as the order service is by the orders before its sale: a cold server's first
     // burst decides at half the rate of its later ones.
     for (const { url } of saleBaselines) await burst(url, await baselineTokens('warm'));
+    // One timed run of concurrent orders: its figures, and the CPU per order of the order side
+    // (`cpu`, in seconds so far), of its notification service and of the whole machine, from
+    // the first order until the last one's email was accepted.
+    const measureRun = async (
+      into: InProcessFigures,
+      side: {
+        readonly cpu: () => Promise<number>;
+        readonly pid: number | undefined;
+        readonly notification: ServiceProcess;
+        readonly emailed: ReadonlyMap<string, number>;
+      },
+      place: () => Promise<{ figures: RunFigures; committedAt: ReadonlyMap<string, number> }>,
+    ) => {
+      const pids = [side.pid, side.notification.child.pid] as const;
+      const machineBefore = machine(...pids);
+      const cpuBefore = await side.cpu();
+      const notificationCpuBefore = await serviceCpu(side.notification);
+      const placed = await place();
+      const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
+      into.cpuMsPerOrder.push(perOrder(((await side.cpu()) - cpuBefore) * 1000));
+      into.orders.push(placed.figures);
+      into.notification.push(await notified(side.emailed, placed.committedAt));
+      into.notificationCpuMsPerOrder.push(
+        perOrder(((await serviceCpu(side.notification)) - notificationCpuBefore) * 1000),
+      );
+      into.machineMsPerOrder.push(
+        Object.fromEntries(cpuPerUnit(machineBefore, machine(...pids), placed.committedAt.size)),
+      );
+      return placed;
+    };
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
       for (const [
@@ -614,31 +644,20 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
         );
-        const machineBefore = machine(order.child.pid, notification.child.pid);
-        const cpuBefore = await serviceCpu(order);
-        const notificationCpuBefore = await serviceCpu(notification);
-        const countedBefore = await counted();
-        const placed = await placeAll(order, tokens, options.connections);
-        const countedAfter = await counted();
-        const cpu = (await serviceCpu(order)) - cpuBefore;
-        const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
-        figures.cpuMsPerOrder.push(perOrder(cpu * 1000));
-        figures.sqlPerOrder.push(perOrder(countedAfter.sql - countedBefore.sql));
-        figures.redisPerOrder.push(perOrder(countedAfter.redis - countedBefore.redis));
-        figures.orders.push(placed.figures);
-        figures.notification.push(await notified(emailed, placed.committedAt));
-        figures.notificationCpuMsPerOrder.push(
-          perOrder(((await serviceCpu(notification)) - notificationCpuBefore) * 1000),
+        let counts = { sql: 0, redis: 0 };
+        const placed = await measureRun(
+          figures,
+          { cpu: () => serviceCpu(order), pid: order.child.pid, notification, emailed },
+          async () => {
+            const before = await counted();
+            const done = await placeAll(order, tokens, options.connections);
+            const after = await counted();
+            counts = { sql: after.sql - before.sql, redis: after.redis - before.redis };
+            return done;
+          },
         );
-        figures.machineMsPerOrder.push(
-          Object.fromEntries(
-            cpuPerUnit(
-              machineBefore,
-              machine(order.child.pid, notification.child.pid),
-              placed.committedAt.size,
-            ),
-          ),
-        );
+        figures.sqlPerOrder.push(counts.sql / Math.max(1, placed.committedAt.size));
+        figures.redisPerOrder.push(counts.redis / Math.max(1, placed.committedAt.size));
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
         const pass = await countRoundTrips(servers, async () => {
@@ -668,22 +687,11 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           `${run}: ${String(options.orders)} × OrderService.place, ${String(options.connections)} at a time`,
         );
         await shoppers(`${String(i)}-in-process`, options.orders);
-        const pids = [inProcess.target.pid, inProcess.notification.child.pid] as const;
-        const machineBefore = machine(...pids);
-        const cpuBefore = await targetCpu(inProcess.target.url);
-        const notificationCpuBefore = await serviceCpu(inProcess.notification);
-        const placed = await placeInProcess(`${String(i)}-in-process`, options.orders);
-        const perOrder = (n: number) => n / Math.max(1, placed.committedAt.size);
-        inProcessFigures.cpuMsPerOrder.push(
-          perOrder(((await targetCpu(inProcess.target.url)) - cpuBefore) * 1000),
-        );
-        inProcessFigures.orders.push(placed.figures);
-        inProcessFigures.notification.push(await notified(inProcess.emailed, placed.committedAt));
-        inProcessFigures.notificationCpuMsPerOrder.push(
-          perOrder(((await serviceCpu(inProcess.notification)) - notificationCpuBefore) * 1000),
-        );
-        inProcessFigures.machineMsPerOrder.push(
-          Object.fromEntries(cpuPerUnit(machineBefore, machine(...pids), placed.committedAt.size)),
+        const { target } = inProcess;
+        await measureRun(
+          inProcessFigures,
+          { cpu: () => targetCpu(target.url), pid: target.pid, ...inProcess },
+          () => placeInProcess(`${String(i)}-in-process`, options.orders),
         );
       }
       say(
