@@ -1,16 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
-import { assertPortsFree, paths, progress, repoRoot, run, stateDir, until } from '@mela/toolchain';
+  assertPortsFree,
+  paths,
+  progress,
+  repoRoot,
+  run,
+  spawnLogged,
+  stateDir,
+  until,
+} from '@mela/toolchain';
 import {
   cartRedisUrl,
   otlpEndpoint,
@@ -127,26 +128,17 @@ export async function startServices(
 ): Promise<{ readonly urls: Record<string, string>; stop(): Promise<void> }> {
   const running: Running[] = [];
   let stopping = false;
-  mkdirSync(paths.run, { recursive: true });
   const spawnReplica = (service: ServiceName, replica: number, name: string): ChildProcess => {
-    const log = paths.log(name);
-    mkdirSync(dirname(log), { recursive: true });
-    // The replica writes its log lines to the file itself: copied through a pipe, every line
-    // cost this supervisor a read and a write (4-5 % of a core while the load driver browses).
-    const out = openSync(log, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(process.execPath, [join(repoRoot, `services/${service}/dist/src/main.js`)], {
-        env: { ...process.env, ...serviceEnvironment(topology, service, replica) },
-        stdio: ['ignore', out, out],
-        // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
-        // drains each service once with SIGTERM.
-        detached: true,
-      });
-    } finally {
-      closeSync(out);
-    }
-    if (child.pid !== undefined) writeFileSync(paths.pid(name), `${String(child.pid)}\n`);
+    // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which then
+    // drains each service once with SIGTERM. The replica writes its log file itself: copied
+    // through a pipe, every line cost this supervisor a read and a write (4-5 % of a core
+    // while the load driver browses).
+    const child = spawnLogged(
+      name,
+      process.execPath,
+      [join(repoRoot, `services/${service}/dist/src/main.js`)],
+      { env: { ...process.env, ...serviceEnvironment(topology, service, replica) } },
+    );
     child.once('exit', (code, signal) => {
       rmSync(paths.pid(name), { force: true });
       if (stopping) return;

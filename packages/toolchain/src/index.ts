@@ -39,6 +39,7 @@ export {
   progress,
   run,
   runningPid,
+  spawnLogged,
   startDetached,
   stopProcess,
   untilSignal,

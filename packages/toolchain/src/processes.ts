@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -198,6 +198,36 @@ export function runningPid(name: string): number | undefined {
 }
 
 /**
+ * Starts `command` in its own process group as `name`: its output appended to
+ * `.mela/logs/<name>.log` (it writes the file itself, nothing is copied through this process)
+ * and its pid in `.mela/run/<name>.pid`. The child stays referenced, for a caller that watches
+ * it exit.
+ */
+export function spawnLogged(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {},
+): ChildProcess {
+  const logFile = paths.log(name);
+  mkdirSync(dirname(logFile), { recursive: true });
+  mkdirSync(paths.run, { recursive: true });
+  const out = openSync(logFile, 'a');
+  try {
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: options.env ?? process.env,
+      cwd: options.cwd,
+    });
+    if (child.pid !== undefined) writeFileSync(paths.pid(name), `${String(child.pid)}\n`);
+    return child;
+  } finally {
+    closeSync(out);
+  }
+}
+
+/**
  * Starts a long-running server in its own process group, detached from this process, with
  * its output appended to `.mela/logs/<name>.log` and its pid in `.mela/run/<name>.pid`.
  */
@@ -207,20 +237,9 @@ export function startDetached(
   args: readonly string[],
   options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {},
 ): number {
-  const logFile = paths.log(name);
-  mkdirSync(dirname(logFile), { recursive: true });
-  mkdirSync(paths.run, { recursive: true });
-  const out = openSync(logFile, 'a');
-  const child = spawn(command, args, {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: options.env ?? process.env,
-    cwd: options.cwd,
-  });
-  closeSync(out);
+  const child = spawnLogged(name, command, args, options);
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   child.unref();
-  writeFileSync(paths.pid(name), `${child.pid}\n`);
   return child.pid;
 }
 
