@@ -4,6 +4,7 @@ import { globSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { kindClusterDown, kindClusterUp } from '@mela/cluster';
+import { asksForHelp } from '@mela/core';
 import {
   depsDown,
   depsStatus,
@@ -242,7 +243,7 @@ async function main(args: readonly string[]): Promise<number> {
     case 'bench': {
       const topology = localTopology();
       // Its --help needs no servers.
-      if (!rest.includes('--help') && !rest.includes('-h')) {
+      if (!asksForHelp(rest)) {
         await depsUp();
         await migrateAll();
         progress('loading the demo catalog (skipped when it is there)');

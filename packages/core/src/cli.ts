@@ -67,6 +67,11 @@ function wrap(text: string, width: number): string {
   return lines.join('\n');
 }
 
+/** Whether the words ask for a command's help (`--help` or `-h`, wherever they stand). */
+export function asksForHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
 /**
  * Reads `args` against `spec` without printing or exiting: `--help` (or `-h`) gives the help
  * and 0, an unknown option or a missing value gives the problem and 2 (a usage error, as
@@ -76,8 +81,7 @@ export function readCommandLine<O extends Readonly<Record<string, CliOption>>>(
   spec: CommandSpec<O>,
   args: readonly string[],
 ): CommandLine<O> {
-  if (args.includes('--help') || args.includes('-h'))
-    return { exitCode: 0, stdout: commandHelp(spec) };
+  if (asksForHelp(args)) return { exitCode: 0, stdout: commandHelp(spec) };
   try {
     const { values, positionals } = parseArgs({
       args: [...args],

@@ -29,5 +29,5 @@ export {
   traceparentOf,
 } from './tracing.js';
 export type { Attributes, Context, ShardPlacement, Span, SpanOptions } from './tracing.js';
-export { commandHelp, commandLine, positiveArg, readCommandLine } from './cli.js';
+export { asksForHelp, commandHelp, commandLine, positiveArg, readCommandLine } from './cli.js';
 export type { CliOption, CommandLine, CommandSpec } from './cli.js';
