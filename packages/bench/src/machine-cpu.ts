@@ -18,16 +18,33 @@ export interface MachineCpu {
 /** Names a process: a label for a known pid, else by its command name, else undefined. */
 export type ProcessGroups = (pid: number, command: string) => string | undefined;
 
+/** The group a JVM's JIT compiler threads are counted in, apart from `group`'s work. */
+const jitOf = (group: string) => `${group}: compiling its code (JIT)`;
+
+/** The order service's bench's process groups, in the order its table shows them. */
+export const benchGroups = {
+  order: 'order service',
+  notification: 'notification service',
+  mariadb: 'MariaDB (every shard)',
+  kafka: 'Kafka',
+  kafkaJit: jitOf('Kafka'),
+  redis: 'Redis',
+  catalogAndCart: 'catalog and cart',
+  bench: 'the bench (its load)',
+  node: 'other Node processes',
+  rest: 'everything else',
+} as const;
+
 /**
  * Process groups for the bench: the pids named, then MariaDB, Redis, Kafka (the JVM) and any
  * other Node process by their command names; everything else together.
  */
 export function groupsOf(named: ReadonlyMap<number, string>): ProcessGroups {
   const byCommand: Readonly<Record<string, string>> = {
-    mariadbd: 'MariaDB (every shard)',
-    'redis-server': 'Redis',
-    java: 'Kafka',
-    node: 'other Node processes',
+    mariadbd: benchGroups.mariadb,
+    'redis-server': benchGroups.redis,
+    java: benchGroups.kafka,
+    node: benchGroups.node,
   };
   return (pid, command) => named.get(pid) ?? byCommand[command];
 }
@@ -50,13 +67,13 @@ export function machineCpu(groups: ProcessGroups): MachineCpu {
     if (!/^\d+$/.test(entry)) continue;
     const found = cpuOf(`/proc/${entry}/stat`);
     if (!found) continue; // gone since the listing
-    const group = groups(Number(entry), found.command) ?? 'everything else';
+    const group = groups(Number(entry), found.command) ?? benchGroups.rest;
     let { ms } = found;
     if (found.command === 'java') {
       // A young JVM compiles its hot code on threads of its own (C1, C2): a one-off of a
       // freshly started server, counted apart from its work.
       const compiling = jitThreadsMs(entry);
-      processes.set(`${entry}/jit`, { group: `${group}: compiling its code (JIT)`, ms: compiling });
+      processes.set(`${entry}/jit`, { group: jitOf(group), ms: compiling });
       ms -= compiling;
     }
     processes.set(entry, { group, ms });

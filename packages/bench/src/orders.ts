@@ -19,7 +19,7 @@ import { freePort, repoRoot, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
 import { listenOverflows, redisCommandsServed } from './counters.js';
-import { cpuPerUnit, groupsOf, machineCpu, pidsOf } from './machine-cpu.js';
+import { benchGroups, cpuPerUnit, groupsOf, machineCpu, pidsOf } from './machine-cpu.js';
 import { inParallel } from './parallel.js';
 import { startPrintingTarget, type Target } from './processes.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
@@ -561,10 +561,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       machineCpu(
         groupsOf(
           new Map([
-            [process.pid, 'the bench (its load)'],
-            ...pidsOf([catalog.child.pid, cart.child.pid], 'catalog and cart'),
-            ...pidsOf([order], 'order service'),
-            ...pidsOf([notification], 'notification service'),
+            [process.pid, benchGroups.bench],
+            ...pidsOf([catalog.child.pid, cart.child.pid], benchGroups.catalogAndCart),
+            ...pidsOf([order], benchGroups.order),
+            ...pidsOf([notification], benchGroups.notification),
           ]),
         ),
       );

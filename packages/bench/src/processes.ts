@@ -7,7 +7,7 @@ import { freePort, stopChild, until } from '@mela/toolchain';
 export interface Target {
   readonly name: string;
   readonly url: string;
-  /** Its process, when the bench started one of its own. */
+  /** Its process, for a target whose CPU the bench counts by process. */
   readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
@@ -63,5 +63,5 @@ export async function startService(
     `${name} to be ready`,
     30_000,
   );
-  return { name, url, pid: child.pid, stop: () => stopChild(child) };
+  return { name, url, stop: () => stopChild(child) };
 }

@@ -1,6 +1,6 @@
 import type { BenchFigures, BenchOptions } from './bench.js';
 import { availableParallelism } from 'node:os';
-import { machineGroup } from './machine-cpu.js';
+import { benchGroups, machineGroup } from './machine-cpu.js';
 import type { NotifyFigures, OrderServiceFigures, SaleFigures } from './orders.js';
 import {
   formatRate,
@@ -334,18 +334,7 @@ function machineCpuTable(
     ...(traced ? [['per order, traced', traced.machineMsPerOrder] as const] : []),
     ['per raw transaction', orders.machineMsPerRawInsert],
   ];
-  const known = [
-    'order service',
-    'notification service',
-    'MariaDB (every shard)',
-    'Kafka',
-    'Kafka: compiling its code (JIT)',
-    'Redis',
-    'catalog and cart',
-    'the bench (its load)',
-    'other Node processes',
-    'everything else',
-  ];
+  const known: readonly string[] = Object.values(benchGroups);
   const seen = new Set(columns.flatMap(([, runs]) => runs.flatMap((r) => Object.keys(r))));
   const groups = [
     ...known.filter((g) => seen.has(g)),
