@@ -33,6 +33,7 @@ import {
 } from '@mela/toolchain';
 import { localTopology, serviceNames } from '@mela/topology';
 import { testNeeds, type TestNeeds } from './test-needs.js';
+import { testRunnerArgs } from './test-runner.js';
 
 const usage = `usage: mela <command>
 
@@ -128,17 +129,7 @@ function runTests(
   // control plane); on a two-core machine more at once only trades time for timing flakes.
   concurrency = process.env['MELA_TEST_CONCURRENCY'] ?? '2',
 ): Promise<number> {
-  return runNode(
-    [
-      '--test',
-      `--test-concurrency=${concurrency}`,
-      '--test-timeout=120000',
-      // A file whose hook failed with children still running would otherwise never end.
-      '--test-force-exit',
-      ...files,
-    ],
-    { NODE_ENV: 'test' },
-  );
+  return runNode(testRunnerArgs(files, concurrency), { NODE_ENV: 'test' });
 }
 
 async function printStatus(): Promise<void> {
