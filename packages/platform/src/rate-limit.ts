@@ -157,19 +157,16 @@ function matcher(path: string): RegExp {
   return new RegExp(`^${pattern}$`);
 }
 
-/** A budget charged to one key: the outcome of a check. */
+/** A budget charged to one key. */
 interface Spend {
   readonly budget: Budget;
   readonly key: string;
 }
 
-interface Outcome extends Taken {
-  readonly spend: Spend;
-}
-
-interface Row {
+/** What one budget answered a request, under the rule that spent it. */
+interface Outcome extends Spend {
   readonly rule: RateLimitRule;
-  readonly outcome: Outcome;
+  readonly taken: Taken;
 }
 
 /** `f` of `value`: at once when it is there, after it when it is a promise. */
@@ -230,32 +227,38 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
    * user (the token verified once), the address, the anonymous client's id — issued (and the
    * answer's cookie set) on the first ask when it has no valid one.
    */
-  function requester(req: Request, res: Response) {
-    let user: Promise<string | undefined> | undefined;
-    let client: { readonly id: string | undefined } | undefined;
-    return {
-      req,
-      /** The signed-in user; known at once when the request carries no token. */
-      user: (): string | undefined | Promise<string | undefined> =>
-        req.headers.authorization === undefined
-          ? undefined
-          : (user ??= verifyRequest(req, options.tokens).then(
-              (principal) => principal.userId,
-              () => undefined,
-            )),
-      address: () => address(req),
-      client: (): string | undefined => {
-        if (client === undefined) {
-          const id = clientIds?.read(req);
-          // A first visit (or a client dropping cookies): it gets an id for its next request.
-          if (id === undefined) clientIds?.issue(req, res);
-          client = { id };
-        }
-        return client.id;
-      },
-    };
+  class Requester {
+    #user: Promise<string | undefined> | undefined;
+    #client: { readonly id: string | undefined } | undefined;
+
+    constructor(
+      readonly req: Request,
+      readonly res: Response,
+    ) {}
+
+    /** The signed-in user; known at once when the request carries no token. */
+    user(): string | undefined | Promise<string | undefined> {
+      if (this.req.headers.authorization === undefined) return undefined;
+      return (this.#user ??= verifyRequest(this.req, options.tokens).then(
+        (principal) => principal.userId,
+        () => undefined,
+      ));
+    }
+
+    address(): string | undefined {
+      return address(this.req);
+    }
+
+    client(): string | undefined {
+      if (this.#client === undefined) {
+        const id = clientIds?.read(this.req);
+        // A first visit (or a client dropping cookies): it gets an id for its next request.
+        if (id === undefined) clientIds?.issue(this.req, this.res);
+        this.#client = { id };
+      }
+      return this.#client.id;
+    }
   }
-  type Requester = ReturnType<typeof requester>;
 
   /** A client's address, or undefined for a service calling another from inside. */
   function address(req: Request): string | undefined {
@@ -302,48 +305,47 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
    * Spends (or, for failures, checks) one budget: at once when this replica's lease decides,
    * else through Redis; Redis down → the rule's store-failure policy.
    */
-  function check(rule: RateLimitRule, spend: Spend): Outcome | Promise<Outcome> {
-    const { budget, key } = spend;
+  function check(rule: RateLimitRule, { budget, key }: Spend): Outcome | Promise<Outcome> {
     const taken = rule.counts === 'failures' ? budget.check(key) : budget.spend(key);
-    if (!(taken instanceof Promise)) return { spend, ...taken };
+    if (!(taken instanceof Promise)) return { rule, budget, key, taken };
     return taken.then(
-      (answer) => ({ spend, ...answer }),
+      (answer) => ({ rule, budget, key, taken: answer }),
       async (failure: unknown) => {
         fallbacks.inc({ rule: rule.name, policy: rule.onStoreFailure });
         if (rule.onStoreFailure === 'closed') {
           throw new DependencyUnavailableError('rate limiter', failure);
         }
-        return { spend, ...(await budget.spendLocally(key)) };
+        return { rule, budget, key, taken: await budget.spendLocally(key) };
       },
     );
   }
 
   /**
-   * A rule's outcomes: a client's own budget comes first, and only what it allows spends the
-   * address's ceiling (a client over its own limit does not use up its neighbours' share).
+   * A rule's outcomes, added to `checked`: a client's own budget comes first, and only what it
+   * allows spends the address's ceiling (a client over its own limit does not use up its
+   * neighbours' share).
    */
   function ruleOutcomes(
-    match: Match,
+    rule: RateLimitRule,
     list: readonly Spend[],
+    checked: Outcome[],
     from = 0,
-    checked: Outcome[] = [],
-  ): Outcome[] | Promise<Outcome[]> {
+  ): undefined | Promise<unknown> {
     for (let i = from; i < list.length; i += 1) {
-      const outcome = check(match.rule, list[i] as Spend);
+      const outcome = check(rule, list[i] as Spend);
       if (outcome instanceof Promise)
         return outcome.then((o) => {
           checked.push(o);
-          return o.allowed ? ruleOutcomes(match, list, i + 1, checked) : checked;
+          return o.taken.allowed ? ruleOutcomes(rule, list, checked, i + 1) : undefined;
         });
       checked.push(outcome);
-      if (!outcome.allowed) break;
+      if (!outcome.taken.allowed) break;
     }
-    return checked;
+    return undefined;
   }
 
   /** After the answer: a failure spends a point of each `counts: 'failures'` budget. */
   function spendOnFailure(res: Response, failures: readonly Spend[]): void {
-    if (failures.length === 0) return;
     res.once('finish', () => {
       if (res.statusCode < 400 || res.statusCode > 499 || res.statusCode === 429) return;
       for (const { budget, key } of failures) {
@@ -352,88 +354,105 @@ export function rateLimiter(options: RateLimiterOptions): RequestHandler {
     });
   }
 
+  // The rules a request may match, by method: most requests test a few patterns, or none.
+  const byMethod = new Map<string, Match[]>();
+  for (const match of rules) {
+    const list = byMethod.get(match.rule.method);
+    if (list === undefined) byMethod.set(match.rule.method, [match]);
+    else list.push(match);
+  }
+
   // Decided without waiting when every budget a request spends has points leased here (most
-  // requests of a busy client): no promise, no microtask. Otherwise the rules are independent,
-  // and one round trip's wait covers all of them.
+  // requests of a busy client): no promise, no microtask, and nothing allocated beyond the
+  // outcomes. Otherwise the rules are independent, and one round trip's wait covers all of them.
   return (req: Request, res: Response, next: NextFunction): void | Promise<void> => {
-    const matched = rules.filter(
-      (r) =>
-        r.rule.method === req.method && r.pattern.test(req.path) && (r.rule.when?.(req) ?? true),
-    );
-    if (matched.length === 0) {
+    const candidates = byMethod.get(req.method);
+    if (candidates === undefined) {
       next();
       return;
     }
-    const who = requester(req, res);
-    const perRule = matched.map((match) =>
-      then<Outcome[], Row[]>(
-        then(spends(match, who), (list) => ruleOutcomes(match, list)),
-        (checked) => checked.map((outcome) => ({ rule: match.rule, outcome })),
-      ),
-    );
-    if (perRule.some((rows) => rows instanceof Promise))
-      return Promise.all(perRule.map(async (rows) => rows)).then((rows) => {
+    let who: Requester | undefined;
+    // Each matching rule's outcomes, in the rules' order, whenever they are known.
+    let perRule: Outcome[][] | undefined;
+    let waits: Promise<unknown>[] | undefined;
+    for (const match of candidates) {
+      if (!match.pattern.test(req.path) || match.rule.when?.(req) === false) continue;
+      who ??= new Requester(req, res);
+      const checked: Outcome[] = [];
+      (perRule ??= []).push(checked);
+      const done = then(spends(match, who), (list) => ruleOutcomes(match.rule, list, checked));
+      if (done instanceof Promise) (waits ??= []).push(done);
+    }
+    if (perRule === undefined) {
+      next();
+      return;
+    }
+    const rows = perRule;
+    if (waits !== undefined)
+      return Promise.all(waits).then(() => {
         decide(res, next, rows.flat());
       });
-    decide(res, next, (perRule as Row[][]).flat());
+    decide(res, next, rows.length === 1 ? (rows[0] as Outcome[]) : rows.flat());
   };
 
   /** Lets the request on (its budgets' headers set where they belong) or refuses it with 429. */
-  function decide(res: Response, next: NextFunction, outcomes: readonly Row[]): void {
-    const failures = outcomes
-      .filter(({ rule }) => rule.counts === 'failures')
-      .map(({ outcome }) => outcome.spend);
+  function decide(res: Response, next: NextFunction, outcomes: readonly Outcome[]): void {
     if (outcomes.length === 0) {
       next();
       return;
     }
-    const refused = outcomes.find(({ outcome }) => !outcome.allowed);
+    let refused: Outcome | undefined;
+    let cacheable = true;
+    let failures: Spend[] | undefined;
+    for (const outcome of outcomes) {
+      if (refused === undefined && !outcome.taken.allowed) refused = outcome;
+      if (outcome.rule.cacheable !== true) cacheable = false;
+      if (outcome.rule.counts === 'failures') (failures ??= []).push(outcome);
+    }
     annotate(
       refused
         ? { 'mela.ratelimit.decision': 'refused', 'mela.ratelimit.rule': refused.rule.name }
         : { 'mela.ratelimit.decision': 'allowed' },
     );
     // An answer a shared cache keeps for everyone carries no one client's budget.
-    if (refused !== undefined || !outcomes.every(({ rule }) => rule.cacheable === true))
-      setBudgetHeaders(res, outcomes);
+    if (refused !== undefined || !cacheable) setBudgetHeaders(res, outcomes);
     if (refused === undefined) {
-      spendOnFailure(res, failures);
+      if (failures !== undefined) spendOnFailure(res, failures);
       next();
       return;
     }
-    const { rule, outcome } = refused;
-    const { budget } = outcome.spend;
+    const { rule, budget, taken } = refused;
     limited.inc({ rule: rule.name });
     throw new AppError('rate_limited', 429, 'Too many requests', {
       detail:
         rule.counts === 'failures'
-          ? `Too many failed attempts for this account (at most ${budget.points} per ${budget.windowSeconds} s); retry in ${outcome.resetSeconds} s.`
-          : `At most ${budget.points} requests per ${budget.windowSeconds} s for this; retry in ${outcome.resetSeconds} s.`,
-      headers: { 'Retry-After': String(outcome.resetSeconds) },
+          ? `Too many failed attempts for this account (at most ${budget.points} per ${budget.windowSeconds} s); retry in ${taken.resetSeconds} s.`
+          : `At most ${budget.points} requests per ${budget.windowSeconds} s for this; retry in ${taken.resetSeconds} s.`,
+      headers: { 'Retry-After': String(taken.resetSeconds) },
       extensions: { rule: rule.name },
     });
   }
 }
 
 /** The IETF `RateLimit-Policy` and `RateLimit` headers: per rule, the budget closest to its end. */
-function setBudgetHeaders(res: Response, outcomes: readonly Row[]): void {
+function setBudgetHeaders(res: Response, outcomes: readonly Outcome[]): void {
   const tightest = new Map<string, Outcome>();
-  for (const { rule, outcome } of outcomes) {
-    const seen = tightest.get(rule.name);
-    if (seen === undefined || outcome.remaining < seen.remaining) tightest.set(rule.name, outcome);
+  for (const outcome of outcomes) {
+    const seen = tightest.get(outcome.rule.name);
+    if (seen === undefined || outcome.taken.remaining < seen.taken.remaining)
+      tightest.set(outcome.rule.name, outcome);
   }
   const shown = [...tightest.values()];
   res.set(
     'RateLimit-Policy',
     shown
-      .map(
-        ({ spend: { budget } }) =>
-          `"${budget.policy}";q=${budget.points};w=${budget.windowSeconds}`,
-      )
+      .map(({ budget }) => `"${budget.policy}";q=${budget.points};w=${budget.windowSeconds}`)
       .join(', '),
   );
   res.set(
     'RateLimit',
-    shown.map((o) => `"${o.spend.budget.policy}";r=${o.remaining};t=${o.resetSeconds}`).join(', '),
+    shown
+      .map(({ budget, taken }) => `"${budget.policy}";r=${taken.remaining};t=${taken.resetSeconds}`)
+      .join(', '),
   );
 }
