@@ -12,6 +12,7 @@ import { baselineCheckout } from './baseline.js';
 import { redisCommandsServed } from './counters.js';
 import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
 import { measureLatency } from './latency.js';
+import { processCpuSeconds } from './machine-cpu.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
 import { startPrintingTarget, startService, type Target } from './processes.js';
 import { assertLimited, firstVisits, returningShoppers, type Clients } from './rate-limit.js';
@@ -69,6 +70,11 @@ export interface BenchFigures {
   /** Off first, then on: returning shoppers, first visits, [returning shoppers at the baseline]. */
   readonly rateLimiter: readonly [off: Summary, ...on: Summary[]];
   readonly rateLimiterLatency: readonly [off: Summary, ...on: Summary[]];
+  /**
+   * The least a limiter that tells clients apart does, in place: bare express and the same with
+   * a counter per client in memory, read by the limiter rows' returning shoppers.
+   */
+  readonly limiterFloor: readonly [bare: Summary, counting: Summary];
   readonly scatter: { readonly singleShard: Summary; readonly scatter: Summary };
   readonly orders: OrderBenchFigures;
   readonly kafkaClients: KafkaClientFigures;
@@ -82,10 +88,17 @@ async function load(
   connections: number,
   redis?: Redis,
   headers: Record<string, string> | Clients = {},
-  /** The server whose CPU per request is counted (a Mela service: its own metrics say). */
+  /**
+   * The server whose CPU per request is counted: by its process when the bench knows its pid,
+   * else (a Mela service) by its own metrics.
+   */
   server?: Target,
 ): Promise<RunFigures> {
-  const cpu = () => metricTotal(server ? [server] : [], 'process_cpu_seconds_total');
+  const pid = server?.pid;
+  const cpu = async () =>
+    pid === undefined
+      ? metricTotal(server ? [server] : [], 'process_cpu_seconds_total')
+      : processCpuSeconds(pid);
   const cpuBefore = await cpu();
   const before = redis && (await redisCommandsServed(redis));
   const result = await autocannon({
@@ -242,6 +255,12 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       { BENCH_BODY: body },
     );
     targets.push(bare);
+    const bareCounting = await startPrintingTarget(
+      'express, a counter per client',
+      join(repoRoot, 'packages/bench/dist/src/targets/bare-express.js'),
+      { BENCH_BODY: body, BENCH_COUNT_CLIENTS: '1' },
+    );
+    targets.push(bareCounting);
     // The edge's micro-cache in front of the catalog as it runs in production (limiter on, its
     // rule raised as above), read by a returning shopper (the client id cookie its first visit
     // got): nginx answers from its copy, and the origin is asked about once a second.
@@ -336,15 +355,28 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
           ]
         : []),
     ];
-    const limiter = await sideBySide(
+    // The least any limiter that tells these shoppers apart does, measured in the same rounds:
+    // bare express with and without a counter per client, read by the same returning shoppers.
+    const shoppers = limiterContenders[1]?.clients ?? firstVisits(clients);
+    const floorContenders = [
+      { target: bare, name: 'express, the same returning shoppers', clients: shoppers },
+      {
+        target: bareCounting,
+        name: 'express, a counter per client in memory',
+        clients: shoppers,
+      },
+    ];
+    const measured = await sideBySide(
       o,
-      limiterContenders.map(({ target, name, clients: next }) => ({
+      [...limiterContenders, ...floorContenders].map(({ target, name, clients: next }) => ({
         name,
         detail: `${String(o.connections)} connections, ${String(clients)} clients`,
         run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next, target),
       })),
       { warmup: o.warmup },
     );
+    const limiter = measured.slice(0, limiterContenders.length);
+    const limiterFloor = measured.slice(limiterContenders.length) as [Summary, Summary];
 
     // 2. Cache miss against cache hit latency, at a concurrency where latency is not queueing.
     let nextId = 1000;
@@ -446,6 +478,7 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
       latencyConnections,
       rateLimiter: limiter as [Summary, ...Summary[]],
       rateLimiterLatency: limiterLatency as [Summary, ...Summary[]],
+      limiterFloor,
       scatter: { singleShard, scatter: scatterQuery },
       orders: orderRuns,
       kafkaClients,

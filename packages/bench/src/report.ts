@@ -67,6 +67,13 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
       cpu: true,
     },
   );
+  const [floorBare, floorCounting] = figures.limiterFloor;
+  const limiterFloorTable = summaryTable(
+    `${String(connections)} connections`,
+    'req',
+    figures.limiterFloor,
+    { baselines: [{ label: 'express', summary: floorBare }], redisCommands: true, cpu: true },
+  );
   const limiterLatencyTable = summaryTable(
     `${String(latencyConnections)} connections, µs timing`,
     'req',
@@ -279,6 +286,10 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     limiterLatencyTable,
     '',
+    `The least a limiter that tells ${clients.toLocaleString('en-US')} shoppers apart does, measured in the same rounds: bare express serving the same JSON to the same returning shoppers, without and with one middleware that keeps a counter per client in memory (a \`Map\` entry for the id cookie, one for the forwarded address; no Redis, no signature, no window, nothing refused). Its CPU per request is counted from the process (\`/proc\`). What that middleware costs is a floor for any such limiter: ${cpuDelta(floorCounting, floorBare)} µs a request here, where the catalog's 0.95× target leaves the limiter ${limiterBudget(limiterOff)} µs.`,
+    '',
+    limiterFloorTable,
+    '',
     `## Placing orders`,
     '',
     `${String(repeats)} × ${String(ordersPerRun)} orders after a warm-up, ${String(orderConnections)} connections, each order a different user's (carts filled before the timed part), sandbox payment at 0 ms; the baseline writes the same rows (claim, order, item, outbox) in one transaction per order on one shard. The in-process row places the same orders by calling \`OrderService.place\` in a process wired as the order service is (the same databases' layout, Redis, gate, carts, relay and sweeper, with a notification service of its own), without HTTP, express, the token or the platform's per-request work: the service's CPU per order beside it is what those add.`,
@@ -396,4 +407,16 @@ function serviceSummaries(figures: OrderServiceFigures, o: BenchOptions, at: str
       figures.flashSale.map((s) => s.decisions),
     ),
   };
+}
+
+/** How many µs of CPU a request `row` costs more than `base` (`–` where either is not counted). */
+function cpuDelta(row: Summary, base: Summary): string {
+  const [a, b] = [row.cpuMicrosPerRequest, base.cpuMicrosPerRequest];
+  return a === undefined || b === undefined ? '–' : (a - b).toFixed(1);
+}
+
+/** The µs of CPU a request a limiter may add to `off` and keep 0.95× of its throughput. */
+function limiterBudget(off: Summary): string {
+  const cpu = off.cpuMicrosPerRequest;
+  return cpu === undefined ? '–' : (cpu / 0.95 - cpu).toFixed(1);
 }

@@ -76,6 +76,7 @@ writeFileSync(
       latency: figures.latency,
       rateLimiter: figures.rateLimiter,
       rateLimiterLatency: figures.rateLimiterLatency,
+      limiterFloor: figures.limiterFloor,
       orders: {
         placeOrder: summaries.placeOrder,
         soloOrder: summaries.soloOrder,

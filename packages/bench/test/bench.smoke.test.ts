@@ -70,6 +70,10 @@ describe('npm run bench, as a smoke run', () => {
       run.stdout,
       /\| rate limiter on, returning shoppers \| [\d,.]+ .* \| 0 \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
     );
+    assert.match(
+      run.stdout,
+      /a floor for any such limiter: [\d.-]+ µs a request here, where the catalog's 0\.95× target leaves the limiter [\d.]+ µs/,
+    );
     assert.match(run.stdout, /\| POST \/api\/orders, 16 at a time \| [\d,.]+ /);
     // The flash sale: every unit sold once, everyone else told it is sold out, nothing oversold.
     assert.match(
@@ -139,6 +143,7 @@ describe('npm run bench, as a smoke run', () => {
       latency: { errors: number }[];
       rateLimiter: { name: string; errors: number }[];
       rateLimiterLatency: { name: string; errors: number }[];
+      limiterFloor: { name: string; errors: number; cpuMicrosPerRequest?: number }[];
       orders: Record<'placeOrder' | 'soloOrder' | 'rawInsert', { errors: number }>;
     };
     assert.deepEqual(
@@ -165,6 +170,19 @@ describe('npm run bench, as a smoke run', () => {
         ['rate limiter on, returning shoppers', 0],
         ['rate limiter on, first visits', 0],
       ],
+    );
+    // The floor beside the limiter: bare express with and without a counter per client, its
+    // CPU counted from the process.
+    assert.deepEqual(
+      figures.limiterFloor.map((r) => [r.name, r.errors]),
+      [
+        ['express, the same returning shoppers', 0],
+        ['express, a counter per client in memory', 0],
+      ],
+    );
+    assert.ok(
+      figures.limiterFloor.every((r) => (r.cpuMicrosPerRequest ?? 0) > 0),
+      JSON.stringify(figures.limiterFloor),
     );
     const { placeOrder, soloOrder, rawInsert } = figures.orders;
     assert.deepEqual([placeOrder.errors, soloOrder.errors, rawInsert.errors], [0, 0, 0]);
