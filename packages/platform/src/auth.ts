@@ -7,6 +7,7 @@ import {
   errors as joseErrors,
   type JWTVerifyGetKey,
 } from 'jose';
+import { TokenError, createVerifier } from 'fast-jwt';
 import { z } from 'zod';
 import {
   DependencyUnavailableError,
@@ -68,48 +69,62 @@ function identityProviderKeys(url: URL): JWTVerifyGetKey {
   };
 }
 
-/** Verifies bearer JWTs against a shared secret or a JWKS, checking issuer, audience and expiry. */
-export function createTokenVerifier(options: AuthOptions): TokenVerifier {
-  let key: JWTVerifyGetKey;
-  let algorithms: string[];
-  if (options.jwksUrl !== undefined) {
-    key = identityProviderKeys(new URL(options.jwksUrl));
-    algorithms = ['RS256', 'PS256', 'ES256', 'EdDSA'];
-  } else if (options.secret !== undefined) {
-    // Imported once: handed the secret's bytes, jose imports a WebCrypto key for every token
-    // (a third of a verification's CPU, measured alone: 48 against 31–35 µs).
-    const imported = crypto.subtle.importKey(
-      'raw',
-      new TextEncoder().encode(options.secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['verify'],
-    );
-    key = () => imported;
-    algorithms = ['HS256'];
-  } else {
-    throw new Error('a token verifier needs a secret or a JWKS URL');
-  }
+/** A verified token's claims, or a rejection (jose's or fast-jwt's error) when it is not valid. */
+type VerifyPayload = (token: string) => Promise<unknown>;
+
+/**
+ * A shared secret's HS256 tokens, verified in this thread: fast-jwt computes the HMAC with
+ * node:crypto at once. jose verifies through WebCrypto, which hands every HMAC to the thread
+ * pool: on a busy two-core replica that hop took the main thread off its core, 14 % of an order
+ * replica's samples in a flash sale (docs/performance.md).
+ */
+function secretVerifier(options: AuthOptions & { readonly secret: string }): VerifyPayload {
+  const verify = createVerifier({
+    key: options.secret,
+    algorithms: ['HS256'],
+    allowedIss: options.issuer,
+    allowedAud: options.audience,
+    clockTolerance: (options.clockToleranceSeconds ?? 30) * 1000,
+    requiredClaims: ['sub', 'exp'],
+  });
+  return async (token) => verify(token) as unknown;
+}
+
+/** An identity provider's tokens, verified by jose against the keys of its JWKS. */
+function jwksVerifier(options: AuthOptions & { readonly jwksUrl: string }): VerifyPayload {
+  const key = identityProviderKeys(new URL(options.jwksUrl));
   const verifyOptions = {
     issuer: options.issuer,
     audience: options.audience,
-    algorithms,
+    algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
     clockTolerance: options.clockToleranceSeconds ?? 30,
     requiredClaims: ['sub', 'exp'],
   };
+  return async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
+}
+
+/** Verifies bearer JWTs against a shared secret or a JWKS, checking issuer, audience and expiry. */
+export function createTokenVerifier(options: AuthOptions): TokenVerifier {
+  const { jwksUrl, secret } = options;
+  let payloadOf: VerifyPayload;
+  if (jwksUrl !== undefined) payloadOf = jwksVerifier({ ...options, jwksUrl });
+  else if (secret !== undefined) payloadOf = secretVerifier({ ...options, secret });
+  else throw new Error('a token verifier needs a secret or a JWKS URL');
   return {
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(token, key, verifyOptions);
-        const claims = claimsSchema.safeParse(payload);
+        const claims = claimsSchema.safeParse(await payloadOf(token));
         if (!claims.success) throw new UnauthorizedError('The token has malformed claims.');
         return { userId: claims.data.sub, roles: claims.data.roles ?? [] };
       } catch (error) {
         if (error instanceof UnauthorizedError) throw error;
-        if (error instanceof joseErrors.JWTExpired) {
+        if (
+          error instanceof joseErrors.JWTExpired ||
+          (error instanceof TokenError && error.code === TokenError.codes.expired)
+        ) {
           throw new UnauthorizedError('The token has expired.', error);
         }
-        if (error instanceof joseErrors.JOSEError) {
+        if (error instanceof joseErrors.JOSEError || error instanceof TokenError) {
           throw new UnauthorizedError('The token is not valid.', error);
         }
         throw error;

@@ -84,10 +84,44 @@ describe('bearer authentication', () => {
     const [header, payload] = (await issuer.issue({ userId: 'alice', roles: [] })).split('.');
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload ?? ''}.`;
 
-    for (const token of [expired, otherAudience, forged, unsigned, `${header ?? ''}.garbage.sig`]) {
+    const signed = (claims: Record<string, unknown>, alg = 'HS256') =>
+      new SignJWT({ sub: 'alice', iss: 'mela-dev', aud: 'mela', ...claims })
+        .setProtectedHeader({ alg })
+        .sign(key);
+    const hour = Math.floor(Date.now() / 1000) + 3600;
+    const otherIssuer = await signed({ iss: 'someone-else', exp: hour });
+    const noExpiry = await signed({});
+    const notYet = await signed({ exp: hour + 3600, nbf: hour });
+    const otherAlgorithm = await signed({ exp: hour }, 'HS512');
+
+    for (const token of [
+      expired,
+      otherAudience,
+      forged,
+      unsigned,
+      `${header ?? ''}.garbage.sig`,
+      otherIssuer,
+      noExpiry,
+      notYet,
+      otherAlgorithm,
+    ]) {
       const res = await get('/me', token);
       assert.equal(res.status, 401, `token ${token.slice(0, 20)}… must be refused`);
     }
+    const refused = (await (await get('/me', expired)).json()) as { detail: string };
+    assert.equal(refused.detail, 'The token has expired.');
+  });
+
+  it('when a token expired within the clock tolerance (30 s), then it is still accepted', async () => {
+    const key = new TextEncoder().encode(testSecret);
+    const now = Math.floor(Date.now() / 1000);
+    const token = (exp: number) =>
+      new SignJWT({ sub: 'alice', iss: 'mela-dev', aud: 'mela', exp })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(key);
+
+    assert.equal((await get('/me', await token(now - 10))).status, 200);
+    assert.equal((await get('/me', await token(now - 90))).status, 401);
   });
 
   it("when a user asks for someone else's data, then it is 404 as if it did not exist", async () => {
