@@ -87,7 +87,11 @@ function secretVerifier(options: AuthOptions & { readonly secret: string }): Ver
     clockTolerance: (options.clockToleranceSeconds ?? 30) * 1000,
     requiredClaims: ['sub', 'exp'],
   });
-  return async (token) => verify(token) as unknown;
+  // A token it refuses throws: the promise rejects with fast-jwt's TokenError.
+  return (token) =>
+    new Promise<unknown>((resolve) => {
+      resolve(verify(token));
+    });
 }
 
 /** An identity provider's tokens, verified by jose against the keys of its JWKS. */
