@@ -72,6 +72,11 @@ function identityProviderKeys(url: URL): JWTVerifyGetKey {
 /** A verified token's claims, or a rejection (jose's or fast-jwt's error) when it is not valid. */
 type VerifyPayload = (token: string) => Promise<unknown>;
 
+/** What every token must carry, whoever signed it. */
+const requiredClaims = ['sub', 'exp'];
+/** Accepted clock skew when the options name none (see {@link AuthOptions}). */
+const defaultClockToleranceSeconds = 30;
+
 /**
  * A shared secret's HS256 tokens, verified in this thread: fast-jwt computes the HMAC with
  * node:crypto at once. jose verifies through WebCrypto, which hands every HMAC to the thread
@@ -84,8 +89,8 @@ function secretVerifier(options: AuthOptions & { readonly secret: string }): Ver
     algorithms: ['HS256'],
     allowedIss: options.issuer,
     allowedAud: options.audience,
-    clockTolerance: (options.clockToleranceSeconds ?? 30) * 1000,
-    requiredClaims: ['sub', 'exp'],
+    clockTolerance: (options.clockToleranceSeconds ?? defaultClockToleranceSeconds) * 1000,
+    requiredClaims,
   });
   // A token it refuses throws: the promise rejects with fast-jwt's TokenError.
   return (token) =>
@@ -101,8 +106,8 @@ function jwksVerifier(options: AuthOptions & { readonly jwksUrl: string }): Veri
     issuer: options.issuer,
     audience: options.audience,
     algorithms: ['RS256', 'PS256', 'ES256', 'EdDSA'],
-    clockTolerance: options.clockToleranceSeconds ?? 30,
-    requiredClaims: ['sub', 'exp'],
+    clockTolerance: options.clockToleranceSeconds ?? defaultClockToleranceSeconds,
+    requiredClaims,
   };
   return async (token) => (await jwtVerify(token, key, verifyOptions)).payload;
 }
