@@ -12,9 +12,8 @@ import { baselineCheckout } from './baseline.js';
 import { redisCommandsServed } from './counters.js';
 import { benchKafkaClients, type KafkaClientFigures } from './kafka-clients.js';
 import { measureLatency } from './latency.js';
-import { processCpuSeconds } from './machine-cpu.js';
 import { benchOrders, type OrderBenchFigures } from './orders.js';
-import { startPrintingTarget, startService, type Target } from './processes.js';
+import { startPrintingTarget, startService, targetCpuSeconds, type Target } from './processes.js';
 import { assertLimited, firstVisits, returningShoppers, type Clients } from './rate-limit.js';
 import { benchScatter } from './shards.js';
 import { summarise, type RunFigures, type Summary } from './stats.js';
@@ -88,18 +87,10 @@ async function load(
   connections: number,
   redis?: Redis,
   headers: Record<string, string> | Clients = {},
-  /**
-   * The server whose CPU per request is counted: by its process when the bench knows its pid,
-   * else (a Mela service) by its own metrics.
-   */
-  server?: Target,
+  /** The server's CPU so far, in seconds, where its CPU per request is counted. */
+  cpu?: () => Promise<number>,
 ): Promise<RunFigures> {
-  const pid = server?.pid;
-  const cpu = async () =>
-    pid === undefined
-      ? metricTotal(server ? [server] : [], 'process_cpu_seconds_total')
-      : processCpuSeconds(pid);
-  const cpuBefore = await cpu();
+  const cpuBefore = await cpu?.();
   const before = redis && (await redisCommandsServed(redis));
   const result = await autocannon({
     url,
@@ -111,10 +102,12 @@ async function load(
       : { headers }),
   });
   const after = redis && (await redisCommandsServed(redis));
-  const cpuUsed = (await cpu()) - cpuBefore;
+  const cpuAfter = await cpu?.();
   const served = Math.max(1, result.requests.total);
   return {
-    ...(server ? { cpuMicrosPerRequest: (cpuUsed * 1e6) / served } : {}),
+    ...(cpuBefore !== undefined && cpuAfter !== undefined
+      ? { cpuMicrosPerRequest: ((cpuAfter - cpuBefore) * 1e6) / served }
+      : {}),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -366,12 +359,17 @@ export async function runBench(o: BenchOptions): Promise<BenchFigures> {
         clients: shoppers,
       },
     ];
+    // Each side's CPU so far: a Mela service's from its own metrics, a bare target's `GET /cpu`.
+    const serviceCpu = (target: Target) => () => metricTotal([target], 'process_cpu_seconds_total');
     const measured = await sideBySide(
       o,
-      [...limiterContenders, ...floorContenders].map(({ target, name, clients: next }) => ({
+      [
+        ...limiterContenders.map((c) => ({ ...c, cpu: serviceCpu(c.target) })),
+        ...floorContenders.map((c) => ({ ...c, cpu: () => targetCpuSeconds(c.target.url) })),
+      ].map(({ target, name, clients: next, cpu }) => ({
         name,
         detail: `${String(o.connections)} connections, ${String(clients)} clients`,
-        run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next, target),
+        run: (seconds) => load(hitOn(target), seconds, o.connections, cacheRedis, next, cpu),
       })),
       { warmup: o.warmup },
     );

@@ -81,11 +81,6 @@ export function machineCpu(groups: ProcessGroups): MachineCpu {
   return { totalMs, processes };
 }
 
-/** One process's user + system time so far, in seconds (0 once it has exited). */
-export function processCpuSeconds(pid: number): number {
-  return (cpuOf(`/proc/${String(pid)}/stat`)?.ms ?? 0) / 1000;
-}
-
 /** A process's or thread's command name and user + system time so far, from its stat file. */
 function cpuOf(statFile: string): { readonly command: string; readonly ms: number } | undefined {
   let stat: string;

@@ -21,7 +21,7 @@ import { createConnection, createPool } from 'mysql2/promise';
 import { listenOverflows, redisCommandsServed } from './counters.js';
 import { benchGroups, cpuPerUnit, groupsOf, machineCpu, pidsOf } from './machine-cpu.js';
 import { inParallel } from './parallel.js';
-import { startPrintingTarget, type Target } from './processes.js';
+import { startPrintingTarget, targetCpuSeconds, type Target } from './processes.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';
 
 export interface OrderBenchOptions {
@@ -595,15 +595,13 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           issuer.issue({ userId: `bench-bare-${String(repeat)}-${String(b)}`, roles: ['user'] }),
         ),
       );
-    // Each sold-out server's CPU so far, in seconds (its `GET /cpu`).
-    const targetCpu = async (url: string) =>
-      ((await (await fetch(`${url}/cpu`)).json()) as { seconds: number }).seconds;
     // Warmed as the order service is by the orders before its sale: a cold server's first
     // burst decides at half the rate of its later ones.
     for (const { url } of saleBaselines) await burst(url, await baselineTokens('warm'));
     // One timed run of concurrent orders: its figures, and the CPU per order of the order side
     // (`cpu`, in seconds so far), of its notification service and of the whole machine, from
-    // the first order until the last one's email was accepted.
+    // the first order until the last one's email was accepted. Answers `perOrder`, for what
+    // else the caller counted over the run.
     const measureRun = async (
       into: InProcessFigures,
       side: {
@@ -629,7 +627,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
       into.machineMsPerOrder.push(
         Object.fromEntries(cpuPerUnit(machineBefore, machine(...pids), placed.committedAt.size)),
       );
-      return placed;
+      return perOrder;
     };
     // The contenders take turns within each repeat, so drift in the machine touches both alike.
     for (let i = 0; i < options.repeats; i += 1) {
@@ -645,7 +643,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
           `${run}: ${String(options.orders)} × POST /api/orders, ${String(options.connections)} connections`,
         );
         let counts = { sql: 0, redis: 0 };
-        const placed = await measureRun(
+        const perOrder = await measureRun(
           figures,
           { cpu: () => serviceCpu(order), pid: order.child.pid, notification, emailed },
           async () => {
@@ -656,8 +654,8 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
             return done;
           },
         );
-        figures.sqlPerOrder.push(counts.sql / Math.max(1, placed.committedAt.size));
-        figures.redisPerOrder.push(counts.redis / Math.max(1, placed.committedAt.size));
+        figures.sqlPerOrder.push(perOrder(counts.sql));
+        figures.redisPerOrder.push(perOrder(counts.redis));
         say(`${run}: counting round trips to MariaDB (general log on)`);
         const countedTokens = await shoppers(`${String(i)}-${String(j)}-rt`, soloCount);
         const pass = await countRoundTrips(servers, async () => {
@@ -690,7 +688,7 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         const { target } = inProcess;
         await measureRun(
           inProcessFigures,
-          { cpu: () => targetCpu(target.url), pid: target.pid, ...inProcess },
+          { cpu: () => targetCpuSeconds(target.url), pid: target.pid, ...inProcess },
           () => placeInProcess(`${String(i)}-in-process`, options.orders),
         );
       }
@@ -706,10 +704,10 @@ export async function benchOrders(options: OrderBenchOptions): Promise<OrderBenc
         say(
           `run ${String(i + 1)}/${String(options.repeats)}: the sale's burst against ${baseline.name}`,
         );
-        const before = await targetCpu(baseline.url);
+        const before = await targetCpuSeconds(baseline.url);
         const { decisions, soldOut } = await burst(baseline.url, await baselineTokens(i));
         baseline.cpuUsPerDecision.push(
-          (((await targetCpu(baseline.url)) - before) * 1e6) / Math.max(1, soldOut),
+          (((await targetCpuSeconds(baseline.url)) - before) * 1e6) / Math.max(1, soldOut),
         );
         baseline.runs.push(decisions);
       }

@@ -65,3 +65,8 @@ export async function startService(
   );
   return { name, url, stop: () => stopChild(child) };
 }
+
+/** A bench target's CPU so far, in seconds: what its `GET /cpu` answers (see `cpuSeconds`). */
+export async function targetCpuSeconds(url: string): Promise<number> {
+  return ((await (await fetch(`${url}/cpu`)).json()) as { seconds: number }).seconds;
+}

@@ -286,7 +286,7 @@ export function benchReport(figures: BenchFigures, o: BenchOptions): string {
     '',
     limiterLatencyTable,
     '',
-    `The least a limiter that tells ${clients.toLocaleString('en-US')} shoppers apart does, measured in the same rounds: bare express serving the same JSON to the same returning shoppers, without and with one middleware that keeps a counter per client in memory (a \`Map\` entry for the id cookie, one for the forwarded address; no Redis, no signature, no window, nothing refused). Its CPU per request is counted from the process (\`/proc\`). What that middleware costs is a floor for any such limiter: ${cpuDelta(floorCounting, floorBare)} µs a request here, where the catalog's 0.95× target leaves the limiter ${limiterBudget(limiterOff)} µs.`,
+    `The least a limiter that tells ${clients.toLocaleString('en-US')} shoppers apart does, measured in the same rounds: bare express serving the same JSON to the same returning shoppers, without and with one middleware that keeps a counter per client in memory (a \`Map\` entry for the id cookie, one for the forwarded address; no Redis, no signature, no window, nothing refused). Its CPU per request is what the process itself counts (its \`GET /cpu\`). What that middleware costs is a floor for any such limiter: ${cpuDelta(floorCounting, floorBare)} µs a request here, where the catalog's 0.95× target leaves the limiter ${limiterBudget(limiterOff)} µs.`,
     '',
     limiterFloorTable,
     '',

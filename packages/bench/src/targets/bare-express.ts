@@ -1,12 +1,12 @@
 import express from 'express';
-import { serveTarget } from './serve.js';
+import { cpuSeconds, serveTarget } from './serve.js';
 
 /**
  * The framework baseline: one express JSON route with the same body, no middleware. With
  * `BENCH_COUNT_CLIENTS=1`, one middleware in front does the least a limiter that tells clients
  * apart must: a counter per client in memory, one for its id cookie and one for its forwarded
  * address (no Redis, no signature, no window, nothing refused). Never bounded: the bench's
- * clients are a fixed rotation.
+ * clients are a fixed rotation. `GET /cpu` answers this process's CPU.
  */
 const body = JSON.parse(process.env['BENCH_BODY'] ?? '{}') as unknown;
 const app = express();
@@ -26,5 +26,8 @@ if (process.env['BENCH_COUNT_CLIENTS'] === '1') {
 }
 app.get('/api/catalog/products/:id', (_req, res) => {
   res.json(body);
+});
+app.get('/cpu', (_req, res) => {
+  res.json(cpuSeconds());
 });
 serveTarget(app);
