@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Testing } from 'cdk8s';
 import { environments, externalPeers, externalService } from '../src/index.js';
-import { synthObjects } from './support.js';
+import { synthObjects, testChart } from './support.js';
 
 interface Synthesized {
   readonly kind: string;
@@ -14,7 +13,7 @@ interface Synthesized {
 
 describe('the data layer outside the cluster', () => {
   it('when a server is external, then its Service has no selector and an EndpointSlice points it at the server', () => {
-    const chart = Testing.chart();
+    const chart = testChart();
     externalService(chart, 'redis', {
       name: 'redis',
       port: 6379,
@@ -22,7 +21,7 @@ describe('the data layer outside the cluster', () => {
       endpoint: { address: '10.0.3.7', port: 6390 },
       labels: { 'app.kubernetes.io/name': 'redis' },
     });
-    const [service, slice] = Testing.synth(chart) as Synthesized[];
+    const [service, slice] = chart.toJson() as Synthesized[];
     assert.ok(service && slice);
 
     assert.equal(service.kind, 'Service');

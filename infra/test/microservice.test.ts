@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Testing } from 'cdk8s';
 import { Microservice, type MicroserviceProps } from '../src/index.js';
+import { testChart } from './support.js';
 
 interface Obj {
   kind: string;
@@ -12,9 +12,9 @@ interface Obj {
 
 /** The objects one Microservice synthesizes, by kind. */
 function synth(props: Partial<MicroserviceProps> = {}): Map<string, Obj> {
-  const chart = Testing.chart();
+  const chart = testChart();
   new Microservice(chart, 'svc', { name: 'catalog', image: 'mela:test', ...props });
-  const objects = Testing.synth(chart) as Obj[];
+  const objects = chart.toJson() as Obj[];
   return new Map(objects.map((o) => [o.kind, o]));
 }
 
@@ -42,7 +42,7 @@ describe('the Microservice construct', () => {
   });
 
   it('when it has an ops command, then a suspended CronJob runs it with the service’s image and environment, and its pods reach only DNS and what the command needs', () => {
-    const chart = Testing.chart();
+    const chart = testChart();
     new Microservice(chart, 'svc', {
       name: 'notification',
       image: 'mela:test',
@@ -55,7 +55,7 @@ describe('the Microservice construct', () => {
         },
       ],
     });
-    const objects = Testing.synth(chart) as Obj[];
+    const objects = chart.toJson() as Obj[];
     const cron = objects.find((o) => o.kind === 'CronJob');
     const policy = objects.find(
       (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'notification-dlq-replay',

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Chart } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { until, type KubeObject, type OwnKubeApi } from '@mela/testkit';
 import { ensureCrds } from '@mela/toolchain';
@@ -11,6 +12,14 @@ import {
   type Environment,
   type ExternalData,
 } from '../src/index.js';
+
+/**
+ * An empty chart to build constructs in. Unlike cdk8s's `Testing.chart()`, it makes no temporary
+ * directory (that one is never removed); tests read it with `chart.toJson()`.
+ */
+export function testChart(): Chart {
+  return new Chart(new App(), 'test');
+}
 
 /** Every object of an environment, in file order. */
 export function synthObjects(env: Environment): KubeObject[] {
