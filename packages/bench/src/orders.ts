@@ -15,11 +15,11 @@ import {
   type TestTopics,
 } from '@mela/devstack';
 import { createDevTokenIssuer } from '@mela/platform';
-import { freePort, repoRoot, until } from '@mela/toolchain';
+import { cpuPerUnit, freePort, machineCpu, pidsOf, repoRoot, until } from '@mela/toolchain';
 import { Redis } from 'ioredis';
 import { createConnection, createPool } from 'mysql2/promise';
 import { listenOverflows, redisCommandsServed } from './counters.js';
-import { benchGroups, cpuPerUnit, groupsOf, machineCpu, pidsOf } from './machine-cpu.js';
+import { benchGroups, groupsOf } from './cpu-groups.js';
 import { inParallel } from './parallel.js';
 import { startPrintingTarget, targetCpuSeconds, type Target } from './processes.js';
 import { figuresOf, percentile, type RunFigures } from './stats.js';

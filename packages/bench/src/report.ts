@@ -1,6 +1,7 @@
 import type { BenchFigures, BenchOptions } from './bench.js';
 import { availableParallelism } from 'node:os';
-import { benchGroups, machineGroup } from './machine-cpu.js';
+import { machineGroup } from '@mela/toolchain';
+import { benchGroups } from './cpu-groups.js';
 import type { NotifyFigures, OrderServiceFigures, SaleFigures } from './orders.js';
 import {
   formatRate,

@@ -51,3 +51,13 @@ export { ensureJaeger, jaegerVersion } from './jaeger.js';
 export { httpRequest } from './http.js';
 export type { HttpAnswer } from './http.js';
 export { stopChild } from './child.js';
+export {
+  cpuPerUnit,
+  jitGroup,
+  machineCpu,
+  machineGroup,
+  otherProcesses,
+  pidsOf,
+  type MachineCpu,
+  type ProcessGroups,
+} from './machine-cpu.js';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   cpuPerUnit,
-  groupsOf,
   machineCpu,
   machineGroup,
   pidsOf,
@@ -34,7 +33,8 @@ describe('the machine’s CPU per unit of work', () => {
   });
 
   it('reads this process from /proc under the name it is given, its CPU as it spent it', () => {
-    const groups = groupsOf(new Map(pidsOf([process.pid, undefined], 'this test')));
+    const named = new Map(pidsOf([process.pid, undefined], 'this test'));
+    const groups = (pid: number) => named.get(pid);
     const before = machineCpu(groups);
     const start = process.cpuUsage();
     // 300 ms of CPU, as this process counts it itself.
@@ -44,5 +44,10 @@ describe('the machine’s CPU per unit of work', () => {
     // /proc counts in 10 ms ticks.
     assert.ok(mine >= 280, `this process spent ${String(mine)} ms by /proc`);
     assert.ok((spent.get(machineGroup) ?? 0) >= mine - 20, 'the machine was at least as busy');
+  });
+
+  it('names a Node process by its program, node, though Node names its main thread MainThread', () => {
+    const reading = machineCpu((pid, command) => (pid === process.pid ? command : undefined));
+    assert.equal(reading.processes.get(String(process.pid))?.group, 'node');
   });
 });

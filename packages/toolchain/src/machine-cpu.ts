@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import { cpus } from 'node:os';
 
 /**
@@ -19,37 +20,12 @@ export interface MachineCpu {
 export type ProcessGroups = (pid: number, command: string) => string | undefined;
 
 /** The group a JVM's JIT compiler threads are counted in, apart from `group`'s work. */
-const jitOf = (group: string) => `${group}: compiling its code (JIT)`;
+export const jitGroup = (group: string) => `${group}: compiling its code (JIT)`;
 
-/** The order service's bench's process groups, in the order its table shows them. */
-export const benchGroups = {
-  order: 'order service',
-  notification: 'notification service',
-  mariadb: 'MariaDB (every shard)',
-  kafka: 'Kafka',
-  kafkaJit: jitOf('Kafka'),
-  redis: 'Redis',
-  catalogAndCart: 'catalog and cart',
-  bench: 'the bench (its load)',
-  node: 'other Node processes',
-  rest: 'everything else',
-} as const;
+/** The group of every process `ProcessGroups` does not name. */
+export const otherProcesses = 'everything else';
 
-/**
- * Process groups for the bench: the pids named, then MariaDB, Redis, Kafka (the JVM) and any
- * other Node process by their command names; everything else together.
- */
-export function groupsOf(named: ReadonlyMap<number, string>): ProcessGroups {
-  const byCommand: Readonly<Record<string, string>> = {
-    mariadbd: benchGroups.mariadb,
-    'redis-server': benchGroups.redis,
-    java: benchGroups.kafka,
-    node: benchGroups.node,
-  };
-  return (pid, command) => named.get(pid) ?? byCommand[command];
-}
-
-/** `[pid, label]` for each pid known (for `groupsOf`). */
+/** `[pid, label]` for each pid known (for a `ProcessGroups` that names pids). */
 export function pidsOf(pids: readonly (number | undefined)[], label: string): [number, string][] {
   return pids.flatMap((pid) => (pid === undefined ? [] : [[pid, label]]));
 }
@@ -67,18 +43,33 @@ export function machineCpu(groups: ProcessGroups): MachineCpu {
     if (!/^\d+$/.test(entry)) continue;
     const found = cpuOf(`/proc/${entry}/stat`);
     if (!found) continue; // gone since the listing
-    const group = groups(Number(entry), found.command) ?? benchGroups.rest;
+    const command = programOf(entry, found.command);
+    const group = groups(Number(entry), command) ?? otherProcesses;
     let { ms } = found;
-    if (found.command === 'java') {
+    if (command === 'java') {
       // A young JVM compiles its hot code on threads of its own (C1, C2): a one-off of a
       // freshly started server, counted apart from its work.
       const compiling = jitThreadsMs(entry);
-      processes.set(`${entry}/jit`, { group: jitOf(group), ms: compiling });
+      processes.set(`${entry}/jit`, { group: jitGroup(group), ms: compiling });
       ms -= compiling;
     }
     processes.set(entry, { group, ms });
   }
   return { totalMs, processes };
+}
+
+/**
+ * A process's program: its command name, except that Node (since v22) names its main thread
+ * "MainThread", which is then the name the kernel gives the process; its executable says
+ * `node`. (Not the executable always: Debian's redis-server, for one, is a link to another.)
+ */
+function programOf(pid: string, command: string): string {
+  if (command !== 'MainThread') return command;
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`));
+  } catch {
+    return command; // gone since the listing
+  }
 }
 
 /** A process's or thread's command name and user + system time so far, from its stat file. */
