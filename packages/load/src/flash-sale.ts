@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FlashSaleShape } from '../k6/shapes.js';
+import { servedHere, shopGroups, watchMachine, type MachineShare } from './machine.js';
 import { summarise, Tally, type SummaryRow } from './stats.js';
 import { cannon, inBatches, send, sleepUntil, type Shopper } from './traffic.js';
 
@@ -12,6 +13,11 @@ export interface SaleOutcome {
   readonly oversold: number;
   /** Decisions (placed or sold out) per second during the burst. */
   readonly decisionsPerSecond: number;
+  /**
+   * This machine's cores during the burst, per decision (browsing and the bots go on meanwhile);
+   * only when the shop is served here.
+   */
+  readonly machine?: MachineShare;
 }
 
 /**
@@ -26,6 +32,7 @@ export class FlashSaleTraffic {
   #productId = '';
   #buyers: readonly Shopper[] = [];
   #burstSeconds = 0;
+  #machine: MachineShare | undefined;
 
   constructor(
     private readonly url: string,
@@ -83,6 +90,7 @@ export class FlashSaleTraffic {
       await sleepUntil(options.started + this.shape.saleAt * 1000);
       options.onPhase('sale');
       const burstStart = performance.now();
+      const machine = servedHere(this.url) ? watchMachine(shopGroups(process.pid)) : undefined;
       await Promise.all(
         this.#buyers.map(async (buyer) => {
           const t0 = performance.now();
@@ -103,6 +111,7 @@ export class FlashSaleTraffic {
         }),
       );
       this.#burstSeconds = (performance.now() - burstStart) / 1000;
+      this.#machine = machine?.done(this.checkout.status(201) + this.checkout.status(409));
       options.onPhase('after the sale');
     })();
     return Promise.all([botTraffic, burst]);
@@ -128,6 +137,7 @@ export class FlashSaleTraffic {
       soldOut,
       oversold: Math.max(0, placed - this.shape.stock),
       decisionsPerSecond: this.#burstSeconds > 0 ? (placed + soldOut) / this.#burstSeconds : 0,
+      ...(this.#machine ? { machine: this.#machine } : {}),
     };
   }
 }

@@ -2,6 +2,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { commandLine, positiveArg } from '@mela/core';
 import { runLoad, type LoadSample, type Scenario } from './driver.js';
+import type { MachineShare } from './machine.js';
 import { table, verdictLines } from './stats.js';
 
 /**
@@ -111,6 +112,7 @@ const out = [
     ? [
         `sale: ${String(result.sale.placed)} placed, ${String(result.sale.soldOut)} sold out of ${String(result.sale.buyers)} buyers for ${String(result.sale.stock)} units; ${result.sale.decisionsPerSecond.toFixed(0)} decisions/s; oversold ${String(result.sale.oversold)}`,
         '',
+        ...(result.sale.machine ? [...machineLines(result.sale.machine), ''] : []),
       ]
     : []),
   'objectives:',
@@ -120,3 +122,14 @@ const out = [
 process.stdout.write(out.join('\n'));
 if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
 process.exitCode = result.verdicts.every((v) => v.met) ? 0 : 1;
+
+/** Where this machine's cores went during the sale's burst, per decision. */
+function machineLines(machine: MachineShare): string[] {
+  const width = Math.max(...machine.perUnitMs.map(([group]) => group.length));
+  return [
+    `this machine during the sale's burst (${machine.seconds.toFixed(1)} s, ${String(machine.cores)} cores ${(machine.busy * 100).toFixed(0)} % busy; browsing and bots go on), CPU per decision:`,
+    ...machine.perUnitMs
+      .filter(([, ms]) => ms >= 0.005)
+      .map(([group, ms]) => `  ${group.padEnd(width)}  ${ms.toFixed(2).padStart(6)} ms`),
+  ];
+}

@@ -108,6 +108,23 @@ describe('the dashboards and alerts, evaluated by a real Prometheus after a flas
     assert.ok(load.verdicts.some((v) => v.objective.startsWith('units sold beyond the stock')));
   });
 
+  it('when the sale has run on this machine, then its CPU per decision is told by process', () => {
+    const machine = load.sale?.machine;
+    assert.ok(machine, 'the shop is served here, so the machine is read');
+    assert.ok(machine.busy > 0 && machine.busy <= 1, `busy ${String(machine.busy)}`);
+    const ms = new Map(machine.perUnitMs);
+    // Every decision was an order replica's work (80 of them: several of /proc's 10 ms ticks;
+    // the edge's and the driver's shares of so short a burst can round to none).
+    assert.ok(
+      (ms.get('order service') ?? 0) > 0,
+      `order service: ${String(ms.get('order service'))}`,
+    );
+    const last = machine.perUnitMs.at(-1);
+    assert.ok(last);
+    assert.equal(last[0], 'the machine (every core)');
+    assert.ok(last[1] >= (ms.get('order service') ?? 0));
+  });
+
   it('when Prometheus scrapes every replica, then each target is up', async () => {
     const answer = await query('up');
     const ups = (answer.data?.result ?? []) as {
