@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FlashSaleShape } from '../k6/shapes.js';
-import { servedHere, shopGroups, watchMachine, type MachineShare } from './machine.js';
+import { readableHere, shopGroups, watchMachine, type MachineShare } from './machine.js';
 import { summarise, Tally, type SummaryRow } from './stats.js';
 import { cannon, inBatches, send, sleepUntil, type Shopper } from './traffic.js';
 
@@ -15,7 +15,7 @@ export interface SaleOutcome {
   readonly decisionsPerSecond: number;
   /**
    * This machine's cores during the burst, per decision (browsing and the bots go on meanwhile);
-   * only when the shop is served here.
+   * only when the shop is served here, on Linux.
    */
   readonly machine?: MachineShare;
 }
@@ -90,7 +90,7 @@ export class FlashSaleTraffic {
       await sleepUntil(options.started + this.shape.saleAt * 1000);
       options.onPhase('sale');
       const burstStart = performance.now();
-      const machine = servedHere(this.url) ? watchMachine(shopGroups(process.pid)) : undefined;
+      const machine = readableHere(this.url) ? watchMachine(shopGroups(process.pid)) : undefined;
       await Promise.all(
         this.#buyers.map(async (buyer) => {
           const t0 = performance.now();

@@ -80,8 +80,12 @@ export function watchMachine(groups: ProcessGroups): { done: (units: number) => 
   };
 }
 
-/** Whether `url` is served on this machine (a loopback address), so its processes are here. */
-export function servedHere(url: string): boolean {
+/**
+ * Whether the processes serving `url` can be read here: it is a loopback address, and this is
+ * Linux (the figures come from `/proc`).
+ */
+export function readableHere(url: string): boolean {
   const host = new URL(url).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  const loopback = host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  return loopback && process.platform === 'linux';
 }
