@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { httpRequest } from '@mela/toolchain';
 import type { Action } from '../k6/shapes.js';
 
 /** A shopper of a run: an id and the token it sends. */
@@ -61,6 +62,11 @@ export async function cannon(options: {
   });
 }
 
+/**
+ * One request as a shopper sends it, on a connection of its own. node:http, not fetch: the
+ * driver shares the machine with the shop, and during a sale's burst fetch cost it 0.43–0.47
+ * ms of CPU per decision against 0.30 ms (docs/performance.md, twelfth step).
+ */
 export async function send(
   url: string,
   method: string,
@@ -69,7 +75,7 @@ export async function send(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
-  const res = await fetch(new URL(path, url), {
+  const answer = await httpRequest(new URL(path, url).href, {
     method,
     headers: {
       ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
@@ -78,7 +84,7 @@ export async function send(
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: await res.text() };
+  return { status: answer.status, body: answer.body };
 }
 
 export async function inBatches<T>(
