@@ -22,7 +22,7 @@ export interface MachineShare {
 }
 
 /** The group of the load driver itself. */
-export const driverGroup = 'the load driver (this command)';
+const driverGroup = 'the load driver (this command)';
 
 /**
  * The processes of a shop on this machine, by what they are: each of Mela's services (every

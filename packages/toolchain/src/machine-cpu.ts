@@ -59,7 +59,7 @@ export function machineCpu(groups: ProcessGroups): MachineCpu {
 }
 
 /**
- * A process's program: its command name, except that Node (since v22) names its main thread
+ * A process's program: its command name, except that Node 24 (Node 20 does not) names its main thread
  * "MainThread", which is then the name the kernel gives the process; its executable says
  * `node`. (Not the executable always: Debian's redis-server, for one, is a link to another.)
  */
