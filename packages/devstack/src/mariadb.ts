@@ -29,6 +29,9 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
   const dataDir = paths.data(name);
   const configFile = join(dataDir, '..', `${name}.cnf`);
   const socket = join(paths.run, `${name}.sock`);
+  // Its own temporary directory, beside the data: a starting mariadbd deletes every `#sql*`
+  // file in its tmpdir, which in a shared /tmp may be another server's live temporary tables.
+  const tmp = join(dataDir, '..', `${name}.tmp`);
 
   return {
     name,
@@ -45,6 +48,7 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
         'move the shards with MELA_MYSQL_BASE_PORT',
       );
       mkdirSync(paths.run, { recursive: true });
+      mkdirSync(tmp, { recursive: true });
       const user = userInfo().username;
       const fresh = !existsSync(join(dataDir, 'mysql'));
       writeFileSync(
@@ -56,6 +60,7 @@ export function mariadbDependency(topology: LocalTopology, instance: MysqlInstan
           `bind-address=${host}`,
           `socket=${socket}`,
           `pid-file=${join(paths.run, `${name}.mariadb.pid`)}`,
+          `tmpdir=${tmp}`,
           `user=${user}`,
           'character-set-server=utf8mb4',
           'collation-server=utf8mb4_unicode_ci',

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -37,6 +37,11 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
   const dataDir = join(dir, 'data');
   const socket = join(dir, 'mariadbd.sock');
   const configFile = join(dir, 'my.cnf');
+  // Its own temporary directory: a starting mariadbd deletes every `#sql*` file in its tmpdir
+  // (the last run's leftovers), and in a shared /tmp those may be another server's live ones
+  // (seen: a parallel test's mariadb-install-db failed on "Error on delete of '/tmp/#sql-…'").
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
   const { user, password } = localTopology().mysql;
   writeFileSync(
     configFile,
@@ -47,6 +52,7 @@ export async function startOwnMariaDb(): Promise<OwnMariaDb> {
       'bind-address=127.0.0.1',
       `socket=${socket}`,
       `pid-file=${join(dir, 'mariadbd.pid')}`,
+      `tmpdir=${tmp}`,
       `user=${userInfo().username}`,
       'character-set-server=utf8mb4',
       'collation-server=utf8mb4_unicode_ci',
