@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import {
-  cpuPerUnit,
-  machineCpu,
-  machineGroup,
-  type MachineCpu,
-  type ProcessGroups,
-} from '@mela/toolchain';
+import { cpuPerUnit, machineCpu, machineGroup, type ProcessGroups } from '@mela/toolchain';
 
 /** Where this machine's cores went while some work was done, per unit of it. */
 export interface MachineShare {
@@ -58,19 +52,21 @@ function nodeGroup(pid: number): string {
 
 /** Reads the machine now; `done(units)` reads it again and says what the units cost it. */
 export function watchMachine(groups: ProcessGroups): { done: (units: number) => MachineShare } {
-  const before: MachineCpu = machineCpu(groups);
+  const before = machineCpu(groups);
   const start = performance.now();
   return {
     done: (units) => {
-      const spent = cpuPerUnit(before, machineCpu(groups), units);
+      const after = machineCpu(groups);
       const seconds = (performance.now() - start) / 1000;
       const cores = cpus().length;
+      const spent = cpuPerUnit(before, after, units);
       const machineMs = spent.get(machineGroup) ?? 0;
       spent.delete(machineGroup);
+      const busyMs = after.totalMs - before.totalMs;
       return {
         seconds,
         cores,
-        busy: seconds > 0 ? Math.min(1, (machineMs * units) / (seconds * 1000 * cores)) : 0,
+        busy: seconds > 0 ? Math.min(1, busyMs / (seconds * 1000 * cores)) : 0,
         perUnitMs: [
           ...[...spent].sort(([, a], [, b]) => b - a),
           [machineGroup, machineMs] as const,
