@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePorts, httpRequest, repoRoot, stopChild, until } from '@mela/toolchain';
+import { freePorts, httpRequest, isListening, repoRoot, stopChild, until } from '@mela/toolchain';
+import { localTopology, replicaPorts } from '@mela/topology';
 
 /**
  * `npm start` as a newcomer runs it (the CLI behind it, packages/cli), on ports of the test's own:
@@ -27,11 +28,7 @@ describe('npm start: the whole shop behind the edge', () => {
       'MELA_MAILBOX_HTTP_PORT',
       'MELA_PROMETHEUS_PORT',
     ] as const;
-    const free = await freePorts(names.length);
-    const ports = Object.fromEntries(names.map((name, i) => [name, free[i] ?? 0])) as Record<
-      (typeof names)[number],
-      number
-    >;
+    const ports = await shopPorts(names);
     const child = spawn(
       process.execPath,
       [
@@ -102,3 +99,28 @@ describe('npm start: the whole shop behind the edge', () => {
       await assert.rejects(httpRequest(url), /ECONNREFUSED/, `${url} still answers`);
   });
 });
+
+/**
+ * Free ports for `names`, such that the replicas' ports npm start derives from each service's
+ * (its port + 100, + 200) are free too and collide with none of them: one CI run drew an order
+ * port whose second replica's was the cart's.
+ */
+async function shopPorts<Name extends string>(
+  names: readonly Name[],
+): Promise<Record<Name, number>> {
+  for (;;) {
+    const free = await freePorts(names.length);
+    const ports = Object.fromEntries(names.map((name, i) => [name, free[i] ?? 0])) as Record<
+      Name,
+      number
+    >;
+    const env = Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)]));
+    const replicas = Object.values(localTopology({ ...process.env, ...env }).services).flatMap(
+      replicaPorts,
+    );
+    const all = [...free, ...replicas];
+    if (new Set(all).size !== all.length) continue;
+    const taken = await Promise.all(replicas.map((port) => isListening(port)));
+    if (!taken.includes(true)) return ports;
+  }
+}
