@@ -72,8 +72,11 @@ function identityProviderKeys(url: URL): JWTVerifyGetKey {
 /** A verified token's claims, or a rejection (jose's or fast-jwt's error) when it is not valid. */
 type VerifyPayload = (token: string) => Promise<unknown>;
 
-/** What every token must carry, whoever signed it. */
-const requiredClaims = ['sub', 'exp'];
+/**
+ * What every token must carry, whoever signed it: jose requires `iss` and `aud` too when told
+ * what they must be; fast-jwt checks them only when present, so they are named here.
+ */
+const requiredClaims = ['sub', 'exp', 'iss', 'aud'];
 /** Accepted clock skew when the options name none (see {@link AuthOptions}). */
 const defaultClockToleranceSeconds = 30;
 
