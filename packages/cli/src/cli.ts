@@ -307,8 +307,9 @@ async function main(args: readonly string[]): Promise<number> {
       const services = await startServices(topology);
       started.defer(() => services.stop());
       // nginx after the replicas are ready: a replica it cannot reach yet would be marked failed
-      // (passive health checks) and skipped for 10 s.
-      const edge = await startLocalEdge(topology);
+      // (passive health checks) and skipped for 10 s. It checks checkout tokens as the services
+      // do, with their variables (the catalog's environment).
+      const edge = await startLocalEdge(topology, serviceEnvironment(topology, 'catalog'));
       started.defer(() => edge.stop());
       progress(`edge (nginx) on http://${topology.host}:${String(topology.edge.port)}`);
       const prometheus = await startLocalPrometheus(topology);

@@ -4,17 +4,21 @@ export {
   nginxConfig,
   principalHeader,
   purgePath,
+  tokenVariables,
 } from './nginx-config.js';
 export type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
 export { localEdgeOptions } from './local.js';
 export {
+  checkoutTokenScript,
   edgeDirs,
+  jsModulePath,
   localNginx,
   nginxRequirements,
   nginxUser,
   purgeModulePath,
   startLocalEdge,
   startNginx,
+  tokenEnvironment,
   writeNginxConfig,
 } from './nginx.js';
 export type { RunningNginx } from './nginx.js';

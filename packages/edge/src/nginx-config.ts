@@ -50,11 +50,19 @@ export interface EdgeOptions {
   /** @default 'auto' (one per core) */
   readonly workerProcesses?: number | 'auto';
   /**
+   * The checkout waiting room's token check in nginx itself (njs: `jsModule`, `script`), not
+   * asked of the catalog for every checkout. It knows HS256 tokens of a shared secret, which
+   * nginx reads from its environment under the services' own variables ({@link tokenVariables}).
+   * Unset (an identity provider's tokens, or an nginx without njs): the catalog is asked.
+   */
+  readonly checkoutTokenCheck?: { readonly jsModule: string; readonly script: string } | undefined;
+  /**
    * The checkout waiting room: `POST /api/orders` reaches the order replicas at most
    * `ratePerSecond`, the rest wait at the edge in arrival order (up to `burst`; beyond that a
    * 503 with Retry-After). A flash sale's burst becomes a queue instead of connect timeouts.
-   * It is fair: a checkout joins only once its bearer token is verified (asked of the catalog's
-   * `/api/auth/me`; 401 otherwise, before it takes a place), and one user holds at most
+   * It is fair: a checkout joins only once its bearer token is verified (by nginx, see
+   * `checkoutTokenCheck`, or asked of the catalog's `/api/auth/me`; 401 otherwise, before it
+   * takes a place), and one user holds at most
    * `perUser` places at once (429 beyond). `false` turns it off.
    * @default { ratePerSecond: 650, burst: 10000, perUser: 2 }
    */
@@ -67,6 +75,12 @@ export interface EdgeOptions {
  * during `npm run load`'s flash sale on the reference machine (603–693 a second; docs/edge.md).
  */
 export const defaultCheckoutQueue = { ratePerSecond: 650, burst: 10_000, perUser: 2 } as const;
+
+/**
+ * What nginx passes on to the token check of `checkoutTokenCheck` from its environment: the
+ * variables the services verify tokens with (unset issuer and audience: the platform's defaults).
+ */
+export const tokenVariables = ['AUTH_JWT_SECRET', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const;
 
 /** The header the edge's checkout check passes on: an opaque key of the verified user. */
 export const principalHeader = 'Mela-Principal';
@@ -240,9 +254,13 @@ const workerConnections = 65_536;
  */
 const backlog = `backlog=${String(listenBacklog)}`;
 
+/** The verified user's key, set by the token check (njs, or the catalog's reply). */
+const checkedPrincipal = '$mela_checkout_principal';
+
 /**
  * The checkout waiting room, three hops inside nginx because nginx limits requests before it
- * checks access: the public location verifies the token (`auth_request` to the catalog) and
+ * checks access: the public location verifies the token (in nginx when `tokensAtEdge`, else
+ * `auth_request` to the catalog) and
  * hands the checkout on with the user's key; the first inner server counts that user's places
  * (`limit_conn`, held while the checkout waits further in); the second queues every checkout
  * at the room's rate (`limit_req`, delayed in arrival order) in front of the order replicas.
@@ -252,6 +270,7 @@ function waitingRoom(
   queue: { readonly burst: number; readonly perUser: number },
   sockets: { readonly user: string; readonly queue: string },
   tries: number,
+  tokensAtEdge: boolean,
 ): { readonly publicLocations: string[]; readonly servers: string[] } {
   const authPath = '/_edge/checkout-auth';
   const publicLocations = [
@@ -261,16 +280,21 @@ function waitingRoom(
       'if ($request_method != POST) { return 418; }',
       // No bearer token: refused before anything else, never a place in the room.
       'if ($http_authorization !~* "^Bearer [^ ]+$") { return 401; }',
-      `auth_request ${authPath};`,
-      `auth_request_set $mela_principal ${headerVariable('$upstream_http_', principalHeader)};`,
+      ...(tokensAtEdge
+        ? // Checked here (njs): empty unless the token is valid.
+          [`if (${checkedPrincipal} = "") { return 401; }`]
+        : [
+            `auth_request ${authPath};`,
+            `auth_request_set ${checkedPrincipal} ${headerVariable('$upstream_http_', principalHeader)};`,
+          ]),
       'error_page 401 403 = @checkout_unauthorized;',
       'error_page 500 502 504 = @unavailable;',
       ...edgeHeaders,
-      `proxy_set_header ${principalHeader} $mela_principal;`,
+      `proxy_set_header ${principalHeader} ${checkedPrincipal};`,
       `proxy_pass http://unix:${sockets.user};`,
     ]),
     ...location('@orders', proxyTo('order', tries)),
-    ...location(`= ${authPath}`, whoIsAsking()),
+    ...(tokensAtEdge ? [] : location(`= ${authPath}`, whoIsAsking())),
     ...location(
       '@checkout_unauthorized',
       problem(
@@ -414,8 +438,10 @@ export function nginxConfig(options: EdgeOptions): string {
         { burst: queue.burst, perUser },
         { user: `${dirs.temp}/checkout-user.sock`, queue: `${dirs.temp}/checkout-queue.sock` },
         tries('order'),
+        options.checkoutTokenCheck !== undefined,
       )
     : undefined;
+  const tokenCheck = queue ? options.checkoutTokenCheck : undefined;
 
   const purge = options.purgeModule
     ? [`auth_request ${purgePath}-authz;`, `proxy_cache_purge ${edgeCacheZone} $1$is_args$args;`]
@@ -518,6 +544,13 @@ export function nginxConfig(options: EdgeOptions): string {
           `  limit_conn_zone ${headerVariable('$http_', principalHeader)} zone=mela_checkout_user:10m;`,
         ]
       : []),
+    ...(tokenCheck
+      ? [
+          '  # The checkout token check: the user key of a valid bearer token, else empty.',
+          `  js_import checkout_token from ${tokenCheck.script};`,
+          `  js_set ${checkedPrincipal} checkout_token.principal;`,
+        ]
+      : []),
     '',
     ...services.flatMap((service) =>
       indent(upstreamBlock(service, options.services[service], health)),
@@ -532,6 +565,9 @@ export function nginxConfig(options: EdgeOptions): string {
   return [
     '# Generated by @mela/edge from the topology; edits are overwritten.',
     ...(options.purgeModule ? [`load_module ${options.purgeModule};`] : []),
+    ...(tokenCheck
+      ? [`load_module ${tokenCheck.jsModule};`, ...tokenVariables.map((name) => `env ${name};`)]
+      : []),
     ...(options.user ? [`user ${options.user};`] : []),
     `worker_processes ${String(options.workerProcesses ?? 'auto')};`,
     `pid ${dirs.pidFile};`,

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LocalTopology } from '@mela/topology';
 import {
   assertPortsFree,
@@ -22,15 +23,24 @@ import {
   type SystemRequirement,
 } from '@mela/toolchain';
 import { localEdgeOptions } from './local.js';
-import { nginxConfig, type EdgeOptions } from './nginx-config.js';
+import { nginxConfig, tokenVariables, type EdgeOptions } from './nginx-config.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
 
-/** nginx and its cache purge module, from Debian's packages. */
+/** Debian's build of njs, nginx's JavaScript (package libnginx-mod-http-js). */
+export const jsModulePath = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
+/** The checkout waiting room's token check, in njs (see `checkoutTokenCheck`). */
+export const checkoutTokenScript = fileURLToPath(
+  new URL('../../njs/checkout-token.js', import.meta.url),
+);
+
+/** nginx, its cache purge module and njs, from Debian's packages. */
 export const nginxRequirements: readonly SystemRequirement[] = [
   { command: 'nginx', aptPackage: 'nginx' },
   { file: purgeModulePath, aptPackage: 'libnginx-mod-http-cache-purge' },
+  { file: jsModulePath, aptPackage: 'libnginx-mod-http-js' },
 ];
 
 /** An nginx this process runs in the foreground (`daemon off`), with its files in one folder. */
@@ -87,6 +97,8 @@ export async function startNginx(
   options: EdgeOptions,
   /** How to give the edge other ports, for the error when one is taken. */
   move = 'give the edge other ports',
+  /** What nginx's environment adds: the token check's variables (`tokenVariables`). */
+  environment: Readonly<Record<string, string>> = {},
 ): Promise<RunningNginx> {
   mkdirSync(dir, { recursive: true });
   await stopLeftover(options.dirs.pidFile);
@@ -109,6 +121,15 @@ export async function startNginx(
   const file = writeNginxConfig(dir, options);
   const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
+    // The token variables are exactly the service's: none of this shell's leak in.
+    env: {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(
+          ([name]) => !(tokenVariables as readonly string[]).includes(name),
+        ),
+      ),
+      ...environment,
+    },
     stdio: ['ignore', out, out],
     // Its own process group: Ctrl-C reaches the supervisor, which stops nginx gracefully.
     detached: true,
@@ -149,14 +170,43 @@ async function stopLeftover(pidFile: string): Promise<void> {
 
 /**
  * The local edge: nginx on the edge port in front of every service's replicas, its files
- * (configuration, cache kept between runs, logs) in `.mela/edge/<edge port>`.
+ * (configuration, cache kept between runs, logs) in `.mela/edge/<edge port>`. With the
+ * services' token variables (`serviceEnv`: a shared secret, as local mode's), the checkout
+ * waiting room checks tokens itself; without, it asks the catalog.
  */
-export function startLocalEdge(topology: LocalTopology): Promise<RunningNginx> {
+export function startLocalEdge(
+  topology: LocalTopology,
+  serviceEnv: Readonly<Record<string, string>> = {},
+): Promise<RunningNginx> {
   const dir = join(stateDir, 'edge', String(topology.edge.port));
+  const tokens = tokenEnvironment(serviceEnv);
   return startNginx(
     dir,
-    localEdgeOptions(topology, localNginx(dir)),
+    {
+      ...localEdgeOptions(topology, localNginx(dir)),
+      ...(tokens && {
+        checkoutTokenCheck: { jsModule: jsModulePath, script: checkoutTokenScript },
+      }),
+    },
     'move the ports with MELA_EDGE_PORT and MELA_<SERVICE>_PORT',
+    tokens,
+  );
+}
+
+/**
+ * The token variables of a service environment, when nginx can check its tokens: a shared
+ * secret and no identity provider (whose keys only the services fetch).
+ */
+export function tokenEnvironment(
+  serviceEnv: Readonly<Record<string, string>>,
+): Record<string, string> | undefined {
+  if (serviceEnv['AUTH_JWT_SECRET'] === undefined || serviceEnv['AUTH_JWKS_URL'] !== undefined)
+    return undefined;
+  return Object.fromEntries(
+    tokenVariables.flatMap((name) => {
+      const value = serviceEnv[name];
+      return value === undefined ? [] : [[name, value]];
+    }),
   );
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePorts } from '@mela/toolchain';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
-import { localNginx, startNginx } from './nginx.js';
+import { checkoutTokenScript, jsModulePath, localNginx, startNginx } from './nginx.js';
 
 /** One line of the edge's JSON access log. */
 export interface EdgeLogEntry {
@@ -30,11 +30,17 @@ export interface OwnEdge {
 
 /**
  * Runs a real nginx with Mela's edge configuration on free ports in a temporary folder:
- * `services` gives the replicas behind each service (the rest point at a dead port).
+ * `services` gives the replicas behind each service (the rest point at a dead port). With
+ * `tokens` (the services' token variables), the checkout waiting room checks tokens in nginx.
  */
 export async function startOwnEdge(
   services: Readonly<Partial<Record<ServiceName, EdgeUpstream & { readonly internal?: boolean }>>>,
-  rest: Pick<EdgeOptions, 'passiveHealth' | 'checkoutQueue'> = {},
+  {
+    tokens,
+    ...rest
+  }: Pick<EdgeOptions, 'passiveHealth' | 'checkoutQueue'> & {
+    readonly tokens?: Readonly<Record<string, string>>;
+  } = {},
 ): Promise<OwnEdge> {
   const dir = mkdtempSync(join(tmpdir(), 'mela-edge-'));
   const [port = 0, nowherePort = 0, ...internalPorts] = await freePorts(2 + serviceNames.length);
@@ -53,8 +59,9 @@ export async function startOwnEdge(
     serviceListen: internal,
     ...localNginx(dir),
     workerProcesses: 2,
+    ...(tokens && { checkoutTokenCheck: { jsModule: jsModulePath, script: checkoutTokenScript } }),
   };
-  const nginx = await startNginx(dir, options);
+  const nginx = await startNginx(dir, options, undefined, tokens);
   return {
     url: `http://127.0.0.1:${String(port)}`,
     port,

@@ -158,7 +158,7 @@ describe('the edge nginx configuration from the topology', () => {
       /if \(\$http_authorization !~\* "\^Bearer \[\^ \]\+\$"\) \{ return 401; \}/,
     );
     assert.match(entry ?? '', /auth_request \/_edge\/checkout-auth;/);
-    assert.match(entry ?? '', /proxy_set_header Mela-Principal \$mela_principal;/);
+    assert.match(entry ?? '', /proxy_set_header Mela-Principal \$mela_checkout_principal;/);
     assert.doesNotMatch(entry ?? '', /limit_/);
     assert.match(perUser ?? '', /limit_conn mela_checkout_user 2;/);
     assert.match(queue ?? '', /limit_req zone=mela_checkout burst=10000;/);
@@ -182,5 +182,27 @@ describe('the edge nginx configuration from the topology', () => {
       () => config({}, { checkoutQueue: { ratePerSecond: 0, burst: 10 } }),
       /checkoutQueue needs a whole ratePerSecond ≥ 1, burst ≥ 0 and perUser ≥ 1, got 0, 10 and 2/,
     );
+  });
+
+  it('when nginx checks checkout tokens itself, then the room asks no one: njs sets the user key from the services’ token variables', () => {
+    const checkoutTokenCheck = { jsModule: '/m/js.so', script: '/s/check.js' };
+    const text = config({}, { checkoutTokenCheck, purgeModule: '/m/purge.so' });
+    const entry = text.split('location = /api/orders {')[1]?.split('\n    }')[0] ?? '';
+
+    assert.match(
+      text,
+      /^load_module \/m\/purge\.so;\nload_module \/m\/js\.so;\nenv AUTH_JWT_SECRET;\nenv AUTH_JWT_ISSUER;\nenv AUTH_JWT_AUDIENCE;$/m,
+    );
+    assert.match(
+      text,
+      /js_import checkout_token from \/s\/check\.js;\n\s*js_set \$mela_checkout_principal checkout_token\.principal;/,
+    );
+    assert.match(entry, /if \(\$mela_checkout_principal = ""\) \{ return 401; \}/);
+    assert.match(entry, /proxy_set_header Mela-Principal \$mela_checkout_principal;/);
+    assert.doesNotMatch(text, /checkout-auth/);
+    // The admin's purge is still asked of the catalog.
+    assert.match(text, /auth_request \/_edge\/purge-authz;/);
+    // No room, no check.
+    assert.doesNotMatch(config({}, { checkoutTokenCheck, checkoutQueue: false }), /js_|env AUTH/);
   });
 });
