@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -11,6 +10,7 @@ import {
 } from '@mela/platform';
 import { httpRequest } from '@mela/toolchain';
 import { principalHeader, startOwnEdge, type OwnEdge } from '../src/index.js';
+import { onLoopback } from './loopback.js';
 
 const secret = 'checkout-token-test-secret-0123456789abcdef';
 const issuer = 'mela-test-issuer';
@@ -23,14 +23,8 @@ async function startOrderReplica() {
     principals.push(String(req.headers[principalHeader.toLowerCase()]));
     res.setHeader('content-type', 'application/json').end('{}');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${String(port)}`,
-    principals,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const { address, close } = await onLoopback(server);
+  return { address, principals, stop: close };
 }
 
 /** A catalog that counts what it is asked: with the check in nginx, it must never be asked. */
@@ -40,14 +34,8 @@ async function startCatalog() {
     asked += 1;
     res.writeHead(500).end();
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${String(port)}`,
-    asked: () => asked,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const { address, close } = await onLoopback(server);
+  return { address, asked: () => asked, stop: close };
 }
 
 const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');

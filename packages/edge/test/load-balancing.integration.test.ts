@@ -18,6 +18,7 @@ import {
   type EdgeUpstream,
   type OwnEdge,
 } from '../src/index.js';
+import { onLoopback } from './loopback.js';
 
 /** A replica behind the edge: answers with its number, counts what reached it. */
 interface Replica {
@@ -282,11 +283,9 @@ async function startOrderReplica(answerAfterMs: number) {
       res.setHeader('content-type', 'application/json').end(`{"method":"${req.method ?? ''}"}`);
     }, answerAfterMs);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  const { address, close } = await onLoopback(server);
   return {
-    address: `127.0.0.1:${String(port)}`,
+    address,
     arrivals,
     /** How many requests of this method have arrived so far. */
     arrived: (method: string) => methods.filter((m) => m === method).length,
@@ -294,7 +293,7 @@ async function startOrderReplica(answerAfterMs: number) {
     method: (i: number) => methods[i],
     /** The most checkouts it held at once. */
     mostActive: () => mostActive,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: close,
   };
 }
 
@@ -308,19 +307,16 @@ async function startHoldingReplica() {
   const server = createServer((_req, res) => {
     waiting.push(res);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  const { address, close } = await onLoopback(server);
   return {
-    address: `127.0.0.1:${String(port)}`,
+    address,
     holding: () => waiting.length,
     release,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        release();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => {
+      release();
+      server.closeAllConnections();
+      return close();
+    },
   };
 }
 
@@ -339,14 +335,8 @@ async function startAuthReplica() {
     }
     res.writeHead(200, { 'content-type': 'application/json', [principalHeader]: user }).end('{}');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  return {
-    address: `127.0.0.1:${String(port)}`,
-    asked: () => asked,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const { address, close } = await onLoopback(server);
+  return { address, asked: () => asked, stop: close };
 }
 
 describe('the checkout waiting room at the edge (real nginx)', () => {
