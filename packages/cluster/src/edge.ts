@@ -1,6 +1,14 @@
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
-import { localNginx, startNginx, type RunningNginx } from '@mela/edge';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import {
+  checkoutTokenScript,
+  jsModulePath,
+  localNginx,
+  startNginx,
+  tokenEnvironment,
+  tokenVariables,
+  type RunningNginx,
+} from '@mela/edge';
 import { paths } from '@mela/toolchain';
 import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
@@ -18,7 +26,9 @@ export const defaultClusterEdgePort = 8180;
  * Mela's generated edge (nginx: storefront, API, cached static assets, the checkout waiting
  * room) on this host, in front of the cluster's four Services — each a single upstream, the
  * ClusterIP, which kube-proxy spreads over the Service's ready pods. The cluster has no Gateway
- * implementation; this is what the Gateway and the in-cluster edge cache do there.
+ * implementation; this is what the Gateway and the in-cluster edge cache do there. Its checkout
+ * waiting room checks tokens as the order replicas do, with their Deployment's variables: in
+ * nginx for a shared secret, asked of the catalog for an identity provider's tokens.
  */
 export async function startClusterEdge(
   cluster: LocalCluster,
@@ -40,11 +50,43 @@ export async function startClusterEdge(
     };
   }
   const dir = join(paths.data('cluster-edge'), String(port));
+  const tokens = tokenEnvironment(await orderTokenVariables(cluster, namespace));
   const edge: EdgeOptions = {
     listen: `127.0.0.1:${String(port)}`,
     services,
     ...localNginx(dir),
+    ...(tokens && { checkoutTokenCheck: { jsModule: jsModulePath, script: checkoutTokenScript } }),
   };
-  const nginx = await startNginx(dir, edge);
+  const nginx = await startNginx(dir, edge, undefined, tokens);
   return { ...nginx, url: `http://127.0.0.1:${String(port)}` };
+}
+
+/**
+ * The token variables the order replicas verify checkouts with, as their Deployment sets them
+ * (a value, or a Secret's key), and whether they use an identity provider instead: the edge's
+ * checkout waiting room checks tokens as they do.
+ */
+async function orderTokenVariables(
+  cluster: LocalCluster,
+  namespace: string,
+): Promise<Record<string, string>> {
+  const core = cluster.config.makeApiClient(CoreV1Api);
+  const deployment = await cluster.config
+    .makeApiClient(AppsV1Api)
+    .readNamespacedDeployment({ name: 'order', namespace });
+  const wanted = new Set<string>([...tokenVariables, 'AUTH_JWKS_URL']);
+  const variables: Record<string, string> = {};
+  for (const container of deployment.spec?.template.spec?.containers ?? []) {
+    for (const { name, value, valueFrom } of container.env ?? []) {
+      if (!wanted.has(name)) continue;
+      const ref = valueFrom?.secretKeyRef;
+      if (value !== undefined) variables[name] = value;
+      else if (ref?.name !== undefined) {
+        const secret = await core.readNamespacedSecret({ name: ref.name, namespace });
+        const data = secret.data?.[ref.key];
+        if (data !== undefined) variables[name] = Buffer.from(data, 'base64').toString();
+      }
+    }
+  }
+  return variables;
 }

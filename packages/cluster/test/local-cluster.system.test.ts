@@ -213,6 +213,11 @@ describe(
         body: JSON.stringify({}),
       });
       assert.equal(placed.status, 201, placed.body);
+      // The waiting room let it in on nginx's own check, with the order Deployment's secret.
+      assert.match(
+        readFileSync(join(edge.dir, 'nginx.conf'), 'utf8'),
+        /js_set \$mela_checkout_principal checkout_token\.principal;/,
+      );
       const order = JSON.parse(placed.body) as { id: string; status: string };
       const mine = await httpRequest(`${edgeUrl()}/api/orders/${order.id}`, { headers: auth });
       assert.equal(mine.status, 200, mine.body);
