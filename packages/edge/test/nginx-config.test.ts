@@ -163,7 +163,7 @@ describe('the edge nginx configuration from the topology', () => {
     assert.match(perUser ?? '', /limit_conn mela_checkout_user 2;/);
     assert.match(queue ?? '', /limit_req zone=mela_checkout burst=10000;/);
     assert.match(queue ?? '', /proxy_pass http:\/\/mela_order;/);
-    assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=650r\/s;/);
+    assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=1000r\/s;/);
     assert.match(text, /limit_conn_zone \$http_mela_principal zone=mela_checkout_user:10m;/);
     assert.match(
       blocks('= /_edge/checkout-auth')[0] ?? '',
