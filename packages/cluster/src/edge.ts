@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import {
-  checkoutTokenScript,
-  jsModulePath,
   localNginx,
+  localTokenCheck,
   startNginx,
   tokenEnvironment,
   tokenVariables,
@@ -55,7 +54,7 @@ export async function startClusterEdge(
     listen: `127.0.0.1:${String(port)}`,
     services,
     ...localNginx(dir),
-    ...(tokens && { checkoutTokenCheck: { jsModule: jsModulePath, script: checkoutTokenScript } }),
+    ...(tokens && { checkoutTokenCheck: localTokenCheck }),
   };
   const nginx = await startNginx(dir, edge, undefined, tokens);
   return { ...nginx, url: `http://127.0.0.1:${String(port)}` };

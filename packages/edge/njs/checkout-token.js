@@ -4,9 +4,9 @@
 // a shared secret (packages/platform/src/auth.ts): HS256 under AUTH_JWT_SECRET, `iss` and `aud`
 // present and as AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE say (the platform's defaults otherwise),
 // `exp` present and `nbf` if present with 30 s of clock skew, `sub` a user id and `roles` a
-// short list of names. packages/edge/test/checkout-token.integration.test.ts holds both to the
-// same tokens. It only decides who may wait: the order service verifies
-// the token again when the checkout reaches it.
+// short list of names. packages/platform/test/edge-token-check.integration.test.ts holds both
+// to the same tokens. It only decides who may wait: the order service verifies the token again
+// when the checkout reaches it.
 /* global Buffer, process -- njs's own */
 import crypto from 'crypto';
 

@@ -9,10 +9,9 @@ export {
 export type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
 export { localEdgeOptions } from './local.js';
 export {
-  checkoutTokenScript,
   edgeDirs,
-  jsModulePath,
   localNginx,
+  localTokenCheck,
   nginxRequirements,
   nginxUser,
   purgeModulePath,

@@ -62,8 +62,8 @@ export interface EdgeOptions {
    * 503 with Retry-After). A flash sale's burst becomes a queue instead of connect timeouts.
    * It is fair: a checkout joins only once its bearer token is verified (by nginx, see
    * `checkoutTokenCheck`, or asked of the catalog's `/api/auth/me`; 401 otherwise, before it
-   * takes a place), and one user holds at most
-   * `perUser` places at once (429 beyond). `false` turns it off.
+   * takes a place), and one user holds at most `perUser` places at once (429 beyond). `false`
+   * turns it off.
    * @default { ratePerSecond: 1000, burst: 10000, perUser: 2 }
    */
   readonly checkoutQueue?:
@@ -262,8 +262,8 @@ const checkedPrincipal = '$mela_checkout_principal';
 /**
  * The checkout waiting room, three hops inside nginx because nginx limits requests before it
  * checks access: the public location verifies the token (in nginx when `tokensAtEdge`, else
- * `auth_request` to the catalog) and
- * hands the checkout on with the user's key; the first inner server counts that user's places
+ * `auth_request` to the catalog) and hands the checkout on with the user's key; the first
+ * inner server counts that user's places
  * (`limit_conn`, held while the checkout waits further in); the second queues every checkout
  * at the room's rate (`limit_req`, delayed in arrival order) in front of the order replicas.
  * The inner servers listen on unix sockets only nginx reaches.

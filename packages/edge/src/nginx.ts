@@ -29,12 +29,13 @@ import { nginxConfig, tokenVariables, type EdgeOptions } from './nginx-config.js
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
 
 /** Debian's build of njs, nginx's JavaScript (package libnginx-mod-http-js). */
-export const jsModulePath = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+const jsModulePath = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
 /** The checkout waiting room's token check, in njs (see `checkoutTokenCheck`). */
-export const checkoutTokenScript = fileURLToPath(
-  new URL('../../njs/checkout-token.js', import.meta.url),
-);
+const checkoutTokenScript = fileURLToPath(new URL('../../njs/checkout-token.js', import.meta.url));
+
+/** The checkout token check of this machine's nginx (see `checkoutTokenCheck`). */
+export const localTokenCheck = { jsModule: jsModulePath, script: checkoutTokenScript } as const;
 
 /** nginx, its cache purge module and njs, from Debian's packages. */
 export const nginxRequirements: readonly SystemRequirement[] = [
@@ -184,9 +185,7 @@ export function startLocalEdge(
     dir,
     {
       ...localEdgeOptions(topology, localNginx(dir)),
-      ...(tokens && {
-        checkoutTokenCheck: { jsModule: jsModulePath, script: checkoutTokenScript },
-      }),
+      ...(tokens && { checkoutTokenCheck: localTokenCheck }),
     },
     'move the ports with MELA_EDGE_PORT and MELA_<SERVICE>_PORT',
     tokens,
