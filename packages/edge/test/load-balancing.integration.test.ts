@@ -9,7 +9,7 @@ import {
 } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { acceptBacklog, heldBacklog, httpRequest, until } from '@mela/toolchain';
+import { acceptBacklog, heldBacklog, httpRequest, onLoopback, until } from '@mela/toolchain';
 import { listenBacklog, type LoadBalancing } from '@mela/topology';
 import {
   principalHeader,
@@ -18,7 +18,6 @@ import {
   type EdgeUpstream,
   type OwnEdge,
 } from '../src/index.js';
-import { onLoopback } from './loopback.js';
 
 /** A replica behind the edge: answers with its number, counts what reached it. */
 interface Replica {

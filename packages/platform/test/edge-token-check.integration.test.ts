@@ -2,15 +2,14 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { principalHeader, startOwnEdge, type OwnEdge } from '@mela/edge';
+import { httpRequest, onLoopback } from '@mela/testkit';
 import {
   createDevTokenIssuer,
   createTokenVerifier,
   platformConfigSchema,
   principalKey,
-} from '@mela/platform';
-import { httpRequest } from '@mela/toolchain';
-import { principalHeader, startOwnEdge, type OwnEdge } from '../src/index.js';
-import { onLoopback } from './loopback.js';
+} from '../src/index.js';
 
 const secret = 'checkout-token-test-secret-0123456789abcdef';
 const issuer = 'mela-test-issuer';

@@ -17,7 +17,7 @@ export {
 export type { Browser, ServiceProcess, TestProduct, TestShards, TestTopics } from '@mela/devstack';
 export { startOwnEdge } from '@mela/edge';
 export type { EdgeLogEntry, OwnEdge } from '@mela/edge';
-export { acceptBacklog, heldBacklog, httpRequest, stopChild } from '@mela/toolchain';
+export { acceptBacklog, heldBacklog, httpRequest, onLoopback, stopChild } from '@mela/toolchain';
 export type { HttpAnswer } from '@mela/toolchain';
 export { startShopBehindEdge } from './edge-shop.js';
 export type { ShopBehindEdge, ShopBehindEdgeOptions } from './edge-shop.js';

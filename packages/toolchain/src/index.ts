@@ -32,6 +32,7 @@ export {
   fillAtomically,
   freePort,
   freePorts,
+  onLoopback,
   hasCommand,
   heldBacklog,
   isListening,

@@ -131,6 +131,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `server` (a test's stand-in replica, say) listening on a loopback port the kernel picks: its
+ * `host:port`, and how to close it.
+ */
+export async function onLoopback(
+  server: Server,
+): Promise<{ readonly address: string; readonly close: () => Promise<void> }> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${String(port)}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** What to show when a wait times out. */
 export interface UntilOptions {
   /** The log whose last lines explain why (a server that did not come up). */
