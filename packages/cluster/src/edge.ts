@@ -1,13 +1,6 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import {
-  localNginx,
-  localTokenCheck,
-  startNginx,
-  tokenEnvironment,
-  tokenVariables,
-  type RunningNginx,
-} from '@mela/edge';
+import { localNginx, startNginx, tokenVariables, type RunningNginx } from '@mela/edge';
 import { paths } from '@mela/toolchain';
 import type { EdgeOptions, EdgeUpstream } from '@mela/edge';
 import { serviceNames, type ServiceName } from '@mela/topology';
@@ -49,14 +42,14 @@ export async function startClusterEdge(
     };
   }
   const dir = join(paths.data('cluster-edge'), String(port));
-  const tokens = tokenEnvironment(await orderTokenVariables(cluster, namespace));
   const edge: EdgeOptions = {
     listen: `127.0.0.1:${String(port)}`,
     services,
     ...localNginx(dir),
-    ...(tokens && { checkoutTokenCheck: localTokenCheck }),
   };
-  const nginx = await startNginx(dir, edge, undefined, tokens);
+  const nginx = await startNginx(dir, edge, {
+    serviceEnv: await orderTokenVariables(cluster, namespace),
+  });
   return { ...nginx, url: `http://127.0.0.1:${String(port)}` };
 }
 

@@ -11,13 +11,11 @@ export { localEdgeOptions } from './local.js';
 export {
   edgeDirs,
   localNginx,
-  localTokenCheck,
   nginxRequirements,
   nginxUser,
   purgeModulePath,
   startLocalEdge,
   startNginx,
-  tokenEnvironment,
   writeNginxConfig,
 } from './nginx.js';
 export type { RunningNginx } from './nginx.js';

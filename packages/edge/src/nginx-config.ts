@@ -435,15 +435,15 @@ export function nginxConfig(options: EdgeOptions): string {
     );
   }
   const tries = (service: ServiceName) => options.services[service].servers.length;
+  const tokenCheck = queue ? options.checkoutTokenCheck : undefined;
   const room = queue
     ? waitingRoom(
         { burst: queue.burst, perUser },
         { user: `${dirs.temp}/checkout-user.sock`, queue: `${dirs.temp}/checkout-queue.sock` },
         tries('order'),
-        options.checkoutTokenCheck !== undefined,
+        tokenCheck !== undefined,
       )
     : undefined;
-  const tokenCheck = queue ? options.checkoutTokenCheck : undefined;
 
   const purge = options.purgeModule
     ? [`auth_request ${purgePath}-authz;`, `proxy_cache_purge ${edgeCacheZone} $1$is_args$args;`]

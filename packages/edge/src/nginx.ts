@@ -35,7 +35,7 @@ const jsModulePath = '/usr/lib/nginx/modules/ngx_http_js_module.so';
 const checkoutTokenScript = fileURLToPath(new URL('../../njs/checkout-token.js', import.meta.url));
 
 /** The checkout token check of this machine's nginx (see `checkoutTokenCheck`). */
-export const localTokenCheck = { jsModule: jsModulePath, script: checkoutTokenScript } as const;
+const localTokenCheck = { jsModule: jsModulePath, script: checkoutTokenScript } as const;
 
 /** nginx, its cache purge module and njs, from Debian's packages. */
 export const nginxRequirements: readonly SystemRequirement[] = [
@@ -91,16 +91,27 @@ export function writeNginxConfig(dir: string, options: EdgeOptions): string {
 /**
  * Starts nginx with the edge configuration `options` in `dir`, waits until it accepts
  * connections on `options.listen`, and returns a handle to stop it. A port another program
- * holds is an error before nginx starts.
+ * holds is an error before nginx starts. Given the services' environment (`serviceEnv`) and
+ * a shared secret in it, the checkout waiting room checks tokens in nginx itself, with those
+ * variables; otherwise it asks the catalog.
  */
 export async function startNginx(
   dir: string,
   options: EdgeOptions,
-  /** How to give the edge other ports, for the error when one is taken. */
-  move = 'give the edge other ports',
-  /** What nginx's environment adds: the token check's variables (`tokenVariables`). */
-  environment: Readonly<Record<string, string>> = {},
+  {
+    move = 'give the edge other ports',
+    serviceEnv = {},
+  }: {
+    /** How to give the edge other ports, for the error when one is taken. */
+    readonly move?: string;
+    /** The variables the services verify tokens with (a service's environment will do). */
+    readonly serviceEnv?: Readonly<Record<string, string>> | undefined;
+  } = {},
 ): Promise<RunningNginx> {
+  const tokens = tokenEnvironment(serviceEnv);
+  const config: EdgeOptions = tokens
+    ? { ...options, checkoutTokenCheck: localTokenCheck }
+    : options;
   mkdirSync(dir, { recursive: true });
   await stopLeftover(options.dirs.pidFile);
   // A killed nginx leaves its unix sockets (the checkout waiting room's): binding would fail.
@@ -119,7 +130,7 @@ export async function startNginx(
     ],
     move,
   );
-  const file = writeNginxConfig(dir, options);
+  const file = writeNginxConfig(dir, config);
   const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
     // The token variables are exactly the service's: none of this shell's leak in.
@@ -129,7 +140,7 @@ export async function startNginx(
           ([name]) => !(tokenVariables as readonly string[]).includes(name),
         ),
       ),
-      ...environment,
+      ...tokens,
     },
     stdio: ['ignore', out, out],
     // Its own process group: Ctrl-C reaches the supervisor, which stops nginx gracefully.
@@ -180,23 +191,17 @@ export function startLocalEdge(
   serviceEnv: Readonly<Record<string, string>> = {},
 ): Promise<RunningNginx> {
   const dir = join(stateDir, 'edge', String(topology.edge.port));
-  const tokens = tokenEnvironment(serviceEnv);
-  return startNginx(
-    dir,
-    {
-      ...localEdgeOptions(topology, localNginx(dir)),
-      ...(tokens && { checkoutTokenCheck: localTokenCheck }),
-    },
-    'move the ports with MELA_EDGE_PORT and MELA_<SERVICE>_PORT',
-    tokens,
-  );
+  return startNginx(dir, localEdgeOptions(topology, localNginx(dir)), {
+    move: 'move the ports with MELA_EDGE_PORT and MELA_<SERVICE>_PORT',
+    serviceEnv,
+  });
 }
 
 /**
  * The token variables of a service environment, when nginx can check its tokens: a shared
  * secret and no identity provider (whose keys only the services fetch).
  */
-export function tokenEnvironment(
+function tokenEnvironment(
   serviceEnv: Readonly<Record<string, string>>,
 ): Record<string, string> | undefined {
   if (serviceEnv['AUTH_JWT_SECRET'] === undefined || serviceEnv['AUTH_JWKS_URL'] !== undefined)

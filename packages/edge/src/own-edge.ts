@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { freePorts } from '@mela/toolchain';
 import { serviceNames, type ServiceName } from '@mela/topology';
 import type { EdgeOptions, EdgeUpstream } from './nginx-config.js';
-import { localNginx, localTokenCheck, startNginx } from './nginx.js';
+import { localNginx, startNginx } from './nginx.js';
 
 /** One line of the edge's JSON access log. */
 export interface EdgeLogEntry {
@@ -59,9 +59,8 @@ export async function startOwnEdge(
     serviceListen: internal,
     ...localNginx(dir),
     workerProcesses: 2,
-    ...(tokens && { checkoutTokenCheck: localTokenCheck }),
   };
-  const nginx = await startNginx(dir, options, undefined, tokens);
+  const nginx = await startNginx(dir, options, { serviceEnv: tokens });
   return {
     url: `http://127.0.0.1:${String(port)}`,
     port,

@@ -27,7 +27,7 @@ describe('an edge whose port another program holds', () => {
         ...localNginx(dir),
       } as const;
       await assert.rejects(
-        startNginx(dir, options, 'move it with MELA_EDGE_PORT'),
+        startNginx(dir, options, { move: 'move it with MELA_EDGE_PORT' }),
         (error: Error) => {
           assert.equal(
             error.message,
