@@ -243,16 +243,14 @@ const unavailable = problem(
 );
 
 /**
- * Connections per worker: a checkout waiting in the room holds five (the shopper's, and both
- * ends of each unix-socket hop), and the room holds up to its burst (10,000). A flash sale of
+ * Connections per worker: a checkout waiting in the room holds one (the shopper's), and one more
+ * to a replica once it is let through; the room holds up to its burst (10,000). A flash sale of
  * `npm run load` ran out at 4,096 ("worker_connections are not enough") and reset checkouts.
  */
 const workerConnections = 65_536;
 /**
- * Every listen of the edge's: the shoppers' port, the services' ports and the room's unix
- * sockets. Past nginx's default (511) a burst's handshakes wait a second for their resend; on
- * the room's sockets 2,000 checkouts at once failed outright (`connect() failed (11: Resource
- * temporarily unavailable)`, answered 503).
+ * Every listen of the edge's: the shoppers' port and the services' ports. Past nginx's default
+ * (511) a burst's handshakes wait a second for their resend.
  */
 const backlog = `backlog=${String(listenBacklog)}`;
 
@@ -260,22 +258,29 @@ const backlog = `backlog=${String(listenBacklog)}`;
 const checkedPrincipal = '$mela_checkout_principal';
 
 /**
- * The checkout waiting room, three hops inside nginx because nginx limits requests before it
- * checks access: the public location verifies the token (in nginx when `tokensAtEdge`, else
- * `auth_request` to the catalog) and hands the checkout on with the user's key; the first
- * inner server counts that user's places
- * (`limit_conn`, held while the checkout waits further in); the second queues every checkout
- * at the room's rate (`limit_req`, delayed in arrival order) in front of the order replicas.
- * The inner servers listen on unix sockets only nginx reaches.
+ * Hands a request on to the named location `to` once this location's access phase is done:
+ * `try_files` runs after `limit_conn` and `auth_request`, and finds no such file.
+ */
+function handOn(to: string): string {
+  return `try_files /.mela-checkout-room ${to};`;
+}
+
+/**
+ * The checkout waiting room, three steps of one request inside nginx (internal redirects), in
+ * this order because nginx limits requests before it checks access, and `limit_req` before
+ * `limit_conn`: the public location verifies the token (in nginx when `tokensAtEdge`, else
+ * `auth_request` to the catalog); `@checkout_user` counts that user's places (`limit_conn`, held
+ * until the checkout is answered, so while it waits in the queue too); `@checkout_queue` lets
+ * every checkout through at the room's rate (`limit_req`, delayed in arrival order) to the order
+ * replicas.
  */
 function waitingRoom(
   queue: { readonly burst: number; readonly perUser: number },
-  sockets: { readonly user: string; readonly queue: string },
   tries: number,
   tokensAtEdge: boolean,
-): { readonly publicLocations: string[]; readonly servers: string[] } {
+): string[] {
   const authPath = '/_edge/checkout-auth';
-  const publicLocations = [
+  return [
     ...location('= /api/orders', [
       // Reading the orders goes straight to the replicas; only placing one waits.
       'error_page 418 = @orders;',
@@ -291,9 +296,7 @@ function waitingRoom(
           ]),
       'error_page 401 403 = @checkout_unauthorized;',
       'error_page 500 502 504 = @unavailable;',
-      ...edgeHeaders,
-      `proxy_set_header ${principalHeader} ${checkedPrincipal};`,
-      `proxy_pass http://unix:${sockets.user};`,
+      handOn('@checkout_user'),
     ]),
     ...location('@orders', proxyTo('order', tries)),
     ...(tokensAtEdge ? [] : location(`= ${authPath}`, whoIsAsking())),
@@ -307,65 +310,45 @@ function waitingRoom(
         ['add_header WWW-Authenticate Bearer always;'],
       ),
     ),
+    ...location('@checkout_user', [
+      // An empty key is not counted: a checkout the check did not name never gets this far.
+      `if (${checkedPrincipal} = "") { return 401; }`,
+      'error_page 401 = @checkout_unauthorized;',
+      `limit_conn mela_checkout_user ${String(queue.perUser)};`,
+      'limit_conn_status 429;',
+      'error_page 429 = @checkout_busy;',
+      handOn('@checkout_queue'),
+    ]),
+    ...location(
+      '@checkout_busy',
+      problem(
+        429,
+        'checkout_in_progress',
+        'Too many checkouts',
+        `This account already has ${String(queue.perUser)} checkouts waiting or in progress; wait for them to finish.`,
+        ['add_header Retry-After 2 always;'],
+      ),
+    ),
+    ...location('@checkout_queue', [
+      `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
+      'error_page 502 504 = @unavailable;',
+      'error_page 503 = @checkout_queue_full;',
+      // The user the room counted, for the replica (which verifies the token again itself).
+      ...edgeHeaders,
+      `proxy_set_header ${principalHeader} ${checkedPrincipal};`,
+      ...proxyTo('order', tries),
+    ]),
+    ...location(
+      '@checkout_queue_full',
+      problem(
+        503,
+        'checkout_queue_full',
+        'Service unavailable',
+        'So many checkouts are waiting that this one cannot join the queue; try again in a few seconds.',
+        ['add_header Retry-After 5 always;'],
+      ),
+    ),
   ];
-  const servers = [
-    'server {',
-    `  listen unix:${sockets.user} ${backlog};`,
-    ...indent(
-      location('= /api/orders', [
-        `if (${headerVariable('$http_', principalHeader)} = "") { return 401; }`,
-        `limit_conn mela_checkout_user ${String(queue.perUser)};`,
-        'limit_conn_status 429;',
-        'error_page 401 = @no_principal;',
-        'error_page 429 = @checkout_busy;',
-        `proxy_pass http://unix:${sockets.queue};`,
-      ]),
-    ),
-    ...indent(
-      location(
-        '@no_principal',
-        problem(401, 'unauthorized', 'Unauthorized', 'The checkout has no verified user.'),
-      ),
-    ),
-    ...indent(
-      location(
-        '@checkout_busy',
-        problem(
-          429,
-          'checkout_in_progress',
-          'Too many checkouts',
-          `This account already has ${String(queue.perUser)} checkouts waiting or in progress; wait for them to finish.`,
-          ['add_header Retry-After 2 always;'],
-        ),
-      ),
-    ),
-    '}',
-    'server {',
-    `  listen unix:${sockets.queue} ${backlog};`,
-    ...indent(
-      location('= /api/orders', [
-        `limit_req zone=mela_checkout burst=${String(queue.burst)};`,
-        'error_page 502 504 = @unavailable;',
-        'error_page 503 = @checkout_queue_full;',
-        ...proxyTo('order', tries),
-      ]),
-    ),
-    ...indent(location('@unavailable', unavailable)),
-    ...indent(
-      location(
-        '@checkout_queue_full',
-        problem(
-          503,
-          'checkout_queue_full',
-          'Service unavailable',
-          'So many checkouts are waiting that this one cannot join the queue; try again in a few seconds.',
-          ['add_header Retry-After 5 always;'],
-        ),
-      ),
-    ),
-    '}',
-  ];
-  return { publicLocations, servers };
 }
 
 /** The edge cache for what the origin marks cacheable; `X-Cache` says what happened. */
@@ -437,12 +420,7 @@ export function nginxConfig(options: EdgeOptions): string {
   const tries = (service: ServiceName) => options.services[service].servers.length;
   const tokenCheck = queue ? options.checkoutTokenCheck : undefined;
   const room = queue
-    ? waitingRoom(
-        { burst: queue.burst, perUser },
-        { user: `${dirs.temp}/checkout-user.sock`, queue: `${dirs.temp}/checkout-queue.sock` },
-        tries('order'),
-        tokenCheck !== undefined,
-      )
+    ? waitingRoom({ burst: queue.burst, perUser }, tries('order'), tokenCheck !== undefined)
     : undefined;
 
   const purge = options.purgeModule
@@ -474,7 +452,7 @@ export function nginxConfig(options: EdgeOptions): string {
     ...publicRoutes.flatMap(({ location: match, service, microCache }) =>
       indent(
         match === '= /api/orders' && room
-          ? room.publicLocations
+          ? room
           : location(match, [
               ...proxyTo(service, tries(service)),
               ...(microCache ? microCached : []),
@@ -543,7 +521,9 @@ export function nginxConfig(options: EdgeOptions): string {
           '  }',
           `  limit_req_zone $mela_checkout zone=mela_checkout:1m rate=${String(queue.ratePerSecond)}r/s;`,
           '  limit_req_status 503;',
-          `  limit_conn_zone ${headerVariable('$http_', principalHeader)} zone=mela_checkout_user:10m;`,
+          '  # Delaying a checkout is the room at work (logged at notice: not kept); a full room warns.',
+          '  limit_req_log_level warn;',
+          `  limit_conn_zone ${checkedPrincipal} zone=mela_checkout_user:10m;`,
         ]
       : []),
     ...(tokenCheck
@@ -559,7 +539,6 @@ export function nginxConfig(options: EdgeOptions): string {
     ),
     '',
     ...indent(edge),
-    ...indent(room?.servers ?? []),
     ...indent(internal),
     '}',
   ];

@@ -1,14 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +45,9 @@ export interface RunningNginx {
   /** Graceful stop (SIGQUIT: in-flight requests finish); resolves when nginx has exited. */
   stop(): Promise<void>;
 }
+
+/** The files an edge writes in its logs folder. */
+const edgeLogs = ['access.log', 'error.log', 'nginx.log'] as const;
 
 /** The folders under `dir` an edge writes to. */
 export function edgeDirs(dir: string): EdgeOptions['dirs'] {
@@ -114,10 +109,7 @@ export async function startNginx(
     : options;
   mkdirSync(dir, { recursive: true });
   await stopLeftover(options.dirs.pidFile);
-  // A killed nginx leaves its unix sockets (the checkout waiting room's): binding would fail.
-  for (const entry of existsSync(options.dirs.temp) ? readdirSync(options.dirs.temp) : []) {
-    if (entry.endsWith('.sock')) rmSync(join(options.dirs.temp, entry), { force: true });
-  }
+  keepLastRunsLogs(options);
   const [host, port] = splitListen(options.listen);
   // Checked before it starts: the readiness check below only asks whether the port answers.
   await assertPortsFree(
@@ -166,6 +158,19 @@ export async function startNginx(
       await exited;
     },
   };
+}
+
+/**
+ * Each run of an edge writes its logs afresh; the previous run's are kept beside them as
+ * `<name>.1` (an older one is dropped). The logs live with the edge's cache between runs, and
+ * a flash sale writes tens of megabytes: appended forever, they filled the disk by the run.
+ */
+function keepLastRunsLogs(options: EdgeOptions): void {
+  if (options.logTo !== undefined) return;
+  for (const name of edgeLogs) {
+    const log = join(options.dirs.logs, name);
+    if (existsSync(log)) renameSync(log, `${log}.1`);
+  }
 }
 
 /** An nginx of an earlier run whose supervisor died holds the ports: stop it first. */

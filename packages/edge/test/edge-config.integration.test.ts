@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { freePorts, httpRequest } from '@mela/toolchain';
 import { localTopology } from '@mela/topology';
-import { localEdgeOptions, localNginx, writeNginxConfig, type EdgeOptions } from '../src/index.js';
+import {
+  localEdgeOptions,
+  localNginx,
+  startNginx,
+  writeNginxConfig,
+  type EdgeOptions,
+} from '../src/index.js';
 
 describe('the local edge configuration as nginx reads it (nginx -t)', () => {
   const dirs: string[] = [];
@@ -42,5 +49,27 @@ describe('the local edge configuration as nginx reads it (nginx -t)', () => {
       () => writeNginxConfig(dir, { ...edge, cache: { maxSize: 'lots', inactive: '7d' } }),
       /invalid max_size value "max_size=lots" in .*nginx\.conf:\d+/,
     );
+  });
+
+  it('when an edge starts again in its folder, then it logs afresh and keeps only the previous run’s logs', async () => {
+    const { dir, options: local } = options({});
+    const [port = 0] = await freePorts(1);
+    const edge: EdgeOptions = { ...local, listen: `127.0.0.1:${String(port)}`, workerProcesses: 1 };
+    const accessLog = join(dir, 'logs', 'access.log');
+    const runOnce = async (path: string) => {
+      const nginx = await startNginx(dir, edge);
+      await httpRequest(`http://127.0.0.1:${String(port)}${path}`);
+      await nginx.stop();
+    };
+
+    await runOnce('/first-run');
+    await runOnce('/second-run');
+    await runOnce('/third-run');
+
+    assert.match(readFileSync(accessLog, 'utf8'), /third-run/);
+    assert.doesNotMatch(readFileSync(accessLog, 'utf8'), /second-run|first-run/);
+    assert.match(readFileSync(`${accessLog}.1`, 'utf8'), /second-run/);
+    assert.doesNotMatch(readFileSync(`${accessLog}.1`, 'utf8'), /first-run/);
+    assert.ok(existsSync(join(dir, 'logs', 'error.log.1')));
   });
 });

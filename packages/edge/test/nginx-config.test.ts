@@ -142,29 +142,36 @@ describe('the edge nginx configuration from the topology', () => {
     assert.match(without, /return 501 .*"code":"purge_unavailable"/);
   });
 
-  it('when the checkout waiting room is on (the default), then a POST /api/orders is authenticated, counted per user, then queued at the room’s rate; a full room answers problem+json', () => {
+  it('when the checkout waiting room is on (the default), then a POST /api/orders is authenticated, counted per user, then queued at the room’s rate, all in one request (no hop through another server); a full room answers problem+json', () => {
     const text = config();
     const blocks = (match: string) =>
       text
         .split(`location ${match} {`)
         .slice(1)
         .map((rest) => rest.split('\n    }')[0] ?? '');
-    const [entry, perUser, queue] = blocks('= /api/orders');
+    const [entry] = blocks('= /api/orders');
+    const [perUser] = blocks('@checkout_user');
+    const [queue] = blocks('@checkout_queue');
 
-    assert.equal(blocks('= /api/orders').length, 3, 'the public location and two inner servers');
+    assert.equal(blocks('= /api/orders').length, 1);
+    assert.doesNotMatch(text, /listen unix:|proxy_pass http:\/\/unix:/);
     assert.match(entry ?? '', /if \(\$request_method != POST\) \{ return 418; \}/);
     assert.match(
       entry ?? '',
       /if \(\$http_authorization !~\* "\^Bearer \[\^ \]\+\$"\) \{ return 401; \}/,
     );
     assert.match(entry ?? '', /auth_request \/_edge\/checkout-auth;/);
-    assert.match(entry ?? '', /proxy_set_header Mela-Principal \$mela_checkout_principal;/);
+    assert.match(entry ?? '', /try_files \S+ @checkout_user;/);
     assert.doesNotMatch(entry ?? '', /limit_/);
     assert.match(perUser ?? '', /limit_conn mela_checkout_user 2;/);
+    assert.match(perUser ?? '', /try_files \S+ @checkout_queue;/);
+    assert.doesNotMatch(perUser ?? '', /limit_req/);
+    assert.match(queue ?? '', /proxy_set_header Mela-Principal \$mela_checkout_principal;/);
+    assert.match(queue ?? '', /proxy_set_header X-Forwarded-For \$remote_addr;/);
     assert.match(queue ?? '', /limit_req zone=mela_checkout burst=10000;/);
     assert.match(queue ?? '', /proxy_pass http:\/\/mela_order;/);
     assert.match(text, /limit_req_zone \$mela_checkout zone=mela_checkout:1m rate=1000r\/s;/);
-    assert.match(text, /limit_conn_zone \$http_mela_principal zone=mela_checkout_user:10m;/);
+    assert.match(text, /limit_conn_zone \$mela_checkout_principal zone=mela_checkout_user:10m;/);
     assert.match(
       blocks('= /_edge/checkout-auth')[0] ?? '',
       /internal;[\s\S]*proxy_pass http:\/\/mela_catalog\/api\/auth\/me;/,
@@ -198,7 +205,7 @@ describe('the edge nginx configuration from the topology', () => {
       /js_import checkout_token from \/s\/check\.js;\n\s*js_set \$mela_checkout_principal checkout_token\.principal;/,
     );
     assert.match(entry, /if \(\$mela_checkout_principal = ""\) \{ return 401; \}/);
-    assert.match(entry, /proxy_set_header Mela-Principal \$mela_checkout_principal;/);
+    assert.match(entry, /try_files \S+ @checkout_user;/);
     assert.doesNotMatch(text, /checkout-auth/);
     // The admin's purge is still asked of the catalog.
     assert.match(text, /auth_request \/_edge\/purge-authz;/);
