@@ -14,6 +14,15 @@ export interface SaleOutcome {
   /** Decisions (placed or sold out) per second during the burst. */
   readonly decisionsPerSecond: number;
   /**
+   * When the answers came, in ms after the buyers' click: the first and last decision, and the
+   * first and last placed order (none when nothing was placed).
+   */
+  readonly answered: {
+    readonly first: number;
+    readonly last: number;
+    readonly placed?: { readonly first: number; readonly last: number };
+  };
+  /**
    * This machine's cores during the burst, per decision (browsing and the bots go on meanwhile);
    * only when the shop is served here, on Linux.
    */
@@ -32,6 +41,9 @@ export class FlashSaleTraffic {
   #productId = '';
   #buyers: readonly Shopper[] = [];
   #burstSeconds = 0;
+  /** When each decision came (ms after the click), and each placed order. */
+  readonly #decidedAt: number[] = [];
+  readonly #placedAt: number[] = [];
   #machine: MachineShare | undefined;
 
   constructor(
@@ -104,8 +116,11 @@ export class FlashSaleTraffic {
               {},
               { 'idempotency-key': randomUUID() },
             );
-            this.checkout.record(res.status, performance.now() - t0);
-            options.record(res.status, performance.now() - t0);
+            const ms = performance.now() - t0;
+            this.checkout.record(res.status, ms);
+            options.record(res.status, ms);
+            if (res.status === 201 || res.status === 409) this.#decidedAt.push(ms);
+            if (res.status === 201) this.#placedAt.push(ms);
           } catch {
             this.checkout.errors += 1;
           }
@@ -138,9 +153,20 @@ export class FlashSaleTraffic {
       soldOut,
       oversold: Math.max(0, placed - this.shape.stock),
       decisionsPerSecond: this.#burstSeconds > 0 ? (placed + soldOut) / this.#burstSeconds : 0,
+      answered: {
+        ...span(this.#decidedAt),
+        ...(this.#placedAt.length > 0 ? { placed: span(this.#placedAt) } : {}),
+      },
       ...(this.#machine ? { machine: this.#machine } : {}),
     };
   }
+}
+
+/** The earliest and latest of `times` (0 and 0 for none). */
+function span(times: readonly number[]): { first: number; last: number } {
+  return times.length === 0
+    ? { first: 0, last: 0 }
+    : { first: Math.min(...times), last: Math.max(...times) };
 }
 
 async function createSaleProduct(

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { commandLine, positiveArg } from '@mela/core';
-import { runLoad, type LoadSample, type Scenario } from './driver.js';
+import { runLoad, type LoadSample, type SaleOutcome, type Scenario } from './driver.js';
 import type { MachineShare } from './machine.js';
 import { table, verdictLines } from './stats.js';
 
@@ -111,6 +111,7 @@ const out = [
   ...(result.sale
     ? [
         `sale: ${String(result.sale.placed)} placed, ${String(result.sale.soldOut)} sold out of ${String(result.sale.buyers)} buyers for ${String(result.sale.stock)} units; ${result.sale.decisionsPerSecond.toFixed(0)} decisions/s; oversold ${String(result.sale.oversold)}`,
+        answeredLine(result.sale.answered),
         '',
         ...(result.sale.machine ? [...machineLines(result.sale.machine), ''] : []),
       ]
@@ -122,6 +123,15 @@ const out = [
 process.stdout.write(out.join('\n'));
 if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
 process.exitCode = result.verdicts.every((v) => v.met) ? 0 : 1;
+
+/** When the sale's answers came: the p99 of a burst is about the time to decide it all. */
+function answeredLine(answered: SaleOutcome['answered']): string {
+  const at = (ms: number) => (ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+  const placed = answered.placed
+    ? `; the placed orders from ${at(answered.placed.first)} to ${at(answered.placed.last)}`
+    : '';
+  return `sale: answered from ${at(answered.first)} to ${at(answered.last)} after the buyers' click${placed}`;
+}
 
 /** Where this machine's cores went during the sale's burst, per decision. */
 function machineLines(machine: MachineShare): string[] {

@@ -104,6 +104,14 @@ describe('the dashboards and alerts, evaluated by a real Prometheus after a flas
     assert.equal(sale.oversold, 0);
     assert.equal(sale.placed, 20);
     assert.equal(sale.placed + sale.soldOut, 80);
+    const { answered } = sale;
+    assert.ok(answered.placed, 'the placed orders were timed');
+    assert.ok(
+      answered.first > 0 &&
+        answered.first <= answered.placed.first &&
+        answered.placed.last <= answered.last,
+      `answers ${JSON.stringify(answered)}`,
+    );
     assert.ok(load.rows.find((r) => r.name === 'bots (product page)')?.limited);
     assert.ok(load.verdicts.some((v) => v.objective.startsWith('units sold beyond the stock')));
   });
