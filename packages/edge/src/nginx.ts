@@ -163,7 +163,7 @@ export async function startNginx(
 /**
  * Each run of an edge writes its logs afresh; the previous run's are kept beside them as
  * `<name>.1` (an older one is dropped). The logs live with the edge's cache between runs, and
- * a flash sale writes tens of megabytes: appended forever, they filled the disk by the run.
+ * a flash sale writes megabytes: appended to forever, they had grown to 880 MB here.
  */
 function keepLastRunsLogs(options: EdgeOptions): void {
   if (options.logTo !== undefined) return;
