@@ -84,12 +84,24 @@ export const defaultCheckoutQueue = { ratePerSecond: 1000, burst: 10_000, perUse
  */
 export const tokenVariables = ['AUTH_JWT_SECRET', 'AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const;
 
+/** Where nginx writes its access and error logs: `logTo`, else `access.log` and `error.log` in `dirs.logs`. */
+export function edgeLogs(
+  options: Pick<EdgeOptions, 'dirs' | 'logTo'>,
+): NonNullable<EdgeOptions['logTo']> {
+  return (
+    options.logTo ?? {
+      access: `${options.dirs.logs}/access.log`,
+      error: `${options.dirs.logs}/error.log`,
+    }
+  );
+}
+
 /** The header the edge's checkout check passes on: an opaque key of the verified user. */
 export const principalHeader = 'Mela-Principal';
 
-/** nginx's variable for a header: `$http_<name>` of a request, `$upstream_http_<name>` of a reply. */
-function headerVariable(prefix: '$http_' | '$upstream_http_', header: string): string {
-  return `${prefix}${header.toLowerCase().replace(/-/g, '_')}`;
+/** nginx's variable for a header of an upstream's reply: `$upstream_http_<name>`. */
+function replyHeaderVariable(header: string): string {
+  return `$upstream_http_${header.toLowerCase().replace(/-/g, '_')}`;
 }
 
 /** The cache zone's name; the purge path names it too. */
@@ -292,7 +304,7 @@ function waitingRoom(
           [`if (${checkedPrincipal} = "") { return 401; }`]
         : [
             `auth_request ${authPath};`,
-            `auth_request_set ${checkedPrincipal} ${headerVariable('$upstream_http_', principalHeader)};`,
+            `auth_request_set ${checkedPrincipal} ${replyHeaderVariable(principalHeader)};`,
           ]),
       'error_page 401 403 = @checkout_unauthorized;',
       'error_page 500 502 504 = @unavailable;',
@@ -397,10 +409,7 @@ export function nginxConfig(options: EdgeOptions): string {
   const health = options.passiveHealth ?? { maxFails: 1, failTimeoutSeconds: 10 };
   const cache = options.cache ?? { maxSize: '1g', inactive: '7d' };
   const { dirs } = options;
-  const logs = options.logTo ?? {
-    access: `${dirs.logs}/access.log`,
-    error: `${dirs.logs}/error.log`,
-  };
+  const logs = edgeLogs(options);
   const services = Object.keys(options.services) as ServiceName[];
   const queue = options.checkoutQueue === undefined ? defaultCheckoutQueue : options.checkoutQueue;
   const perUser = queue ? (queue.perUser ?? defaultCheckoutQueue.perUser) : 0;

@@ -15,7 +15,7 @@ import {
   type SystemRequirement,
 } from '@mela/toolchain';
 import { localEdgeOptions } from './local.js';
-import { nginxConfig, tokenVariables, type EdgeOptions } from './nginx-config.js';
+import { edgeLogs, nginxConfig, tokenVariables, type EdgeOptions } from './nginx-config.js';
 
 /** Debian's build of the ngx_cache_purge module (package libnginx-mod-http-cache-purge). */
 export const purgeModulePath = '/usr/lib/nginx/modules/ngx_http_cache_purge_module.so';
@@ -45,9 +45,6 @@ export interface RunningNginx {
   /** Graceful stop (SIGQUIT: in-flight requests finish); resolves when nginx has exited. */
   stop(): Promise<void>;
 }
-
-/** The files an edge writes in its logs folder. */
-const edgeLogs = ['access.log', 'error.log', 'nginx.log'] as const;
 
 /** The folders under `dir` an edge writes to. */
 export function edgeDirs(dir: string): EdgeOptions['dirs'] {
@@ -123,7 +120,8 @@ export async function startNginx(
     move,
   );
   const file = writeNginxConfig(dir, config);
-  const out = openSync(join(options.dirs.logs, 'nginx.log'), 'a');
+  const logs = edgeLogs(options);
+  const out = openSync(nginxOutput(options), 'a');
   const child = spawn('nginx', ['-p', dir, '-c', file, '-g', 'daemon off;'], {
     // The token variables are exactly the service's: none of this shell's leak in.
     env: {
@@ -146,11 +144,11 @@ export async function startNginx(
     },
     'nginx',
     10_000,
-    { logFile: join(options.dirs.logs, 'error.log') },
+    { logFile: logs.error },
   );
   return {
     dir,
-    accessLog: join(options.dirs.logs, 'access.log'),
+    accessLog: logs.access,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
@@ -167,10 +165,15 @@ export async function startNginx(
  */
 function keepLastRunsLogs(options: EdgeOptions): void {
   if (options.logTo !== undefined) return;
-  for (const name of edgeLogs) {
-    const log = join(options.dirs.logs, name);
+  const { access, error } = edgeLogs(options);
+  for (const log of [access, error, nginxOutput(options)]) {
     if (existsSync(log)) renameSync(log, `${log}.1`);
   }
+}
+
+/** What nginx itself prints (before its error log is open, say). */
+function nginxOutput(options: EdgeOptions): string {
+  return join(options.dirs.logs, 'nginx.log');
 }
 
 /** An nginx of an earlier run whose supervisor died holds the ports: stop it first. */
