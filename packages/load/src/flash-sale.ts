@@ -41,9 +41,9 @@ export class FlashSaleTraffic {
   #productId = '';
   #buyers: readonly Shopper[] = [];
   #burstSeconds = 0;
-  /** When each decision came (ms after the click), and each placed order. */
-  readonly #decidedAt: number[] = [];
-  readonly #placedAt: number[] = [];
+  /** When the decisions came (ms after the click), and the placed orders. */
+  readonly #decided = new Span();
+  readonly #placed = new Span();
   #machine: MachineShare | undefined;
 
   constructor(
@@ -119,8 +119,8 @@ export class FlashSaleTraffic {
             const ms = performance.now() - t0;
             this.checkout.record(res.status, ms);
             options.record(res.status, ms);
-            if (res.status === 201 || res.status === 409) this.#decidedAt.push(ms);
-            if (res.status === 201) this.#placedAt.push(ms);
+            if (res.status === 201 || res.status === 409) this.#decided.add(ms);
+            if (res.status === 201) this.#placed.add(ms);
           } catch {
             this.checkout.errors += 1;
           }
@@ -154,19 +154,32 @@ export class FlashSaleTraffic {
       oversold: Math.max(0, placed - this.shape.stock),
       decisionsPerSecond: this.#burstSeconds > 0 ? (placed + soldOut) / this.#burstSeconds : 0,
       answered: {
-        ...span(this.#decidedAt),
-        ...(this.#placedAt.length > 0 ? { placed: span(this.#placedAt) } : {}),
+        ...this.#decided.range(),
+        ...(this.#placed.empty ? {} : { placed: this.#placed.range() }),
       },
       ...(this.#machine ? { machine: this.#machine } : {}),
     };
   }
 }
 
-/** The earliest and latest of `times` (0 and 0 for none). */
-function span(times: readonly number[]): { first: number; last: number } {
-  return times.length === 0
-    ? { first: 0, last: 0 }
-    : { first: Math.min(...times), last: Math.max(...times) };
+/** The earliest and latest of the times added, kept as they come. */
+class Span {
+  #first = Number.POSITIVE_INFINITY;
+  #last = Number.NEGATIVE_INFINITY;
+
+  add(ms: number): void {
+    this.#first = Math.min(this.#first, ms);
+    this.#last = Math.max(this.#last, ms);
+  }
+
+  get empty(): boolean {
+    return this.#last < this.#first;
+  }
+
+  /** 0 and 0 when none was added. */
+  range(): { first: number; last: number } {
+    return this.empty ? { first: 0, last: 0 } : { first: this.#first, last: this.#last };
+  }
 }
 
 async function createSaleProduct(
